@@ -1,0 +1,78 @@
+//! The pure protocol core of siospec: Engine.IO v3/v4 and Socket.IO v4/v5
+//! packets, payloads and binary attachments.
+//!
+//! This crate never does I/O, never spawns, never reads a clock and never
+//! draws a random number: bytes come in as arguments and go out into buffers
+//! the caller owns. Decoders borrow from their input, check every
+//! [`Limits`] bound before allocating, and report bad input as a typed error
+//! with the byte offset where it went wrong; no input makes them panic.
+//!
+//! Layers follow the protocol: [`engine`] (Engine.IO packets and payloads for
+//! each transport) and [`socket`] (Socket.IO packets, JSON payloads, binary
+//! attachments).
+//!
+//! ```
+//! use siospec_codec::engine::{self, v4};
+//! use siospec_codec::socket::{self, PacketType, Version};
+//! use siospec_codec::{Limits, Profile};
+//!
+//! let limits = Limits::default();
+//! // A WebSocket text frame carrying a Socket.IO event with an ack id.
+//! let frame = r#"42/chat,17["message","hello"]"#;
+//! let eio = v4::decode_text(frame, Profile::Compat).unwrap();
+//! assert_eq!(eio.kind, engine::PacketType::Message);
+//! let engine::Data::Text(text) = eio.data else { unreachable!() };
+//! let sio = socket::decode(&text, Version::V5, Profile::Compat, &limits).unwrap();
+//! assert_eq!(sio.kind, PacketType::Event);
+//! assert_eq!(sio.namespace, "/chat");
+//! assert_eq!(sio.payload.unwrap().as_str(), r#"["message","hello"]"#);
+//! ```
+//!
+//! # Profiles
+//!
+//! [`Profile::Compat`] accepts and rejects exactly what the official
+//! JavaScript parsers do; [`Profile::Strict`] accepts only what the protocol
+//! documents allow. Whatever `Strict` accepts, `Compat` accepts with the same
+//! result. Inputs the two profiles treat differently:
+//!
+//! | input | `Compat` (as the official parsers) | `Strict` |
+//! |---|---|---|
+//! | Socket.IO: empty string, or a white-space first character | `CONNECT` to `/` | unknown type |
+//! | Socket.IO: white space in the ack-id position (`2 ["a"]`) | part of the ack id, read with `Number` (id 0) | not an ack id, so invalid JSON |
+//! | Socket.IO: ack ids beyond 2^53 − 1, or with inner white space | [`socket::AckId::Lossy`], written back as JavaScript prints the number | rejected |
+//! | Socket.IO: ack id with leading zeros, or on `CONNECT`/`DISCONNECT`/`CONNECT_ERROR` | accepted | rejected |
+//! | Socket.IO: `ACK` without an id; `EVENT`/`ACK` without a payload (`42`) | accepted | rejected |
+//! | Socket.IO: attachment count `0x2`, ` 2`, `2.0`, `2e0`, `+2` | read with `Number` | only plain decimal |
+//! | Socket.IO v5: `CONNECT_ERROR` with a string payload | accepted | object only |
+//! | Socket.IO v4: `ERROR` payload | any JSON | string or object |
+//! | Socket.IO: placeholder `num` that is not an integer (`0.5`) | `null` (JavaScript's `undefined`) | rejected |
+//! | Engine.IO: base64 with noise, missing padding, base64url characters | decoded as Node's `Buffer.from(s, "base64")` does | canonical padded base64 only |
+//! | Engine.IO: invalid UTF-8 in text (polling bodies, WebTransport) | U+FFFD, as Node's decoders do | rejected |
+//! | Engine.IO v3: length prefixes ` 6`, `0x6`, `6.0`; empty `0:` entries | read with `Number`; skipped | plain decimal; rejected |
+//! | Engine.IO v3 XHR2: length bytes above 9, marker bytes other than 0/1, lengths past the end | the official decoder's arithmetic, including its misreadings | rejected |
+//!
+//! # Where `Compat` departs from the official parsers
+//!
+//! * Explicit [`Limits`]: payload size, packets per payload, attachments
+//!   (the official default, 10), ack-id length, namespace length, and the
+//!   JSON depth of binary packets (default 1000; the official decoder's
+//!   recursive placeholder walk stops at the JavaScript stack's depth).
+//! * Engine.IO v3 packets whose type the official parser leaves `undefined`
+//!   (a base64 packet `b9…`, a binary packet with a type byte above 6) are
+//!   rejected as [`engine::DecodeError::UnknownType`]; the official server
+//!   ignores them silently.
+//! * A v3 length prefix that cuts a UTF-16 surrogate pair in half is rejected
+//!   at that packet; the official decoder delivers the half-character packet
+//!   and fails on the next length.
+//! * Reconstructed [`socket::binary::Value`] objects keep keys in document
+//!   order; JavaScript moves integer-like keys first.
+
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod engine;
+mod js;
+mod limits;
+pub mod socket;
+
+pub use limits::{Limits, Profile};

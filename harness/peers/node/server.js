@@ -1,0 +1,339 @@
+#!/usr/bin/env node
+"use strict";
+
+// Ground-truth peer for siospec: the official engine.io / socket.io Node server,
+// configured by CLI flags that mirror `siospec serve`.
+//
+// stdout carries exactly one line, `listening on http://ADDR`, once the server
+// is listening; everything else goes to stderr. See README.md for the contract.
+
+const http = require("http");
+
+const USAGE = `usage: node server.js [options]
+
+  --addr HOST:PORT          listen address (default 127.0.0.1:0; port 0 = free port)
+  --mode socket|engine      socket.io server on /socket.io/ (default) or bare
+                            engine.io echo server on /engine.io/
+  --profile suite           the official suites' configuration (pingInterval 300,
+                            pingTimeout 200, maxHttpBufferSize 1e6, cors origin "*",
+                            connectTimeout 1000); explicit flags override it
+  --ping-interval MS        pingInterval
+  --ping-timeout MS         pingTimeout
+  --upgrade-timeout MS      upgradeTimeout
+  --connect-timeout MS      connectTimeout (socket mode only)
+  --max-payload BYTES       maxHttpBufferSize
+  --allow-eio3              allowEIO3: true
+  --cors-origin ORIGIN      cors: { origin: ORIGIN }
+  --transports LIST         comma-separated, e.g. polling,websocket
+  --exit-on-stdin-close     exit when stdin reaches EOF / closes
+  --verbose                 log connections and events to stderr
+  --help                    this text
+`;
+
+function log(...args) {
+  process.stderr.write(`[node-peer] ${args.join(" ")}\n`);
+}
+
+function die(msg) {
+  process.stderr.write(`server.js: ${msg}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+// ---------------------------------------------------------------- CLI parsing
+
+const FLAGS = {
+  "--addr": "string",
+  "--mode": "string",
+  "--profile": "string",
+  "--ping-interval": "uint",
+  "--ping-timeout": "uint",
+  "--upgrade-timeout": "uint",
+  "--connect-timeout": "uint",
+  "--max-payload": "uint",
+  "--allow-eio3": "bool",
+  "--cors-origin": "string",
+  "--transports": "string",
+  "--exit-on-stdin-close": "bool",
+  "--verbose": "bool",
+  "--help": "bool",
+};
+
+function parseArgs(argv) {
+  const out = {};
+  for (let i = 0; i < argv.length; i++) {
+    let arg = argv[i];
+    let inline;
+    const eq = arg.indexOf("=");
+    if (arg.startsWith("--") && eq !== -1) {
+      inline = arg.slice(eq + 1);
+      arg = arg.slice(0, eq);
+    }
+    const kind = FLAGS[arg];
+    if (!kind) die(`unknown argument ${JSON.stringify(argv[i])}`);
+    const key = arg.slice(2);
+    if (kind === "bool") {
+      if (inline !== undefined) die(`${arg} takes no value`);
+      out[key] = true;
+      continue;
+    }
+    let value = inline;
+    if (value === undefined) {
+      if (i + 1 >= argv.length) die(`${arg} needs a value`);
+      value = argv[++i];
+    }
+    if (kind === "uint") {
+      if (!/^\d+$/.test(value)) die(`${arg} needs a non-negative integer, got ${JSON.stringify(value)}`);
+      value = Number(value);
+    }
+    out[key] = value;
+  }
+  return out;
+}
+
+function parseAddr(addr) {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(addr);
+  if (!m) die(`--addr must be HOST:PORT, got ${JSON.stringify(addr)}`);
+  const host = m[1] !== undefined ? m[1] : m[2];
+  const port = Number(m[3]);
+  if (port > 65535) die(`invalid port in --addr ${addr}`);
+  return { host: host || "127.0.0.1", port };
+}
+
+const args = parseArgs(process.argv.slice(2));
+if (args.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+
+const mode = args.mode || "socket";
+if (mode !== "socket" && mode !== "engine") die(`--mode must be socket or engine, got ${JSON.stringify(mode)}`);
+if (args.profile !== undefined && args.profile !== "suite") die(`--profile must be suite, got ${JSON.stringify(args.profile)}`);
+const { host, port } = parseAddr(args.addr || "127.0.0.1:0");
+const verbose = !!args.verbose;
+
+// ---------------------------------------------------------------- options
+
+// Without a profile: only explicitly given flags are set, so every other option
+// keeps the engine.io / socket.io default.
+const opts = {};
+if (args.profile === "suite") {
+  Object.assign(opts, {
+    pingInterval: 300,
+    pingTimeout: 200,
+    maxHttpBufferSize: 1e6,
+    cors: { origin: "*" },
+  });
+  if (mode === "socket") opts.connectTimeout = 1000;
+}
+if (args["ping-interval"] !== undefined) opts.pingInterval = args["ping-interval"];
+if (args["ping-timeout"] !== undefined) opts.pingTimeout = args["ping-timeout"];
+if (args["upgrade-timeout"] !== undefined) opts.upgradeTimeout = args["upgrade-timeout"];
+if (args["max-payload"] !== undefined) opts.maxHttpBufferSize = args["max-payload"];
+if (args["allow-eio3"]) opts.allowEIO3 = true;
+if (args["cors-origin"] !== undefined) opts.cors = { origin: args["cors-origin"] };
+if (args.transports !== undefined) {
+  const list = args.transports.split(",").map((s) => s.trim()).filter(Boolean);
+  for (const t of list) {
+    if (t !== "polling" && t !== "websocket") die(`unknown transport ${JSON.stringify(t)} in --transports`);
+  }
+  if (list.length === 0) die("--transports must name at least one transport");
+  opts.transports = list;
+}
+if (args["connect-timeout"] !== undefined) {
+  if (mode === "socket") opts.connectTimeout = args["connect-timeout"];
+  else log("note: --connect-timeout is ignored in engine mode");
+}
+if (mode === "socket") {
+  // Explicit, although it is the default: no connection-state recovery, so the
+  // CONNECT reply carries only `sid` and emits carry no offset argument.
+  delete opts.connectionStateRecovery;
+}
+
+// Logged as requested (socket.io adds its own keys to the object it is given).
+const requestedOpts = JSON.stringify(opts);
+
+// ---------------------------------------------------------------- server
+
+// Same fallback handler as engine.io's own listen(): anything outside the
+// engine path gets 501.
+const httpServer = http.createServer((req, res) => {
+  res.writeHead(501);
+  res.end("Not Implemented");
+});
+
+let closeAll = () => {};
+
+/**
+ * Drop the Engine.IO connection under a socket without sending a close packet:
+ * the TCP connection is destroyed, so both sides see a transport error/close.
+ *  - websocket: ws.terminate() (no close frame, TCP destroyed)
+ *  - polling: destroy the TCP socket of the pending GET (the long-poll); if no
+ *    GET is pending right now, destroy the next one as soon as it arrives.
+ */
+function dropTransport(conn) {
+  const transport = conn.transport;
+  if (!transport) return "none";
+  if (transport.name === "websocket") {
+    transport.socket.terminate();
+    return "websocket-terminate";
+  }
+  if (transport.name === "polling") {
+    const kill = () => {
+      const req = transport.req;
+      if (req && req.socket) req.socket.destroy();
+    };
+    if (transport.req) {
+      kill();
+      return "polling-destroy-get";
+    }
+    // Runs before the socket flushes into the fresh GET.
+    transport.prependOnceListener("ready", kill);
+    return "polling-destroy-next-get";
+  }
+  // webtransport or anything else: close the underlying transport abruptly.
+  transport.onError("close-transport requested");
+  return "transport-error";
+}
+
+function stripAck(args) {
+  if (args.length && typeof args[args.length - 1] === "function") {
+    return [args.slice(0, -1), args[args.length - 1]];
+  }
+  return [args, undefined];
+}
+
+function setupSocketMode() {
+  const { Server } = require("socket.io");
+  const io = new Server(httpServer, opts);
+
+  function onConnection(socket) {
+    const nsp = socket.nsp;
+    if (verbose) log(`connect nsp=${nsp.name} id=${socket.id} transport=${socket.conn.transport.name}`);
+    socket.on("disconnect", (reason) => {
+      if (verbose) log(`disconnect nsp=${nsp.name} id=${socket.id} reason=${reason}`);
+    });
+    if (verbose) {
+      socket.onAny((event) => log(`event nsp=${nsp.name} id=${socket.id} ${JSON.stringify(event)}`));
+    }
+
+    socket.emit("auth", socket.handshake.auth);
+
+    socket.on("message", (...raw) => {
+      const [args] = stripAck(raw);
+      socket.emit("message-back", ...args);
+    });
+
+    socket.on("message-with-ack", (...raw) => {
+      const [args, ack] = stripAck(raw);
+      if (ack) ack(...args);
+    });
+
+    socket.on("emit-with-ack", (...raw) => {
+      const [args] = stripAck(raw);
+      socket.emit("emit-with-ack", ...args, (...ackArgs) => {
+        socket.emit("emit-with-ack-result", ...ackArgs);
+      });
+    });
+
+    socket.on("join", (...raw) => {
+      const [args, ack] = stripAck(raw);
+      socket.join(args[0]);
+      if (ack) ack("ok");
+    });
+
+    socket.on("leave", (...raw) => {
+      const [args, ack] = stripAck(raw);
+      socket.leave(args[0]);
+      if (ack) ack("ok");
+    });
+
+    socket.on("to-room", (...raw) => {
+      const [args, ack] = stripAck(raw);
+      const [room, ...rest] = args;
+      socket.to(room).emit("room-message", ...rest);
+      if (ack) ack("ok");
+    });
+
+    socket.on("broadcast", (...raw) => {
+      const [args, ack] = stripAck(raw);
+      nsp.emit("broadcast-message", ...args);
+      if (ack) ack("ok");
+    });
+
+    socket.on("disconnect-me", () => {
+      socket.disconnect();
+    });
+
+    socket.on("close-transport", () => {
+      const how = dropTransport(socket.conn);
+      if (verbose) log(`close-transport id=${socket.id} via ${how}`);
+    });
+  }
+
+  io.of("/").on("connection", onConnection);
+  io.of("/custom").on("connection", onConnection);
+  // Any other namespace: socket.io's default refusal,
+  // CONNECT_ERROR {"message":"Invalid namespace"}.
+
+  closeAll = () => io.close();
+}
+
+function setupEngineMode() {
+  const engine = require("engine.io");
+  const server = new engine.Server(opts);
+  server.attach(httpServer, { path: "/engine.io" });
+  server.on("connection", (socket) => {
+    if (verbose) log(`connect id=${socket.id} transport=${socket.transport.name} protocol=${socket.protocol}`);
+    socket.on("message", (data) => socket.send(data));
+    socket.on("close", (reason) => {
+      if (verbose) log(`close id=${socket.id} reason=${reason}`);
+    });
+  });
+  server.on("connection_error", (err) => {
+    if (verbose) log(`connection_error code=${err.code} message=${err.message}`);
+  });
+  closeAll = () => server.close();
+}
+
+if (mode === "socket") setupSocketMode();
+else setupEngineMode();
+
+// ---------------------------------------------------------------- lifecycle
+
+let shuttingDown = false;
+function shutdown(why) {
+  if (shuttingDown) return;
+  shuttingDown = true;
+  log(`shutting down (${why})`);
+  try {
+    closeAll();
+  } catch (e) {
+    log(`error while closing: ${e && e.message}`);
+  }
+  httpServer.close();
+  if (typeof httpServer.closeAllConnections === "function") httpServer.closeAllConnections();
+  // Give the close frames a moment to leave, then go regardless of what is
+  // still open.
+  setTimeout(() => process.exit(0), 50);
+}
+
+process.on("SIGTERM", () => shutdown("SIGTERM"));
+process.on("SIGINT", () => shutdown("SIGINT"));
+if (args["exit-on-stdin-close"]) {
+  process.stdin.on("end", () => shutdown("stdin closed"));
+  process.stdin.on("close", () => shutdown("stdin closed"));
+  process.stdin.on("error", () => shutdown("stdin error"));
+  process.stdin.resume();
+}
+
+httpServer.on("error", (err) => {
+  log(`listen error: ${err.message}`);
+  process.exit(1);
+});
+
+httpServer.listen(port, host, () => {
+  const a = httpServer.address();
+  const shown = a.family === "IPv6" || a.family === 6 ? `[${a.address}]` : a.address;
+  process.stdout.write(`listening on http://${shown}:${a.port}\n`);
+  log(`mode=${mode} path=${mode === "socket" ? "/socket.io/" : "/engine.io/"} options=${requestedOpts}`);
+});
