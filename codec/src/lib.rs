@@ -66,6 +66,9 @@
 //!   and fails on the next length.
 //! * Reconstructed [`socket::binary::Value`] objects keep keys in document
 //!   order; JavaScript moves integer-like keys first.
+//! * [`socket::binary::encode`] writes a `__proto__` key like any other; the
+//!   official encoder copies objects key by key, and assigning `__proto__`
+//!   sets the copy's prototype, so that key vanishes from its output.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]

@@ -21,6 +21,8 @@
 //! assert_eq!(decoder.next_packet().unwrap().unwrap(), Packet::text(PacketType::Message, "1€"));
 //! ```
 
+use std::collections::VecDeque;
+
 use super::{v4, Data, DecodeError, Packet};
 use crate::Profile;
 
@@ -80,6 +82,12 @@ enum State {
 /// 126 or 127 header byte is itself compared with `max_payload` before the
 /// extended length is read. The first error ends the stream.
 ///
+/// It keeps the official decoder's chunk list, so an empty chunk at the head
+/// of the list is read as zero bytes (an empty write before a header corrupts
+/// it) in both profiles. `Compat` drops a UTF-8 byte order mark that starts a
+/// text packet, as `TextDecoder` does; `Strict` reads it as text, and so
+/// rejects the packet.
+///
 /// ```
 /// use siospec_codec::engine::webtransport::FrameDecoder;
 /// use siospec_codec::engine::DecodeError;
@@ -92,8 +100,8 @@ enum State {
 /// ```
 #[derive(Debug, Clone)]
 pub struct FrameDecoder {
-    buffer: Vec<u8>,
-    start: usize,
+    chunks: VecDeque<Vec<u8>>,
+    buffered: usize,
     state: State,
     expected: u64,
     binary: bool,
@@ -107,8 +115,8 @@ impl FrameDecoder {
     /// A decoder that refuses packets longer than `max_payload` bytes.
     pub fn new(max_payload: usize, profile: Profile) -> Self {
         FrameDecoder {
-            buffer: Vec::new(),
-            start: 0,
+            chunks: VecDeque::new(),
+            buffered: 0,
             state: State::Header,
             expected: 0,
             binary: false,
@@ -122,9 +130,11 @@ impl FrameDecoder {
     /// Appends received bytes; they are held until decoded, so call
     /// [`next_packet`](Self::next_packet) until it returns `None` after each push.
     pub fn push(&mut self, chunk: &[u8]) {
-        if !self.failed {
-            self.buffer.extend_from_slice(chunk);
+        if self.failed {
+            return;
         }
+        self.buffered += chunk.len();
+        self.chunks.push_back(chunk.to_vec());
     }
 
     /// The next complete packet, if one has arrived.
@@ -133,11 +143,10 @@ impl FrameDecoder {
             if self.failed {
                 return None;
             }
-            let available = self.buffer.len() - self.start;
             let at = self.consumed;
             match self.state {
                 State::Header => {
-                    if available < 1 {
+                    if self.buffered < 1 {
                         return None;
                     }
                     let header = self.take(1)[0];
@@ -150,7 +159,7 @@ impl FrameDecoder {
                     };
                 }
                 State::Length16 => {
-                    if available < 2 {
+                    if self.buffered < 2 {
                         return None;
                     }
                     let b = self.take(2);
@@ -158,7 +167,7 @@ impl FrameDecoder {
                     self.state = State::Payload;
                 }
                 State::Length64 => {
-                    if available < 8 {
+                    if self.buffered < 8 {
                         return None;
                     }
                     let b = self.take(8);
@@ -171,11 +180,10 @@ impl FrameDecoder {
                     self.state = State::Payload;
                 }
                 State::Payload => {
-                    if (available as u64) < self.expected {
+                    if (self.buffered as u64) < self.expected {
                         return None;
                     }
-                    let len = self.expected as usize;
-                    let body = self.take(len);
+                    let body = self.take(self.expected as usize);
                     self.state = State::Header;
                     return Some(self.decode_body(body, at));
                 }
@@ -193,15 +201,36 @@ impl FrameDecoder {
         }
     }
 
+    /// `concatChunks(chunks, n)`: `n` bytes from the head of the chunk list,
+    /// where an empty head chunk yields zero bytes and is never dropped.
     fn take(&mut self, n: usize) -> Vec<u8> {
-        let taken = self.buffer[self.start..self.start + n].to_vec();
-        self.start += n;
         self.consumed += n;
-        if self.start * 2 >= self.buffer.len() {
-            self.buffer.drain(..self.start);
-            self.start = 0;
+        if self.chunks.front().is_some_and(|c| c.len() == n) {
+            self.buffered -= n;
+            return self.chunks.pop_front().unwrap_or_default();
         }
-        taken
+        let mut out = Vec::with_capacity(n);
+        let mut j = 0;
+        while out.len() < n {
+            let Some(head) = self.chunks.front() else {
+                break;
+            };
+            out.push(head.get(j).copied().unwrap_or(0));
+            j += 1;
+            if j == head.len() {
+                self.buffered -= head.len();
+                self.chunks.pop_front();
+                j = 0;
+            }
+        }
+        out.resize(n, 0);
+        if let Some(head) = self.chunks.front_mut() {
+            if j < head.len() {
+                head.drain(..j);
+                self.buffered -= j;
+            }
+        }
+        out
     }
 
     fn decode_body(&mut self, body: Vec<u8>, at: usize) -> Result<Packet<'static>, DecodeError> {
@@ -209,10 +238,10 @@ impl FrameDecoder {
             return Ok(Packet::binary(body));
         }
         let text = match self.profile {
-            Profile::Compat => match String::from_utf8(body) {
-                Ok(text) => text,
-                Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-            },
+            Profile::Compat => {
+                let without_bom = body.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&body);
+                String::from_utf8_lossy(without_bom).into_owned()
+            }
             Profile::Strict => match String::from_utf8(body) {
                 Ok(text) => text,
                 Err(e) => {
@@ -229,8 +258,8 @@ impl FrameDecoder {
 
     fn fail<T>(&mut self, err: DecodeError) -> Result<T, DecodeError> {
         self.failed = true;
-        self.buffer = Vec::new();
-        self.start = 0;
+        self.chunks.clear();
+        self.buffered = 0;
         Err(err)
     }
 }
@@ -273,6 +302,37 @@ mod tests {
         assert_eq!(decode_all(&bytes, 100), whole);
         assert_eq!(whole.len(), 3);
         assert_eq!(whole[1], Ok(Packet::new(PacketType::Ping)));
+    }
+
+    #[test]
+    fn an_empty_chunk_before_a_header_corrupts_it() {
+        let chunks: [&[u8]; 4] = [&[], &[0x05], &[], &[0x34, 0x31, 0xe2, 0x82, 0xac]];
+        assert_eq!(
+            decode_all(&chunks, 100),
+            [Err(DecodeError::InvalidLength { offset: 0 })]
+        );
+        let before_payload: [&[u8]; 3] = [&[0x05], &[], &[0x34, 0x31, 0xe2, 0x82, 0xac]];
+        assert_eq!(
+            decode_all(&before_payload, 100),
+            [Err(DecodeError::UnknownType { offset: 1 })]
+        );
+        let trailing: [&[u8]; 3] = [&[0x05], &[0x34, 0x31, 0xe2, 0x82, 0xac], &[]];
+        assert_eq!(
+            decode_all(&trailing, 100),
+            [Ok(Packet::text(PacketType::Message, "1€"))]
+        );
+    }
+
+    #[test]
+    fn a_leading_bom_is_dropped_in_compat() {
+        assert_eq!(
+            decode_all(&[&[0x04, 0xef, 0xbb, 0xbf, 0x34]], 100),
+            [Ok(Packet::new(PacketType::Message))]
+        );
+        assert_eq!(
+            decode_all(&[&[0x03, 0xef, 0xbb, 0xbf]], 100),
+            [Err(DecodeError::Empty { offset: 1 })]
+        );
     }
 
     #[test]

@@ -148,7 +148,8 @@ pub fn write_json<'v>(value: &'v Value, out: &mut Vec<u8>, attachments: &mut Vec
         Value::Null => out.extend_from_slice(b"null"),
         Value::Bool(true) => out.extend_from_slice(b"true"),
         Value::Bool(false) => out.extend_from_slice(b"false"),
-        Value::Number(n) => out.extend_from_slice(n.to_string().as_bytes()),
+        // The official encoder holds every number as a JavaScript double.
+        Value::Number(n) => js::write_number(n.as_f64().unwrap_or(f64::NAN), out),
         Value::String(s) => js::write_json_string(s, out),
         Value::Array(items) => {
             out.push(b'[');

@@ -74,8 +74,10 @@ pub enum PayloadError {
     ConnectNotObject,
     /// `DISCONNECT` carries nothing.
     DisconnectWithPayload,
-    /// `CONNECT_ERROR` needs a string or an object (`Strict` v5: an object).
+    /// `CONNECT_ERROR` needs a string or an object.
     ConnectErrorShape,
+    /// `Strict` v5: `CONNECT_ERROR` needs an object.
+    ConnectErrorNotObject,
     /// An event needs a non-empty array whose first element is a number or a string.
     EventShape,
     /// The event name is reserved ([`RESERVED_EVENTS`](super::RESERVED_EVENTS)).
@@ -139,6 +141,7 @@ impl fmt::Display for PayloadError {
             PayloadError::ConnectErrorShape => {
                 "a CONNECT_ERROR payload must be a string or an object"
             }
+            PayloadError::ConnectErrorNotObject => "a v5 CONNECT_ERROR payload must be an object",
             PayloadError::EventShape => {
                 "an event payload must be a non-empty array starting with a string or a number"
             }

@@ -118,6 +118,9 @@ pub(crate) fn check_shape(
     } else {
         Err(match kind {
             PacketType::Connect => PayloadError::ConnectNotObject,
+            PacketType::ConnectError if (version, profile) == (Version::V5, Profile::Strict) => {
+                PayloadError::ConnectErrorNotObject
+            }
             PacketType::ConnectError => PayloadError::ConnectErrorShape,
             _ => PayloadError::AckNotArray,
         })

@@ -1,0 +1,438 @@
+//! Runs fixture inputs (the schema of fixtures/README.md) through the codec
+//! and renders the outcome in the same schema, so the vectors recorded from
+//! the official JavaScript parsers can be compared with it.
+
+#![allow(dead_code)]
+
+pub mod js_value;
+
+use serde_json::{json, Map, Value};
+use siospec_codec::engine::{self, v3, v4, webtransport, Data, DecodeError};
+use siospec_codec::socket::{self, binary, AckId, Reassembler, Step, Version};
+use siospec_codec::{Limits, Profile};
+
+pub fn fixtures_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
+}
+
+/// `outcome` without the codec's own error message, as the vectors have it.
+pub fn without_detail(outcome: &Value) -> Value {
+    let mut outcome = outcome.clone();
+    if let Some(error) = outcome.get_mut("error").and_then(Value::as_object_mut) {
+        error.remove("detail");
+    }
+    outcome
+}
+
+/// Every vector of one fixture file.
+pub fn load(layer: &str) -> Vec<Value> {
+    let path = fixtures_dir().join(format!("{layer}.jsonl"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines()
+        .map(|l| serde_json::from_str(l).expect("fixture line is JSON"))
+        .collect()
+}
+
+/// The layers, in the order reports print them.
+pub const LAYERS: [&str; 8] = [
+    "eio4.packet",
+    "eio4.payload",
+    "eio3.packet",
+    "eio3.payload",
+    "eio3.binary_payload",
+    "eio3.jsonp",
+    "webtransport",
+    "sio5.packet",
+];
+
+/// What the codec makes of one input: `outcome` and `encoded` in the fixture schema.
+pub struct Ours {
+    pub outcome: Value,
+    pub encoded: Option<Value>,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len() / 2)
+        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).expect("hex"))
+        .collect()
+}
+
+/// A text input as the Node server would see it (`Buffer#toString`: invalid
+/// UTF-8 becomes U+FFFD, a BOM is kept).
+fn text_of(input: &Value) -> Option<String> {
+    if let Some(t) = input.get("text").and_then(Value::as_str) {
+        return Some(t.to_owned());
+    }
+    input
+        .get("text_hex")
+        .and_then(Value::as_str)
+        .map(|h| String::from_utf8_lossy(&unhex(h)).into_owned())
+}
+
+fn frame_json(bytes: &[u8], kind: engine::FrameKind) -> Value {
+    match kind {
+        engine::FrameKind::Text => json!({ "text": String::from_utf8_lossy(bytes) }),
+        engine::FrameKind::Binary => json!({ "binary": hex(bytes) }),
+    }
+}
+
+fn engine_item(p: &engine::Packet<'_>) -> Value {
+    let mut item = Map::new();
+    item.insert("type".into(), json!(p.kind.name()));
+    match &p.data {
+        Data::None => {}
+        Data::Text(t) => {
+            item.insert("data".into(), json!({ "text": t }));
+        }
+        Data::Binary(b) => {
+            item.insert("data".into(), json!({ "binary": hex(b) }));
+        }
+    }
+    Value::Object(item)
+}
+
+/// An error: the official class, where it happened, and the codec's own message.
+struct Failure {
+    class: String,
+    at: usize,
+    detail: String,
+}
+
+fn outcome(decoded: Vec<Value>, error: Option<Failure>) -> Value {
+    let error = match error {
+        Some(f) => json!({ "class": f.class, "at": f.at, "detail": f.detail }),
+        None => Value::Null,
+    };
+    json!({ "decoded": decoded, "error": error })
+}
+
+fn engine_outcome<'a>(
+    packets: impl Iterator<Item = Result<engine::Packet<'a>, DecodeError>>,
+) -> (Vec<engine::Packet<'a>>, Value) {
+    let mut ok = Vec::new();
+    let mut error = None;
+    for p in packets {
+        match p {
+            Ok(p) => ok.push(p),
+            Err(e) => {
+                error = Some(Failure {
+                    class: "parser error".into(),
+                    at: ok.len(),
+                    detail: e.to_string(),
+                });
+                break;
+            }
+        }
+    }
+    let decoded = ok.iter().map(engine_item).collect();
+    (ok, outcome(decoded, error))
+}
+
+/// A JavaScript limit `m` compared as `n > m` with integer `n`: the same
+/// comparison as `n > max(floor(m), 0)` for every `n >= 0`, which is what the
+/// codec's `usize` limits express.
+fn integer_limit(option: Option<&Value>) -> Option<usize> {
+    option
+        .and_then(Value::as_f64)
+        .map(|m| m.max(0.0).floor() as usize)
+}
+
+/// The codec's answer for a fixture `input` of `layer`.
+pub fn run(layer: &str, input: &Value, options: &Value, profile: Profile) -> Ours {
+    let limits = Limits::default();
+    match layer {
+        "eio4.packet" | "eio3.packet" => {
+            let v3 = layer == "eio3.packet";
+            let decoded = match (input.get("binary").and_then(Value::as_str), text_of(input)) {
+                (Some(b), _) => {
+                    let bytes = unhex(b);
+                    let p = if v3 {
+                        v3::decode_binary(&bytes)
+                    } else {
+                        Ok(v4::decode_binary(&bytes))
+                    };
+                    p.map(engine::Packet::into_owned)
+                }
+                (None, Some(t)) => {
+                    let p = if v3 {
+                        v3::decode_text(&t, profile)
+                    } else {
+                        v4::decode_text(&t, profile)
+                    };
+                    p.map(engine::Packet::into_owned)
+                }
+                (None, None) => panic!("bad input {input}"),
+            };
+            let (ok, outcome) = engine_outcome(std::iter::once(decoded));
+            let encoded = ok.first().map(|p| {
+                let mut binary = Vec::new();
+                let mut text = Vec::new();
+                let (bk, tk) = if v3 {
+                    (v3::encode(p, true, &mut binary), v3::encode(p, false, &mut text))
+                } else {
+                    (v4::encode(p, true, &mut binary), v4::encode(p, false, &mut text))
+                };
+                json!({ "binary_transport": frame_json(&binary, bk), "text_transport": frame_json(&text, tk) })
+            });
+            Ours { outcome, encoded }
+        }
+        "eio4.payload" => {
+            let body = text_of(input).expect("text body");
+            let (ok, outcome) = engine_outcome(v4::decode_payload(&body, profile, &limits));
+            let encoded = (outcome["error"].is_null() && !ok.is_empty()).then(|| {
+                let mut out = Vec::new();
+                v4::encode_payload(&ok, &mut out);
+                json!({ "text": String::from_utf8_lossy(&out) })
+            });
+            Ours { outcome, encoded }
+        }
+        "eio3.payload" | "eio3.binary_payload" => {
+            let (ok, outcome) = match input.get("binary").and_then(Value::as_str) {
+                Some(b) => {
+                    let bytes = unhex(b);
+                    let (ok, outcome) =
+                        engine_outcome(v3::decode_binary_payload(&bytes, profile, &limits));
+                    (
+                        ok.into_iter()
+                            .map(engine::Packet::into_owned)
+                            .collect::<Vec<_>>(),
+                        outcome,
+                    )
+                }
+                None => {
+                    let body = text_of(input).expect("text body");
+                    let (ok, outcome) = engine_outcome(v3::decode_payload(&body, profile, &limits));
+                    (
+                        ok.into_iter().map(engine::Packet::into_owned).collect(),
+                        outcome,
+                    )
+                }
+            };
+            let encoded = outcome["error"].is_null().then(|| v3_encoded(&ok));
+            Ours { outcome, encoded }
+        }
+        "eio3.jsonp" => run_jsonp(input, profile, &limits),
+        "webtransport" => {
+            let max = integer_limit(options.get("maxPayload")).unwrap_or(1_000_000);
+            let mut decoder = webtransport::FrameDecoder::new(max, profile);
+            let mut ok = Vec::new();
+            let mut error = None;
+            'chunks: for (i, chunk) in input["chunks"]
+                .as_array()
+                .expect("chunks")
+                .iter()
+                .enumerate()
+            {
+                decoder.push(&unhex(chunk.as_str().expect("hex chunk")));
+                while let Some(p) = decoder.next_packet() {
+                    match p {
+                        Ok(p) => ok.push(p),
+                        Err(e) => {
+                            error = Some(Failure {
+                                class: "parser error".into(),
+                                at: i,
+                                detail: e.to_string(),
+                            });
+                            break 'chunks;
+                        }
+                    }
+                }
+            }
+            let decoded = ok.iter().map(engine_item).collect();
+            let outcome = outcome(decoded, error);
+            let encoded = (outcome["error"].is_null() && !ok.is_empty()).then(|| {
+                let mut out = Vec::new();
+                for p in &ok {
+                    webtransport::encode(p, &mut out);
+                }
+                json!({ "binary": hex(&out) })
+            });
+            Ours { outcome, encoded }
+        }
+        "sio5.packet" => run_sio(input, options, profile),
+        other => panic!("unknown layer {other}"),
+    }
+}
+
+fn v3_encoded(packets: &[engine::Packet<'_>]) -> Value {
+    let mut text = Vec::new();
+    v3::encode_payload(packets, &mut text);
+    let mut binary = Vec::new();
+    v3::encode_binary_payload(packets, &mut binary);
+    json!({ "text": String::from_utf8_lossy(&text), "binary": hex(&binary) })
+}
+
+fn run_jsonp(input: &Value, profile: Profile, limits: &Limits) -> Ours {
+    if let Some(payload) = input.get("payload") {
+        let j = input["j"].as_str().unwrap_or("");
+        let text = text_of(payload);
+        let (ok, outcome) = match payload.get("binary").and_then(Value::as_str) {
+            Some(b) => {
+                let bytes = unhex(b);
+                let (ok, outcome) =
+                    engine_outcome(v3::decode_binary_payload(&bytes, profile, limits));
+                (
+                    ok.into_iter()
+                        .map(engine::Packet::into_owned)
+                        .collect::<Vec<_>>(),
+                    outcome,
+                )
+            }
+            None => {
+                let body = text.clone().unwrap_or_default();
+                let (ok, outcome) = engine_outcome(v3::decode_payload(&body, profile, limits));
+                (
+                    ok.into_iter().map(engine::Packet::into_owned).collect(),
+                    outcome,
+                )
+            }
+        };
+        let _ = ok;
+        let encoded = text.map(|t| {
+            let mut out = Vec::new();
+            v3::jsonp::encode_response(j, &t, &mut out);
+            json!({ "response": { "text": String::from_utf8_lossy(&out) } })
+        });
+        return Ours { outcome, encoded };
+    }
+    let body = text_of(input).expect("jsonp body");
+    match v3::jsonp::decode_request_body(&body) {
+        None => Ours {
+            outcome: json!({ "decoded": [], "error": null, "payload": null }),
+            encoded: None,
+        },
+        Some(payload) => {
+            let (_, mut outcome) = engine_outcome(v3::decode_payload(&payload, profile, limits));
+            outcome["payload"] = json!({ "text": payload });
+            Ours {
+                outcome,
+                encoded: None,
+            }
+        }
+    }
+}
+
+fn ack_json(id: AckId) -> Value {
+    match id {
+        AckId::Exact(n) => json!(n),
+        AckId::Lossy(v) => {
+            let mut out = Vec::new();
+            js_value::write_js_number(v, &mut out);
+            json!({ "js": String::from_utf8_lossy(&out) })
+        }
+    }
+}
+
+fn sio_item(p: &socket::Packet<'_>, attachments: Option<&[Vec<u8>]>) -> Value {
+    let mut item = Map::new();
+    let kind = match p.kind {
+        socket::PacketType::BinaryEvent => socket::PacketType::Event,
+        socket::PacketType::BinaryAck => socket::PacketType::Ack,
+        k => k,
+    };
+    item.insert("type".into(), json!(kind as u8));
+    item.insert("nsp".into(), json!(p.namespace));
+    if let Some(id) = p.ack_id {
+        item.insert("id".into(), ack_json(id));
+    }
+    if let Some(payload) = p.payload {
+        item.insert(
+            "data".into(),
+            js_value::from_json(payload.as_str(), attachments),
+        );
+    }
+    if p.kind.is_binary() {
+        item.insert("attachments".into(), json!(p.attachments));
+    }
+    Value::Object(item)
+}
+
+fn run_sio(input: &Value, options: &Value, profile: Profile) -> Ours {
+    let max_attachments = integer_limit(options.get("maxAttachments")).unwrap_or(10);
+    let limits = Limits {
+        max_attachments,
+        ..Limits::default()
+    };
+    let mut r = Reassembler::new(Version::V5, profile, limits);
+    let mut decoded = Vec::new();
+    let mut error = None;
+    for (i, frame) in input["frames"]
+        .as_array()
+        .expect("frames")
+        .iter()
+        .enumerate()
+    {
+        let step = match (frame.get("binary").and_then(Value::as_str), text_of(frame)) {
+            (Some(b), _) => r
+                .push_binary(unhex(b))
+                .map(|done| done.map(|a| sio_item(&a.packet(), Some(a.attachments())))),
+            (None, Some(t)) => r.push_text(&t).map(|step| match step {
+                Step::Packet(p) => Some(sio_item(&p, None)),
+                Step::NeedsAttachments(_) => None,
+            }),
+            (None, None) => panic!("bad frame {frame}"),
+        };
+        match step {
+            Ok(Some(item)) => decoded.push(item),
+            Ok(None) => {}
+            Err(e) => {
+                error = Some(Failure {
+                    class: e.official_message().into(),
+                    at: i,
+                    detail: e.to_string(),
+                });
+                break;
+            }
+        }
+    }
+    let pending = error.is_none() && r.is_pending();
+    let mut outcome = outcome(decoded, error);
+    outcome["pending"] = json!(pending);
+    Ours {
+        outcome,
+        encoded: None,
+    }
+}
+
+/// Encodes a decoded sio item of the fixture schema with the codec, as the
+/// official `Encoder#encode` would: `None` when the item holds values the
+/// codec's data model cannot carry (lone surrogates).
+pub fn encode_sio_item(item: &Value) -> Option<Vec<Value>> {
+    let kind = socket::PacketType::ALL[item["type"].as_u64()? as usize];
+    let namespace = item["nsp"].as_str()?;
+    let ack_id = match item.get("id") {
+        None => None,
+        Some(Value::Object(o)) => Some(AckId::Lossy(o["js"].as_str()?.parse().ok()?)),
+        Some(n) => Some(AckId::Exact(n.as_u64()?)),
+    };
+    let mut header = Vec::new();
+    let attachments: Vec<Vec<u8>> = match item.get("data") {
+        None => {
+            socket::encode(
+                &socket::Packet {
+                    kind,
+                    namespace,
+                    ack_id,
+                    attachments: 0,
+                    payload: None,
+                },
+                &mut header,
+            );
+            Vec::new()
+        }
+        Some(data) => {
+            let value = js_value::to_binary_value(data)?;
+            binary::encode(kind, namespace, ack_id, &value, &mut header)
+                .into_iter()
+                .map(<[u8]>::to_vec)
+                .collect()
+        }
+    };
+    let mut frames = vec![json!({ "text": String::from_utf8(header).ok()? })];
+    frames.extend(attachments.iter().map(|a| json!({ "binary": hex(a) })));
+    Some(frames)
+}
