@@ -62,8 +62,8 @@
 //!   rejected as [`engine::DecodeError::UnknownType`]; the official server
 //!   ignores them silently.
 //! * A v3 length prefix that cuts a UTF-16 surrogate pair in half is rejected
-//!   at that packet; the official decoder delivers the half-character packet
-//!   and fails on the next length.
+//!   at that packet ([`engine::DecodeError::SplitSurrogate`]); the official
+//!   decoder delivers the half-character packet and fails on the next length.
 //! * Reconstructed [`socket::binary::Value`] objects keep keys in document
 //!   order; JavaScript moves integer-like keys first.
 //! * [`socket::binary::encode`] writes a `__proto__` key like any other; the

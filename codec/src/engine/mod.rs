@@ -266,6 +266,12 @@ pub enum DecodeError {
         /// Byte offset of the length.
         offset: usize,
     },
+    /// A v3 length that ends between the two halves of a UTF-16 surrogate
+    /// pair (a character outside the Basic Multilingual Plane).
+    SplitSurrogate {
+        /// Byte offset of the length.
+        offset: usize,
+    },
     /// The input ends inside a packet.
     Truncated {
         /// Byte offset of the packet that is cut short.
@@ -291,6 +297,7 @@ impl DecodeError {
             | DecodeError::InvalidBase64 { offset }
             | DecodeError::InvalidUtf8 { offset }
             | DecodeError::InvalidLength { offset }
+            | DecodeError::SplitSurrogate { offset }
             | DecodeError::Truncated { offset } => Some(offset),
             DecodeError::TooLarge { .. } | DecodeError::TooManyPackets { .. } => None,
         }
@@ -342,6 +349,9 @@ impl fmt::Display for DecodeError {
                 write!(f, "payload holds more than {limit} packets")
             }
             DecodeError::InvalidLength { offset } => write!(f, "invalid length at byte {offset}"),
+            DecodeError::SplitSurrogate { offset } => {
+                write!(f, "the length at byte {offset} ends inside a surrogate pair (it counts UTF-16 code units)")
+            }
             DecodeError::Truncated { offset } => {
                 write!(
                     f,

@@ -172,20 +172,23 @@ impl<'a> PayloadDecoder<'a> {
         Some(Err(err))
     }
 
-    /// The byte length of the first `units` UTF-16 code units of `text`, or
-    /// `None` when `text` is shorter or the cut falls inside a surrogate pair.
-    fn byte_len_of_units(text: &str, units: usize) -> Option<usize> {
+    /// The byte length of the first `units` UTF-16 code units of `text`.
+    fn byte_len_of_units(text: &str, units: usize, offset: usize) -> Result<usize, DecodeError> {
         let mut seen = 0;
         for (i, c) in text.char_indices() {
             if seen == units {
-                return Some(i);
+                return Ok(i);
             }
             seen += c.len_utf16();
             if seen > units {
-                return None;
+                return Err(DecodeError::SplitSurrogate { offset });
             }
         }
-        (seen == units).then_some(text.len())
+        if seen == units {
+            Ok(text.len())
+        } else {
+            Err(DecodeError::InvalidLength { offset })
+        }
     }
 
     fn length_prefix(&self, digits: &str) -> Option<usize> {
@@ -229,8 +232,9 @@ impl<'a> Iterator for PayloadDecoder<'a> {
                 return self.fail(DecodeError::InvalidLength { offset: start });
             };
             let after = &rest[colon + 1..];
-            let Some(len) = Self::byte_len_of_units(after, units) else {
-                return self.fail(DecodeError::InvalidLength { offset: start });
+            let len = match Self::byte_len_of_units(after, units, start) {
+                Ok(len) => len,
+                Err(err) => return self.fail(err),
             };
             let packet_at = start + colon + 1;
             self.pos = packet_at + len;

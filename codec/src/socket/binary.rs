@@ -386,34 +386,35 @@ impl<'t> Walker<'t> {
     }
 
     /// An object: a placeholder when its last `_placeholder` member is
-    /// `true`, else an object whose members may hold placeholders.
+    /// `true`, else an object whose members may hold placeholders. A key given
+    /// more than once keeps its first position and its last value, as in
+    /// `JSON.parse`, so only that value is walked.
     fn object(&mut self, resolve: &mut Resolve) -> Result<Value, DecodeError> {
-        let members_at = self.pos + 1;
-        self.pos = members_at;
+        self.pos += 1;
         self.skip_ws();
+        let mut members: Vec<(String, usize)> = Vec::new();
         let mut placeholder = false;
         let mut num: Option<f64> = None;
         while self.text.get(self.pos).is_some_and(|&b| b != b'}') {
-            let key = self.string_token();
+            let key = unescape(self.string_token());
             self.skip_ws();
             self.pos += 1;
+            self.skip_ws();
+            let value_at = self.pos;
             let value = self.skip_value();
-            match key {
-                b"\"_placeholder\"" => placeholder = value == b"true",
-                b"\"num\"" => {
+            match key.as_str() {
+                "_placeholder" => placeholder = value == b"true",
+                "num" => {
                     num = match value.first() {
-                        Some(b'-' | b'0'..=b'9') => {
-                            std::str::from_utf8(value).ok().and_then(|v| v.parse().ok())
-                        }
+                        Some(b'-' | b'0'..=b'9') => std::str::from_utf8(value).ok().and_then(|v| v.parse().ok()),
                         _ => None,
                     }
                 }
-                _ if key.contains(&b'\\') => match unescape(key).as_str() {
-                    "_placeholder" => placeholder = value == b"true",
-                    "num" => num = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok()),
-                    _ => {}
-                },
                 _ => {}
+            }
+            match members.iter_mut().find(|(k, _)| *k == key) {
+                Some(member) => member.1 = value_at,
+                None => members.push((key, value_at)),
             }
             self.skip_comma();
         }
@@ -422,23 +423,14 @@ impl<'t> Walker<'t> {
             self.pos = end;
             return self.placeholder(num, resolve);
         }
-        self.pos = members_at;
-        self.skip_ws();
         let build = matches!(resolve, Resolve::Build { .. });
-        let mut entries: Vec<(String, Value)> = Vec::new();
-        while self.pos < end - 1 {
-            let key = self.string_token();
-            self.skip_ws();
-            self.pos += 1;
+        let mut entries = Vec::with_capacity(if build { members.len() } else { 0 });
+        for (key, value_at) in members {
+            self.pos = value_at;
             let value = self.value(resolve)?;
             if build {
-                let key = unescape(key);
-                match entries.iter_mut().find(|(k, _)| *k == key) {
-                    Some(slot) => slot.1 = value,
-                    None => entries.push((key, value)),
-                }
+                entries.push((key, value));
             }
-            self.skip_comma();
         }
         self.pos = end;
         Ok(Value::Object(entries))

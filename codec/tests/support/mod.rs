@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod js_value;
+pub mod reference;
 
 use serde_json::{json, Map, Value};
 use siospec_codec::engine::{self, v3, v4, webtransport, Data, DecodeError};
@@ -435,4 +436,90 @@ pub fn encode_sio_item(item: &Value) -> Option<Vec<Value>> {
     let mut frames = vec![json!({ "text": String::from_utf8(header).ok()? })];
     frames.extend(attachments.iter().map(|a| json!({ "binary": hex(a) })));
     Some(frames)
+}
+
+/// How the codec's `Compat` answer compares with the official one for one input.
+#[derive(Debug, Default)]
+pub struct Verdict {
+    /// Why they differ, when they do and the crate docs do not list it.
+    pub disagreement: Option<String>,
+    /// Differences the crate docs list as deliberate.
+    pub deviations: Vec<&'static str>,
+    /// How many encodings were compared byte for byte.
+    pub encodings: usize,
+}
+
+/// Vectors where the codec departs from the official parser on purpose,
+/// as the crate docs list ("Where `Compat` departs from the official parsers").
+pub fn documented_deviation(layer: &str, expected: &Value, ours: &Value) -> Option<&'static str> {
+    let undefined_type = expected["decoded"]
+        .as_array()
+        .is_some_and(|items| items.iter().any(|i| i.get("type") == Some(&Value::Null)));
+    if layer.starts_with("eio3") && undefined_type && ours["error"]["class"] == "parser error" {
+        return Some("v3 packet of undefined type: rejected instead of ignored");
+    }
+    let split_surrogate = ours["error"]["detail"].as_str().is_some_and(|d| d.contains("surrogate pair"));
+    if matches!(layer, "eio3.payload" | "eio3.jsonp") && split_surrogate {
+        return Some("v3 length cutting a surrogate pair: rejected at that packet");
+    }
+    None
+}
+
+/// The official encoder assigns each key of a copied object, and assigning
+/// `__proto__` sets the prototype instead: such a key vanishes from its output.
+pub fn official_encoder_drops_proto_key(item: &Value) -> bool {
+    item.to_string().contains(r#"["__proto__","#)
+}
+
+/// The official outcome without its error message (the codec has its own).
+pub fn expected_outcome(vector: &Value) -> Value {
+    let mut outcome = vector["outcome"].clone();
+    if let Some(error) = outcome.get_mut("error").and_then(Value::as_object_mut) {
+        error.remove("message");
+    }
+    outcome
+}
+
+
+/// Runs `input` through the codec (`Compat`) and compares decision, decoded
+/// structure and encodings with the official `outcome` / `encoded`.
+pub fn compare(layer: &str, input: &Value, options: &Value, outcome: &Value, encoded: Option<&Value>) -> Verdict {
+    let mut verdict = Verdict::default();
+    let official = json!({ "outcome": outcome });
+    let expected = expected_outcome(&official);
+    let ours = run(layer, input, options, Profile::Compat);
+    let our_outcome = without_detail(&ours.outcome);
+    if js_value::canon(&our_outcome) != js_value::canon(&expected) {
+        match documented_deviation(layer, &expected, &ours.outcome) {
+            Some(why) => verdict.deviations.push(why),
+            None => {
+                verdict.disagreement =
+                    Some(format!("input {input}\n    official {expected}\n    ours     {our_outcome}"))
+            }
+        }
+        return verdict;
+    }
+    if layer == "sio5.packet" {
+        let items = expected["decoded"].as_array().cloned().unwrap_or_default();
+        let frames = encoded.and_then(|e| e["packets"].as_array()).cloned().unwrap_or_default();
+        for (item, official) in items.iter().zip(&frames) {
+            if official_encoder_drops_proto_key(item) {
+                verdict.deviations.push("`__proto__` key kept where the official encoder loses it");
+                continue;
+            }
+            if let Some(ours) = encode_sio_item(item) {
+                verdict.encodings += 1;
+                if Value::Array(ours.clone()) != *official {
+                    verdict.disagreement =
+                        Some(format!("encoding of {item}\n    official {official}\n    ours     {ours:?}"));
+                }
+            }
+        }
+    } else if let (Some(official), Some(ours)) = (encoded, &ours.encoded) {
+        verdict.encodings += 1;
+        if official != ours {
+            verdict.disagreement = Some(format!("encoding\n    official {official}\n    ours     {ours}"));
+        }
+    }
+    verdict
 }

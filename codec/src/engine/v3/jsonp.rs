@@ -50,36 +50,86 @@ pub fn decode_request_body(body: &str) -> Option<Cow<'_, str>> {
     Some(Cow::Owned(collapse_escaped_newlines(&unescaped)))
 }
 
-/// `+` as space and `%XX` percent-decoding; malformed escapes stay as they
-/// are, and bytes that are not UTF-8 become U+FFFD.
+/// `querystring.parse`'s decoding of a key or value: `+` becomes a space;
+/// then, only when a well-formed `%XX` appears, `decodeURIComponent`
+/// when every escape is well formed and the escaped bytes are UTF-8;
+/// otherwise Node's `unescapeBuffer`, which decodes the well-formed escapes,
+/// keeps the rest, writes every UTF-16 code unit truncated to one byte, and
+/// reads the bytes back as UTF-8 (invalid sequences become U+FFFD).
 fn form_decode(s: &str) -> Cow<'_, str> {
-    if !s.bytes().any(|b| b == b'+' || b == b'%') {
-        return Cow::Borrowed(s);
+    let spaced = if s.contains('+') { Cow::Owned(s.replace('+', " ")) } else { Cow::Borrowed(s) };
+    if !has_escape(s) {
+        return spaced;
     }
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = bytes
-                    .get(i + 1..i + 3)
-                    .and_then(|h| std::str::from_utf8(h).ok());
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(v) => {
-                        out.push(v);
-                        i += 3;
-                        continue;
-                    }
-                    None => out.push(b'%'),
+    match decode_uri_component(&spaced) {
+        Some(decoded) => Cow::Owned(decoded),
+        None => Cow::Owned(unescape_buffer(&spaced)),
+    }
+}
+
+/// Node's `encodeCheck`: a `%` then two hex digits, where a `+` in between
+/// neither counts nor breaks the run.
+fn has_escape(s: &str) -> bool {
+    let mut state = 0;
+    for u in s.encode_utf16() {
+        match u {
+            0x2b => {}
+            0x25 => state = 1,
+            _ if state > 0 && char::from_u32(u32::from(u)).is_some_and(|c| c.is_ascii_hexdigit()) => {
+                state += 1;
+                if state == 3 {
+                    return true;
                 }
             }
-            b => out.push(b),
+            _ => state = 0,
         }
+    }
+    false
+}
+
+fn hex_pair(units: &[u16]) -> Option<u8> {
+    let digit = |u: u16| char::from_u32(u32::from(u)).and_then(|c| c.to_digit(16));
+    match units {
+        [hi, lo, ..] => Some((digit(*hi)? * 16 + digit(*lo)?) as u8),
+        _ => None,
+    }
+}
+
+fn decode_uri_component(s: &str) -> Option<String> {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(at) = rest.find('%') {
+        out.push_str(&rest[..at]);
+        let mut run = Vec::new();
+        let mut escapes = &rest[at..];
+        while let Some(tail) = escapes.strip_prefix('%') {
+            let units: Vec<u16> = tail.encode_utf16().take(2).collect();
+            run.push(hex_pair(&units)?);
+            escapes = tail.get(2..)?;
+        }
+        out.push_str(std::str::from_utf8(&run).ok()?);
+        rest = escapes;
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+fn unescape_buffer(s: &str) -> String {
+    let units: Vec<u16> = s.encode_utf16().collect();
+    let mut out = Vec::with_capacity(units.len());
+    let mut i = 0;
+    while i < units.len() {
+        if units[i] == u16::from(b'%') {
+            if let Some(byte) = units.get(i + 1..).and_then(hex_pair) {
+                out.push(byte);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(units[i] as u8);
         i += 1;
     }
-    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// `data.replace(/(\\)?\\n/g, (m, slashes) => slashes ? m : "\n")`.
@@ -147,6 +197,14 @@ mod tests {
         );
         assert_eq!(decode_request_body("d=a+b").as_deref(), Some("a b"));
         assert_eq!(decode_request_body("d=%zz").as_deref(), Some("%zz"));
+        assert_eq!(decode_request_body("d=%+1").as_deref(), Some("% 1"));
+        assert_eq!(decode_request_body("d=%C3%A9").as_deref(), Some("é"));
+        assert_eq!(decode_request_body("d=é%26").as_deref(), Some("é&"));
+        // A malformed escape sends the whole value through `unescapeBuffer`,
+        // which cuts `é` (U+00E9) to the lone byte E9.
+        assert_eq!(decode_request_body("d=é%26%").as_deref(), Some("\u{fffd}&%"));
+        assert_eq!(decode_request_body("d=é%").as_deref(), Some("é%"));
+        assert_eq!(decode_request_body("d=é%+00").as_deref(), Some("\u{fffd}% 00"));
         assert_eq!(decode_request_body("d").as_deref(), Some(""));
     }
 
