@@ -5,7 +5,6 @@
 
 mod support;
 
-
 #[test]
 fn compat_agrees_with_the_official_parsers() {
     let mut disagreements = Vec::new();
@@ -16,19 +15,36 @@ fn compat_agrees_with_the_official_parsers() {
         let mut encodings = 0;
         for v in &vectors {
             let id = v["id"].as_str().unwrap_or("?");
-            let verdict = support::compare(layer, &v["input"], &v["options"], &v["outcome"], v.get("encoded"));
+            let verdict = support::compare(
+                layer,
+                &v["input"],
+                &v["options"],
+                &v["outcome"],
+                v.get("encoded"),
+            );
             encodings += verdict.encodings;
             deviations.extend(verdict.deviations.iter().map(|d| format!("{id}: {d}")));
             if let Some(why) = verdict.disagreement {
-                disagreements.push(format!("{id} ({}): {why}", v["note"].as_str().unwrap_or("")));
+                disagreements.push(format!(
+                    "{id} ({}): {why}",
+                    v["note"].as_str().unwrap_or("")
+                ));
             }
         }
-        summary.push(format!("{layer:<22} {:>5} vectors {encodings:>5} encodings", vectors.len()));
+        summary.push(format!(
+            "{layer:<22} {:>5} vectors {encodings:>5} encodings",
+            vectors.len()
+        ));
     }
     println!("{}", summary.join("\n"));
     println!("documented deviations: {}", deviations.len());
     for d in &deviations {
         println!("  {d}");
     }
-    assert!(disagreements.is_empty(), "{} disagreements:\n{}", disagreements.len(), disagreements.join("\n"));
+    assert!(
+        disagreements.is_empty(),
+        "{} disagreements:\n{}",
+        disagreements.len(),
+        disagreements.join("\n")
+    );
 }

@@ -18,10 +18,13 @@ fn any_text() -> impl Strategy<Value = String> {
     prop_oneof![".{0,12}", "[a-z0-9 :€😀\u{1e}]{0,12}"]
 }
 
-fn eio_packet(text: impl Strategy<Value = String>) -> impl Strategy<Value = engine::Packet<'static>> {
+fn eio_packet(
+    text: impl Strategy<Value = String>,
+) -> impl Strategy<Value = engine::Packet<'static>> {
     prop_oneof![
         eio_type().prop_map(engine::Packet::new),
-        (eio_type(), text.prop_filter("non-empty", |t| !t.is_empty())).prop_map(|(k, t)| engine::Packet::text(k, t)),
+        (eio_type(), text.prop_filter("non-empty", |t| !t.is_empty()))
+            .prop_map(|(k, t)| engine::Packet::text(k, t)),
         prop::collection::vec(any::<u8>(), 0..16).prop_map(engine::Packet::binary),
     ]
 }
@@ -172,7 +175,8 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
     leaf.prop_recursive(3, 16, 4, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::Array),
-            prop::collection::btree_map("[a-z]{0,4}", inner, 0..4).prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            prop::collection::btree_map("[a-z]{0,4}", inner, 0..4)
+                .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
         ]
     })
 }
@@ -180,15 +184,42 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
 /// A packet every profile and version accepts, with its payload text.
 fn socket_packet() -> impl Strategy<Value = (PacketType, String, Option<u64>, Option<String>)> {
     let namespace = prop_oneof![Just("/".to_owned()), "/[a-z?=é]{1,8}"];
-    let event = (prop_oneof!["[a-z-]{1,8}".prop_filter("not reserved", |n| !socket::RESERVED_EVENTS.contains(&n.as_str())).prop_map(serde_json::Value::String), any::<u16>().prop_map(|n| serde_json::json!(n))], prop::collection::vec(json_value(), 0..3))
-        .prop_map(|(name, args)| serde_json::Value::Array(std::iter::once(name).chain(args).collect()).to_string());
-    let object = || prop::collection::btree_map("[a-z]{1,4}", json_value(), 0..3).prop_map(|m| serde_json::Value::Object(m.into_iter().collect()).to_string());
-    let array = prop::collection::vec(json_value(), 0..3).prop_map(|v| serde_json::Value::Array(v).to_string());
+    let event = (
+        prop_oneof![
+            "[a-z-]{1,8}"
+                .prop_filter("not reserved", |n| !socket::RESERVED_EVENTS
+                    .contains(&n.as_str()))
+                .prop_map(serde_json::Value::String),
+            any::<u16>().prop_map(|n| serde_json::json!(n))
+        ],
+        prop::collection::vec(json_value(), 0..3),
+    )
+        .prop_map(|(name, args)| {
+            serde_json::Value::Array(std::iter::once(name).chain(args).collect()).to_string()
+        });
+    let object = || {
+        prop::collection::btree_map("[a-z]{1,4}", json_value(), 0..3)
+            .prop_map(|m| serde_json::Value::Object(m.into_iter().collect()).to_string())
+    };
+    let array = prop::collection::vec(json_value(), 0..3)
+        .prop_map(|v| serde_json::Value::Array(v).to_string());
     let id = 0u64..(1 << 53);
     prop_oneof![
-        (namespace.clone(), prop::option::of(object())).prop_map(|(n, p)| (PacketType::Connect, n, None, p)),
-        namespace.clone().prop_map(|n| (PacketType::Disconnect, n, None, None)),
-        (namespace.clone(), prop::option::of(id.clone()), event).prop_map(|(n, i, p)| (PacketType::Event, n, i, Some(p))),
+        (namespace.clone(), prop::option::of(object())).prop_map(|(n, p)| (
+            PacketType::Connect,
+            n,
+            None,
+            p
+        )),
+        namespace
+            .clone()
+            .prop_map(|n| (PacketType::Disconnect, n, None, None)),
+        (namespace.clone(), prop::option::of(id.clone()), event).prop_map(|(n, i, p)| (
+            PacketType::Event,
+            n,
+            i,
+            Some(p)
+        )),
         (namespace.clone(), id, array).prop_map(|(n, i, p)| (PacketType::Ack, n, Some(i), Some(p))),
         (namespace, object()).prop_map(|(n, p)| (PacketType::ConnectError, n, None, Some(p))),
     ]

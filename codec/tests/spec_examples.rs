@@ -7,27 +7,66 @@ use siospec_codec::{Limits, Profile};
 
 #[test]
 fn engine_io_v4_examples() {
-    let frames = ["0", "1", "2", "2probe", "3probe", "4hello", "5", "6", "bAQIDBA=="];
-    let decoded: Vec<_> = frames.iter().map(|f| (f, v4::decode_text(f, Profile::Strict))).collect();
+    let frames = [
+        "0",
+        "1",
+        "2",
+        "2probe",
+        "3probe",
+        "4hello",
+        "5",
+        "6",
+        "bAQIDBA==",
+    ];
+    let decoded: Vec<_> = frames
+        .iter()
+        .map(|f| (f, v4::decode_text(f, Profile::Strict)))
+        .collect();
     insta::assert_debug_snapshot!(decoded);
-    let payloads = ["4hello\u{1e}2\u{1e}4world", "4hello\u{1e}bAQIDBA==", "4test1\u{1e}4test2\u{1e}4test3", "abc", "4hello\u{1e}"];
+    let payloads = [
+        "4hello\u{1e}2\u{1e}4world",
+        "4hello\u{1e}bAQIDBA==",
+        "4test1\u{1e}4test2\u{1e}4test3",
+        "abc",
+        "4hello\u{1e}",
+    ];
     let decoded: Vec<_> = payloads
         .iter()
-        .map(|p| (p, v4::decode_payload(p, Profile::Strict, &Limits::default()).collect::<Vec<_>>()))
+        .map(|p| {
+            (
+                p,
+                v4::decode_payload(p, Profile::Strict, &Limits::default()).collect::<Vec<_>>(),
+            )
+        })
         .collect();
     insta::assert_debug_snapshot!(decoded);
 }
 
 #[test]
 fn engine_io_v3_examples() {
-    let payloads = ["6:4hello6:4world", "2:4€", "10:b4AQIDBA==", "1:2", "1:6", "6:4test16:4test26:4test3"];
+    let payloads = [
+        "6:4hello6:4world",
+        "2:4€",
+        "10:b4AQIDBA==",
+        "1:2",
+        "1:6",
+        "6:4test16:4test26:4test3",
+    ];
     let decoded: Vec<_> = payloads
         .iter()
-        .map(|p| (p, v3::decode_payload(p, Profile::Strict, &Limits::default()).collect::<Vec<_>>()))
+        .map(|p| {
+            (
+                p,
+                v3::decode_payload(p, Profile::Strict, &Limits::default()).collect::<Vec<_>>(),
+            )
+        })
         .collect();
     insta::assert_debug_snapshot!(decoded);
-    let xhr2 = [0, 6, 0xff, b'4', b'h', b'e', b'l', b'l', b'o', 1, 5, 0xff, 4, 1, 2, 3, 4];
-    let decoded: Vec<_> = v3::decode_binary_payload(&xhr2, Profile::Strict, &Limits::default()).collect();
+    let xhr2 = [
+        0, 6, 0xff, b'4', b'h', b'e', b'l', b'l', b'o', 1, 5, 0xff, 4, 1, 2, 3, 4,
+    ];
+    let decoded: Vec<_> =
+        v3::decode_binary_payload(&xhr2, Profile::Strict, &Limits::default()).collect();
     insta::assert_debug_snapshot!(decoded);
 }
 
@@ -58,8 +97,15 @@ fn socket_io_v5_examples() {
         "2{}",
         r#"2abc["message-with-ack",1,"2",{"3":[false]}]"#,
     ];
-    let decoded: Vec<_> =
-        packets.iter().map(|p| (p, socket::decode(p, Version::V5, Profile::Strict, &Limits::default()))).collect();
+    let decoded: Vec<_> = packets
+        .iter()
+        .map(|p| {
+            (
+                p,
+                socket::decode(p, Version::V5, Profile::Strict, &Limits::default()),
+            )
+        })
+        .collect();
     insta::assert_debug_snapshot!(decoded);
 }
 

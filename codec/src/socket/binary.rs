@@ -406,7 +406,9 @@ impl<'t> Walker<'t> {
                 "_placeholder" => placeholder = value == b"true",
                 "num" => {
                     num = match value.first() {
-                        Some(b'-' | b'0'..=b'9') => std::str::from_utf8(value).ok().and_then(|v| v.parse().ok()),
+                        Some(b'-' | b'0'..=b'9') => {
+                            std::str::from_utf8(value).ok().and_then(|v| v.parse().ok())
+                        }
                         _ => None,
                     }
                 }

@@ -458,7 +458,9 @@ pub fn documented_deviation(layer: &str, expected: &Value, ours: &Value) -> Opti
     if layer.starts_with("eio3") && undefined_type && ours["error"]["class"] == "parser error" {
         return Some("v3 packet of undefined type: rejected instead of ignored");
     }
-    let split_surrogate = ours["error"]["detail"].as_str().is_some_and(|d| d.contains("surrogate pair"));
+    let split_surrogate = ours["error"]["detail"]
+        .as_str()
+        .is_some_and(|d| d.contains("surrogate pair"));
     if matches!(layer, "eio3.payload" | "eio3.jsonp") && split_surrogate {
         return Some("v3 length cutting a surrogate pair: rejected at that packet");
     }
@@ -480,10 +482,15 @@ pub fn expected_outcome(vector: &Value) -> Value {
     outcome
 }
 
-
 /// Runs `input` through the codec (`Compat`) and compares decision, decoded
 /// structure and encodings with the official `outcome` / `encoded`.
-pub fn compare(layer: &str, input: &Value, options: &Value, outcome: &Value, encoded: Option<&Value>) -> Verdict {
+pub fn compare(
+    layer: &str,
+    input: &Value,
+    options: &Value,
+    outcome: &Value,
+    encoded: Option<&Value>,
+) -> Verdict {
     let mut verdict = Verdict::default();
     let official = json!({ "outcome": outcome });
     let expected = expected_outcome(&official);
@@ -493,32 +500,41 @@ pub fn compare(layer: &str, input: &Value, options: &Value, outcome: &Value, enc
         match documented_deviation(layer, &expected, &ours.outcome) {
             Some(why) => verdict.deviations.push(why),
             None => {
-                verdict.disagreement =
-                    Some(format!("input {input}\n    official {expected}\n    ours     {our_outcome}"))
+                verdict.disagreement = Some(format!(
+                    "input {input}\n    official {expected}\n    ours     {our_outcome}"
+                ))
             }
         }
         return verdict;
     }
     if layer == "sio5.packet" {
         let items = expected["decoded"].as_array().cloned().unwrap_or_default();
-        let frames = encoded.and_then(|e| e["packets"].as_array()).cloned().unwrap_or_default();
+        let frames = encoded
+            .and_then(|e| e["packets"].as_array())
+            .cloned()
+            .unwrap_or_default();
         for (item, official) in items.iter().zip(&frames) {
             if official_encoder_drops_proto_key(item) {
-                verdict.deviations.push("`__proto__` key kept where the official encoder loses it");
+                verdict
+                    .deviations
+                    .push("`__proto__` key kept where the official encoder loses it");
                 continue;
             }
             if let Some(ours) = encode_sio_item(item) {
                 verdict.encodings += 1;
                 if Value::Array(ours.clone()) != *official {
-                    verdict.disagreement =
-                        Some(format!("encoding of {item}\n    official {official}\n    ours     {ours:?}"));
+                    verdict.disagreement = Some(format!(
+                        "encoding of {item}\n    official {official}\n    ours     {ours:?}"
+                    ));
                 }
             }
         }
     } else if let (Some(official), Some(ours)) = (encoded, &ours.encoded) {
         verdict.encodings += 1;
         if official != ours {
-            verdict.disagreement = Some(format!("encoding\n    official {official}\n    ours     {ours}"));
+            verdict.disagreement = Some(format!(
+                "encoding\n    official {official}\n    ours     {ours}"
+            ));
         }
     }
     verdict

@@ -32,10 +32,17 @@ impl Reference {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start node ({e}): install Node.js 18+ from https://nodejs.org"));
+            .unwrap_or_else(|e| {
+                panic!("cannot start node ({e}): install Node.js 18+ from https://nodejs.org")
+            });
         let stdin = child.stdin.take().expect("piped stdin");
         let stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
-        Reference { child, stdin, stdout, line: String::new() }
+        Reference {
+            child,
+            stdin,
+            stdout,
+            line: String::new(),
+        }
     }
 
     /// The official `outcome` and `encoded` for one input.
@@ -47,9 +54,14 @@ impl Reference {
         writeln!(self.stdin, "{request}").expect("write to the reference process");
         self.stdin.flush().expect("flush to the reference process");
         self.line.clear();
-        self.stdout.read_line(&mut self.line).expect("read from the reference process");
+        self.stdout
+            .read_line(&mut self.line)
+            .expect("read from the reference process");
         let answer: Value = serde_json::from_str(&self.line).expect("the reference answers JSON");
-        assert!(answer.get("internal_error").is_none(), "reference failed on {request}: {answer}");
+        assert!(
+            answer.get("internal_error").is_none(),
+            "reference failed on {request}: {answer}"
+        );
         (answer["outcome"].clone(), answer.get("encoded").cloned())
     }
 }

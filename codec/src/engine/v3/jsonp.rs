@@ -57,7 +57,11 @@ pub fn decode_request_body(body: &str) -> Option<Cow<'_, str>> {
 /// keeps the rest, writes every UTF-16 code unit truncated to one byte, and
 /// reads the bytes back as UTF-8 (invalid sequences become U+FFFD).
 fn form_decode(s: &str) -> Cow<'_, str> {
-    let spaced = if s.contains('+') { Cow::Owned(s.replace('+', " ")) } else { Cow::Borrowed(s) };
+    let spaced = if s.contains('+') {
+        Cow::Owned(s.replace('+', " "))
+    } else {
+        Cow::Borrowed(s)
+    };
     if !has_escape(s) {
         return spaced;
     }
@@ -75,7 +79,9 @@ fn has_escape(s: &str) -> bool {
         match u {
             0x2b => {}
             0x25 => state = 1,
-            _ if state > 0 && char::from_u32(u32::from(u)).is_some_and(|c| c.is_ascii_hexdigit()) => {
+            _ if state > 0
+                && char::from_u32(u32::from(u)).is_some_and(|c| c.is_ascii_hexdigit()) =>
+            {
                 state += 1;
                 if state == 3 {
                     return true;
@@ -202,9 +208,15 @@ mod tests {
         assert_eq!(decode_request_body("d=é%26").as_deref(), Some("é&"));
         // A malformed escape sends the whole value through `unescapeBuffer`,
         // which cuts `é` (U+00E9) to the lone byte E9.
-        assert_eq!(decode_request_body("d=é%26%").as_deref(), Some("\u{fffd}&%"));
+        assert_eq!(
+            decode_request_body("d=é%26%").as_deref(),
+            Some("\u{fffd}&%")
+        );
         assert_eq!(decode_request_body("d=é%").as_deref(), Some("é%"));
-        assert_eq!(decode_request_body("d=é%+00").as_deref(), Some("\u{fffd}% 00"));
+        assert_eq!(
+            decode_request_body("d=é%+00").as_deref(),
+            Some("\u{fffd}% 00")
+        );
         assert_eq!(decode_request_body("d").as_deref(), Some(""));
     }
 
