@@ -76,6 +76,7 @@
 pub mod engine;
 mod js;
 mod limits;
+pub mod session;
 pub mod socket;
 
 pub use limits::{Limits, Profile};
