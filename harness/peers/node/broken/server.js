@@ -1,0 +1,232 @@
+#!/usr/bin/env node
+"use strict";
+
+// A deliberately broken variant of ../server.js, for testing siospec itself:
+// `node broken/server.js --break FAMILY <server.js flags>` patches the
+// official engine.io / socket.io packages so that ONE rule family is broken,
+// then runs the unmodified ../server.js. siospec's tests run the catalogue
+// against each family and check that the family's cases fail.
+//
+// Families (see FAMILIES below): handshake, errors, echo, heartbeat, close,
+// upgrade, malformed, cors, limits, eio3, sio-connect, sio-event, sio-binary,
+// sio-disconnect, sio-rooms, sio-malformed.
+
+const http = require("http");
+const path = require("path");
+
+const argv = process.argv.slice(2);
+const at = argv.indexOf("--break");
+if (at === -1 || at + 1 >= argv.length) {
+  process.stderr.write("usage: node broken/server.js --break FAMILY [server.js options]\n");
+  process.exit(2);
+}
+const family = argv[at + 1];
+argv.splice(at, 2);
+
+const peer = path.join(__dirname, "..");
+const req = (m) => require(path.join(peer, "node_modules", m));
+
+function engineSocket() {
+  return req("engine.io/build/socket.js").Socket;
+}
+
+// Every packet decoder a transport uses goes through this hook.
+function wrapParsers(wrap) {
+  const Transport = req("engine.io/build/transport.js").Transport;
+  Object.defineProperty(Transport.prototype, "parser", {
+    configurable: true,
+    get() {
+      return this._brokenParser;
+    },
+    set(p) {
+      this._brokenParser = wrap(Object.assign({}, p, {
+        encodePacket: p.encodePacket,
+        decodePacket: p.decodePacket,
+        encodePayload: p.encodePayload,
+        decodePayload: p.decodePayload,
+      }));
+    },
+  });
+}
+
+const FAMILIES = {
+  // The open packet reports pingInterval 301 and no maxPayload.
+  handshake() {
+    const S = engineSocket();
+    const orig = S.prototype.sendPacket;
+    S.prototype.sendPacket = function (type, data, ...rest) {
+      if (type === "open") {
+        const h = JSON.parse(data);
+        h.pingInterval += 1;
+        delete h.maxPayload;
+        data = JSON.stringify(h);
+      }
+      return orig.call(this, type, data, ...rest);
+    };
+  },
+  // Bad requests are answered 200 instead of 400.
+  errors() {
+    const orig = http.ServerResponse.prototype.writeHead;
+    http.ServerResponse.prototype.writeHead = function (status, ...rest) {
+      const h = rest[rest.length - 1];
+      if (status === 400 && h && typeof h === "object" && /json/.test(JSON.stringify(h))) status = 200;
+      return orig.call(this, status, ...rest);
+    };
+  },
+  // Echoed text messages get a trailing "!".
+  echo() {
+    const S = engineSocket();
+    const orig = S.prototype.send;
+    S.prototype.send = function (data, ...rest) {
+      if (typeof data === "string") data += "!";
+      return orig.call(this, data, ...rest);
+    };
+  },
+  // The ping timeout never fires.
+  heartbeat() {
+    engineSocket().prototype.resetPingTimeout = function () {};
+  },
+  // A close packet from the client is ignored.
+  close() {
+    const noClose = (pkt) => (pkt && pkt.type === "close" ? { type: "noop" } : pkt);
+    wrapParsers((p) => {
+      const dp = p.decodePayload;
+      p.decodePayload = (data, ...rest) => {
+        // v3's decoder reports packets to a callback, v4's returns an array.
+        const last = rest.length - 1;
+        if (last >= 0 && typeof rest[last] === "function") {
+          const cb = rest[last];
+          rest[last] = (pkt, ...more) => cb(noClose(pkt), ...more);
+          return dp(data, ...rest);
+        }
+        const out = dp(data, ...rest);
+        return Array.isArray(out) ? out.map(noClose) : out;
+      };
+      return p;
+    });
+  },
+  // No noop ends the pending poll during an upgrade.
+  upgrade() {
+    const P = req("engine.io/build/transports/polling.js").Polling;
+    const orig = P.prototype.send;
+    P.prototype.send = function (packets) {
+      const kept = packets.filter((p) => p.type !== "noop");
+      if (kept.length) return orig.call(this, kept);
+    };
+  },
+  // Undecodable Engine.IO packets are ignored instead of closing the session.
+  malformed() {
+    wrapParsers((p) => {
+      const dp = p.decodePacket;
+      p.decodePacket = (...args) => {
+        const pkt = dp(...args);
+        return pkt && pkt.type === "error" ? { type: "noop" } : pkt;
+      };
+      const dl = p.decodePayload;
+      p.decodePayload = (data, ...rest) => {
+        const out = dl(data, ...rest);
+        return Array.isArray(out) ? out.map((x) => (x.type === "error" ? { type: "noop" } : x)) : out;
+      };
+      return p;
+    });
+  },
+  // No CORS headers, no preflight answer.
+  cors() {
+    const set = http.ServerResponse.prototype.setHeader;
+    http.ServerResponse.prototype.setHeader = function (name, value) {
+      if (/^access-control-/i.test(name)) return this;
+      return set.call(this, name, value);
+    };
+  },
+  // maxPayload not enforced (100 MB) although 1e6 is announced.
+  limits() {
+    argv.push("--max-payload", "100000000");
+    const S = engineSocket();
+    const orig = S.prototype.sendPacket;
+    S.prototype.sendPacket = function (type, data, ...rest) {
+      if (type === "open") {
+        const h = JSON.parse(data);
+        if ("maxPayload" in h) h.maxPayload = 1000000;
+        data = JSON.stringify(h);
+      }
+      return orig.call(this, type, data, ...rest);
+    };
+  },
+  // v3 length prefixes are counted in bytes instead of characters, plus one.
+  eio3() {
+    const v3 = req("engine.io/build/parser-v3/index.js");
+    const orig = v3.encodePayload;
+    v3.encodePayload = (packets, supportsBinary, cb) =>
+      orig(packets, supportsBinary, (out) => cb(typeof out === "string" ? out.replace(/^(\d+):/, (m, n) => `${Number(n) + 1}:`) : out));
+  },
+  // The CONNECT reply carries an extra key.
+  "sio-connect"() {
+    const S = req("socket.io/dist/socket.js").Socket;
+    const orig = S.prototype.packet;
+    S.prototype.packet = function (packet, ...rest) {
+      if (packet.type === 0 && packet.data && packet.data.sid) packet.data = Object.assign({}, packet.data, { extra: 1 });
+      return orig.call(this, packet, ...rest);
+    };
+  },
+  // Acks carry an extra argument.
+  "sio-event"() {
+    const S = req("socket.io/dist/socket.js").Socket;
+    const orig = S.prototype.ack;
+    S.prototype.ack = function (id) {
+      const f = orig.call(this, id);
+      return (...args) => f(...args, "extra");
+    };
+  },
+  // Binary attachments are sent in reverse order.
+  "sio-binary"() {
+    const E = req("socket.io-parser").Encoder;
+    const orig = E.prototype.encode;
+    E.prototype.encode = function (obj) {
+      const out = orig.call(this, obj);
+      if (out.length > 2) return [out[0], ...out.slice(1).reverse()];
+      return out;
+    };
+  },
+  // DISCONNECT packets are neither sent nor honoured.
+  "sio-disconnect"() {
+    const S = req("socket.io/dist/socket.js").Socket;
+    const packet = S.prototype.packet;
+    S.prototype.packet = function (p, ...rest) {
+      if (p.type === 1) return;
+      return packet.call(this, p, ...rest);
+    };
+    const onpacket = S.prototype._onpacket;
+    S.prototype._onpacket = function (p) {
+      if (p.type === 1) return;
+      return onpacket.call(this, p);
+    };
+  },
+  // Messages to a room also reach the sender.
+  "sio-rooms"() {
+    const S = req("socket.io/dist/socket.js").Socket;
+    S.prototype.to = function (room) {
+      return this.nsp.to(room);
+    };
+  },
+  // Undecodable Socket.IO packets are dropped instead of closing the connection.
+  "sio-malformed"() {
+    const D = req("socket.io-parser").Decoder;
+    const orig = D.prototype.add;
+    D.prototype.add = function (obj) {
+      try {
+        return orig.call(this, obj);
+      } catch (e) {
+        this.reconstructor = null;
+      }
+    };
+  },
+};
+
+if (!FAMILIES[family]) {
+  process.stderr.write(`unknown family ${JSON.stringify(family)}; known: ${Object.keys(FAMILIES).join(", ")}\n`);
+  process.exit(2);
+}
+FAMILIES[family]();
+process.stderr.write(`[node-peer-broken] breaking ${family}\n`);
+process.argv = [process.argv[0], path.join(peer, "server.js"), ...argv];
+require(path.join(peer, "server.js"));

@@ -1,0 +1,87 @@
+//! The baseline file: deviations a project accepts, each with a reason.
+//!
+//! ```json
+//! {
+//!   "schema": "siospec-baseline/1",
+//!   "accepted": [
+//!     {"target": "node", "case": "eio4.close.websocket.client", "verdict": "NON-STRICT",
+//!      "reason": "engine.io ignores a `1` received over WebSocket; the session ends at the ping timeout"}
+//!   ]
+//! }
+//! ```
+//!
+//! `target` and `case` are globs (`*`, `?`; a case id without wildcards also
+//! covers the ids below it). A result is accepted when an entry matches its
+//! target, its case id and exactly its verdict; accepted results do not count
+//! towards the exit status.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::case::Verdict;
+use crate::runner::id_matches;
+
+/// The schema name a baseline file must declare.
+pub const SCHEMA: &str = "siospec-baseline/1";
+
+/// A baseline file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Baseline {
+    /// Must be [`SCHEMA`].
+    pub schema: String,
+    /// The accepted deviations.
+    pub accepted: Vec<Accepted>,
+}
+
+/// One accepted deviation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Accepted {
+    /// Target glob (default `*`).
+    #[serde(default = "any")]
+    pub target: String,
+    /// Case id glob.
+    pub case: String,
+    /// The verdict accepted.
+    pub verdict: Verdict,
+    /// Why it is accepted (required, non-empty).
+    pub reason: String,
+}
+
+fn any() -> String {
+    "*".to_owned()
+}
+
+impl Baseline {
+    /// Reads and validates a baseline file.
+    pub fn load(path: &Path) -> Result<Baseline, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read baseline {}: {e}", path.display()))?;
+        let b: Baseline =
+            serde_json::from_str(&text).map_err(|e| format!("baseline {}: {e}", path.display()))?;
+        if b.schema != SCHEMA {
+            return Err(format!(
+                "baseline {}: schema must be {SCHEMA:?}, got {:?}",
+                path.display(),
+                b.schema
+            ));
+        }
+        if let Some(a) = b.accepted.iter().find(|a| a.reason.trim().is_empty()) {
+            return Err(format!(
+                "baseline {}: the entry for {} has no reason",
+                path.display(),
+                a.case
+            ));
+        }
+        Ok(b)
+    }
+
+    /// The entry accepting `verdict` for `case` on `target`, if any.
+    pub fn accepts(&self, target: &str, case: &str, verdict: Verdict) -> Option<&Accepted> {
+        self.accepted.iter().find(|a| {
+            a.verdict == verdict && id_matches(&a.target, target) && id_matches(&a.case, case)
+        })
+    }
+}

@@ -1,0 +1,479 @@
+//! The case model: sections, cases, expected outcomes and verdicts, and the
+//! context a case runs in.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::client::http::{Http, HttpError, Req, Response};
+use crate::client::ws::{Refused, Ws};
+use crate::suite::{Expected, Suite};
+use crate::trace::Trace;
+
+/// A verdict, for one axis of a case or for the whole case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Verdict {
+    /// The behaviour is what the protocol requires.
+    #[serde(rename = "OK")]
+    Ok,
+    /// Recorded behaviour the protocol leaves open; reported because it
+    /// interests implementors.
+    #[serde(rename = "INFORMATIONAL")]
+    Informational,
+    /// An optional feature the server does not offer.
+    #[serde(rename = "UNSUPPORTED")]
+    Unsupported,
+    /// A SHOULD is not followed, or a reference-server habit the protocol
+    /// does not state differs. Still conformant (a failure with `--strict`).
+    #[serde(rename = "NON-STRICT")]
+    NonStrict,
+    /// A MUST is not followed.
+    #[serde(rename = "FAILED")]
+    Failed,
+    /// The case did not finish within its time limit.
+    #[serde(rename = "TIMEOUT")]
+    Timeout,
+    /// The harness could not run the case (target unreachable, harness bug).
+    #[serde(rename = "ERROR")]
+    Error,
+}
+
+impl Verdict {
+    /// Every verdict, best first.
+    pub const ALL: [Verdict; 7] = [
+        Verdict::Ok,
+        Verdict::Informational,
+        Verdict::Unsupported,
+        Verdict::NonStrict,
+        Verdict::Failed,
+        Verdict::Timeout,
+        Verdict::Error,
+    ];
+
+    /// The name used in reports (`OK`, `NON-STRICT`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Ok => "OK",
+            Verdict::Informational => "INFORMATIONAL",
+            Verdict::Unsupported => "UNSUPPORTED",
+            Verdict::NonStrict => "NON-STRICT",
+            Verdict::Failed => "FAILED",
+            Verdict::Timeout => "TIMEOUT",
+            Verdict::Error => "ERROR",
+        }
+    }
+
+    /// Parses a report name.
+    pub fn parse(s: &str) -> Option<Verdict> {
+        Verdict::ALL
+            .into_iter()
+            .find(|v| v.name().eq_ignore_ascii_case(s))
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
+    }
+}
+
+/// One acceptable outcome of a case and the verdict it earns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Expect {
+    /// The key the run function reports when it sees this outcome.
+    pub key: &'static str,
+    /// The verdict this outcome earns.
+    pub verdict: Verdict,
+    /// What the outcome is, in prose.
+    pub text: String,
+}
+
+/// How strongly the protocol states what a case checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Level {
+    /// A MUST: an unexpected outcome is FAILED.
+    #[serde(rename = "MUST")]
+    Must,
+    /// A SHOULD, or the reference configuration's habits: unexpected is NON-STRICT.
+    #[serde(rename = "SHOULD")]
+    Should,
+    /// The protocol is silent: every outcome is recorded as INFORMATIONAL.
+    #[serde(rename = "MAY")]
+    May,
+}
+
+impl Level {
+    fn otherwise(self) -> Verdict {
+        match self {
+            Level::Must => Verdict::Failed,
+            Level::Should => Verdict::NonStrict,
+            Level::May => Verdict::Informational,
+        }
+    }
+}
+
+/// A spec section: one file of the catalogue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Section {
+    /// Id prefix of every case in the section (`eio4.handshake`).
+    pub id: &'static str,
+    /// The suite the section belongs to.
+    pub suite: Suite,
+    /// Title shown in reports.
+    pub title: &'static str,
+    /// The specification text the section follows (document and heading).
+    pub spec: &'static str,
+}
+
+/// What a case saw on one axis.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Obs {
+    /// One of the declared outcomes, with what was seen.
+    Is {
+        /// The outcome's key.
+        key: &'static str,
+        /// What was seen.
+        actual: String,
+    },
+    /// None of the declared outcomes; what was seen instead.
+    Not(String),
+}
+
+/// What a case saw: the message behaviour and, for cases that judge it,
+/// the close behaviour (who ended the session, how).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observed {
+    /// The behaviour axis.
+    pub behaviour: Obs,
+    /// The close axis.
+    pub close: Option<Obs>,
+}
+
+impl Observed {
+    /// The outcome `ok` was seen.
+    pub fn ok(actual: impl Into<String>) -> Observed {
+        Observed::is("ok", actual)
+    }
+
+    /// The outcome `key` was seen.
+    pub fn is(key: &'static str, actual: impl Into<String>) -> Observed {
+        Observed {
+            behaviour: Obs::Is {
+                key,
+                actual: actual.into(),
+            },
+            close: None,
+        }
+    }
+
+    /// No declared outcome was seen on the behaviour axis.
+    pub fn not(actual: impl Into<String>) -> Observed {
+        Observed {
+            behaviour: Obs::Not(actual.into()),
+            close: None,
+        }
+    }
+
+    /// Adds the close axis: outcome `key`.
+    pub fn close_is(mut self, key: &'static str, actual: impl Into<String>) -> Observed {
+        self.close = Some(Obs::Is {
+            key,
+            actual: actual.into(),
+        });
+        self
+    }
+
+    /// Adds the close axis: no declared outcome.
+    pub fn close_not(mut self, actual: impl Into<String>) -> Observed {
+        self.close = Some(Obs::Not(actual.into()));
+        self
+    }
+}
+
+/// Why a run function stopped early.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stop {
+    /// The server did something no declared outcome allows.
+    Fail(String),
+    /// The harness could not do its part (target unreachable, …).
+    Harness(String),
+}
+
+impl From<HttpError> for Stop {
+    fn from(e: HttpError) -> Stop {
+        match e {
+            HttpError::Connect(_) => Stop::Harness(e.to_string()),
+            _ => Stop::Fail(e.to_string()),
+        }
+    }
+}
+
+impl From<Refused> for Stop {
+    fn from(e: Refused) -> Stop {
+        match e {
+            Refused::Connect(_) => Stop::Harness(e.to_string()),
+            _ => Stop::Fail(e.to_string()),
+        }
+    }
+}
+
+/// What a run function returns.
+pub type Outcome = Result<Observed, Stop>;
+
+/// A boxed run future.
+pub type RunFuture = Pin<Box<dyn Future<Output = Outcome> + Send>>;
+
+/// A case's run function.
+pub type RunFn = Arc<dyn Fn(Ctx) -> RunFuture + Send + Sync>;
+
+/// Where the official suites had a case of their own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Origin {
+    /// A case of an official suite, reproduced natively; the mocha title path.
+    Official {
+        /// `describe` / `it` titles joined with ` / `.
+        title: &'static str,
+        /// What the native version fixes, if anything.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        fixes: Option<&'static str>,
+    },
+    /// A case the official suites lack.
+    Added,
+}
+
+/// One conformance case.
+#[derive(Clone)]
+pub struct Case {
+    /// Stable hierarchical id, never renumbered (`eio4.handshake.polling.open`).
+    pub id: String,
+    /// The section (spec heading, file) it belongs to.
+    pub section: Section,
+    /// The requirement, quoted from the specification (or the reference
+    /// configuration for contract cases).
+    pub requirement: &'static str,
+    /// How strongly the requirement is stated.
+    pub level: Level,
+    /// One line: what the case does.
+    pub description: String,
+    /// Official or added.
+    pub origin: Origin,
+    /// The acceptable behaviour outcomes.
+    pub expect: Vec<Expect>,
+    /// The acceptable close outcomes (empty: the close axis is not judged).
+    pub close: Vec<Expect>,
+    /// Time limit of the whole case, in milliseconds (scaled by `--time-scale`).
+    pub limit_ms: u64,
+    /// Runs alone even with `--jobs N` (it broadcasts to, or counts, every
+    /// client of a namespace).
+    pub exclusive: bool,
+    /// The run function.
+    pub run: RunFn,
+}
+
+impl std::fmt::Debug for Case {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Case").field("id", &self.id).finish()
+    }
+}
+
+impl Case {
+    /// A MUST case `section.local`.
+    pub fn new(section: Section, local: &str, description: impl Into<String>) -> Case {
+        Case {
+            id: format!("{}.{local}", section.id),
+            section,
+            requirement: "",
+            level: Level::Must,
+            description: description.into(),
+            origin: Origin::Added,
+            expect: Vec::new(),
+            close: Vec::new(),
+            limit_ms: 10_000,
+            exclusive: false,
+            run: Arc::new(|_| {
+                Box::pin(async { Err(Stop::Harness("case has no run function".into())) })
+            }),
+        }
+    }
+
+    /// The suite the case belongs to.
+    pub fn suite(&self) -> Suite {
+        self.section.suite
+    }
+
+    /// Sets the quoted requirement.
+    pub fn req(mut self, requirement: &'static str) -> Case {
+        self.requirement = requirement;
+        self
+    }
+
+    /// A SHOULD-level case.
+    pub fn should(mut self) -> Case {
+        self.level = Level::Should;
+        self
+    }
+
+    /// An informational case.
+    pub fn may(mut self) -> Case {
+        self.level = Level::May;
+        self
+    }
+
+    /// Marks it as a native version of an official case.
+    pub fn official(mut self, title: &'static str, fixes: Option<&'static str>) -> Case {
+        self.origin = Origin::Official { title, fixes };
+        self
+    }
+
+    /// Adds the outcome `ok` (verdict OK).
+    pub fn ok(self, text: impl Into<String>) -> Case {
+        self.outcome("ok", Verdict::Ok, text)
+    }
+
+    /// Adds a behaviour outcome.
+    pub fn outcome(mut self, key: &'static str, verdict: Verdict, text: impl Into<String>) -> Case {
+        self.expect.push(Expect {
+            key,
+            verdict,
+            text: text.into(),
+        });
+        self
+    }
+
+    /// Adds a close outcome.
+    pub fn close(mut self, key: &'static str, verdict: Verdict, text: impl Into<String>) -> Case {
+        self.close.push(Expect {
+            key,
+            verdict,
+            text: text.into(),
+        });
+        self
+    }
+
+    /// Marks the case as one that must run alone.
+    pub fn exclusive(mut self) -> Case {
+        self.exclusive = true;
+        self
+    }
+
+    /// Sets the time limit (ms, before scaling).
+    pub fn limit(mut self, ms: u64) -> Case {
+        self.limit_ms = ms;
+        self
+    }
+
+    /// Sets the run function.
+    pub fn run<F, Fut>(mut self, f: F) -> Case
+    where
+        F: Fn(Ctx) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Outcome> + Send + 'static,
+    {
+        self.run = Arc::new(move |cx| Box::pin(f(cx)));
+        self
+    }
+
+    /// The verdict for an unexpected outcome.
+    pub fn otherwise(&self) -> Verdict {
+        self.level.otherwise()
+    }
+}
+
+/// Everything a run function gets: where the server is, the clock scale,
+/// the trace, and the configuration the server is expected to have.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    /// `host:port` of the server.
+    pub authority: String,
+    /// The engine path, with both slashes (`/engine.io/`).
+    pub path: String,
+    /// The suite being run.
+    pub suite: Suite,
+    /// `--time-scale`: every wait is multiplied by it.
+    pub scale: f64,
+    /// The case's trace.
+    pub trace: Arc<Trace>,
+    /// The configuration the testee contract asks for.
+    pub conf: Expected,
+}
+
+impl Ctx {
+    /// `ms` milliseconds, scaled.
+    pub fn ms(&self, ms: u64) -> Duration {
+        Duration::from_secs_f64(ms as f64 * self.scale / 1000.0)
+    }
+
+    /// Records a harness remark in the trace.
+    pub fn note(&self, text: impl Into<String>) {
+        self.trace.note(text);
+    }
+
+    /// An HTTP client for the server.
+    pub fn http(&self) -> Http {
+        Http::new(&self.authority, self.trace.clone())
+    }
+
+    /// The engine path followed by `?query`.
+    pub fn target(&self, query: &str) -> String {
+        if query.is_empty() {
+            self.path.clone()
+        } else {
+            format!("{}?{query}", self.path)
+        }
+    }
+
+    /// Sends a request to the engine path with `query`.
+    pub async fn request(
+        &self,
+        method: &str,
+        query: &str,
+        headers: Vec<(&str, String)>,
+        body: Vec<u8>,
+    ) -> Result<Response, HttpError> {
+        self.http()
+            .send(Req {
+                method,
+                target: self.target(query),
+                headers,
+                body,
+                wait: self.ms(4000),
+            })
+            .await
+    }
+
+    /// GET on the engine path.
+    pub async fn get(&self, query: &str) -> Result<Response, HttpError> {
+        self.request("GET", query, Vec::new(), Vec::new()).await
+    }
+
+    /// POST a text body on the engine path.
+    pub async fn post(&self, query: &str, body: impl Into<Vec<u8>>) -> Result<Response, HttpError> {
+        self.request(
+            "POST",
+            query,
+            vec![("content-type", "text/plain;charset=UTF-8".to_owned())],
+            body.into(),
+        )
+        .await
+    }
+
+    /// Opens a WebSocket on the engine path with `query`.
+    pub async fn ws(&self, query: &str) -> Result<Ws, Refused> {
+        self.ws_with(query, &[]).await
+    }
+
+    /// Opens a WebSocket with extra headers.
+    pub async fn ws_with(&self, query: &str, headers: &[(&str, String)]) -> Result<Ws, Refused> {
+        Ws::connect(
+            &self.authority,
+            &self.target(query),
+            headers,
+            self.ms(4000),
+            self.trace.clone(),
+        )
+        .await
+    }
+}

@@ -1,0 +1,190 @@
+//! Engine.IO v4 — closing a session from the client side.
+
+use std::time::Instant;
+
+use crate::case::{Case, Ctx, Observed, Outcome, Section, Stop, Verdict};
+use crate::client::eio;
+use crate::suite::Suite;
+use crate::verify;
+
+const S: Section = Section {
+    id: "eio4.close",
+    suite: Suite::Eio4,
+    title: "Engine.IO v4 — Close",
+    spec: "engine.io-protocol v4, \"Packet types: close\"",
+};
+
+const REQ_CLOSE: &str = "close (1): used to indicate that a transport can be closed.";
+
+/// GET pending + POST close: the GET ends with noop, the session is gone (shared).
+pub(crate) async fn polling_close(cx: Ctx, close: &'static str, noop: &'static str) -> Outcome {
+    let s = eio::open_polling(&cx).await?;
+    let get = {
+        let cx = cx.clone();
+        let q = s.query.clone();
+        tokio::spawn(async move { cx.get(&q).await })
+    };
+    tokio::time::sleep(cx.ms(20)).await;
+    let post = s.post(&cx, close).await?;
+    let g = get.await.map_err(|e| Stop::Harness(e.to_string()))??;
+    let actual = format!(
+        "POST {} {:?}; pending GET {} {:?}",
+        post.status,
+        post.text(),
+        g.status,
+        g.text()
+    );
+    let o = if g.status == 200 && g.text() == noop {
+        Observed::ok(actual)
+    } else if g.status == 200 || g.status == 400 {
+        Observed::is("other-end", actual)
+    } else {
+        Observed::not(actual)
+    };
+    Ok(match verify::session_gone(&cx, &s.query).await {
+        Ok(_) => o.close_is("closed", "next GET: 400"),
+        Err(Stop::Fail(m)) => o.close_not(m),
+        Err(h) => return Err(h),
+    })
+}
+
+pub(crate) fn polling_close_case(case: Case, noop: &str) -> Case {
+    case.ok(format!(
+        "the pending GET completes with 200 `{noop}` (noop)"
+    ))
+    .outcome(
+        "other-end",
+        Verdict::NonStrict,
+        "the pending GET ends otherwise (another body, or 400)",
+    )
+    .close(
+        "closed",
+        Verdict::Ok,
+        "the session is gone: the next GET gets 400",
+    )
+}
+
+/// WebSocket `1`: does the server close promptly (shared).
+pub(crate) async fn ws_close(cx: Ctx) -> Outcome {
+    let (mut ws, _) = eio::open_ws(&cx).await?;
+    eio::send(&mut ws, "1").await?;
+    let start = Instant::now();
+    let prompt = cx.ms(cx.conf.ping_interval / 2);
+    if let Some(f) = ws.wait_closed(prompt).await {
+        return Ok(Observed::ok(format!(
+            "closed after {} ms: {}",
+            start.elapsed().as_millis(),
+            f.describe()
+        )));
+    }
+    match ws
+        .wait_closed(cx.ms(cx.conf.ping_interval + cx.conf.ping_timeout + 500))
+        .await
+    {
+        Some(f) => Ok(Observed::is(
+            "at-heartbeat",
+            format!(
+                "closed only after {} ms (heartbeat timeout): {}",
+                start.elapsed().as_millis(),
+                f.describe()
+            ),
+        )),
+        None => Ok(Observed::not("the connection stays open")),
+    }
+}
+
+pub(crate) fn ws_close_case(case: Case) -> Case {
+    case.ok("the server closes the connection promptly (within pingInterval/2)")
+        .outcome(
+            "at-heartbeat",
+            Verdict::NonStrict,
+            "the `1` is ignored; the connection ends only at the heartbeat timeout (engine.io ignores a close packet received over WebSocket)",
+        )
+}
+
+pub fn cases() -> Vec<Case> {
+    vec![
+        polling_close_case(
+            Case::new(S, "polling.client", "POST `1` while a GET is pending ends the GET with `6` and the session")
+                .official("close / HTTP long-polling / forcefully closes the session", None)
+                .req(REQ_CLOSE),
+            "6",
+        )
+        .run(|cx| polling_close(cx, "1", "6")),
+        ws_close_case(
+            Case::new(S, "websocket.client", "Sending `1` over WebSocket closes the session")
+                .official("close / WebSocket / forcefully closes the session", Some("the duration is judged: an ignored `1` closed only by the heartbeat is reported"))
+                .req(REQ_CLOSE),
+        )
+        .run(ws_close),
+        Case::new(S, "polling.client-no-get", "POST `1` with no GET pending closes the session")
+            .req(REQ_CLOSE)
+            .ok("POST `ok`; the next GET gets 400 (or a final `6`/`1` and then 400)")
+            .run(|cx| async move {
+                let s = eio::open_polling(&cx).await?;
+                verify::ok_body(&s.post(&cx, "1").await?, "ok", "POST 1")?;
+                let g = s.get(&cx).await?;
+                if g.status == 400 {
+                    return Ok(Observed::ok("next GET: 400"));
+                }
+                let first = verify::describe(&Ok(g));
+                verify::session_gone(&cx, &s.query).await?;
+                Ok(Observed::ok(format!("next GET: {first}; then 400")))
+            }),
+        Case::new(S, "polling.post-after-close", "After the session is closed, a POST gets 400 code 1")
+            .req("Requests on a closed session are answered 400 {\"code\":1,\"message\":\"Session ID unknown\"}.")
+            .ok("400 with code 1")
+            .outcome("other-body", Verdict::NonStrict, "400 with another body")
+            .run(|cx| async move {
+                let s = eio::open_polling(&cx).await?;
+                verify::ok_body(&s.post(&cx, "1").await?, "ok", "POST 1")?;
+                let _ = s.get(&cx).await?;
+                let r = s.post(&cx, "4late").await?;
+                verify::status(&r, 400, "POST after close")?;
+                Ok(match verify::error_json(&r, 1, "Session ID unknown") {
+                    Ok(()) => Observed::ok(r.text()),
+                    Err(_) => Observed::is("other-body", r.text()),
+                })
+            }),
+        Case::new(S, "websocket.sid-gone", "A WebSocket-only session closed by a close frame is unknown afterwards")
+            .req("Requests on a closed session are answered 400 {\"code\":1,\"message\":\"Session ID unknown\"} (a live WebSocket session would give code 3, transport mismatch).")
+            .ok("once the close handshake is over, a polling GET with the old sid gets 400 code 1 (unknown) within 1 s")
+            .run(|cx| async move {
+                let (mut ws, h) = eio::open_ws(&cx).await?;
+                ws.send_close(1000).await.map_err(Stop::Fail)?;
+                let _ = ws.wait_closed(cx.ms(1000)).await;
+                drop(ws);
+                let q = eio::polling_query(&cx, &format!("&sid={}", h.sid));
+                let deadline = Instant::now() + cx.ms(1000);
+                loop {
+                    let r = cx.get(&q).await?;
+                    if r.status == 400 && verify::error_json(&r, 1, "Session ID unknown").is_ok() {
+                        return Ok(Observed::ok(r.text()));
+                    }
+                    if Instant::now() > deadline {
+                        return Ok(Observed::not(format!("still known 1000 ms after the close: {} {:?}", r.status, r.text())));
+                    }
+                    tokio::time::sleep(cx.ms(50)).await;
+                }
+            }),
+        Case::new(S, "websocket.drop", "Dropping the TCP connection ends a WebSocket session")
+            .req("A transport error closes the session.")
+            .ok("a polling GET with the old sid gets 400 code 1 (unknown) within 1 s")
+            .run(|cx| async move {
+                let (ws, h) = eio::open_ws(&cx).await?;
+                drop(ws);
+                let q = eio::polling_query(&cx, &format!("&sid={}", h.sid));
+                let deadline = Instant::now() + cx.ms(1000);
+                loop {
+                    let r = cx.get(&q).await?;
+                    if r.status == 400 && verify::error_json(&r, 1, "Session ID unknown").is_ok() {
+                        return Ok(Observed::ok(r.text()));
+                    }
+                    if Instant::now() > deadline {
+                        return Ok(Observed::not(format!("still known after 1000 ms: {} {:?}", r.status, r.text())));
+                    }
+                    tokio::time::sleep(cx.ms(50)).await;
+                }
+            }),
+    ]
+}

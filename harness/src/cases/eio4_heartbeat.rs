@@ -1,0 +1,264 @@
+//! Engine.IO v4 — heartbeat: the server pings, the client answers.
+
+use std::time::Instant;
+
+use crate::case::{Case, Ctx, Observed, Outcome, Section, Verdict};
+use crate::client::eio;
+use crate::client::ws::Frame;
+use crate::suite::Suite;
+use crate::verify;
+
+const S: Section = Section {
+    id: "eio4.heartbeat",
+    suite: Suite::Eio4,
+    title: "Engine.IO v4 — Heartbeat",
+    spec: "engine.io-protocol v4, \"Heartbeat\"",
+};
+
+const REQ_HB: &str = "At regular intervals (pingInterval) the server sends a PING packet and the client has a few seconds (pingTimeout) to send a PONG packet back. If the server does not receive a PONG packet back, it considers that the connection is closed.";
+
+/// Three rounds of GET `2` / POST `3` (shared with sio5.engine).
+pub(crate) async fn polling_ping_pong(cx: Ctx) -> Outcome {
+    let s = eio::open_polling(&cx).await?;
+    for i in 0..3 {
+        let g = s.get(&cx).await?;
+        verify::ok_body(&g, "2", &format!("GET #{}", i + 1))?;
+        verify::ok_body(&s.post(&cx, "3").await?, "ok", "POST 3")?;
+    }
+    Ok(Observed::ok("3 × (GET `2`, POST `3` → ok)"))
+}
+
+/// No pong: the session must be gone at pingInterval + pingTimeout + margin.
+pub(crate) async fn polling_timeout(cx: Ctx) -> Outcome {
+    let s = eio::open_polling(&cx).await?;
+    let start = Instant::now();
+    tokio::time::sleep(cx.ms(cx.conf.ping_interval + cx.conf.ping_timeout + 150)).await;
+    let r = cx.get(&s.query).await?;
+    let actual = format!(
+        "GET after {} ms: {} {:?}",
+        start.elapsed().as_millis(),
+        r.status,
+        verify::short(&r.text())
+    );
+    Ok(if r.status == 400 {
+        Observed::ok(actual)
+    } else {
+        Observed::not(actual)
+    })
+}
+
+pub(crate) async fn ws_ping_pong(cx: Ctx) -> Outcome {
+    let (mut ws, _) = eio::open_ws(&cx).await?;
+    for _ in 0..3 {
+        verify::text(
+            &mut ws,
+            "2",
+            cx.ms(cx.conf.ping_interval + cx.conf.ping_timeout + 500),
+        )
+        .await?;
+        eio::send(&mut ws, "3").await?;
+    }
+    Ok(Observed::ok("3 × (`2` received, `3` sent)"))
+}
+
+pub(crate) async fn ws_timeout(cx: Ctx) -> Outcome {
+    let (mut ws, _) = eio::open_ws(&cx).await?;
+    let start = Instant::now();
+    let f = verify::closed(
+        &mut ws,
+        cx.ms(cx.conf.ping_interval + cx.conf.ping_timeout + 500),
+    )
+    .await?;
+    let ms = start.elapsed().as_millis();
+    if start.elapsed() < cx.ms(cx.conf.ping_interval / 2) {
+        return Ok(Observed::not(format!(
+            "closed after only {ms} ms: {}",
+            f.describe()
+        )));
+    }
+    Ok(Observed::ok(format!(
+        "closed after {ms} ms: {}",
+        f.describe()
+    )))
+}
+
+/// Time from the open packet to the first ping.
+async fn first_ping(cx: Ctx, polling: bool) -> Outcome {
+    let interval = cx.conf.ping_interval;
+    let limit = cx.ms(interval + cx.conf.ping_timeout + 300);
+    let (start, got) = if polling {
+        let s = eio::open_polling(&cx).await?;
+        let start = Instant::now();
+        let g = s.get(&cx).await?;
+        (
+            start,
+            if g.status == 200 && g.text() == "2" {
+                Some(())
+            } else {
+                None
+            },
+        )
+    } else {
+        let (mut ws, _) = eio::open_ws(&cx).await?;
+        let start = Instant::now();
+        (
+            start,
+            match ws.recv(limit).await {
+                Some(Frame::Text(t)) if t == "2" => Some(()),
+                _ => None,
+            },
+        )
+    };
+    let ms = start.elapsed().as_millis() as u64;
+    let scaled = |x: u64| (x as f64 * cx.scale) as u64;
+    Ok(match got {
+        None => Observed::not(format!("no ping within {} ms", limit.as_millis())),
+        Some(()) if ms + scaled(60) >= scaled(interval) && ms <= scaled(interval + 100) => {
+            Observed::ok(format!("first ping after {ms} ms"))
+        }
+        Some(()) if ms <= scaled(interval + cx.conf.ping_timeout) => {
+            Observed::is("other", format!("first ping after {ms} ms"))
+        }
+        Some(()) => Observed::not(format!("first ping only after {ms} ms")),
+    })
+}
+
+async fn late_pong(cx: Ctx, polling: bool) -> Outcome {
+    let late = cx.ms(cx.conf.ping_timeout / 2);
+    if polling {
+        let s = eio::open_polling(&cx).await?;
+        verify::ok_body(&s.get(&cx).await?, "2", "first GET")?;
+        tokio::time::sleep(late).await;
+        verify::ok_body(&s.post(&cx, "3").await?, "ok", "late POST 3")?;
+        verify::ok_body(
+            &s.get(&cx).await?,
+            "2",
+            "next GET (the session must be alive)",
+        )?;
+    } else {
+        let (mut ws, _) = eio::open_ws(&cx).await?;
+        verify::text(&mut ws, "2", cx.ms(cx.conf.ping_interval + 500)).await?;
+        tokio::time::sleep(late).await;
+        eio::send(&mut ws, "3").await?;
+        verify::text(&mut ws, "2", cx.ms(cx.conf.ping_interval + 500)).await?;
+    }
+    Ok(Observed::ok(format!(
+        "a pong {} ms after the ping kept the session",
+        late.as_millis()
+    )))
+}
+
+async fn client_ping(cx: Ctx, polling: bool) -> Outcome {
+    if polling {
+        let s = eio::open_polling(&cx).await?;
+        let r = s.post(&cx, "2").await?;
+        let g = s.get(&cx).await?;
+        let actual = format!("POST {} ; next GET {} {:?}", r.status, g.status, g.text());
+        return Ok(match (g.status, g.text().as_str()) {
+            (400, _) => Observed::ok(actual),
+            (200, "3") => Observed::is("pong", actual),
+            (200, _) => Observed::is("ignored", actual),
+            _ => Observed::not(actual),
+        });
+    }
+    let (mut ws, _) = eio::open_ws(&cx).await?;
+    eio::send(&mut ws, "2").await?;
+    Ok(match ws.recv(cx.ms(cx.conf.ping_interval / 2)).await {
+        Some(f @ Frame::Closed { .. }) => Observed::ok(f.describe()),
+        Some(Frame::Text(t)) if t == "3" => Observed::is("pong", "answered `3`"),
+        Some(f) => Observed::is("ignored", f.describe()),
+        None => Observed::is("ignored", "nothing happened"),
+    })
+}
+
+fn client_ping_case(case: Case) -> Case {
+    case.req("In protocol 4 the heartbeat goes one way: the server sends PING, the client answers PONG (\"invalid heartbeat direction\" in the reference server).")
+        .may()
+        .ok("the session is closed")
+        .outcome("pong", Verdict::NonStrict, "answered with a pong (protocol 3 behaviour)")
+        .outcome("ignored", Verdict::Informational, "ignored")
+}
+
+fn timing(case: Case) -> Case {
+    case.req("pingInterval: the server sends a PING every pingInterval ms. The reference server sends the first one pingInterval after the handshake; the protocol does not say when the first ping comes.")
+        .should()
+        .ok("the first ping comes pingInterval (−60 / +100 ms) after the handshake")
+        .outcome("other", Verdict::NonStrict, "a ping comes, at another time within pingInterval + pingTimeout")
+}
+
+pub fn cases() -> Vec<Case> {
+    vec![
+        Case::new(S, "polling.ping-pong", "Three heartbeats over polling: GET returns `2`, POST `3`")
+            .official("heartbeat / HTTP long-polling / sends ping/pong packets", None)
+            .req(REQ_HB)
+            .ok("each GET returns exactly `2`; each POST `3` is answered `ok`")
+            .run(polling_ping_pong),
+        Case::new(S, "polling.timeout", "Without a pong the polling session is closed after pingInterval + pingTimeout")
+            .official("heartbeat / HTTP long-polling / closes the session upon ping timeout", Some("waits pingInterval + pingTimeout + 150 ms instead of the official bare 500 ms"))
+            .req(REQ_HB)
+            .ok("a GET at pingInterval + pingTimeout + 150 ms gets 400")
+            .run(polling_timeout),
+        Case::new(S, "websocket.ping-pong", "Three heartbeats over WebSocket")
+            .official("heartbeat / WebSocket / sends ping/pong packets", None)
+            .req(REQ_HB)
+            .ok("three `2` frames, each answered with `3`")
+            .run(ws_ping_pong),
+        Case::new(S, "websocket.timeout", "Without a pong the server closes the WebSocket")
+            .official("heartbeat / WebSocket / closes the session upon ping timeout", None)
+            .req(REQ_HB)
+            .ok("the connection is closed within pingInterval + pingTimeout + 500 ms, not before pingInterval/2")
+            .run(ws_timeout),
+        timing(Case::new(S, "polling.first-ping", "When the first ping comes over polling")).run(|cx| first_ping(cx, true)),
+        timing(Case::new(S, "websocket.first-ping", "When the first ping comes over WebSocket")).run(|cx| first_ping(cx, false)),
+        Case::new(S, "polling.late-pong", "A pong sent pingTimeout/2 after the ping keeps the polling session")
+            .req(REQ_HB)
+            .ok("the next GET returns the next ping")
+            .run(|cx| late_pong(cx, true)),
+        Case::new(S, "websocket.late-pong", "A pong sent pingTimeout/2 after the ping keeps the WebSocket session")
+            .req(REQ_HB)
+            .ok("the next ping arrives")
+            .run(|cx| late_pong(cx, false)),
+        Case::new(S, "websocket.interval", "Consecutive pings are pingInterval apart when answered at once")
+            .req("At regular intervals (pingInterval) the server sends a PING packet.")
+            .should()
+            .ok("three gaps between pings each within pingInterval −60 / +100 ms")
+            .run(|cx| async move {
+                let (mut ws, _) = eio::open_ws(&cx).await?;
+                let wait = cx.ms(cx.conf.ping_interval + cx.conf.ping_timeout + 500);
+                verify::text(&mut ws, "2", wait).await?;
+                eio::send(&mut ws, "3").await?;
+                let mut gaps = Vec::new();
+                for _ in 0..3 {
+                    let t = Instant::now();
+                    verify::text(&mut ws, "2", wait).await?;
+                    eio::send(&mut ws, "3").await?;
+                    gaps.push(t.elapsed().as_millis() as u64);
+                }
+                let lo = ((cx.conf.ping_interval - 60) as f64 * cx.scale) as u64;
+                let hi = ((cx.conf.ping_interval + 100) as f64 * cx.scale) as u64;
+                if gaps.iter().all(|g| (lo..=hi).contains(g)) {
+                    Ok(Observed::ok(format!("gaps {gaps:?} ms")))
+                } else {
+                    Ok(Observed::not(format!("gaps {gaps:?} ms")))
+                }
+            }),
+        client_ping_case(Case::new(S, "polling.client-ping", "A client `2` (ping) over polling on a v4 session")).run(|cx| client_ping(cx, true)),
+        client_ping_case(Case::new(S, "websocket.client-ping", "A client `2` (ping) over WebSocket on a v4 session")).run(|cx| client_ping(cx, false)),
+        Case::new(S, "websocket.unsolicited-pong", "A pong with no ping pending is harmless")
+            .req(REQ_HB)
+            .may()
+            .ok("ignored: the session keeps echoing")
+            .outcome("closed", Verdict::Informational, "the session is closed")
+            .run(|cx| async move {
+                let (mut ws, _) = eio::open_ws(&cx).await?;
+                eio::send(&mut ws, "3").await?;
+                let _ = ws.send_text("4still").await;
+                Ok(match verify::next_skipping_pings(&mut ws, cx.ms(1500), true).await {
+                    Some(Frame::Text(t)) if t == "4still" => Observed::ok("echo after the pong"),
+                    Some(f @ Frame::Closed { .. }) => Observed::is("closed", f.describe()),
+                    Some(f) => Observed::not(f.describe()),
+                    None => Observed::not("no echo"),
+                })
+            }),
+    ]
+}

@@ -1,0 +1,351 @@
+//! Engine.IO v4 — HTTP long-polling: payloads, concurrency, limits.
+
+use siospec_codec::engine::{Data, Packet, PacketType};
+use tokio::io::AsyncReadExt;
+
+use crate::case::{Case, Ctx, Observed, Outcome, Section, Verdict};
+use crate::client::eio;
+use crate::suite::Suite;
+use crate::verify;
+
+const S: Section = Section {
+    id: "eio4.polling",
+    suite: Suite::Eio4,
+    title: "Engine.IO v4 — HTTP long-polling",
+    spec: "engine.io-protocol v4, \"HTTP long-polling\" and \"Packet encoding\"",
+};
+
+const REQ_PAYLOAD: &str = "With HTTP long-polling, packets are concatenated with the record separator \\x1e; binary packets are base64-encoded and prefixed with `b`. The client sends with POST, receives with GET.";
+const REQ_CONCURRENT: &str = "The client must not have more than one active polling request of each kind; the server closes the session when it does.";
+
+/// POST `body`, expect 200 `ok`, GET, expect exactly `want` (shared with eio3).
+pub(crate) async fn echo(cx: &Ctx, body: &[u8], want: &[u8]) -> Outcome {
+    let s = eio::open_polling(cx).await?;
+    let r = s.post(cx, body.to_vec()).await?;
+    verify::ok_body(&r, "ok", "POST")?;
+    let g = s.get(cx).await?;
+    verify::status(&g, 200, "GET")?;
+    verify::body(&g, want, "GET")?;
+    Ok(Observed::ok(format!(
+        "POST ok; GET {:?}",
+        verify::short(&g.text())
+    )))
+}
+
+/// An invalid POST: the status (behaviour axis) and whether the session is closed (close axis).
+pub(crate) async fn invalid_post(cx: Ctx, body: &'static [u8]) -> Outcome {
+    let s = eio::open_polling(&cx).await?;
+    let r = cx.post(&s.query, body.to_vec()).await;
+    let behaviour = match &r {
+        Ok(resp) if resp.status == 400 => Observed::ok("POST answered 400"),
+        Ok(resp) if resp.status == 200 => Observed::is(
+            "accepted-200",
+            format!("POST answered 200 {:?}", resp.text()),
+        ),
+        Err(e) => Observed::is("dropped", format!("POST: {e}")),
+        Ok(resp) => Observed::not(format!("POST answered {} {:?}", resp.status, resp.text())),
+    };
+    Ok(match verify::session_gone(&cx, &s.query).await {
+        Ok(_) => behaviour.close_is("closed", "next GET: 400"),
+        Err(crate::case::Stop::Fail(m)) => behaviour.close_not(m),
+        Err(h) => return Err(h),
+    })
+}
+
+pub(crate) fn invalid_post_case(case: Case) -> Case {
+    case.ok("the POST is answered 400")
+        .outcome(
+            "accepted-200",
+            Verdict::NonStrict,
+            "the POST is answered 200 `ok` and the session is closed anyway (engine.io's habit)",
+        )
+        .outcome(
+            "dropped",
+            Verdict::NonStrict,
+            "the connection is dropped without a response",
+        )
+        .close(
+            "closed",
+            Verdict::Ok,
+            "the session is closed: the next GET gets 400",
+        )
+}
+
+/// Two concurrent GETs (shared with eio3).
+pub(crate) async fn duplicate_get(cx: Ctx, close_body: &'static str) -> Outcome {
+    let s = eio::open_polling(&cx).await?;
+    let first = {
+        let cx = cx.clone();
+        let q = s.query.clone();
+        tokio::spawn(async move { cx.get(&q).await })
+    };
+    // Margin for the first GET to reach the server; it stays pending for a ping interval.
+    tokio::time::sleep(cx.ms(50)).await;
+    let second = cx.get(&format!("{}&t=burst", s.query)).await?;
+    let first = first
+        .await
+        .map_err(|e| crate::case::Stop::Harness(e.to_string()))?;
+    let first = first?;
+    let actual = format!(
+        "first GET {} {:?}; second GET {}",
+        first.status,
+        first.text(),
+        second.status
+    );
+    let mut o = if first.status == 200
+        && first.text() == close_body
+        && matches!(second.status, 400 | 500)
+    {
+        Observed::ok(actual)
+    } else if matches!(second.status, 400 | 500) {
+        Observed::is("second-refused", actual)
+    } else {
+        Observed::not(actual)
+    };
+    o = match verify::session_gone(&cx, &s.query).await {
+        Ok(_) => o.close_is("closed", "a further GET: 400"),
+        Err(crate::case::Stop::Fail(m)) => o.close_not(m),
+        Err(h) => return Err(h),
+    };
+    Ok(o)
+}
+
+async fn concurrent_post(cx: Ctx) -> Outcome {
+    let s = eio::open_polling(&cx).await?;
+    // A first POST whose body never completes: headers announce 10 bytes, 3 are sent.
+    let head = format!(
+        "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: text/plain;charset=UTF-8\r\nContent-Length: 10\r\n\r\n4he",
+        cx.target(&s.query),
+        cx.authority
+    );
+    let mut pending = cx.http().raw_open(head.as_bytes()).await?;
+    tokio::time::sleep(cx.ms(50)).await;
+    let second = cx.post(&s.query, "4second").await?;
+    let mut rest = Vec::new();
+    let _ = tokio::time::timeout(cx.ms(500), pending.read_to_end(&mut rest)).await;
+    let actual = format!(
+        "second POST {} {:?}; first POST then got {:?}",
+        second.status,
+        second.text(),
+        verify::short(&String::from_utf8_lossy(&rest))
+    );
+    let o = if second.status == 400 || second.status == 500 {
+        Observed::ok(actual)
+    } else {
+        Observed::not(actual)
+    };
+    Ok(match verify::session_gone(&cx, &s.query).await {
+        Ok(_) => o.close_is("closed", "next GET: 400"),
+        Err(crate::case::Stop::Fail(m)) => o.close_not(m),
+        Err(h) => return Err(h),
+    })
+}
+
+async fn too_large(cx: Ctx) -> Outcome {
+    let s = eio::open_polling(&cx).await?;
+    let mut body = b"4".to_vec();
+    body.resize(cx.conf.max_payload as usize + 1, b'x');
+    let r = cx.post(&s.query, body).await;
+    let o = match &r {
+        Ok(resp) if resp.status == 413 => Observed::ok("413"),
+        Ok(resp) if (400..500).contains(&resp.status) => {
+            Observed::is("other-4xx", format!("{}", resp.status))
+        }
+        Err(e) => Observed::is("dropped", e.to_string()),
+        Ok(resp) => Observed::not(format!(
+            "POST of maxPayload+1 bytes answered {} {:?}",
+            resp.status,
+            verify::short(&resp.text())
+        )),
+    };
+    let g = cx.get(&s.query).await?;
+    Ok(if g.status == 200 {
+        o.close_is(
+            "kept",
+            format!("next GET: 200 {:?}", verify::short(&g.text())),
+        )
+    } else {
+        o.close_is("closed", format!("next GET: {}", g.status))
+    })
+}
+
+fn big_message(n: usize) -> String {
+    let mut s = String::with_capacity(n);
+    s.push('4');
+    while s.len() < n {
+        s.push_str("abcdefghijklmnopqrstuvwxyz0123456789");
+    }
+    s.truncate(n);
+    s
+}
+
+pub fn cases() -> Vec<Case> {
+    vec![
+        Case::new(S, "message.text", "POST `4hello`, then GET returns `4hello`")
+            .official("message / HTTP long-polling / sends and receives a payload containing one plain text packet", None)
+            .req(REQ_PAYLOAD)
+            .ok("POST 200 `ok`; GET 200 `4hello`")
+            .run(|cx| async move { echo(&cx, b"4hello", b"4hello").await }),
+        Case::new(S, "message.batch", "Three packets in one POST come back in one GET, in order")
+            .official("message / HTTP long-polling / sends and receives a payload containing several plain text packets", None)
+            .req(REQ_PAYLOAD)
+            .ok("GET 200 `4test1\\x1e4test2\\x1e4test3`")
+            .run(|cx| async move { echo(&cx, b"4test1\x1e4test2\x1e4test3", b"4test1\x1e4test2\x1e4test3").await }),
+        Case::new(S, "message.binary", "Text and base64 binary in one POST come back identically")
+            .official("message / HTTP long-polling / sends and receives a payload containing plain text and binary packets", None)
+            .req(REQ_PAYLOAD)
+            .ok("GET 200 `4hello\\x1ebAQIDBA==`")
+            .run(|cx| async move { echo(&cx, b"4hello\x1ebAQIDBA==", b"4hello\x1ebAQIDBA==").await }),
+        invalid_post_case(
+            Case::new(S, "message.invalid-packet", "POST `abc` is refused and closes the session")
+                .official(
+                    "message / HTTP long-polling / closes the session upon invalid packet format",
+                    Some("the official case swallows the status assertion in a try/catch; here the status is judged (behaviour) apart from the close"),
+                )
+                .req("A payload that cannot be decoded is a protocol error: the server closes the session."),
+        )
+        .run(|cx| invalid_post(cx, b"abc")),
+        Case::new(S, "concurrent-get", "A second GET while one is pending closes the session")
+            .official("message / HTTP long-polling / closes the session upon duplicate poll requests", None)
+            .req(REQ_CONCURRENT)
+            .ok("the first GET gets 200 `1` (close), the second 400 (or 500)")
+            .outcome("second-refused", Verdict::NonStrict, "the second GET is refused, the first is answered otherwise")
+            .close("closed", Verdict::Ok, "a further GET gets 400")
+            .run(|cx| duplicate_get(cx, "1")),
+        Case::new(S, "concurrent-post", "A second POST while one is pending is refused and closes the session")
+            .req(REQ_CONCURRENT)
+            .ok("the second POST gets 400 (or 500)")
+            .close("closed", Verdict::Ok, "the next GET gets 400")
+            .run(concurrent_post),
+        Case::new(S, "max-payload.over", "A POST of maxPayload+1 bytes is refused with 413")
+            .req("maxPayload: the maximum number of bytes per chunk; the server refuses larger POST bodies (reference server: 413 Payload Too Large).")
+            .should()
+            .ok("413")
+            .outcome("other-4xx", Verdict::NonStrict, "refused with another 4xx status")
+            .outcome("dropped", Verdict::NonStrict, "the connection is dropped")
+            .close("kept", Verdict::Informational, "the session stays open (the reference server's behaviour)")
+            .close("closed", Verdict::Informational, "the session is closed")
+            .run(too_large),
+        Case::new(S, "max-payload.at-limit", "A POST of exactly maxPayload bytes is accepted and echoed")
+            .req("maxPayload: the maximum number of bytes per chunk.")
+            .ok("POST 200 `ok`; GET returns the message")
+            .limit(20_000)
+            .run(|cx| async move {
+                let m = big_message(cx.conf.max_payload as usize);
+                let o = echo(&cx, m.as_bytes(), m.as_bytes()).await?;
+                Ok(Observed { behaviour: match o.behaviour {
+                    crate::case::Obs::Is { key, .. } => crate::case::Obs::Is { key, actual: format!("{} bytes echoed", m.len()) },
+                    other => other,
+                }, close: None })
+            }),
+        Case::new(S, "utf8", "Non-ASCII text (2-, 3- and 4-byte UTF-8) is echoed byte for byte")
+            .req("Text packets are UTF-8.")
+            .ok("GET returns exactly what was posted")
+            .run(|cx| async move { echo(&cx, "4héllo wörld € 😀".as_bytes(), "4héllo wörld € 😀".as_bytes()).await }),
+        Case::new(S, "empty-message", "A message with no data (`4`) is echoed as `4`")
+            .req("A packet is a type and optional data.")
+            .ok("GET 200 `4`")
+            .run(|cx| async move { echo(&cx, b"4", b"4").await }),
+        Case::new(S, "binary-empty", "An empty binary message (`b`) is echoed as `b`")
+            .req(REQ_PAYLOAD)
+            .ok("GET 200 `b`")
+            .run(|cx| async move { echo(&cx, b"b", b"b").await }),
+        Case::new(S, "many-packets-order", "100 packets in one POST come back in order")
+            .req(REQ_PAYLOAD)
+            .ok("the GET (or GETs) return the 100 messages in order")
+            .run(|cx| async move {
+                let s = eio::open_polling(&cx).await?;
+                let texts: Vec<String> = (0..100).map(|i| format!("m{i}")).collect();
+                let packets: Vec<Packet<'_>> = texts.iter().map(|t| eio::msg(t)).collect();
+                s.send(&cx, &packets).await?;
+                let mut got = Vec::new();
+                while got.len() < texts.len() {
+                    let batch = s.poll(&cx).await?;
+                    if batch.is_empty() {
+                        return verify::fail("empty poll");
+                    }
+                    for p in batch {
+                        match (p.kind, p.data) {
+                            (PacketType::Message, Data::Text(t)) => got.push(t.into_owned()),
+                            (PacketType::Ping, _) => {}
+                            (k, d) => return verify::fail(format!("unexpected packet {k:?} {d:?}")),
+                        }
+                    }
+                }
+                if got != texts {
+                    return verify::fail(format!("order differs: {:?}…", &got[..got.len().min(10)]));
+                }
+                Ok(Observed::ok("100 messages in order"))
+            }),
+        Case::new(S, "buffered-until-get", "Messages from several POSTs wait for the next GET, in order")
+            .req("The server buffers packets until the client's next GET.")
+            .ok("one GET returns `4a\\x1e4b\\x1e4c`")
+            .run(|cx| async move {
+                let s = eio::open_polling(&cx).await?;
+                for m in ["4a", "4b", "4c"] {
+                    verify::ok_body(&s.post(&cx, m).await?, "ok", "POST")?;
+                }
+                let g = s.get(&cx).await?;
+                verify::ok_body(&g, "4a\x1e4b\x1e4c", "GET")?;
+                Ok(Observed::ok("4a␞4b␞4c"))
+            }),
+        Case::new(S, "sessions-independent", "A message posted to one session never reaches another")
+            .req("sid identifies the session every request belongs to.")
+            .ok("each session's GET returns only its own message")
+            .run(|cx| async move {
+                let a = eio::open_polling(&cx).await?;
+                let b = eio::open_polling(&cx).await?;
+                verify::ok_body(&a.post(&cx, "4for-a").await?, "ok", "POST A")?;
+                verify::ok_body(&b.post(&cx, "4for-b").await?, "ok", "POST B")?;
+                verify::ok_body(&b.get(&cx).await?, "4for-b", "GET B")?;
+                verify::ok_body(&a.get(&cx).await?, "4for-a", "GET A")?;
+                Ok(Observed::ok("A got 4for-a, B got 4for-b"))
+            }),
+        Case::new(S, "long-poll-held", "A GET with nothing to send is held open, then answered with the next ping")
+            .req("The server holds the GET until it has packets to send (here: the next ping).")
+            .ok("the GET is answered 200 `2` after about pingInterval, not at once")
+            .outcome("early", Verdict::NonStrict, "answered before pingInterval/2 with something else")
+            .run(|cx| async move {
+                let s = eio::open_polling(&cx).await?;
+                let t = std::time::Instant::now();
+                let g = s.get(&cx).await?;
+                let ms = t.elapsed().as_millis();
+                let actual = format!("after {ms} ms: {} {:?}", g.status, g.text());
+                if g.status == 200 && g.text() == "2" && t.elapsed() >= cx.ms(cx.conf.ping_interval / 2) {
+                    Ok(Observed::ok(actual))
+                } else if g.status == 200 && t.elapsed() < cx.ms(cx.conf.ping_interval / 2) {
+                    Ok(Observed::is("early", actual))
+                } else {
+                    Ok(Observed::not(actual))
+                }
+            }),
+        Case::new(S, "binary-content-type", "A POST with Content-Type application/octet-stream on a v4 session")
+            .req("Engine.IO v4 polling payloads are text; binary data travels base64-encoded.")
+            .may()
+            .ok("refused (400) and the session closed, as the reference server does")
+            .outcome("accepted", Verdict::Informational, "accepted as a text payload")
+            .run(|cx| async move {
+                let s = eio::open_polling(&cx).await?;
+                let r = cx
+                    .request("POST", &s.query, vec![("content-type", "application/octet-stream".to_owned())], b"4hello".to_vec())
+                    .await?;
+                let actual = format!("POST {} {:?}", r.status, r.text());
+                Ok(if r.status == 400 { Observed::ok(actual) } else if r.status == 200 { Observed::is("accepted", actual) } else { Observed::not(actual) })
+            }),
+        Case::new(S, "client-noop", "A client `6` (noop) on a polling session is ignored")
+            .req("noop (6) is used by the server to end a pending poll; it carries nothing.")
+            .may()
+            .ok("POST `ok` and the session keeps working")
+            .outcome("closed", Verdict::Informational, "the session is closed")
+            .run(|cx| async move {
+                let s = eio::open_polling(&cx).await?;
+                verify::ok_body(&s.post(&cx, "6").await?, "ok", "POST 6")?;
+                let r = s.post(&cx, "4after").await?;
+                if r.status != 200 {
+                    return Ok(Observed::is("closed", format!("next POST {}", r.status)));
+                }
+                let g = s.get(&cx).await?;
+                Ok(if g.status == 200 && g.text() == "4after" { Observed::ok("ignored") } else { Observed::is("closed", verify::describe(&Ok(g))) })
+            }),
+    ]
+}

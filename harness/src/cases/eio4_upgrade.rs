@@ -1,0 +1,289 @@
+//! Engine.IO v4 — upgrading a polling session to WebSocket.
+
+use std::time::Instant;
+
+use siospec_codec::engine::{Data, PacketType};
+
+use crate::case::{Case, Ctx, Observed, Outcome, Section, Verdict};
+use crate::client::eio;
+use crate::client::ws::Frame;
+use crate::suite::Suite;
+use crate::verify;
+
+const S: Section = Section {
+    id: "eio4.upgrade",
+    suite: Suite::Eio4,
+    title: "Engine.IO v4 — Upgrade",
+    spec: "engine.io-protocol v4, \"Upgrade\"",
+};
+
+const REQ_UPGRADE: &str = "The client opens a WebSocket with the sid, sends a `2probe` PING and expects `3probe`; the server sends a `6` NOOP to end the pending polling request; the client sends `5` UPGRADE and from then on uses only the WebSocket.";
+
+/// `1:6` for v3 bodies, `6` for v4.
+fn noop(cx: &Ctx) -> &'static str {
+    if cx.suite.eio() == 3 {
+        "1:6"
+    } else {
+        "6"
+    }
+}
+
+/// Probe, noop on the poll, `5`, echo over WebSocket (shared; `echo` off for sio5).
+pub(crate) async fn upgrade(cx: Ctx, check_noop: bool, echo: bool) -> Outcome {
+    let s = eio::open_polling(&cx).await?;
+    let mut ws = eio::probe(&cx, &s).await?;
+    if check_noop {
+        verify::ok_body(&s.get(&cx).await?, noop(&cx), "GET during the upgrade")?;
+    }
+    eio::send(&mut ws, "5").await?;
+    if echo {
+        eio::send(&mut ws, "4hello").await?;
+        match verify::next_skipping_pings(&mut ws, cx.ms(2000), true).await {
+            Some(Frame::Text(t)) if t == "4hello" => {}
+            Some(f) => {
+                return verify::fail(format!(
+                    "expected `4hello` over WebSocket, got {}",
+                    f.describe()
+                ))
+            }
+            None => return verify::fail("no `4hello` over WebSocket"),
+        }
+    } else {
+        // Without an application echo: the upgraded session answers the heartbeat.
+        verify::text(&mut ws, "2", cx.ms(cx.conf.ping_interval + 500)).await?;
+        eio::send(&mut ws, "3").await?;
+    }
+    Ok(Observed::ok("upgraded"))
+}
+
+pub(crate) async fn polling_after_upgrade(cx: Ctx, echo: bool) -> Outcome {
+    let s = eio::open_polling(&cx).await?;
+    let mut ws = eio::probe(&cx, &s).await?;
+    eio::send(&mut ws, "5").await?;
+    let r = s.get(&cx).await?;
+    // A GET may still drain the noop the upgrade produced; the next one must fail.
+    let r = if r.status == 200 && r.text() == noop(&cx) {
+        s.get(&cx).await?
+    } else {
+        r
+    };
+    verify::status(&r, 400, "GET after the upgrade")?;
+    if echo {
+        eio::send(&mut ws, "4hello").await?;
+        match verify::next_skipping_pings(&mut ws, cx.ms(2000), true).await {
+            Some(Frame::Text(t)) if t == "4hello" => {}
+            Some(f) => return verify::fail(format!("expected `4hello`, got {}", f.describe())),
+            None => return verify::fail("no `4hello` over WebSocket"),
+        }
+    }
+    Ok(Observed::ok("GET after the upgrade: 400"))
+}
+
+pub(crate) async fn second_websocket(cx: Ctx, echo: bool) -> Outcome {
+    let s = eio::open_polling(&cx).await?;
+    let mut ws = eio::probe(&cx, &s).await?;
+    eio::send(&mut ws, "5").await?;
+    let second = match cx.ws(&s.ws_query(&cx)).await {
+        Err(r @ crate::client::ws::Refused::Connect(_)) => return Err(r.into()),
+        Err(r) => format!("second WebSocket refused: {r}"),
+        Ok(mut w2) => match w2.wait_closed(cx.ms(1500)).await {
+            Some(f) => format!("second WebSocket closed: {}", f.describe()),
+            None => return verify::fail("the second WebSocket with the same sid stays open"),
+        },
+    };
+    if echo {
+        eio::send(&mut ws, "4hello").await?;
+        match verify::next_skipping_pings(&mut ws, cx.ms(2000), true).await {
+            Some(Frame::Text(t)) if t == "4hello" => {}
+            Some(f) => {
+                return verify::fail(format!(
+                    "the first WebSocket: expected `4hello`, got {}",
+                    f.describe()
+                ))
+            }
+            None => return verify::fail("the first WebSocket: no `4hello`"),
+        }
+    }
+    Ok(Observed::ok(second))
+}
+
+pub fn cases() -> Vec<Case> {
+    vec![
+        Case::new(S, "probe", "Probe, noop on the pending poll, upgrade, then messages over WebSocket")
+            .official("upgrade / successfully upgrades from HTTP long-polling to WebSocket", None)
+            .req(REQ_UPGRADE)
+            .ok("`3probe`; the GET gets 200 `6`; after `5`, `4hello` is echoed over WebSocket")
+            .run(|cx| upgrade(cx, true, true)),
+        Case::new(S, "polling-after-upgrade", "After the upgrade, polling requests with the sid get 400")
+            .official("upgrade / ignores HTTP requests with same sid after upgrade", None)
+            .req(REQ_UPGRADE)
+            .ok("GET 400; `4hello` still echoed over WebSocket")
+            .run(|cx| polling_after_upgrade(cx, true)),
+        Case::new(S, "second-websocket", "After the upgrade, a second WebSocket with the same sid is closed")
+            .official("upgrade / ignores WebSocket connection with same sid after upgrade", None)
+            .req(REQ_UPGRADE)
+            .ok("the second WebSocket is refused or closed; the first still echoes")
+            .run(|cx| second_websocket(cx, true)),
+        Case::new(S, "noop-every-poll", "While an upgrade is pending every poll is answered with `6` at once")
+            .req(REQ_UPGRADE)
+            .should()
+            .ok("successive GETs each answered within 500 ms: `6`, three times (pings in between answered)")
+            .run(|cx| async move {
+                let s = eio::open_polling(&cx).await?;
+                let _ws = eio::probe(&cx, &s).await?;
+                let mut times = Vec::new();
+                let mut noops = 0;
+                while noops < 3 {
+                    let t = Instant::now();
+                    let g = s.get(&cx).await?;
+                    verify::status(&g, 200, "GET during the upgrade")?;
+                    match g.text().as_str() {
+                        "6" => noops += 1,
+                        // The heartbeat goes on meanwhile.
+                        "2" => verify::ok_body(&s.post(&cx, "3").await?, "ok", "POST 3")?,
+                        other => return verify::fail(format!("GET during the upgrade: expected `6`, got {other:?}")),
+                    }
+                    times.push(t.elapsed().as_millis());
+                }
+                if times.iter().any(|&ms| ms > cx.ms(500).as_millis()) {
+                    return Ok(Observed::not(format!("noops after {times:?} ms")));
+                }
+                Ok(Observed::ok(format!("noops after {times:?} ms")))
+            }),
+        Case::new(S, "post-after-upgrade", "After the upgrade, a POST with the sid gets 400")
+            .req(REQ_UPGRADE)
+            .ok("POST 400")
+            .run(|cx| async move {
+                let s = eio::open_polling(&cx).await?;
+                let mut ws = eio::probe(&cx, &s).await?;
+                eio::send(&mut ws, "5").await?;
+                let r = s.post(&cx, "4late").await?;
+                verify::status(&r, 400, "POST after the upgrade")?;
+                Ok(Observed::ok("400"))
+            }),
+        Case::new(S, "binary-after-upgrade", "Binary messages travel as binary frames after the upgrade")
+            .req(REQ_UPGRADE)
+            .ok("binary 01 02 03 echoed as a binary frame")
+            .run(|cx| async move {
+                let s = eio::open_polling(&cx).await?;
+                let mut ws = eio::probe(&cx, &s).await?;
+                eio::send(&mut ws, "5").await?;
+                eio::send_binary(&mut ws, &[1, 2, 3]).await?;
+                match verify::next_skipping_pings(&mut ws, cx.ms(2000), true).await {
+                    Some(Frame::Binary(b)) if b == [1, 2, 3] => Ok(Observed::ok("binary echo")),
+                    Some(f) => Ok(Observed::not(f.describe())),
+                    None => Ok(Observed::not("no echo")),
+                }
+            }),
+        Case::new(S, "no-message-lost", "A message posted between probe and `5` is delivered exactly once")
+            .req(REQ_UPGRADE)
+            .ok("the echo of `4during` arrives once, on the poll or on the WebSocket")
+            .run(|cx| async move {
+                let s = eio::open_polling(&cx).await?;
+                let mut ws = eio::probe(&cx, &s).await?;
+                verify::ok_body(&s.post(&cx, "4during").await?, "ok", "POST during the upgrade")?;
+                let mut seen = 0;
+                let g = s.get(&cx).await?;
+                if g.status == 200 {
+                    for p in eio::decode_body(&cx, &g)? {
+                        if p.kind == PacketType::Message && p.data == Data::Text("during".into()) {
+                            seen += 1;
+                        }
+                    }
+                }
+                eio::send(&mut ws, "5").await?;
+                eio::send(&mut ws, "4marker").await?;
+                loop {
+                    match verify::next_skipping_pings(&mut ws, cx.ms(2000), true).await {
+                        Some(Frame::Text(t)) if t == "4during" => seen += 1,
+                        Some(Frame::Text(t)) if t == "4marker" => break,
+                        Some(Frame::Text(t)) if t == "6" => {}
+                        Some(f) => return Ok(Observed::not(format!("unexpected {}", f.describe()))),
+                        None => return Ok(Observed::not("no `4marker` echo")),
+                    }
+                }
+                if seen == 1 { Ok(Observed::ok("delivered once")) } else { Ok(Observed::not(format!("delivered {seen} times"))) }
+            }),
+        Case::new(S, "invalid-probe", "A WebSocket that sends something else than `2probe` is dropped; polling continues")
+            .req(REQ_UPGRADE)
+            .should()
+            .ok("the WebSocket is closed and the polling session still works")
+            .run(|cx| async move {
+                let s = eio::open_polling(&cx).await?;
+                let mut ws = cx.ws(&s.ws_query(&cx)).await?;
+                eio::send(&mut ws, "2notprobe").await?;
+                let f = match ws.wait_closed(cx.ms(1000)).await {
+                    Some(f) => f,
+                    None => return Ok(Observed::not("the WebSocket stays open")),
+                };
+                verify::ok_body(&s.post(&cx, "4still").await?, "ok", "POST after the failed upgrade")?;
+                let packets = s.poll(&cx).await?;
+                if !packets.iter().any(|p| p.data == Data::Text("still".into())) {
+                    return Ok(Observed::not(format!("the polling session did not echo: {packets:?}")));
+                }
+                Ok(Observed::ok(format!("WebSocket {}; polling works", f.describe())))
+            }),
+        Case::new(S, "stalled", "A probed WebSocket that never sends `5` is reclaimed; polling continues")
+            .req("The server abandons an upgrade that does not complete (reference server: upgradeTimeout, default 10000 ms).")
+            .should()
+            .ok("the WebSocket is closed within upgradeTimeout + 1 s and the polling session still answers")
+            .limit(20_000)
+            .run(|cx| async move {
+                let s = eio::open_polling(&cx).await?;
+                let mut ws = eio::probe(&cx, &s).await?;
+                let t = Instant::now();
+                // Keep the polling session alive meanwhile: poll and answer its pings.
+                let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+                let keep = {
+                    let cx = cx.clone();
+                    let s = s.clone();
+                    let stop = stop.clone();
+                    tokio::spawn(async move {
+                        while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                            match s.get(&cx).await {
+                                Ok(r) if r.status == 200 => {
+                                    if r.text().split('\u{1e}').any(|p| p == "2") && s.post(&cx, "3").await.is_err() {
+                                        break;
+                                    }
+                                }
+                                _ => break,
+                            }
+                        }
+                    })
+                };
+                let closed = ws.wait_closed(cx.ms(cx.conf.upgrade_timeout + 1000)).await;
+                let ms = t.elapsed().as_millis();
+                // Let the keeper finish its pending GET (aborting it would drop the poll).
+                stop.store(true, std::sync::atomic::Ordering::SeqCst);
+                let _ = keep.await;
+                match closed {
+                    None => Ok(Observed::not(format!("still open after {ms} ms"))),
+                    Some(f) => {
+                        let alive = s.post(&cx, "4after").await?;
+                        if alive.status != 200 {
+                            return Ok(Observed::not(format!("WebSocket closed after {ms} ms, but the polling session is gone too ({})", alive.status)));
+                        }
+                        Ok(Observed::ok(format!("WebSocket {} after {ms} ms; polling session alive", f.describe())))
+                    }
+                }
+            }),
+        Case::new(S, "without-probe", "`5` sent on the new WebSocket without a probe")
+            .req(REQ_UPGRADE)
+            .may()
+            .ok("the upgrade is refused (WebSocket closed) or completes; either way nothing is lost")
+            .outcome("upgraded", Verdict::Informational, "the upgrade completes without a probe")
+            .run(|cx| async move {
+                let s = eio::open_polling(&cx).await?;
+                let mut ws = cx.ws(&s.ws_query(&cx)).await?;
+                eio::send(&mut ws, "5").await?;
+                let _ = ws.send_text("4x").await;
+                Ok(match verify::next_skipping_pings(&mut ws, cx.ms(1000), true).await {
+                    Some(Frame::Text(t)) if t == "4x" => Observed::is("upgraded", "`4x` echoed over WebSocket"),
+                    Some(f @ Frame::Closed { .. }) => Observed::ok(f.describe()),
+                    Some(Frame::Text(t)) if t == "6" => Observed::is("upgraded", "noop, upgrade in progress"),
+                    Some(f) => Observed::not(f.describe()),
+                    None => Observed::ok("ignored"),
+                })
+            }),
+    ]
+}

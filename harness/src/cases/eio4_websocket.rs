@@ -1,0 +1,229 @@
+//! Engine.IO v4 — WebSocket transport: frames, binary, limits.
+
+use crate::case::{Case, Ctx, Observed, Outcome, Section, Stop, Verdict};
+use crate::client::eio;
+use crate::client::ws::Frame;
+use crate::suite::Suite;
+use crate::verify;
+
+const S: Section = Section {
+    id: "eio4.websocket",
+    suite: Suite::Eio4,
+    title: "Engine.IO v4 — WebSocket",
+    spec: "engine.io-protocol v4, \"WebSocket\" and \"Packet encoding\"",
+};
+
+const REQ_FRAME: &str = "With WebSocket, each packet is sent in its own frame: text packets in text frames (`<type><data>`), binary messages in binary frames holding the raw data.";
+
+/// Opens a WebSocket session, sends `text`, expects the same text back (skipping pings).
+pub(crate) async fn ws_echo_text(cx: &Ctx, text: &str) -> Outcome {
+    let (mut ws, _) = eio::open_ws(cx).await?;
+    eio::send(&mut ws, text).await?;
+    match verify::next_skipping_pings(&mut ws, cx.ms(3000), true).await {
+        Some(Frame::Text(t)) if t == text => {
+            Ok(Observed::ok(format!("echoed {}", verify::short(&t))))
+        }
+        Some(f) => Ok(Observed::not(format!(
+            "expected {:?}, got {}",
+            verify::short(text),
+            f.describe()
+        ))),
+        None => Ok(Observed::not("no echo within 3000 ms")),
+    }
+}
+
+pub(crate) async fn ws_echo_binary(cx: &Ctx, data: &[u8]) -> Outcome {
+    let (mut ws, _) = eio::open_ws(cx).await?;
+    eio::send_binary(&mut ws, data).await?;
+    match verify::next_skipping_pings(&mut ws, cx.ms(3000), true).await {
+        Some(Frame::Binary(b)) if b == data => {
+            Ok(Observed::ok(format!("echoed {} bytes", b.len())))
+        }
+        Some(f) => Ok(Observed::not(format!(
+            "expected the same binary frame, got {}",
+            f.describe()
+        ))),
+        None => Ok(Observed::not("no echo within 3000 ms")),
+    }
+}
+
+/// Sends an invalid frame; the session must end (shared with eio3, malformed).
+pub(crate) async fn ws_invalid(cx: Ctx, text: &'static str) -> Outcome {
+    let (mut ws, _) = eio::open_ws(&cx).await?;
+    eio::send(&mut ws, text).await?;
+    // Well before the heartbeat would end it: half a ping interval plus a margin.
+    let wait = cx.ms(cx.conf.ping_interval / 2 + 100);
+    match ws.wait_closed(wait).await {
+        Some(f) => Ok(Observed::ok(f.describe())),
+        None => match ws
+            .wait_closed(cx.ms(cx.conf.ping_interval + cx.conf.ping_timeout + 500))
+            .await
+        {
+            Some(f) => Ok(Observed::is(
+                "heartbeat-close",
+                format!("closed only later: {}", f.describe()),
+            )),
+            None => Ok(Observed::not("the connection stays open")),
+        },
+    }
+}
+
+pub(crate) fn ws_invalid_case(case: Case) -> Case {
+    case.ok("the server closes the connection at once").outcome(
+        "heartbeat-close",
+        Verdict::Failed,
+        "the frame is ignored; the connection ends only when the unanswered heartbeat times out",
+    )
+}
+
+async fn too_large(cx: Ctx) -> Outcome {
+    let (mut ws, _) = eio::open_ws(&cx).await?;
+    let mut m = String::from("4");
+    while m.len() <= cx.conf.max_payload as usize {
+        m.push_str("0123456789abcdef");
+    }
+    let _ = ws.send_text(&m).await;
+    let deadline = std::time::Instant::now() + cx.ms(2000);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match ws.recv(left).await {
+            // Answer the heartbeat so only the oversize frame can end the connection.
+            Some(Frame::Text(t)) if t == "2" => {
+                let _ = ws.send_text("3").await;
+            }
+            Some(Frame::Text(t)) if t.len() > cx.conf.max_payload as usize => {
+                return Ok(Observed::not(format!(
+                    "a {} byte message was accepted and echoed",
+                    t.len()
+                ))
+                .close_not("no close"));
+            }
+            Some(
+                f @ Frame::Closed {
+                    code: Some(1009), ..
+                },
+            ) => return Ok(Observed::ok("closed").close_is("1009", f.describe())),
+            Some(f @ Frame::Closed { .. }) => {
+                return Ok(Observed::ok("closed").close_is("other", f.describe()))
+            }
+            Some(_) => {}
+            None => {
+                return Ok(Observed::not(format!(
+                    "a {} byte frame is accepted and the connection stays open",
+                    m.len()
+                ))
+                .close_not("no close"))
+            }
+        }
+    }
+}
+
+pub fn cases() -> Vec<Case> {
+    vec![
+        Case::new(S, "message.text", "Send `4hello`, receive `4hello`")
+            .official("message / WebSocket / sends and receives a plain text packet", None)
+            .req(REQ_FRAME)
+            .ok("a text frame `4hello`")
+            .run(|cx| async move { ws_echo_text(&cx, "4hello").await }),
+        Case::new(S, "message.binary", "Send binary 01 02 03 04, receive the same binary frame")
+            .official("message / WebSocket / sends and receives a binary packet", None)
+            .req(REQ_FRAME)
+            .ok("a binary frame 01 02 03 04")
+            .run(|cx| async move { ws_echo_binary(&cx, &[1, 2, 3, 4]).await }),
+        ws_invalid_case(
+            Case::new(S, "message.invalid-packet", "Sending `abc` makes the server close the connection")
+                .official("message / WebSocket / closes the session upon invalid packet format", None)
+                .req("A frame that cannot be decoded is a protocol error: the server closes the session."),
+        )
+        .run(|cx| ws_invalid(cx, "abc")),
+        Case::new(S, "utf8", "Non-ASCII text is echoed exactly")
+            .req(REQ_FRAME)
+            .ok("the same text frame")
+            .run(|cx| async move { ws_echo_text(&cx, "4héllo wörld € 😀").await }),
+        Case::new(S, "empty-message", "`4` (a message with no data) is echoed as `4`")
+            .req(REQ_FRAME)
+            .ok("a text frame `4`")
+            .run(|cx| async move { ws_echo_text(&cx, "4").await }),
+        Case::new(S, "binary-empty", "An empty binary frame is echoed as an empty binary frame")
+            .req(REQ_FRAME)
+            .ok("an empty binary frame")
+            .run(|cx| async move { ws_echo_binary(&cx, &[]).await }),
+        Case::new(S, "binary-all-bytes", "A binary frame holding all 256 byte values is echoed exactly")
+            .req(REQ_FRAME)
+            .ok("the same 256 bytes")
+            .run(|cx| async move {
+                let data: Vec<u8> = (0..=255u8).collect();
+                ws_echo_binary(&cx, &data).await
+            }),
+        Case::new(S, "order", "200 frames sent back to back are echoed in order")
+            .req("Packets are delivered in order.")
+            .ok("200 echoes in the order sent")
+            .run(|cx| async move {
+                let (mut ws, _) = eio::open_ws(&cx).await?;
+                for i in 0..200 {
+                    eio::send(&mut ws, &format!("4m{i}")).await?;
+                }
+                for i in 0..200 {
+                    let want = format!("4m{i}");
+                    match verify::next_skipping_pings(&mut ws, cx.ms(3000), true).await {
+                        Some(Frame::Text(t)) if t == want => {}
+                        Some(f) => return Ok(Observed::not(format!("echo {i}: expected {want:?}, got {}", f.describe()))),
+                        None => return Ok(Observed::not(format!("echo {i} missing"))),
+                    }
+                }
+                Ok(Observed::ok("200 echoes in order"))
+            }),
+        Case::new(S, "large-message", "A 500 kB message (under maxPayload) is echoed")
+            .req("maxPayload: the maximum number of bytes per message.")
+            .ok("the same 500 kB text frame")
+            .run(|cx| async move {
+                let mut m = String::from("4");
+                while m.len() < 500_000 {
+                    m.push_str("0123456789abcdef");
+                }
+                let o = ws_echo_text(&cx, &m).await?;
+                Ok(match o.behaviour {
+                    crate::case::Obs::Is { key, .. } => Observed::is(key, format!("{} bytes echoed", m.len())),
+                    _ => o,
+                })
+            }),
+        Case::new(S, "max-payload.over", "A frame above maxPayload closes the connection with 1009")
+            .req("maxPayload is the largest message the server accepts; the reference server closes an oversize WebSocket message with 1009 (Message Too Big).")
+            .ok("the server closes the connection")
+            .close("1009", Verdict::Ok, "close code 1009")
+            .close("other", Verdict::NonStrict, "closed otherwise")
+            .limit(15_000)
+            .run(too_large),
+        Case::new(S, "client-upgrade-packet", "A `5` (upgrade) on a WebSocket-only session is ignored")
+            .req("upgrade (5) completes a transport upgrade; a WebSocket-only session has nothing to upgrade.")
+            .may()
+            .ok("ignored: a later `4x` is still echoed")
+            .outcome("closed", Verdict::Informational, "the session is closed")
+            .run(|cx| async move {
+                let (mut ws, _) = eio::open_ws(&cx).await?;
+                eio::send(&mut ws, "5").await?;
+                if ws.send_text("4x").await.is_err() {
+                    return Ok(Observed::is("closed", "send failed"));
+                }
+                match verify::next_skipping_pings(&mut ws, cx.ms(2000), true).await {
+                    Some(Frame::Text(t)) if t == "4x" => Ok(Observed::ok("`4x` echoed")),
+                    Some(f @ Frame::Closed { .. }) => Ok(Observed::is("closed", f.describe())),
+                    Some(f) => Ok(Observed::not(f.describe())),
+                    None => Ok(Observed::not("no echo")),
+                }
+            }),
+        Case::new(S, "close-frame", "A client close frame (1000) is answered with a close frame")
+            .req("RFC 6455 §5.5.1: after receiving a Close frame, an endpoint sends a Close frame in response.")
+            .ok("a close frame comes back")
+            .outcome("dropped", Verdict::NonStrict, "the TCP connection is dropped without a close frame")
+            .run(|cx| async move {
+                let (mut ws, _) = eio::open_ws(&cx).await?;
+                ws.send_close(1000).await.map_err(Stop::Fail)?;
+                match ws.wait_closed(cx.ms(2000)).await {
+                    Some(f @ Frame::Closed { clean: true, .. }) => Ok(Observed::ok(f.describe())),
+                    Some(f) => Ok(Observed::is("dropped", f.describe())),
+                    None => Ok(Observed::not("no answer to the close frame")),
+                }
+            }),
+    ]
+}

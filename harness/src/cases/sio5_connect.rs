@@ -1,0 +1,217 @@
+//! Socket.IO v5 — connecting to namespaces.
+
+use std::time::Instant;
+
+use serde_json::Value;
+use siospec_codec::engine::{Data, PacketType as EType};
+use siospec_codec::socket::PacketType;
+
+use crate::case::{Case, Ctx, Observed, Outcome, Section, Stop, Verdict};
+use crate::client::eio;
+use crate::client::sio::{Got, Sio, SioPacket};
+use crate::suite::Suite;
+use crate::verify;
+
+const S: Section = Section {
+    id: "sio5.connect",
+    suite: Suite::Sio5,
+    title: "Socket.IO v5 — Connection to a namespace",
+    spec: "socket.io-protocol v5, \"Connection to a namespace\"",
+};
+
+const REQ: &str = "The client sends a CONNECT packet for each namespace (with an optional auth payload); the server answers CONNECT with {\"sid\":...} or CONNECT_ERROR.";
+
+/// The CONNECT reply must carry exactly `{"sid": <string>}`.
+pub(crate) fn only_sid(p: &SioPacket) -> Result<String, Stop> {
+    match &p.data {
+        Some(Value::Object(m)) if m.len() == 1 => match m.get("sid") {
+            Some(Value::String(s)) => Ok(s.clone()),
+            _ => verify::fail(format!(
+                "CONNECT reply must carry a string sid: {}",
+                p.describe()
+            )),
+        },
+        _ => verify::fail(format!(
+            "CONNECT reply must be exactly {{\"sid\":...}}: {}",
+            p.describe()
+        )),
+    }
+}
+
+async fn connect(
+    cx: Ctx,
+    send: &'static str,
+    nsp: &'static str,
+    auth_event: &'static str,
+) -> Outcome {
+    let mut s = Sio::open(&cx).await?;
+    s.send(send).await?;
+    let reply = s.expect(cx.ms(2000), "the CONNECT reply").await?;
+    if reply.kind != PacketType::Connect || reply.nsp != nsp {
+        return verify::fail(format!(
+            "expected a CONNECT reply on {nsp}, got {}",
+            reply.describe()
+        ));
+    }
+    let sid = only_sid(&reply)?;
+    s.expect_raw(cx.ms(2000), auth_event).await?;
+    Ok(Observed::ok(format!(
+        "CONNECT reply {} (sid {sid}), then {auth_event}",
+        reply.raw
+    )))
+}
+
+pub fn cases() -> Vec<Case> {
+    vec![
+        Case::new(S, "main", "`40` → CONNECT reply with only sid, then `auth` {}")
+            .official("Socket.IO protocol / connect / should allow connection to the main namespace", None)
+            .req(REQ)
+            .ok("`40{\"sid\":...}`, then exactly `42[\"auth\",{}]`")
+            .run(|cx| connect(cx, "0", "/", r#"2["auth",{}]"#)),
+        Case::new(S, "main-with-auth", "`40{\"token\":\"123\"}` → the auth payload is passed on")
+            .official("Socket.IO protocol / connect / should allow connection to the main namespace with a payload", None)
+            .req(REQ)
+            .ok("`40{\"sid\":...}`, then exactly `42[\"auth\",{\"token\":\"123\"}]`")
+            .run(|cx| connect(cx, r#"0{"token":"123"}"#, "/", r#"2["auth",{"token":"123"}]"#)),
+        Case::new(S, "custom", "`40/custom,` → CONNECT reply on /custom, then `auth` {}")
+            .official("Socket.IO protocol / connect / should allow connection to a custom namespace", None)
+            .req(REQ)
+            .ok("`40/custom,{\"sid\":...}`, then exactly `42/custom,[\"auth\",{}]`")
+            .run(|cx| connect(cx, "0/custom,", "/custom", r#"2/custom,["auth",{}]"#)),
+        Case::new(S, "custom-with-auth", "`40/custom,{\"token\":\"abc\"}` → the auth payload is passed on")
+            .official("Socket.IO protocol / connect / should allow connection to a custom namespace with a payload", None)
+            .req(REQ)
+            .ok("`40/custom,{\"sid\":...}`, then `42/custom,[\"auth\",{\"token\":\"abc\"}]`")
+            .run(|cx| connect(cx, r#"0/custom,{"token":"abc"}"#, "/custom", r#"2/custom,["auth",{"token":"abc"}]"#)),
+        Case::new(S, "invalid-namespace", "`40/random` → CONNECT_ERROR \"Invalid namespace\"")
+            .official("Socket.IO protocol / connect / should disallow connection to an unknown namespace", None)
+            .req("If the server refuses the connection, it answers CONNECT_ERROR with {\"message\":...}. The testee contract knows only / and /custom.")
+            .ok("exactly `44/random,{\"message\":\"Invalid namespace\"}`")
+            .run(|cx| async move {
+                let mut s = Sio::open(&cx).await?;
+                s.send("0/random").await?;
+                s.expect_raw(cx.ms(2000), r#"4/random,{"message":"Invalid namespace"}"#).await?;
+                Ok(Observed::ok(r#"44/random,{"message":"Invalid namespace"}"#))
+            }),
+        Case::new(S, "invalid-packet", "`4abc` as the first packet closes the connection")
+            .official("Socket.IO protocol / connect / should disallow connection with an invalid handshake", None)
+            .req("A packet that cannot be decoded closes the connection.")
+            .ok("the connection is closed")
+            .run(|cx| async move {
+                let mut s = Sio::open(&cx).await?;
+                s.silent();
+                s.send("abc").await?;
+                let d = s.expect_closed(cx.ms(1000)).await?;
+                Ok(Observed::ok(d))
+            }),
+        Case::new(S, "no-handshake", "Without any CONNECT the connection is closed")
+            .official("Socket.IO protocol / connect / should close the connection if no handshake is received", None)
+            .req("The server closes connections that do not join a namespace within connectTimeout.")
+            .ok("the connection is closed within connectTimeout + 500 ms")
+            .run(|cx| async move {
+                let mut s = Sio::open(&cx).await?;
+                s.silent();
+                let d = s.expect_closed(cx.ms(cx.conf.connect_timeout + 500)).await?;
+                Ok(Observed::ok(d))
+            }),
+        Case::new(S, "connect-timeout", "A client that answers pings but never sends CONNECT is closed at connectTimeout")
+            .req("The testee contract sets connectTimeout to 1000 ms: a connection without CONNECT is closed then.")
+            .should()
+            .ok("closed between connectTimeout − 100 ms and connectTimeout + 500 ms")
+            .run(|cx| async move {
+                let mut s = Sio::open(&cx).await?;
+                let t = Instant::now();
+                let d = s.expect_closed(cx.ms(cx.conf.connect_timeout + 500)).await?;
+                let ms = t.elapsed();
+                if ms < cx.ms(cx.conf.connect_timeout - 100) {
+                    return Ok(Observed::not(format!("closed already after {} ms: {d}", ms.as_millis())));
+                }
+                Ok(Observed::ok(format!("closed after {} ms: {d}", ms.as_millis())))
+            }),
+        Case::new(S, "sid-distinct", "The Socket.IO sid differs from the Engine.IO sid")
+            .req("The Socket.IO sid (in the CONNECT reply) is distinct from the Engine.IO session id (protocol v5).")
+            .ok("two different ids")
+            .run(|cx| async move {
+                let mut s = Sio::open(&cx).await?;
+                let reply = s.join(&cx, "/", None).await?;
+                let sid = only_sid(&reply)?;
+                if sid == s.handshake.sid {
+                    return Ok(Observed::not(format!("both are {sid:?}")));
+                }
+                Ok(Observed::ok(format!("engine {} / socket {sid}", s.handshake.sid)))
+            }),
+        Case::new(S, "multiplexed", "/ and /custom on one Engine.IO connection, each with its own sid and events")
+            .req("Several namespaces share one Engine.IO connection (multiplexing).")
+            .ok("two CONNECT replies with different sids; `message` on each namespace comes back on that namespace")
+            .run(|cx| async move {
+                let mut s = Sio::open(&cx).await?;
+                let a = only_sid(&s.join(&cx, "/", None).await?)?;
+                let b = only_sid(&s.join(&cx, "/custom", None).await?)?;
+                if a == b {
+                    return verify::fail("both namespaces got the same sid");
+                }
+                s.emit("/custom", None, r#"["message","on custom"]"#).await?;
+                s.expect_raw(cx.ms(2000), r#"2/custom,["message-back","on custom"]"#).await?;
+                s.emit("/", None, r#"["message","on main"]"#).await?;
+                s.expect_raw(cx.ms(2000), r#"2["message-back","on main"]"#).await?;
+                Ok(Observed::ok(format!("sids {a} and {b}")))
+            }),
+        Case::new(S, "custom-without-comma", "`40/custom` (no trailing comma) is the same as `40/custom,`")
+            .req("The namespace ends at `,` or at the end of the packet.")
+            .should()
+            .ok("CONNECT reply on /custom")
+            .run(|cx| connect(cx, "0/custom", "/custom", r#"2/custom,["auth",{}]"#)),
+        Case::new(S, "already-joined", "A second CONNECT to a namespace already joined")
+            .req("Each namespace is joined once per connection; the protocol does not say what a repeated CONNECT does.")
+            .may()
+            .ok("the connection is closed (the reference server's answer)")
+            .outcome("reconnected", Verdict::Informational, "a new CONNECT reply")
+            .outcome("ignored", Verdict::Informational, "ignored")
+            .run(|cx| async move {
+                let mut s = Sio::connected(&cx).await?;
+                s.send("0").await?;
+                Ok(match s.next(cx.ms(1000)).await {
+                    Got::Closed(d) => Observed::ok(d),
+                    Got::Packet(p) if p.kind == PacketType::Connect => Observed::is("reconnected", p.describe()),
+                    Got::Nothing => Observed::is("ignored", "nothing within 1000 ms"),
+                    other => Observed::is("ignored", other.describe()),
+                })
+            }),
+        Case::new(S, "event-before-connect", "An EVENT before any CONNECT")
+            .req("The client must join a namespace before sending to it.")
+            .should()
+            .ok("the connection is closed")
+            .outcome("connect-error", Verdict::Ok, "answered with CONNECT_ERROR")
+            .run(|cx| async move {
+                let mut s = Sio::open(&cx).await?;
+                s.emit("/", None, r#"["message","too early"]"#).await?;
+                Ok(match s.next(cx.ms(1000)).await {
+                    Got::Closed(d) => Observed::ok(d),
+                    Got::Packet(p) if p.kind == PacketType::ConnectError => Observed::is("connect-error", p.describe()),
+                    other => Observed::not(other.describe()),
+                })
+            }),
+        Case::new(S, "polling", "Joining / over HTTP long-polling")
+            .req(REQ)
+            .ok("POST `40` → a GET returns `40{\"sid\":...}` and `42[\"auth\",{}]`")
+            .run(|cx| async move {
+                let s = eio::open_polling(&cx).await?;
+                verify::ok_body(&s.post(&cx, "40").await?, "ok", "POST 40")?;
+                let mut got: Vec<String> = Vec::new();
+                let deadline = Instant::now() + cx.ms(2000);
+                while got.len() < 2 && Instant::now() < deadline {
+                    for p in s.poll(&cx).await? {
+                        match (p.kind, p.data) {
+                            (EType::Message, Data::Text(t)) => got.push(t.into_owned()),
+                            (EType::Ping, _) => s.send(&cx, &[siospec_codec::engine::Packet::new(EType::Pong)]).await?,
+                            (k, d) => return verify::fail(format!("unexpected {k:?} {d:?}")),
+                        }
+                    }
+                }
+                match got.as_slice() {
+                    [c, a] if c.starts_with("0{\"sid\":") && a == r#"2["auth",{}]"# => Ok(Observed::ok(format!("{got:?}"))),
+                    _ => Ok(Observed::not(format!("received {got:?}"))),
+                }
+            }),
+    ]
+}

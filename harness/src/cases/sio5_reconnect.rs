@@ -1,0 +1,118 @@
+//! Socket.IO v5 — the transport dropped under a connection (`close-transport`),
+//! and a client coming back.
+
+use std::time::Instant;
+
+use siospec_codec::engine::{Data, PacketType as EType};
+
+use crate::case::{Case, Observed, Section, Stop, Verdict};
+use crate::cases::sio5_connect::only_sid;
+use crate::client::eio;
+use crate::client::sio::{Got, Sio};
+use crate::suite::Suite;
+use crate::verify;
+
+const S: Section = Section {
+    id: "sio5.reconnect",
+    suite: Suite::Sio5,
+    title: "Socket.IO v5 — Transport loss and reconnection",
+    spec: "harness/CONTRACT.md `close-transport`; socket.io-protocol v5 (a new Engine.IO session per reconnection)",
+};
+
+const REQ: &str = "Contract: `close-transport` makes the server drop the Engine.IO connection without a close packet. A client reconnects with a new Engine.IO session and a new CONNECT; the old session is gone.";
+
+pub fn cases() -> Vec<Case> {
+    vec![
+        Case::new(S, "websocket", "After `close-transport` over WebSocket the connection drops; a new one gets new ids")
+            .req(REQ)
+            .ok("the WebSocket ends without `1`/`41`; a new session and CONNECT work, with new Engine.IO and Socket.IO sids")
+            .outcome("close-packet", Verdict::NonStrict, "the server sent a close or disconnect packet first")
+            .run(|cx| async move {
+                let mut s = Sio::open(&cx).await?;
+                let sid1 = only_sid(&s.join(&cx, "/", None).await?)?;
+                let eio1 = s.handshake.sid.clone();
+                s.emit("/", None, r#"["close-transport"]"#).await?;
+                let mut key = "ok";
+                let end = loop {
+                    match s.next(cx.ms(2000)).await {
+                        Got::Closed(d) => break d,
+                        Got::Packet(p) if p.kind == siospec_codec::socket::PacketType::Disconnect => key = "close-packet",
+                        other => return Ok(Observed::not(format!("expected the connection to drop, got {}", other.describe()))),
+                    }
+                };
+                if end.contains("Engine.IO close packet") {
+                    key = "close-packet";
+                }
+                let mut t = Sio::open(&cx).await?;
+                let sid2 = only_sid(&t.join(&cx, "/", None).await?)?;
+                if sid2 == sid1 || t.handshake.sid == eio1 {
+                    return Ok(Observed::not("the new connection reuses an old id"));
+                }
+                t.still_alive(&cx).await?;
+                Ok(Observed::is(key, format!("dropped ({end}); reconnected as {} / {sid2}", t.handshake.sid)))
+            }),
+        Case::new(S, "polling", "After `close-transport` over polling the poll fails; the old sid is refused; a new session works")
+            .req(REQ)
+            .ok("the pending GET fails (connection destroyed) or ends; the old sid gets 400; a new session joins /")
+            .run(|cx| async move {
+                let s = eio::open_polling(&cx).await?;
+                verify::ok_body(&s.post(&cx, "40").await?, "ok", "POST 40")?;
+                // Read the CONNECT reply and the auth event.
+                let mut msgs = 0;
+                let deadline = Instant::now() + cx.ms(2000);
+                while msgs < 2 && Instant::now() < deadline {
+                    for p in s.poll(&cx).await? {
+                        if p.kind == EType::Message {
+                            msgs += 1;
+                        }
+                    }
+                }
+                if msgs < 2 {
+                    return verify::fail("no CONNECT reply and auth event over polling");
+                }
+                let get = {
+                    let cx = cx.clone();
+                    let q = s.query.clone();
+                    tokio::spawn(async move { cx.get(&q).await })
+                };
+                tokio::time::sleep(cx.ms(20)).await;
+                verify::ok_body(&s.post(&cx, r#"42["close-transport"]"#).await?, "ok", "POST close-transport")?;
+                let pending = get.await.map_err(|e| Stop::Harness(e.to_string()))?;
+                let how = match &pending {
+                    Err(e) => format!("pending GET failed: {e}"),
+                    Ok(r) => format!("pending GET answered {} {:?}", r.status, r.text()),
+                };
+                if let Ok(r) = &pending {
+                    if r.status == 200 && eio::decode_body(&cx, r)?.iter().any(|p| p.kind == EType::Message && matches!(&p.data, Data::Text(t) if t.starts_with('1'))) {
+                        return Ok(Observed::not(format!("{how}: a DISCONNECT was sent")));
+                    }
+                }
+                // Drain: a later poll may be dropped too, or carry what was queued.
+                let deadline = Instant::now() + cx.ms(1000);
+                loop {
+                    match cx.get(&s.query).await {
+                        Ok(r) if r.status == 400 => break,
+                        Err(e @ crate::client::http::HttpError::Connect(_)) => return Err(e.into()),
+                        Ok(_) | Err(_) if Instant::now() <= deadline => continue,
+                        Ok(r) => return Ok(Observed::not(format!("{how}; the old session still answers {}", r.status))),
+                        Err(e) => return Ok(Observed::not(format!("{how}; the old session's polls keep failing: {e}"))),
+                    }
+                }
+                let mut t = Sio::connected(&cx).await?;
+                t.still_alive(&cx).await?;
+                Ok(Observed::ok(format!("{how}; old sid refused; reconnected")))
+            }),
+        Case::new(S, "custom-namespace-too", "A dropped transport takes every namespace; a new connection can rejoin both")
+            .req(REQ)
+            .ok("the connection drops; a new connection joins / and /custom")
+            .run(|cx| async move {
+                let mut s = Sio::connected(&cx).await?;
+                s.join(&cx, "/custom", None).await?;
+                s.emit("/custom", None, r#"["close-transport"]"#).await?;
+                s.expect_closed(cx.ms(2000)).await?;
+                let mut t = Sio::connected(&cx).await?;
+                t.join(&cx, "/custom", None).await?;
+                Ok(Observed::ok("rejoined / and /custom"))
+            }),
+    ]
+}

@@ -1,0 +1,387 @@
+//! The command line: `siospec test server` and `siospec run`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::baseline::Baseline;
+use crate::case::{Case, Verdict};
+use crate::report::{self, RunInfo};
+use crate::runner::{self, CaseResult, Options, Progress, Selection};
+use crate::suite::Suite;
+use crate::target::{default_node_dir, TargetSpec};
+
+/// Exit status: every selected case OK (or accepted by the baseline).
+pub const EXIT_OK: i32 = 0;
+/// Exit status: conformance failures.
+pub const EXIT_FAILED: i32 = 1;
+/// Exit status: usage or harness error (including zero matched cases).
+pub const EXIT_HARNESS: i32 = 2;
+
+/// siospec: conformance toolkit for Engine.IO / Socket.IO servers.
+#[derive(Debug, Parser)]
+#[command(name = "siospec", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Test an implementation.
+    Test {
+        #[command(subcommand)]
+        what: TestWhat,
+    },
+    /// The main job: run every suite against the reference server (default),
+    /// the official Node server (`--target node`) or a URL, write
+    /// reports/conformance/ and print the summary.
+    Run(RunArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum TestWhat {
+    /// Test a server that follows harness/CONTRACT.md.
+    Server(ServerArgs),
+}
+
+#[derive(Debug, Args)]
+struct Common {
+    /// Suites to run (comma separated): eio4, eio3, sio5, sio4. Default: all.
+    #[arg(long, value_delimiter = ',')]
+    suite: Vec<String>,
+    /// Only cases whose id matches this glob (`*`, `?`; a plain id prefix
+    /// selects everything below it). Repeatable.
+    #[arg(long = "case", value_name = "GLOB")]
+    cases: Vec<String>,
+    /// Skip cases whose id matches this glob. Repeatable.
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
+    /// List the selected cases and exit without running them.
+    #[arg(long)]
+    list: bool,
+    /// Count NON-STRICT results as failures.
+    #[arg(long)]
+    strict: bool,
+    /// Write index.json, per-case JSON/HTML, junit.xml, summary.md and report.html here.
+    #[arg(long, value_name = "DIR")]
+    report_dir: Option<PathBuf>,
+    /// Multiply every wait and time limit by F (e.g. 2 on a slow machine).
+    #[arg(long, value_name = "F", default_value_t = 1.0)]
+    time_scale: f64,
+    /// Accepted deviations, each with a reason (JSON, schema siospec-baseline/1).
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Cases run at the same time.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    jobs: usize,
+}
+
+#[derive(Debug, Args)]
+struct ServerArgs {
+    /// Base URL of the server (`http://HOST:PORT`; engine suites use
+    /// /engine.io/, socket suites /socket.io/), or SUITE=URL for one suite.
+    /// Repeatable.
+    #[arg(long, value_name = "URL")]
+    url: Vec<String>,
+    /// Name of the target in reports.
+    #[arg(long, default_value = "server")]
+    name: String,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum TargetKind {
+    /// The embedded Rust reference server.
+    Rust,
+    /// The official Node server in harness/peers/node.
+    Node,
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// Which server to start and test.
+    #[arg(long, value_enum, default_value_t = TargetKind::Rust)]
+    target: TargetKind,
+    /// Test this server instead of starting one (same forms as `test server --url`).
+    #[arg(long, value_name = "URL")]
+    url: Vec<String>,
+    /// Folder of the Node peer (default: harness/peers/node, or $SIOSPEC_NODE_PEER).
+    #[arg(long, value_name = "DIR")]
+    node_peer: Option<PathBuf>,
+    /// Start the deliberately broken Node variant (harness/peers/node/broken)
+    /// that breaks one rule family; for testing siospec itself.
+    #[arg(long = "break", value_name = "FAMILY")]
+    broken: Option<String>,
+    #[command(flatten)]
+    common: Common,
+}
+
+fn url_target(name: &str, urls: &[String]) -> Result<TargetSpec, String> {
+    let mut default = None;
+    let mut per_suite = BTreeMap::new();
+    for u in urls {
+        match u.split_once('=') {
+            Some((s, url)) if !s.contains('/') => {
+                let suite =
+                    Suite::parse(s).ok_or_else(|| format!("unknown suite {s:?} in --url {u:?}"))?;
+                per_suite.insert(suite, url.to_owned());
+            }
+            _ => default = Some(u.clone()),
+        }
+    }
+    Ok(TargetSpec::Url {
+        name: name.to_owned(),
+        default,
+        per_suite,
+    })
+}
+
+/// Runs the command line; returns the exit status.
+pub async fn main(cli: Cli) -> i32 {
+    let (target, common, default_dir) = match cli.command {
+        Command::Test {
+            what: TestWhat::Server(args),
+        } => {
+            if args.url.is_empty() && !args.common.list {
+                eprintln!("siospec: `test server` needs --url URL");
+                return EXIT_HARNESS;
+            }
+            match url_target(&args.name, &args.url) {
+                Ok(t) => (t, args.common, None),
+                Err(e) => {
+                    eprintln!("siospec: {e}");
+                    return EXIT_HARNESS;
+                }
+            }
+        }
+        Command::Run(args) => {
+            let target = if !args.url.is_empty() {
+                match url_target("server", &args.url) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        eprintln!("siospec: {e}");
+                        return EXIT_HARNESS;
+                    }
+                }
+            } else {
+                match args.target {
+                    TargetKind::Rust if args.broken.is_some() => {
+                        eprintln!("siospec: --break applies to --target node only");
+                        return EXIT_HARNESS;
+                    }
+                    TargetKind::Rust => TargetSpec::Rust,
+                    TargetKind::Node => TargetSpec::Node {
+                        dir: args.node_peer.unwrap_or_else(default_node_dir),
+                        broken: args.broken,
+                    },
+                }
+            };
+            (
+                target,
+                args.common,
+                Some(PathBuf::from("reports/conformance")),
+            )
+        }
+    };
+    execute(target, common, default_dir).await
+}
+
+fn parse_suites(list: &[String]) -> Result<Vec<Suite>, String> {
+    list.iter()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| {
+            Suite::parse(s)
+                .ok_or_else(|| format!("unknown suite {s:?} (known: eio4, eio3, sio5, sio4)"))
+        })
+        .collect()
+}
+
+async fn execute(target: TargetSpec, common: Common, default_dir: Option<PathBuf>) -> i32 {
+    let catalogue = crate::cases::all();
+    let suites = match parse_suites(&common.suite) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("siospec: {e}");
+            return EXIT_HARNESS;
+        }
+    };
+    if !(common.time_scale.is_finite() && common.time_scale > 0.0) {
+        eprintln!("siospec: --time-scale must be a positive number");
+        return EXIT_HARNESS;
+    }
+    let selection = Selection {
+        suites,
+        include: common.cases.clone(),
+        exclude: common.exclude.clone(),
+    };
+    let selected = selection.apply(&catalogue);
+    if selected.is_empty() {
+        eprintln!("siospec: no case matches the selection (see --list)");
+        return EXIT_HARNESS;
+    }
+    if common.list {
+        for c in &selected {
+            println!(
+                "{:<58} {:<6} {}",
+                c.id,
+                format!("{:?}", c.level).to_uppercase(),
+                c.description
+            );
+        }
+        println!("{} case(s)", selected.len());
+        return EXIT_OK;
+    }
+    let baseline = match &common.baseline {
+        Some(p) => match Baseline::load(p) {
+            Ok(b) => Some(b),
+            Err(e) => {
+                eprintln!("siospec: {e}");
+                return EXIT_HARNESS;
+            }
+        },
+        None => None,
+    };
+    let mut used: Vec<Suite> = selected.iter().map(|c| c.suite()).collect();
+    used.sort();
+    used.dedup();
+    let started = report::now_rfc3339();
+    let clock = Instant::now();
+    let prepared = match target.prepare(&used).await {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("siospec: {e}");
+            return EXIT_HARNESS;
+        }
+    };
+    eprintln!(
+        "siospec: {} case(s) against {} ({})",
+        selected.len(),
+        prepared.name,
+        prepared.description
+    );
+    let opts = Options {
+        scale: common.time_scale,
+        jobs: common.jobs,
+        progress: Progress::auto(),
+        ..Options::default()
+    };
+    let mut results = runner::run_all(&selected, &prepared.endpoints, &opts).await;
+    let duration_ms = clock.elapsed().as_secs_f64() * 1000.0;
+    if let Some(b) = &baseline {
+        for r in &mut results {
+            if r.verdict != Verdict::Ok {
+                r.accepted = b
+                    .accepts(&prepared.name, &r.id, r.verdict)
+                    .map(|a| a.reason.clone());
+            }
+        }
+        // Entries for this target that matched a case of this run but not its verdict.
+        for a in &b.accepted {
+            let ran: Vec<&CaseResult> = results
+                .iter()
+                .filter(|r| {
+                    runner::id_matches(&a.target, &prepared.name)
+                        && runner::id_matches(&a.case, &r.id)
+                })
+                .collect();
+            if !ran.is_empty() && !ran.iter().any(|r| r.verdict == a.verdict) {
+                eprintln!(
+                    "siospec: baseline entry {} ({}) no longer applies: {}",
+                    a.case,
+                    a.verdict,
+                    ran.iter()
+                        .map(|r| format!("{} is {}", r.id, r.verdict))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+        }
+    }
+    let name = prepared.name.clone();
+    let description = prepared.description.clone();
+    drop(prepared);
+    if let Some(dir) = common.report_dir.or(default_dir) {
+        let info = RunInfo {
+            name: &name,
+            description: &description,
+            started,
+            duration_ms,
+            time_scale: common.time_scale,
+            strict: common.strict,
+        };
+        if let Err(e) = report::write(&dir, &catalogue, &info, &results) {
+            eprintln!("siospec: {e}");
+            return EXIT_HARNESS;
+        }
+        eprintln!("siospec: reports in {}", dir.display());
+    }
+    print_summary(&name, &catalogue, &results, duration_ms);
+    exit_status(&results, common.strict)
+}
+
+/// The exit status for a set of results (see [`EXIT_OK`], [`EXIT_FAILED`], [`EXIT_HARNESS`]).
+pub fn exit_status(results: &[CaseResult], strict: bool) -> i32 {
+    let open = results.iter().filter(|r| r.accepted.is_none());
+    let mut status = EXIT_OK;
+    for r in open {
+        match r.verdict {
+            Verdict::Error => return EXIT_HARNESS,
+            Verdict::Failed | Verdict::Timeout => status = EXIT_FAILED,
+            Verdict::NonStrict if strict => status = EXIT_FAILED,
+            _ => {}
+        }
+    }
+    status
+}
+
+fn print_summary(name: &str, catalogue: &[Case], results: &[CaseResult], duration_ms: f64) {
+    let mut counts: BTreeMap<Verdict, usize> = BTreeMap::new();
+    for r in results {
+        *counts.entry(r.verdict).or_default() += 1;
+    }
+    println!();
+    println!("{:<14} {:>6}", "verdict", name);
+    for v in Verdict::ALL {
+        println!(
+            "{:<14} {:>6}",
+            v.name(),
+            counts.get(&v).copied().unwrap_or(0)
+        );
+    }
+    println!(
+        "{:<14} {:>6}   ({:.1} s)",
+        "total",
+        results.len(),
+        duration_ms / 1000.0
+    );
+    let by_id: BTreeMap<&str, &Case> = catalogue.iter().map(|c| (c.id.as_str(), c)).collect();
+    let non_ok: Vec<&CaseResult> = results
+        .iter()
+        .filter(|r| r.verdict != Verdict::Ok)
+        .collect();
+    if !non_ok.is_empty() {
+        println!();
+        for r in non_ok {
+            let level = by_id
+                .get(r.id.as_str())
+                .map(|c| format!("{:?}", c.level).to_uppercase())
+                .unwrap_or_default();
+            println!(
+                "{:<13} {:<6} {}{}\n              {}",
+                r.verdict.name(),
+                level,
+                r.id,
+                if r.accepted.is_some() {
+                    "  [accepted by the baseline]"
+                } else {
+                    ""
+                },
+                report::actual_of(r)
+            );
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! Engine.IO helpers: open a session over polling or WebSocket, poll, push.
+
+use siospec_codec::engine::handshake::Handshake;
+use siospec_codec::engine::{v3, v4, Data, Packet, PacketType};
+use siospec_codec::{Limits, Profile};
+
+use super::http::Response;
+use super::ws::{Frame, Ws};
+use crate::case::{Ctx, Stop};
+
+/// An open polling session.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The session id.
+    pub sid: String,
+    /// The server's handshake.
+    pub handshake: Handshake,
+    /// The query every later request of this session carries (`EIO`, `transport`, `sid`, …).
+    pub query: String,
+}
+
+/// `EIO=<suite's revision>&transport=polling` plus `extra` (starting with `&`).
+pub fn polling_query(cx: &Ctx, extra: &str) -> String {
+    format!("EIO={}&transport=polling{extra}", cx.suite.eio())
+}
+
+/// `EIO=<suite's revision>&transport=websocket` plus `extra` (starting with `&`).
+pub fn ws_query(cx: &Ctx, extra: &str) -> String {
+    format!("EIO={}&transport=websocket{extra}", cx.suite.eio())
+}
+
+/// Parses the data of an `open` packet given as `0{...}`.
+pub fn parse_open(text: &str) -> Result<Handshake, Stop> {
+    let json = text
+        .strip_prefix('0')
+        .ok_or_else(|| Stop::Fail(format!("expected an open packet `0{{...}}`, got {text:?}")))?;
+    Handshake::decode(json, Profile::Compat)
+        .map_err(|e| Stop::Fail(format!("open packet {text:?}: {e}")))
+}
+
+/// Decodes a polling response body into packets, for the suite's revision
+/// (v3 bodies may be XHR2 binary payloads).
+pub fn decode_body(cx: &Ctx, resp: &Response) -> Result<Vec<Packet<'static>>, Stop> {
+    let limits = Limits {
+        max_payload_bytes: 64 * 1024 * 1024,
+        ..Limits::default()
+    };
+    let binary = resp
+        .header("content-type")
+        .is_some_and(|c| c.starts_with("application/octet-stream"));
+    let bad = |e: siospec_codec::engine::DecodeError| {
+        Stop::Fail(format!("undecodable polling body {:?}: {e}", resp.text()))
+    };
+    let mut out = Vec::new();
+    if cx.suite.eio() == 3 && binary {
+        for p in v3::decode_binary_payload(&resp.body, Profile::Compat, &limits) {
+            out.push(p.map_err(bad)?.into_owned());
+        }
+        return Ok(out);
+    }
+    let text = resp.text();
+    if cx.suite.eio() == 3 {
+        for p in v3::decode_payload(&text, Profile::Compat, &limits) {
+            out.push(p.map_err(bad)?.into_owned());
+        }
+    } else {
+        for p in v4::decode_payload(&text, Profile::Compat, &limits) {
+            out.push(p.map_err(bad)?.into_owned());
+        }
+    }
+    Ok(out)
+}
+
+/// Encodes packets as a polling body for the suite's revision (text payload).
+pub fn encode_body(cx: &Ctx, packets: &[Packet<'_>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    if cx.suite.eio() == 3 {
+        v3::encode_payload(packets, &mut out);
+    } else {
+        v4::encode_payload(packets, &mut out);
+    }
+    out
+}
+
+/// A text message packet.
+pub fn msg(text: &str) -> Packet<'_> {
+    Packet::text(PacketType::Message, text)
+}
+
+/// Opens a polling session with `extra` query parameters (`&b64=1`, …).
+pub async fn open_polling_with(cx: &Ctx, extra: &str) -> Result<Session, Stop> {
+    let resp = cx.get(&polling_query(cx, extra)).await?;
+    if resp.status != 200 {
+        return Err(Stop::Fail(format!(
+            "handshake GET answered {} {:?}",
+            resp.status,
+            resp.text()
+        )));
+    }
+    let packets = decode_body(cx, &resp)?;
+    let first = packets
+        .first()
+        .ok_or_else(|| Stop::Fail("handshake body holds no packet".into()))?;
+    let handshake = match (&first.kind, &first.data) {
+        (PacketType::Open, Data::Text(t)) => parse_open(&format!("0{t}"))?,
+        _ => {
+            return Err(Stop::Fail(format!(
+                "first packet of the handshake is not `open`: {:?}",
+                resp.text()
+            )))
+        }
+    };
+    let sid = handshake.sid.clone();
+    Ok(Session {
+        query: polling_query(cx, &format!("{extra}&sid={sid}")),
+        sid,
+        handshake,
+    })
+}
+
+/// Opens a polling session (v3: with `b64=1`, as the official suite does).
+pub async fn open_polling(cx: &Ctx) -> Result<Session, Stop> {
+    let extra = if cx.suite.eio() == 3 { "&b64=1" } else { "" };
+    open_polling_with(cx, extra).await
+}
+
+impl Session {
+    /// GET (long-poll).
+    pub async fn get(&self, cx: &Ctx) -> Result<Response, Stop> {
+        Ok(cx.get(&self.query).await?)
+    }
+
+    /// GET that must answer 200; returns the decoded packets.
+    pub async fn poll(&self, cx: &Ctx) -> Result<Vec<Packet<'static>>, Stop> {
+        let resp = self.get(cx).await?;
+        if resp.status != 200 {
+            return Err(Stop::Fail(format!(
+                "poll answered {} {:?}",
+                resp.status,
+                resp.text()
+            )));
+        }
+        decode_body(cx, &resp)
+    }
+
+    /// POST `body`.
+    pub async fn post(&self, cx: &Ctx, body: impl Into<Vec<u8>>) -> Result<Response, Stop> {
+        Ok(cx.post(&self.query, body).await?)
+    }
+
+    /// POST packets; must answer 200.
+    pub async fn send(&self, cx: &Ctx, packets: &[Packet<'_>]) -> Result<(), Stop> {
+        let resp = self.post(cx, encode_body(cx, packets)).await?;
+        if resp.status != 200 {
+            return Err(Stop::Fail(format!(
+                "POST answered {} {:?}",
+                resp.status,
+                resp.text()
+            )));
+        }
+        Ok(())
+    }
+
+    /// The query of a WebSocket upgrade for this session.
+    pub fn ws_query(&self, cx: &Ctx) -> String {
+        ws_query(cx, &format!("&sid={}", self.sid))
+    }
+}
+
+/// Reads the open packet from a fresh WebSocket.
+pub async fn ws_handshake(cx: &Ctx, ws: &mut Ws) -> Result<Handshake, Stop> {
+    match ws.recv(cx.ms(3000)).await {
+        Some(Frame::Text(t)) => parse_open(&t),
+        Some(other) => Err(Stop::Fail(format!(
+            "expected the open packet, got {}",
+            other.describe()
+        ))),
+        None => Err(Stop::Fail("no open packet within 3000 ms".into())),
+    }
+}
+
+/// Opens a WebSocket-only session (`extra` query parameters) and reads its open packet.
+pub async fn open_ws_with(cx: &Ctx, extra: &str) -> Result<(Ws, Handshake), Stop> {
+    let mut ws = cx.ws(&ws_query(cx, extra)).await?;
+    let h = ws_handshake(cx, &mut ws).await?;
+    Ok((ws, h))
+}
+
+/// Opens a WebSocket-only session and reads its open packet.
+pub async fn open_ws(cx: &Ctx) -> Result<(Ws, Handshake), Stop> {
+    open_ws_with(cx, "").await
+}
+
+/// Upgrades a polling session: opens the WebSocket with its sid, sends
+/// `2probe`, expects `3probe`. Does not send `5`.
+pub async fn probe(cx: &Ctx, session: &Session) -> Result<Ws, Stop> {
+    let mut ws = cx.ws(&session.ws_query(cx)).await?;
+    send(&mut ws, "2probe").await?;
+    match ws.recv(cx.ms(3000)).await {
+        Some(Frame::Text(t)) if t == "3probe" => Ok(ws),
+        Some(other) => Err(Stop::Fail(format!(
+            "expected `3probe`, got {}",
+            other.describe()
+        ))),
+        None => Err(Stop::Fail("no `3probe` within 3000 ms".into())),
+    }
+}
+
+/// Sends a text frame; a closed connection is a failure.
+pub async fn send(ws: &mut Ws, text: &str) -> Result<(), Stop> {
+    ws.send_text(text)
+        .await
+        .map_err(|e| Stop::Fail(format!("could not send {text:?}: {e}")))
+}
+
+/// Sends a binary frame; a closed connection is a failure.
+pub async fn send_binary(ws: &mut Ws, data: &[u8]) -> Result<(), Stop> {
+    ws.send_binary(data)
+        .await
+        .map_err(|e| Stop::Fail(format!("could not send a binary frame: {e}")))
+}

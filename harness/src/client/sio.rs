@@ -1,0 +1,408 @@
+//! Socket.IO helpers over a WebSocket Engine.IO session: send raw packets,
+//! receive whole packets (binary attachments joined by the codec's
+//! reassembler), answer heartbeats on the way.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use siospec_codec::engine::handshake::Handshake;
+use siospec_codec::socket::{self, AckId, PacketType, Reassembler, Step, Version};
+use siospec_codec::{Limits, Profile};
+use tokio::time::Instant;
+
+use super::eio;
+use super::ws::{Frame, Ws};
+use crate::case::{Ctx, Stop};
+
+/// A received Socket.IO packet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SioPacket {
+    /// Packet type.
+    pub kind: PacketType,
+    /// Namespace (`/` when the packet names none).
+    pub nsp: String,
+    /// Ack id.
+    pub id: Option<u64>,
+    /// JSON payload (placeholders left in place).
+    pub data: Option<Value>,
+    /// Binary attachments, in order.
+    pub attachments: Vec<Vec<u8>>,
+    /// The packet's text as received (without the Engine.IO `4`).
+    pub raw: String,
+}
+
+impl SioPacket {
+    /// The event name, for an event packet with a string name.
+    pub fn event(&self) -> Option<&str> {
+        match (&self.kind, &self.data) {
+            (PacketType::Event | PacketType::BinaryEvent, Some(Value::Array(a))) => {
+                a.first().and_then(Value::as_str)
+            }
+            _ => None,
+        }
+    }
+
+    /// The event arguments after the name.
+    pub fn args(&self) -> &[Value] {
+        match &self.data {
+            Some(Value::Array(a)) if !a.is_empty() => &a[1..],
+            _ => &[],
+        }
+    }
+
+    /// A short description for failure messages.
+    pub fn describe(&self) -> String {
+        let raw = if self.raw.len() > 300 {
+            format!("{}…", self.raw.chars().take(300).collect::<String>())
+        } else {
+            self.raw.clone()
+        };
+        if self.attachments.is_empty() {
+            format!("packet {raw:?}")
+        } else {
+            format!(
+                "packet {raw:?} with {} attachment(s) [{}]",
+                self.attachments.len(),
+                self.attachments
+                    .iter()
+                    .map(|a| crate::trace::hex(&a[..a.len().min(16)]))
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            )
+        }
+    }
+}
+
+/// What [`Sio::next`] got.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Got {
+    /// A whole packet.
+    Packet(SioPacket),
+    /// The connection ended (WebSocket close, TCP end, or an Engine.IO `1`).
+    Closed(String),
+    /// Nothing within the wait.
+    Nothing,
+    /// Something that is not a valid Socket.IO packet.
+    Undecodable(String),
+}
+
+impl Got {
+    /// A short description.
+    pub fn describe(&self) -> String {
+        match self {
+            Got::Packet(p) => p.describe(),
+            Got::Closed(d) => format!("connection closed ({d})"),
+            Got::Nothing => "nothing".to_owned(),
+            Got::Undecodable(d) => format!("undecodable frame: {d}"),
+        }
+    }
+}
+
+/// A Socket.IO connection over a WebSocket-only Engine.IO session.
+#[derive(Debug)]
+pub struct Sio {
+    /// The WebSocket.
+    pub ws: Ws,
+    /// The Engine.IO handshake.
+    pub handshake: Handshake,
+    /// Packets a case set aside to look at later.
+    pub pending: Vec<SioPacket>,
+    eio: u8,
+    reassembler: Reassembler,
+    closed: Option<String>,
+}
+
+impl Sio {
+    /// Opens a WebSocket session with the suite's Engine.IO revision and reads its open packet.
+    pub async fn open(cx: &Ctx) -> Result<Sio, Stop> {
+        let (ws, handshake) = eio::open_ws(cx).await?;
+        let eio = cx.suite.eio();
+        let version = if eio == 3 { Version::V4 } else { Version::V5 };
+        // Keep the session alive while the case looks elsewhere.
+        if eio == 3 {
+            ws.keep_pinging(cx.ms(cx.conf.ping_interval / 2));
+        } else {
+            ws.set_auto_pong(true);
+        }
+        Ok(Sio {
+            ws,
+            handshake,
+            pending: Vec::new(),
+            eio,
+            reassembler: Reassembler::new(version, Profile::Compat, Limits::default()),
+            closed: None,
+        })
+    }
+
+    /// Opens a session and joins `/` (v5: sends `40`; v4: the server joins
+    /// `/` by itself), reading the CONNECT reply and the `auth` event.
+    pub async fn connected(cx: &Ctx) -> Result<Sio, Stop> {
+        let mut s = Sio::open(cx).await?;
+        s.join(cx, "/", None).await?;
+        Ok(s)
+    }
+
+    /// Stops answering the server's pings (v4).
+    pub fn silent(&mut self) {
+        self.ws.set_auto_pong(false);
+    }
+
+    /// Sends one Socket.IO packet (`text` without the Engine.IO `4`).
+    pub async fn send(&mut self, text: &str) -> Result<(), Stop> {
+        eio::send(&mut self.ws, &format!("4{text}")).await
+    }
+
+    /// Sends one binary attachment.
+    pub async fn send_attachment(&mut self, data: &[u8]) -> Result<(), Stop> {
+        if self.eio == 3 {
+            let mut framed = vec![4u8];
+            framed.extend_from_slice(data);
+            eio::send_binary(&mut self.ws, &framed).await
+        } else {
+            eio::send_binary(&mut self.ws, data).await
+        }
+    }
+
+    /// Sends an event packet: `2[nsp,][id]json`.
+    pub async fn emit(&mut self, nsp: &str, id: Option<u64>, json: &str) -> Result<(), Stop> {
+        let mut text = String::from("2");
+        if nsp != "/" {
+            text.push_str(nsp);
+            text.push(',');
+        }
+        if let Some(id) = id {
+            text.push_str(&id.to_string());
+        }
+        text.push_str(json);
+        self.send(&text).await
+    }
+
+    /// The next Socket.IO packet within `wait`, answering pings on the way.
+    pub async fn next(&mut self, wait: Duration) -> Got {
+        if let Some(d) = &self.closed {
+            return Got::Closed(d.clone());
+        }
+        let deadline = Instant::now() + wait;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let frame = match self.ws.recv(left).await {
+                Some(f) => f,
+                None => return Got::Nothing,
+            };
+            let got = match frame {
+                Frame::Text(t) => match t.as_bytes().first() {
+                    // A ping while auto-pong is off (a silent client): not answered.
+                    Some(b'2') if t.len() == 1 && self.eio == 4 => continue,
+                    Some(b'3') if t.len() == 1 && self.eio == 3 => continue,
+                    Some(b'6') if t.len() == 1 => continue,
+                    Some(b'1') if t.len() == 1 => Got::Closed("Engine.IO close packet `1`".into()),
+                    Some(b'4') => match self.text_packet(&t[1..]) {
+                        Some(got) => got,
+                        None => continue,
+                    },
+                    _ => Got::Undecodable(format!("Engine.IO frame {t:?}")),
+                },
+                Frame::Binary(b) => {
+                    let data = if self.eio == 3 {
+                        match b.split_first() {
+                            Some((4, rest)) => rest.to_vec(),
+                            _ => {
+                                return Got::Undecodable(format!(
+                                    "EIO=3 binary frame without the message type byte: {}",
+                                    crate::trace::hex(&b[..b.len().min(16)])
+                                ))
+                            }
+                        }
+                    } else {
+                        b
+                    };
+                    match self.reassembler.push_binary(data) {
+                        Ok(Some(done)) => {
+                            let p = done.packet();
+                            let packet = SioPacket {
+                                kind: p.kind,
+                                nsp: p.namespace.to_owned(),
+                                id: p.ack_id.and_then(AckId::exact),
+                                data: p.payload.and_then(|j| j.to_value().ok()),
+                                attachments: done.attachments().to_vec(),
+                                raw: done.into_parts().0,
+                            };
+                            Got::Packet(packet)
+                        }
+                        Ok(None) => continue,
+                        Err(e) => Got::Undecodable(format!("binary attachment: {e}")),
+                    }
+                }
+                f @ Frame::Closed { .. } => Got::Closed(f.describe()),
+            };
+            if let Got::Closed(d) = &got {
+                self.closed = Some(d.clone());
+            }
+            return got;
+        }
+    }
+
+    fn text_packet(&mut self, text: &str) -> Option<Got> {
+        Some(match self.reassembler.push_text(text) {
+            Ok(Step::Packet(p)) => Got::Packet(SioPacket {
+                kind: p.kind,
+                nsp: p.namespace.to_owned(),
+                id: p.ack_id.and_then(AckId::exact),
+                data: p.payload.and_then(|j| j.to_value().ok()),
+                attachments: Vec::new(),
+                raw: text.to_owned(),
+            }),
+            // The header is kept by the reassembler; wait for the attachments.
+            Ok(Step::NeedsAttachments(_)) => return None,
+            Err(e) => Got::Undecodable(format!("{text:?}: {e}")),
+        })
+    }
+
+    /// The next packet; nothing, a close or garbage is a failure.
+    pub async fn expect(&mut self, wait: Duration, what: &str) -> Result<SioPacket, Stop> {
+        let deadline = Instant::now() + wait;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.next(left).await {
+                Got::Packet(p) => return Ok(p),
+                Got::Nothing if Instant::now() < deadline => continue,
+                other => {
+                    return Err(Stop::Fail(format!(
+                        "expected {what}, got {} within {} ms",
+                        other.describe(),
+                        wait.as_millis()
+                    )))
+                }
+            }
+        }
+    }
+
+    /// The next packet must be exactly `raw` (text, no attachments).
+    pub async fn expect_raw(&mut self, wait: Duration, raw: &str) -> Result<SioPacket, Stop> {
+        let p = self.expect(wait, &format!("{raw:?}")).await?;
+        if p.raw != raw || !p.attachments.is_empty() {
+            return Err(Stop::Fail(format!(
+                "expected {raw:?}, got {}",
+                p.describe()
+            )));
+        }
+        Ok(p)
+    }
+
+    /// Joins `nsp` (v5: `0nsp,auth`; v4: `/` is joined by the server) and
+    /// reads the CONNECT reply and the `auth` event; returns the reply.
+    pub async fn join(
+        &mut self,
+        cx: &Ctx,
+        nsp: &str,
+        auth: Option<&str>,
+    ) -> Result<SioPacket, Stop> {
+        if !(self.eio == 3 && nsp == "/") {
+            let mut text = String::from("0");
+            if nsp != "/" {
+                text.push_str(nsp);
+                text.push(',');
+            }
+            if let Some(a) = auth {
+                text.push_str(a);
+            }
+            self.send(&text).await?;
+        }
+        let reply = self.expect(cx.ms(3000), "the CONNECT reply").await?;
+        if reply.kind != PacketType::Connect || reply.nsp != nsp {
+            return Err(Stop::Fail(format!(
+                "expected a CONNECT reply for {nsp}, got {}",
+                reply.describe()
+            )));
+        }
+        let auth_event = self.expect(cx.ms(3000), "the `auth` event").await?;
+        if auth_event.event() != Some("auth") || auth_event.nsp != nsp {
+            return Err(Stop::Fail(format!(
+                "expected the `auth` event on {nsp}, got {}",
+                auth_event.describe()
+            )));
+        }
+        Ok(reply)
+    }
+
+    /// Waits for the connection to end, skipping packets; `Ok(description)`
+    /// if it ended, a failure if it is still open after `wait`.
+    pub async fn expect_closed(&mut self, wait: Duration) -> Result<String, Stop> {
+        let deadline = Instant::now() + wait;
+        let mut seen = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.next(left).await {
+                Got::Closed(d) => return Ok(d),
+                Got::Nothing if Instant::now() >= deadline => {
+                    return Err(Stop::Fail(format!(
+                        "connection still open after {} ms{}",
+                        wait.as_millis(),
+                        if seen.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" (received: {})", seen.join(", "))
+                        }
+                    )))
+                }
+                Got::Nothing => continue,
+                other => seen.push(other.describe()),
+            }
+        }
+    }
+
+    /// Waits for the next heartbeat ping and answers it: a point in time
+    /// after which the server has handled everything sent before (a ping
+    /// comes from a timer, later than any processing of earlier input).
+    /// A Socket.IO packet meanwhile is a failure.
+    pub async fn sync_on_ping(&mut self, cx: &Ctx) -> Result<(), Stop> {
+        if self.eio != 4 {
+            return Err(Stop::Harness("sync_on_ping needs Engine.IO 4".into()));
+        }
+        self.ws.set_auto_pong(false);
+        let r = match self.ws.recv(cx.ms(cx.conf.ping_interval + 500)).await {
+            Some(Frame::Text(t)) if t == "2" => eio::send(&mut self.ws, "3").await,
+            Some(f) => Err(Stop::Fail(format!(
+                "expected the heartbeat ping, got {}",
+                f.describe()
+            ))),
+            None => Err(Stop::Fail("no heartbeat ping".into())),
+        };
+        self.ws.set_auto_pong(true);
+        r
+    }
+
+    /// Whether the server keeps the connection open for `wait`: a
+    /// `message` round trip on `/` must succeed afterwards.
+    pub async fn still_alive(&mut self, cx: &Ctx) -> Result<(), Stop> {
+        self.emit("/", None, r#"["message","alive?"]"#).await?;
+        let p = self.expect(cx.ms(2000), "`message-back`").await?;
+        if p.raw != r#"2["message-back","alive?"]"# {
+            return Err(Stop::Fail(format!(
+                "expected 2[\"message-back\",\"alive?\"], got {}",
+                p.describe()
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Encodes a Socket.IO packet from its parts, for building test input.
+pub fn encode(
+    kind: PacketType,
+    nsp: &str,
+    id: Option<u64>,
+    json: Option<&str>,
+) -> Result<String, Stop> {
+    let payload = match json {
+        Some(j) => Some(
+            socket::Json::parse(j).map_err(|e| Stop::Harness(format!("bad JSON in case: {e}")))?,
+        ),
+        None => None,
+    };
+    let mut p = socket::Packet::new(kind, nsp, payload);
+    p.ack_id = id.map(AckId::Exact);
+    let mut out = Vec::new();
+    socket::encode(&p, &mut out);
+    String::from_utf8(out).map_err(|e| Stop::Harness(e.to_string()))
+}

@@ -1,0 +1,26 @@
+//! siospec: a conformance toolkit for Engine.IO / Socket.IO servers — to
+//! Socket.IO what Autobahn|Testsuite is to WebSocket and h2spec to HTTP/2.
+//!
+//! * [`cases`]: the catalogue, one module per spec section; every case has a
+//!   stable hierarchical id, the requirement it checks, its expected
+//!   outcomes each mapped to a [`Verdict`](case::Verdict), and a short run
+//!   function over the shared checks in [`verify`].
+//! * [`client`]: the harness's own HTTP / WebSocket / Engine.IO / Socket.IO
+//!   drivers on `siospec-codec`, tracing every exchange ([`trace`]).
+//! * [`runner`] runs cases against a [`target`], [`report`] writes the reports,
+//!   [`baseline`] reads accepted deviations, [`cli`] is the command line.
+
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod baseline;
+pub mod case;
+pub mod cases;
+pub mod cli;
+pub mod client;
+pub mod report;
+pub mod runner;
+pub mod suite;
+pub mod target;
+pub mod trace;
+pub mod verify;

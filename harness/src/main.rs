@@ -1,0 +1,20 @@
+//! The `siospec` command.
+
+use clap::Parser;
+
+fn main() {
+    let cli = siospec::cli::Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("siospec: cannot start the async runtime: {e}");
+            std::process::exit(siospec::cli::EXIT_HARNESS);
+        }
+    };
+    let code = runtime.block_on(siospec::cli::main(cli));
+    drop(runtime);
+    std::process::exit(code);
+}

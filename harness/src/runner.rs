@@ -1,0 +1,340 @@
+//! Selecting cases, running them against a target, judging what they saw.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures_util::stream::{self, StreamExt};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::{Deserialize, Serialize};
+
+use crate::case::{Case, Ctx, Expect, Obs, Stop, Verdict};
+use crate::suite::{Expected, Suite};
+use crate::trace::{Event, Trace};
+
+/// Where one suite's server is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// `host:port`.
+    pub authority: String,
+}
+
+/// One axis of a case, judged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Judged {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// The key of the declared outcome that was seen, if one was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+    /// The declared outcome's text, if one was seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+    /// What was seen.
+    pub actual: String,
+}
+
+/// The result of one case against one target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseResult {
+    /// The case id.
+    pub id: String,
+    /// The overall verdict: the worse of the two axes.
+    pub verdict: Verdict,
+    /// The behaviour axis.
+    pub behaviour: Judged,
+    /// The close axis, for cases that judge it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub close: Option<Judged>,
+    /// Wall time in milliseconds.
+    pub duration_ms: f64,
+    /// The wire trace.
+    pub trace: Vec<Event>,
+    /// Trace events dropped past the cap.
+    #[serde(default)]
+    pub trace_dropped: usize,
+    /// The baseline's reason, when the baseline accepts this verdict.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted: Option<String>,
+}
+
+/// Which cases to run.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Suites (empty: all).
+    pub suites: Vec<Suite>,
+    /// `--case` globs (empty: all).
+    pub include: Vec<String>,
+    /// `--exclude` globs.
+    pub exclude: Vec<String>,
+}
+
+/// Glob match on case ids: `*` any run of characters, `?` one character.
+/// A pattern without wildcards also matches every id below it
+/// (`eio4.handshake` matches `eio4.handshake.polling.open`).
+pub fn id_matches(pattern: &str, id: &str) -> bool {
+    if !pattern.contains(['*', '?']) {
+        return id == pattern || id.starts_with(&format!("{pattern}."));
+    }
+    glob(pattern.as_bytes(), id.as_bytes())
+}
+
+fn glob(p: &[u8], s: &[u8]) -> bool {
+    let (mut pi, mut si) = (0, 0);
+    let (mut star, mut mark) = (None, 0);
+    while si < s.len() {
+        if pi < p.len() && (p[pi] == b'?' || p[pi] == s[si]) {
+            pi += 1;
+            si += 1;
+        } else if pi < p.len() && p[pi] == b'*' {
+            star = Some(pi);
+            mark = si;
+            pi += 1;
+        } else if let Some(st) = star {
+            pi = st + 1;
+            mark += 1;
+            si = mark;
+        } else {
+            return false;
+        }
+    }
+    while pi < p.len() && p[pi] == b'*' {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
+impl Selection {
+    /// The selected cases, in catalogue order.
+    pub fn apply<'a>(&self, catalogue: &'a [Case]) -> Vec<&'a Case> {
+        catalogue
+            .iter()
+            .filter(|c| self.suites.is_empty() || self.suites.contains(&c.suite()))
+            .filter(|c| {
+                self.include.is_empty() || self.include.iter().any(|p| id_matches(p, &c.id))
+            })
+            .filter(|c| !self.exclude.iter().any(|p| id_matches(p, &c.id)))
+            .collect()
+    }
+}
+
+/// How a run reports progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// A progress bar on stderr (a terminal).
+    Bar,
+    /// One plain line per case on stdout.
+    Lines,
+    /// Nothing.
+    Quiet,
+}
+
+impl Progress {
+    /// A bar when stderr is a terminal, plain lines otherwise.
+    pub fn auto() -> Progress {
+        if std::io::stderr().is_terminal() {
+            Progress::Bar
+        } else {
+            Progress::Lines
+        }
+    }
+}
+
+/// Run options.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// `--time-scale`.
+    pub scale: f64,
+    /// Cases run at the same time.
+    pub jobs: usize,
+    /// Progress output.
+    pub progress: Progress,
+    /// The configuration the server is expected to have.
+    pub conf: Expected,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            scale: 1.0,
+            jobs: 1,
+            progress: Progress::Quiet,
+            conf: Expected::default(),
+        }
+    }
+}
+
+fn judge(expect: &[Expect], otherwise: Verdict, obs: &Obs) -> Judged {
+    match obs {
+        Obs::Is { key, actual } => match expect.iter().find(|e| e.key == *key) {
+            Some(e) => Judged {
+                verdict: e.verdict,
+                outcome: Some((*key).to_owned()),
+                expected: Some(e.text.clone()),
+                actual: actual.clone(),
+            },
+            None => Judged {
+                verdict: Verdict::Error,
+                outcome: Some((*key).to_owned()),
+                expected: None,
+                actual: format!(
+                    "harness bug: the case reported the undeclared outcome `{key}` ({actual})"
+                ),
+            },
+        },
+        Obs::Not(actual) => Judged {
+            verdict: otherwise,
+            outcome: None,
+            expected: None,
+            actual: actual.clone(),
+        },
+    }
+}
+
+/// Runs one case against `endpoint` and judges it.
+pub async fn run_case(case: &Case, endpoint: &Endpoint, opts: &Options) -> CaseResult {
+    let trace = Trace::new();
+    let cx = Ctx {
+        authority: endpoint.authority.clone(),
+        path: case.suite().path().to_owned(),
+        suite: case.suite(),
+        scale: opts.scale,
+        trace: trace.clone(),
+        conf: opts.conf,
+    };
+    let limit = cx.ms(case.limit_ms);
+    let start = Instant::now();
+    let task = tokio::spawn((case.run)(cx));
+    let abort = task.abort_handle();
+    let outcome = tokio::time::timeout(limit, task).await;
+    abort.abort();
+    let duration_ms = (start.elapsed().as_secs_f64() * 10000.0).round() / 10.0;
+    let harness = |actual: String| Judged {
+        verdict: Verdict::Error,
+        outcome: None,
+        expected: None,
+        actual,
+    };
+    let (behaviour, close) = match outcome {
+        Err(_) => (
+            Judged {
+                verdict: Verdict::Timeout,
+                outcome: None,
+                expected: None,
+                actual: format!("the case did not finish within {} ms", limit.as_millis()),
+            },
+            None,
+        ),
+        Ok(Err(join)) => (harness(format!("the case's task failed: {join}")), None),
+        Ok(Ok(Err(Stop::Harness(m)))) => (harness(m), None),
+        Ok(Ok(Err(Stop::Fail(m)))) => (judge(&case.expect, case.otherwise(), &Obs::Not(m)), None),
+        Ok(Ok(Ok(observed))) => {
+            let b = judge(&case.expect, case.otherwise(), &observed.behaviour);
+            let c = match (&observed.close, case.close.is_empty()) {
+                (Some(obs), false) => Some(judge(&case.close, case.otherwise(), obs)),
+                (Some(_), true) => Some(harness(
+                    "harness bug: a close outcome for a case without close expectations".into(),
+                )),
+                (None, false) => Some(harness(
+                    "harness bug: the case did not judge the close".into(),
+                )),
+                (None, true) => None,
+            };
+            (b, c)
+        }
+    };
+    let verdict = close
+        .as_ref()
+        .map_or(behaviour.verdict, |c| c.verdict.max(behaviour.verdict));
+    let (trace, trace_dropped) = trace.snapshot();
+    CaseResult {
+        id: case.id.clone(),
+        verdict,
+        behaviour,
+        close,
+        duration_ms,
+        trace,
+        trace_dropped,
+        accepted: None,
+    }
+}
+
+/// Runs `cases` against the endpoints (one per suite); cases whose suite has
+/// no endpoint are ERROR. Results come back in case order.
+pub async fn run_all(
+    cases: &[&Case],
+    endpoints: &BTreeMap<Suite, Endpoint>,
+    opts: &Options,
+) -> Vec<CaseResult> {
+    let total = cases.len();
+    let bar = match opts.progress {
+        Progress::Bar => {
+            let bar = ProgressBar::new(total as u64);
+            if let Ok(style) = ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} {msg}",
+            ) {
+                bar.set_style(style);
+            }
+            Some(bar)
+        }
+        _ => None,
+    };
+    let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    // Exclusive cases take the write side: nothing else runs meanwhile.
+    let lock = Arc::new(tokio::sync::RwLock::new(()));
+    let mut results: Vec<(usize, CaseResult)> = stream::iter(cases.iter().enumerate())
+        .map(|(i, case)| {
+            let bar = bar.clone();
+            let done = done.clone();
+            let lock = lock.clone();
+            async move {
+                let (_shared, _alone) = if case.exclusive {
+                    (None, Some(lock.write().await))
+                } else {
+                    (Some(lock.read().await), None)
+                };
+                let result = match endpoints.get(&case.suite()) {
+                    Some(ep) => run_case(case, ep, opts).await,
+                    None => CaseResult {
+                        id: case.id.clone(),
+                        verdict: Verdict::Error,
+                        behaviour: Judged {
+                            verdict: Verdict::Error,
+                            outcome: None,
+                            expected: None,
+                            actual: format!("no server for suite {}", case.suite().name()),
+                        },
+                        close: None,
+                        duration_ms: 0.0,
+                        trace: Vec::new(),
+                        trace_dropped: 0,
+                        accepted: None,
+                    },
+                };
+                let n = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                match (&bar, opts.progress) {
+                    (Some(bar), _) => {
+                        bar.set_message(format!("{} {}", result.verdict, case.id));
+                        bar.inc(1);
+                    }
+                    (None, Progress::Lines) => println!(
+                        "[{n:>4}/{total}] {:<13} {} ({:.0} ms)",
+                        result.verdict.name(),
+                        case.id,
+                        result.duration_ms
+                    ),
+                    _ => {}
+                }
+                (i, result)
+            }
+        })
+        .buffer_unordered(opts.jobs.max(1))
+        .collect()
+        .await;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
+}

@@ -1,0 +1,122 @@
+//! The four suites and the server configuration each one expects.
+
+use serde::{Deserialize, Serialize};
+
+/// A suite: a protocol revision pair, served at one engine path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Suite {
+    /// Engine.IO protocol 4, bare echo server at `/engine.io/`.
+    Eio4,
+    /// Engine.IO protocol 3, bare echo server at `/engine.io/` with EIO=3 allowed.
+    Eio3,
+    /// Socket.IO protocol 5 over Engine.IO 4, at `/socket.io/`.
+    Sio5,
+    /// Socket.IO protocol 4 over Engine.IO 3, at `/socket.io/` with EIO=3 allowed.
+    Sio4,
+}
+
+/// Which server a suite talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// A bare Engine.IO echo server at `/engine.io/`.
+    Engine,
+    /// A Socket.IO server implementing the testee contract at `/socket.io/`.
+    Socket,
+}
+
+/// How a suite's server must be started: the testee contract's options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ServerConfig {
+    /// Engine or socket mode.
+    pub mode: Mode,
+    /// Whether EIO=3 clients are accepted.
+    pub allow_eio3: bool,
+}
+
+impl Suite {
+    /// Every suite, in run order.
+    pub const ALL: [Suite; 4] = [Suite::Eio4, Suite::Eio3, Suite::Sio5, Suite::Sio4];
+
+    /// The suite's name on the command line and in ids.
+    pub fn name(self) -> &'static str {
+        match self {
+            Suite::Eio4 => "eio4",
+            Suite::Eio3 => "eio3",
+            Suite::Sio5 => "sio5",
+            Suite::Sio4 => "sio4",
+        }
+    }
+
+    /// Parses a suite name.
+    pub fn parse(s: &str) -> Option<Suite> {
+        Suite::ALL.into_iter().find(|x| x.name() == s.trim())
+    }
+
+    /// The Engine.IO protocol revision (the `EIO` query value).
+    pub fn eio(self) -> u8 {
+        match self {
+            Suite::Eio4 | Suite::Sio5 => 4,
+            Suite::Eio3 | Suite::Sio4 => 3,
+        }
+    }
+
+    /// The server this suite needs.
+    pub fn server(self) -> ServerConfig {
+        match self {
+            Suite::Eio4 => ServerConfig {
+                mode: Mode::Engine,
+                allow_eio3: false,
+            },
+            Suite::Eio3 => ServerConfig {
+                mode: Mode::Engine,
+                allow_eio3: true,
+            },
+            Suite::Sio5 => ServerConfig {
+                mode: Mode::Socket,
+                allow_eio3: false,
+            },
+            Suite::Sio4 => ServerConfig {
+                mode: Mode::Socket,
+                allow_eio3: true,
+            },
+        }
+    }
+
+    /// The engine path.
+    pub fn path(self) -> &'static str {
+        match self.server().mode {
+            Mode::Engine => "/engine.io/",
+            Mode::Socket => "/socket.io/",
+        }
+    }
+}
+
+/// The server configuration the testee contract asks for (the official
+/// suites' reference configuration, `--profile suite`), in milliseconds and bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Expected {
+    /// `pingInterval`.
+    pub ping_interval: u64,
+    /// `pingTimeout`.
+    pub ping_timeout: u64,
+    /// `maxPayload` (`maxHttpBufferSize`).
+    pub max_payload: u64,
+    /// Socket.IO `connectTimeout`.
+    pub connect_timeout: u64,
+    /// `upgradeTimeout` (the engine.io default; the profile does not change it).
+    pub upgrade_timeout: u64,
+}
+
+impl Default for Expected {
+    fn default() -> Self {
+        Expected {
+            ping_interval: 300,
+            ping_timeout: 200,
+            max_payload: 1_000_000,
+            connect_timeout: 1000,
+            upgrade_timeout: 10_000,
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! Shared by the integration tests: run a selection of the catalogue
+//! against a started target.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use siospec::case::{Case, Verdict};
+use siospec::runner::{run_all, CaseResult, Options, Progress, Selection};
+use siospec::suite::Suite;
+use siospec::target::{default_node_dir, TargetSpec};
+
+/// The Node peer folder; panics with the install command when its packages are missing.
+pub fn node_dir() -> PathBuf {
+    let dir = default_node_dir();
+    assert!(
+        dir.join("node_modules").is_dir(),
+        "the Node peer is not installed: run `npm ci` in {} (scripts/test does it)",
+        dir.display()
+    );
+    dir
+}
+
+/// Runs the cases matching `include` (minus `exclude`) against `target`.
+pub async fn run(
+    target: &TargetSpec,
+    include: &[&str],
+    exclude: &[&str],
+    jobs: usize,
+) -> (Vec<Case>, Vec<CaseResult>) {
+    let catalogue = siospec::cases::all();
+    let selection = Selection {
+        suites: Vec::new(),
+        include: include.iter().map(|s| s.to_string()).collect(),
+        exclude: exclude.iter().map(|s| s.to_string()).collect(),
+    };
+    let selected = selection.apply(&catalogue);
+    assert!(!selected.is_empty(), "no case matches {include:?}");
+    let mut suites: Vec<Suite> = selected.iter().map(|c| c.suite()).collect();
+    suites.sort();
+    suites.dedup();
+    let prepared = target.prepare(&suites).await.expect("target starts");
+    let opts = Options {
+        jobs,
+        progress: Progress::Quiet,
+        ..Options::default()
+    };
+    let results = run_all(&selected, &prepared.endpoints, &opts).await;
+    let chosen: Vec<Case> = selected.into_iter().cloned().collect();
+    (chosen, results)
+}
+
+/// `id: VERDICT — actual` lines for the results matching `pred`.
+pub fn lines(results: &[CaseResult], pred: impl Fn(Verdict) -> bool) -> Vec<String> {
+    results
+        .iter()
+        .filter(|r| pred(r.verdict))
+        .map(|r| {
+            format!(
+                "{}: {} — {}",
+                r.id,
+                r.verdict,
+                siospec::report::actual_of(r)
+            )
+        })
+        .collect()
+}

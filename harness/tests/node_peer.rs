@@ -1,0 +1,99 @@
+//! The whole catalogue against the official Node server: no false FAILED,
+//! and every deviation is one the committed baseline lists with a reason.
+
+mod common;
+
+use std::path::Path;
+
+use siospec::baseline::Baseline;
+use siospec::case::Verdict;
+use siospec::target::TargetSpec;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whole_catalogue_against_node() {
+    let target = TargetSpec::Node {
+        dir: common::node_dir(),
+        broken: None,
+    };
+    let (cases, mut results) = common::run(&target, &[], &[], 4).await;
+    assert_eq!(results.len(), siospec::cases::all().len(), "every case ran");
+
+    let bad = common::lines(&results, |v| {
+        matches!(v, Verdict::Failed | Verdict::Error | Verdict::Timeout)
+    });
+    assert!(
+        bad.is_empty(),
+        "false failures against the Node server:\n{}",
+        bad.join("\n")
+    );
+
+    let baseline =
+        Baseline::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("baselines/node.json"))
+            .expect("baseline loads");
+    let mut unlisted = Vec::new();
+    for r in &mut results {
+        if r.verdict == Verdict::Ok {
+            continue;
+        }
+        match baseline.accepts("node", &r.id, r.verdict) {
+            Some(a) => r.accepted = Some(a.reason.clone()),
+            None => unlisted.push(format!(
+                "{}: {} — {}",
+                r.id,
+                r.verdict,
+                siospec::report::actual_of(r)
+            )),
+        }
+    }
+    assert!(
+        unlisted.is_empty(),
+        "deviations not in baselines/node.json:\n{}",
+        unlisted.join("\n")
+    );
+    assert_eq!(
+        siospec::cli::exit_status(&results, true),
+        siospec::cli::EXIT_OK
+    );
+
+    // The reports are complete and parse.
+    let dir = std::env::temp_dir().join(format!("siospec-report-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let info = siospec::report::RunInfo {
+        name: "node",
+        description: "test run",
+        started: siospec::report::now_rfc3339(),
+        duration_ms: 1.0,
+        time_scale: 1.0,
+        strict: true,
+    };
+    let catalogue = siospec::cases::all();
+    siospec::report::write(&dir, &catalogue, &info, &results).expect("reports written");
+    let index: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("index.json")).unwrap()).unwrap();
+    assert_eq!(index["schema"], siospec::report::SCHEMA);
+    assert_eq!(
+        index["targets"]["node"]["cases"].as_object().unwrap().len(),
+        cases.len()
+    );
+    for c in &cases {
+        let per_case: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join(format!("cases/node/{}.json", c.id))).unwrap(),
+        )
+        .unwrap();
+        assert!(
+            !per_case["result"]["trace"].as_array().unwrap().is_empty(),
+            "{} has a trace",
+            c.id
+        );
+        assert!(dir.join(format!("cases/node/{}.html", c.id)).is_file());
+    }
+    let junit = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
+    assert_eq!(junit.matches("<testcase ").count(), cases.len());
+    assert!(std::fs::read_to_string(dir.join("report.html"))
+        .unwrap()
+        .contains("eio4.handshake.polling.open"));
+    assert!(std::fs::read_to_string(dir.join("summary.md"))
+        .unwrap()
+        .contains("| node |"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
