@@ -496,7 +496,7 @@ impl Bed {
         self.latency();
         self.trace
             .push_str(&format!("{} send {} {frame:?}\n", self.ms(), id.0));
-        if self.ws.get(&id).map_or(true, |c| c.closed) {
+        if self.ws.get(&id).is_none_or(|c| c.closed) {
             return;
         }
         let Some(sid) = self.ws_sid.get(&id).cloned() else {
@@ -570,7 +570,7 @@ fn check_handshake(json: &str, upgrades: &[&str], v3: bool) -> R {
     keys.sort();
     if v3 {
         ensure!(
-            obj.get("maxPayload").map_or(true, |m| m == 1_000_000),
+            obj.get("maxPayload").is_none_or(|m| m == 1_000_000),
             "maxPayload {:?}",
             obj.get("maxPayload")
         );

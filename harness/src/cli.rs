@@ -39,6 +39,68 @@ enum Command {
     /// the official Node server (`--target node`) or a URL, write
     /// reports/conformance/ and print the summary.
     Run(RunArgs),
+    /// Run the reference server. When it is ready it prints exactly one line,
+    /// `listening on http://ADDR`, on stdout; everything else goes to stderr.
+    /// It stops cleanly on Ctrl-C or SIGTERM.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ServeMode {
+    /// Socket.IO at /socket.io/ with the testee contract (harness/CONTRACT.md).
+    Socket,
+    /// A bare Engine.IO echo server at /engine.io/.
+    Engine,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ServeProfile {
+    /// The official suites' reference configuration: pingInterval 300 ms,
+    /// pingTimeout 200 ms, maxPayload 1000000, CORS origin `*`,
+    /// connectTimeout 1000 ms.
+    Suite,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    addr: std::net::SocketAddr,
+    /// What to serve.
+    #[arg(long, value_enum, default_value_t = ServeMode::Socket)]
+    mode: ServeMode,
+    /// Start from a named configuration; without it, engine.io's defaults
+    /// (pingInterval 25000, pingTimeout 20000, connectTimeout 45000, no CORS).
+    /// The flags below override it.
+    #[arg(long, value_enum)]
+    profile: Option<ServeProfile>,
+    /// Milliseconds between server pings.
+    #[arg(long, value_name = "MS")]
+    ping_interval: Option<u64>,
+    /// Milliseconds the client has to answer a ping.
+    #[arg(long, value_name = "MS")]
+    ping_timeout: Option<u64>,
+    /// Milliseconds an upgrade may take once its WebSocket is open.
+    #[arg(long, value_name = "MS")]
+    upgrade_timeout: Option<u64>,
+    /// Milliseconds a Socket.IO client has to join a namespace.
+    #[arg(long, value_name = "MS")]
+    connect_timeout: Option<u64>,
+    /// Largest POST body and WebSocket message, in bytes (maxHttpBufferSize).
+    #[arg(long, value_name = "BYTES")]
+    max_payload: Option<usize>,
+    /// Accept Engine.IO v3 (Socket.IO 1.x/2.x) clients.
+    #[arg(long)]
+    allow_eio3: bool,
+    /// Answer CORS requests from this origin (`*` for any).
+    #[arg(long, value_name = "ORIGIN")]
+    cors_origin: Option<String>,
+    /// Accepted transports (comma separated): polling, websocket.
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    transports: Vec<String>,
+    /// Also stop when standard input closes (for a parent process that may die).
+    #[arg(long)]
+    exit_on_stdin_close: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -140,9 +202,125 @@ fn url_target(name: &str, urls: &[String]) -> Result<TargetSpec, String> {
     })
 }
 
+fn serve_options(args: &ServeArgs) -> Result<crate::server::Options, String> {
+    use crate::server::{Mode, Options};
+    use siospec_codec::session::{Cors, CorsOrigin};
+    use std::time::Duration;
+    let mode = match args.mode {
+        ServeMode::Socket => Mode::Socket,
+        ServeMode::Engine => Mode::Engine,
+    };
+    let mut options = match args.profile {
+        Some(ServeProfile::Suite) => Options::suite(mode),
+        None => Options {
+            mode,
+            engine: Default::default(),
+            socket: Default::default(),
+        },
+    };
+    let ms = Duration::from_millis;
+    if let Some(v) = args.ping_interval {
+        options.engine.ping_interval = ms(v);
+    }
+    if let Some(v) = args.ping_timeout {
+        options.engine.ping_timeout = ms(v);
+    }
+    if let Some(v) = args.upgrade_timeout {
+        options.engine.upgrade_timeout = ms(v);
+    }
+    if let Some(v) = args.connect_timeout {
+        options.socket.connect_timeout = ms(v);
+    }
+    if let Some(v) = args.max_payload {
+        options.engine.max_payload = v;
+    }
+    options.engine.allow_eio3 |= args.allow_eio3;
+    if let Some(origin) = &args.cors_origin {
+        let mut cors = Cors::any();
+        if origin != "*" {
+            cors.origin = CorsOrigin::Fixed(origin.clone());
+        }
+        options.engine.cors = Some(cors);
+    }
+    if !args.transports.is_empty() {
+        let mut transports = siospec_codec::session::engine::Transports {
+            polling: false,
+            websocket: false,
+        };
+        for t in &args.transports {
+            match t.trim() {
+                "polling" => transports.polling = true,
+                "websocket" => transports.websocket = true,
+                other => {
+                    return Err(format!(
+                        "unknown transport {other:?} (known: polling, websocket)"
+                    ))
+                }
+            }
+        }
+        options.engine.transports = transports;
+    }
+    Ok(options)
+}
+
+async fn serve(args: ServeArgs) -> i32 {
+    let options = match serve_options(&args) {
+        Ok(options) => options,
+        Err(e) => {
+            eprintln!("siospec serve: {e}");
+            return EXIT_HARNESS;
+        }
+    };
+    let addr = args.addr;
+    let server = match tokio::task::spawn_blocking(move || {
+        crate::server::ServerThread::start(addr, options)
+    })
+    .await
+    {
+        Ok(Ok(server)) => server,
+        Ok(Err(e)) => {
+            eprintln!("siospec serve: cannot listen on {addr}: {e}");
+            return EXIT_HARNESS;
+        }
+        Err(e) => {
+            eprintln!("siospec serve: {e}");
+            return EXIT_HARNESS;
+        }
+    };
+    println!("listening on http://{}", server.addr());
+    let stdin_closed = async {
+        if args.exit_on_stdin_close {
+            let mut stdin = tokio::io::stdin();
+            let mut buf = [0u8; 512];
+            while matches!(tokio::io::AsyncReadExt::read(&mut stdin, &mut buf).await, Ok(n) if n > 0)
+            {
+            }
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminated = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminated => {}
+        () = stdin_closed => {}
+    }
+    eprintln!("siospec serve: shutting down");
+    let _ = tokio::task::spawn_blocking(move || server.stop()).await;
+    EXIT_OK
+}
+
 /// Runs the command line; returns the exit status.
 pub async fn main(cli: Cli) -> i32 {
     let (target, common, default_dir) = match cli.command {
+        Command::Serve(args) => return serve(args).await,
         Command::Test {
             what: TestWhat::Server(args),
         } => {

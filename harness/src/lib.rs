@@ -20,6 +20,7 @@ pub mod cli;
 pub mod client;
 pub mod report;
 pub mod runner;
+pub mod server;
 pub mod suite;
 pub mod target;
 pub mod trace;

@@ -36,13 +36,10 @@ pub trait EmbeddedServer: Send + Sync {
     fn start(&self, config: ServerConfig) -> StartFuture<'_>;
 }
 
-/// The embedded reference server, once it exists.
-pub fn embedded() -> Option<Box<dyn EmbeddedServer>> {
-    None
+/// The embedded reference server.
+pub fn embedded() -> Box<dyn EmbeddedServer> {
+    Box::new(crate::server::Embedded)
 }
-
-/// The message for `--target rust` while [`embedded`] has no server.
-pub const NOT_BUILT: &str = "reference server not built yet: `siospec run --target rust` needs the embedded server of harness/src/server/ (issue 5); use `--target node` or `--url URL`";
 
 /// Which server to test.
 #[derive(Debug, Clone)]
@@ -176,7 +173,7 @@ impl TargetSpec {
                 })
             }
             TargetSpec::Rust => {
-                let server = embedded().ok_or_else(|| NOT_BUILT.to_owned())?;
+                let server = embedded();
                 let mut endpoints = BTreeMap::new();
                 let mut running: Vec<(ServerConfig, Box<dyn RunningServer>)> = Vec::new();
                 for &s in suites {

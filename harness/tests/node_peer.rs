@@ -3,10 +3,6 @@
 
 mod common;
 
-use std::path::Path;
-
-use siospec::baseline::Baseline;
-use siospec::case::Verdict;
 use siospec::target::TargetSpec;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -15,45 +11,7 @@ async fn whole_catalogue_against_node() {
         dir: common::node_dir(),
         broken: None,
     };
-    let (cases, mut results) = common::run(&target, &[], &[], 4).await;
-    assert_eq!(results.len(), siospec::cases::all().len(), "every case ran");
-
-    let bad = common::lines(&results, |v| {
-        matches!(v, Verdict::Failed | Verdict::Error | Verdict::Timeout)
-    });
-    assert!(
-        bad.is_empty(),
-        "false failures against the Node server:\n{}",
-        bad.join("\n")
-    );
-
-    let baseline =
-        Baseline::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("baselines/node.json"))
-            .expect("baseline loads");
-    let mut unlisted = Vec::new();
-    for r in &mut results {
-        if r.verdict == Verdict::Ok {
-            continue;
-        }
-        match baseline.accepts("node", &r.id, r.verdict) {
-            Some(a) => r.accepted = Some(a.reason.clone()),
-            None => unlisted.push(format!(
-                "{}: {} — {}",
-                r.id,
-                r.verdict,
-                siospec::report::actual_of(r)
-            )),
-        }
-    }
-    assert!(
-        unlisted.is_empty(),
-        "deviations not in baselines/node.json:\n{}",
-        unlisted.join("\n")
-    );
-    assert_eq!(
-        siospec::cli::exit_status(&results, true),
-        siospec::cli::EXIT_OK
-    );
+    let (cases, results) = common::whole_catalogue(&target, "node", "baselines/node.json").await;
 
     // The reports are complete and parse.
     let dir = std::env::temp_dir().join(format!("siospec-report-test-{}", std::process::id()));

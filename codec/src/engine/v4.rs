@@ -243,6 +243,9 @@ pub fn body_text(body: &[u8], profile: Profile) -> Result<Cow<'_, str>, DecodeEr
 pub struct StreamDecoder {
     buffer: Vec<u8>,
     consumed: usize,
+    /// Where the search for the next separator resumes: bytes before it are
+    /// known not to hold one, so pushes in small chunks cost linear time.
+    scanned: usize,
     total: usize,
     count: usize,
     profile: Profile,
@@ -256,6 +259,7 @@ impl StreamDecoder {
         StreamDecoder {
             buffer: Vec::new(),
             consumed: 0,
+            scanned: 0,
             total: 0,
             count: 0,
             profile,
@@ -283,11 +287,14 @@ impl StreamDecoder {
         if let Err(err) = check_size(self.total, &self.limits) {
             return Some(self.fail(err));
         }
-        let pending = &self.buffer[self.consumed..];
-        let end = memchr::memchr(SEPARATOR, pending)?;
+        let from = self.scanned.max(self.consumed);
+        let Some(found) = memchr::memchr(SEPARATOR, &self.buffer[from..]) else {
+            self.scanned = self.buffer.len();
+            return None;
+        };
         let start = self.consumed;
-        self.consumed += end + 1;
-        Some(self.decode_segment(start, start + end))
+        self.consumed = from + found + 1;
+        Some(self.decode_segment(start, from + found))
     }
 
     /// Ends the body and yields whatever packets and error remain.

@@ -101,6 +101,9 @@ enum State {
 #[derive(Debug, Clone)]
 pub struct FrameDecoder {
     chunks: VecDeque<Vec<u8>>,
+    /// Bytes of the head chunk already taken (kept, not drained, so that
+    /// many small packets in one large chunk cost linear time).
+    head: usize,
     buffered: usize,
     state: State,
     expected: u64,
@@ -116,6 +119,7 @@ impl FrameDecoder {
     pub fn new(max_payload: usize, profile: Profile) -> Self {
         FrameDecoder {
             chunks: VecDeque::new(),
+            head: 0,
             buffered: 0,
             state: State::Header,
             expected: 0,
@@ -205,31 +209,35 @@ impl FrameDecoder {
     /// where an empty head chunk yields zero bytes and is never dropped.
     fn take(&mut self, n: usize) -> Vec<u8> {
         self.consumed += n;
-        if self.chunks.front().is_some_and(|c| c.len() == n) {
+        if self
+            .chunks
+            .front()
+            .is_some_and(|c| c.len() - self.head == n)
+        {
             self.buffered -= n;
-            return self.chunks.pop_front().unwrap_or_default();
+            let mut chunk = self.chunks.pop_front().unwrap_or_default();
+            chunk.drain(..self.head);
+            self.head = 0;
+            return chunk;
         }
         let mut out = Vec::with_capacity(n);
-        let mut j = 0;
         while out.len() < n {
             let Some(head) = self.chunks.front() else {
                 break;
             };
-            out.push(head.get(j).copied().unwrap_or(0));
-            j += 1;
-            if j == head.len() {
-                self.buffered -= head.len();
+            if head.is_empty() {
+                break;
+            }
+            let end = head.len().min(self.head + n - out.len());
+            out.extend_from_slice(&head[self.head..end]);
+            self.buffered -= end - self.head;
+            self.head = end;
+            if self.head == head.len() {
                 self.chunks.pop_front();
-                j = 0;
+                self.head = 0;
             }
         }
         out.resize(n, 0);
-        if let Some(head) = self.chunks.front_mut() {
-            if j < head.len() {
-                head.drain(..j);
-                self.buffered -= j;
-            }
-        }
         out
     }
 
@@ -259,6 +267,7 @@ impl FrameDecoder {
     fn fail<T>(&mut self, err: DecodeError) -> Result<T, DecodeError> {
         self.failed = true;
         self.chunks.clear();
+        self.head = 0;
         self.buffered = 0;
         Err(err)
     }

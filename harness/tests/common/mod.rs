@@ -65,3 +65,52 @@ pub fn lines(results: &[CaseResult], pred: impl Fn(Verdict) -> bool) -> Vec<Stri
         })
         .collect()
 }
+
+/// Runs the whole catalogue against `target` (reported as `name`) and
+/// checks that nothing FAILED, timed out or errored, and that every other
+/// deviation is accepted, with a reason, by the baseline file `baseline`
+/// (relative to the crate).
+pub async fn whole_catalogue(
+    target: &TargetSpec,
+    name: &str,
+    baseline: &str,
+) -> (Vec<Case>, Vec<CaseResult>) {
+    let (cases, mut results) = run(target, &[], &[], 4).await;
+    assert_eq!(results.len(), siospec::cases::all().len(), "every case ran");
+    let bad = lines(&results, |v| {
+        matches!(v, Verdict::Failed | Verdict::Error | Verdict::Timeout)
+    });
+    assert!(
+        bad.is_empty(),
+        "failures against {name}:\n{}",
+        bad.join("\n")
+    );
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(baseline);
+    let baseline = siospec::baseline::Baseline::load(&path).expect("baseline loads");
+    let mut unlisted = Vec::new();
+    for r in &mut results {
+        if r.verdict == Verdict::Ok {
+            continue;
+        }
+        match baseline.accepts(name, &r.id, r.verdict) {
+            Some(a) => r.accepted = Some(a.reason.clone()),
+            None => unlisted.push(format!(
+                "{}: {} — {}",
+                r.id,
+                r.verdict,
+                siospec::report::actual_of(r)
+            )),
+        }
+    }
+    assert!(
+        unlisted.is_empty(),
+        "deviations not in {}:\n{}",
+        path.display(),
+        unlisted.join("\n")
+    );
+    assert_eq!(
+        siospec::cli::exit_status(&results, true),
+        siospec::cli::EXIT_OK
+    );
+    (cases, results)
+}

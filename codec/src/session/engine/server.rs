@@ -485,7 +485,7 @@ impl ServerSession {
         let Current::Polling(p) = &mut self.current else {
             return;
         };
-        if !p.post.as_ref().is_some_and(|post| post.pending.id == id) {
+        if p.post.as_ref().is_none_or(|post| post.pending.id != id) {
             return;
         }
         let Some(post) = p.post.take() else {
@@ -568,6 +568,30 @@ impl ServerSession {
         self.timers.upgrade_timeout = later(now, self.config.upgrade_timeout);
     }
 
+    /// A message longer than `max_payload` that the adapter refused to
+    /// buffer (its WebSocket library stops reading at the limit): handled as
+    /// [`handle_frame`](Self::handle_frame) handles an oversize frame, with
+    /// close code 1009 as the `ws` server sends.
+    pub fn handle_frame_too_big(&mut self, now: Instant, id: TransportId) {
+        self.advance(now);
+        if !self.is_closed() {
+            self.refuse_oversize(id);
+        }
+    }
+
+    fn refuse_oversize(&mut self, id: TransportId) {
+        if self.upgrade.as_ref().is_some_and(|u| u.ws.id == id) {
+            self.abort_upgrade(UpgradeFailure::TransportClosed, Some(1009));
+            return;
+        }
+        if let Current::WebSocket(ws) = &mut self.current {
+            if ws.id == id && !ws.closed {
+                ws.close_code = Some(1009);
+                self.on_close(CloseReason::TransportError(TransportError::MessageTooBig));
+            }
+        }
+    }
+
     /// A WebSocket frame arrived on `id` (the session's WebSocket or the
     /// upgrade candidate; frames of other ids are ignored).
     pub fn handle_frame(&mut self, now: Instant, id: TransportId, frame: Frame) {
@@ -575,23 +599,16 @@ impl ServerSession {
         if self.is_closed() {
             return;
         }
-        let too_big = frame.len() > self.config.max_payload;
+        if frame.len() > self.config.max_payload {
+            self.refuse_oversize(id);
+            return;
+        }
         if self.upgrade.as_ref().is_some_and(|u| u.ws.id == id) {
-            if too_big {
-                self.abort_upgrade(UpgradeFailure::TransportClosed, Some(1009));
-                return;
-            }
             let packet = decode_frame(self.protocol, &frame, &self.config).map(Packet::into_owned);
             self.on_upgrade_packet(now, packet);
             return;
         }
-        let current = match &mut self.current {
-            Current::WebSocket(ws) if ws.id == id && !ws.closed => ws,
-            _ => return,
-        };
-        if too_big {
-            current.close_code = Some(1009);
-            self.on_close(CloseReason::TransportError(TransportError::MessageTooBig));
+        if !matches!(&self.current, Current::WebSocket(ws) if ws.id == id && !ws.closed) {
             return;
         }
         match decode_frame(self.protocol, &frame, &self.config) {
@@ -1076,6 +1093,16 @@ impl ServerSession {
         }
         self.upgraded = true;
         self.clear_transport();
+        // A POST that arrived after a close started is still receiving its
+        // body; the polling state goes away here, so abort it rather than
+        // leave its request unanswered forever.
+        if let Current::Polling(p) = &mut self.current {
+            if let Some(post) = p.post.take() {
+                self.transmits.push_back(Transmit::HttpAbort {
+                    id: post.pending.id,
+                });
+            }
+        }
         let id = up.ws.id;
         self.current = Current::WebSocket(up.ws);
         self.push_event(Event::Upgraded { transport: id });

@@ -1042,6 +1042,17 @@ fn oversize_websocket_message_closes_with_1009() {
 }
 
 #[test]
+fn a_message_refused_unread_closes_with_1009() {
+    let mut h = ws_session(ServerConfig::suite());
+    h.s.handle_frame_too_big(h.now, TransportId(0));
+    assert_eq!(closed_ws(&h.take(), TransportId(0)), Some(Some(1009)));
+    assert_eq!(
+        h.s.close_reason(),
+        Some(CloseReason::TransportError(TransportError::MessageTooBig))
+    );
+}
+
+#[test]
 fn invalid_websocket_frame_is_a_parse_error() {
     let mut h = ws_session(ServerConfig::suite());
     h.frame(TransportId(0), "abc");

@@ -330,6 +330,13 @@ impl ServerConnection {
         self.pump(now);
     }
 
+    /// See [`ServerSession::handle_frame_too_big`].
+    pub fn handle_frame_too_big(&mut self, now: Instant, id: TransportId) {
+        self.advance(now);
+        self.engine.handle_frame_too_big(now, id);
+        self.pump(now);
+    }
+
     /// See [`ServerSession::handle_websocket_closed`].
     pub fn handle_websocket_closed(&mut self, now: Instant, id: TransportId) {
         self.advance(now);

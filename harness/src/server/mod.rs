@@ -1,0 +1,256 @@
+//! The reference server (`siospec serve`): the codec's session machines on
+//! tokio, hyper (HTTP long-polling) and tokio-tungstenite (WebSocket).
+//!
+//! This module moves bytes and arms timers; every protocol decision is the
+//! machines' ([`siospec_codec::session`]). One task per session owns its
+//! machine ([`session`]); the HTTP service verifies each request with the
+//! [`Endpoint`] and hands it to the session's task; the testee contract
+//! (harness/CONTRACT.md) runs on top ([`app`]).
+//!
+//! The server runs on a single-threaded runtime of its own
+//! ([`ServerThread`]): requests that arrive on different connections are then
+//! handled in the order they arrive, as in Node's event loop. The official
+//! suites depend on that order (a POST `1` racing a GET; a `5` over the
+//! WebSocket racing a polling GET).
+
+mod app;
+mod head;
+mod http;
+mod session;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use siospec_codec::session::engine::{Endpoint, ServerConfig};
+use siospec_codec::session::socket::ServerOptions;
+use siospec_codec::session::TransportId;
+use tokio::net::TcpListener;
+use tokio::sync::{oneshot, watch};
+
+pub use crate::suite::Mode;
+use session::{Input, Registry};
+
+/// The path a mode answers under.
+pub fn path(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Socket => "/socket.io/",
+        Mode::Engine => "/engine.io/",
+    }
+}
+
+/// Everything `siospec serve` configures.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// What to serve.
+    pub mode: Mode,
+    /// The Engine.IO configuration.
+    pub engine: ServerConfig,
+    /// The Socket.IO configuration.
+    pub socket: ServerOptions,
+}
+
+impl Options {
+    /// The official suites' reference configuration (protocol.md §5.1):
+    /// pingInterval 300, pingTimeout 200, maxPayload 1e6, CORS `*`,
+    /// connectTimeout 1000.
+    pub fn suite(mode: Mode) -> Self {
+        Options {
+            mode,
+            engine: ServerConfig::suite(),
+            socket: ServerOptions {
+                connect_timeout: Duration::from_millis(1000),
+                ..ServerOptions::default()
+            },
+        }
+    }
+}
+
+/// State every connection of one server shares.
+pub(crate) struct Shared {
+    pub(crate) options: Options,
+    pub(crate) endpoint: Endpoint,
+    pub(crate) registry: Arc<Registry>,
+    pub(crate) hub: Arc<app::Hub>,
+    next_transport: AtomicU64,
+}
+
+impl Shared {
+    pub(crate) fn transport_id(&self) -> TransportId {
+        TransportId(self.next_transport.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+/// A server on the current runtime; [`Server::shutdown`] stops it, and so
+/// does dropping it.
+pub struct Server {
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    shared: Arc<Shared>,
+}
+
+impl Server {
+    /// Binds `addr` (port 0 picks a free port) and starts serving.
+    pub async fn start(addr: SocketAddr, options: Options) -> std::io::Result<Server> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            endpoint: Endpoint::new(options.engine.clone()),
+            options,
+            registry: Arc::new(Registry::default()),
+            hub: Arc::new(app::Hub::default()),
+            next_transport: AtomicU64::new(1),
+        });
+        let (stop, mut stopped) = watch::channel(false);
+        let accept_shared = shared.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    accepted = listener.accept() => match accepted {
+                        Ok((stream, _)) => http::serve_connection(stream, accept_shared.clone()),
+                        // Out of file descriptors and the like: wait, then go on.
+                        Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+                    },
+                    _ = stopped.changed() => break,
+                }
+            }
+        });
+        Ok(Server { addr, stop, shared })
+    }
+
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// How many Engine.IO sessions are open.
+    pub fn sessions(&self) -> usize {
+        self.shared.registry.len()
+    }
+
+    /// Stops accepting, closes every session (reason `forced close`) and
+    /// waits up to `grace` for them to finish.
+    pub async fn shutdown(self, grace: Duration) {
+        let _ = self.stop.send(true);
+        for tx in self.shared.registry.all() {
+            let _ = tx.send(Input::Shutdown).await;
+        }
+        let deadline = tokio::time::Instant::now() + grace;
+        while self.shared.registry.len() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        for tx in self.shared.registry.all() {
+            let _ = tx.try_send(Input::Shutdown);
+        }
+    }
+}
+
+/// How long a stopping server lets its sessions say goodbye.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+
+/// A server running on a thread of its own with a single-threaded runtime.
+/// Dropping it (or [`ServerThread::stop`]) shuts the server down and waits
+/// for the thread.
+pub struct ServerThread {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ServerThread {
+    /// Starts a server on `addr` (port 0 picks a free port).
+    pub fn start(addr: SocketAddr, options: Options) -> std::io::Result<ServerThread> {
+        let (ready, bound) = std::sync::mpsc::channel();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("siospec-server".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(e) => {
+                        let _ = ready.send(Err(e));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    match Server::start(addr, options).await {
+                        Ok(server) => {
+                            let _ = ready.send(Ok(server.addr()));
+                            let _ = stopped.await;
+                            server.shutdown(SHUTDOWN_GRACE).await;
+                        }
+                        Err(e) => {
+                            let _ = ready.send(Err(e));
+                        }
+                    }
+                });
+            })?;
+        let addr = bound
+            .recv()
+            .map_err(|_| std::io::Error::other("the server thread ended before binding"))??;
+        Ok(ServerThread {
+            addr,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Shuts the server down and waits for its thread.
+    pub fn stop(mut self) {
+        self.halt();
+    }
+
+    fn halt(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for ServerThread {
+    fn drop(&mut self) {
+        self.halt();
+    }
+}
+
+/// The reference server as the runner's embedded target (`siospec run`).
+pub struct Embedded;
+
+impl crate::target::RunningServer for ServerThread {
+    fn authority(&self) -> String {
+        self.addr.to_string()
+    }
+}
+
+impl crate::target::EmbeddedServer for Embedded {
+    fn start(&self, config: crate::suite::ServerConfig) -> crate::target::StartFuture<'_> {
+        Box::pin(async move {
+            let mut options = Options::suite(config.mode);
+            options.engine.allow_eio3 = config.allow_eio3;
+            let addr = SocketAddr::from(([127, 0, 0, 1], 0));
+            let server = tokio::task::spawn_blocking(move || ServerThread::start(addr, options))
+                .await
+                .map_err(|e| format!("reference server: {e}"))?
+                .map_err(|e| format!("reference server: cannot listen: {e}"))?;
+            Ok(Box::new(server) as Box<dyn crate::target::RunningServer>)
+        })
+    }
+}

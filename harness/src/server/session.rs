@@ -1,0 +1,371 @@
+//! One task per session: it owns the session machine, feeds it the inputs
+//! the HTTP and WebSocket handlers send, arms its one timer, and routes its
+//! transmits to the waiting HTTP responses and WebSocket writers.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use siospec_codec::session::engine::{SessionInfo, Transmit, TransportKind};
+use siospec_codec::session::{Frame, HttpResponse, RequestHead, TransportId};
+use tokio::sync::{mpsc, oneshot};
+
+use super::app::Command;
+use super::head::OwnedHead;
+
+/// How many inputs may wait for a session's task; senders wait beyond it,
+/// which pushes back on the client's TCP connection.
+pub const INPUT_QUEUE: usize = 256;
+/// How many frames may wait for a WebSocket writer.
+pub const OUTPUT_QUEUE: usize = 1024;
+
+/// What a polling request gets back.
+#[derive(Debug)]
+pub enum Reply {
+    /// Write this response.
+    Response(HttpResponse),
+    /// Destroy the connection without a response.
+    Abort,
+}
+
+/// What a WebSocket writer is asked to do.
+#[derive(Debug)]
+pub enum WsOut {
+    /// Send a frame.
+    Frame(Frame),
+    /// Send a close frame (with this code, if any) and end.
+    Close(Option<u16>),
+    /// Drop the connection without a close frame.
+    Terminate,
+}
+
+/// An input for a session's task.
+pub enum Input {
+    /// A polling GET or POST; the reply goes to `reply`.
+    Request {
+        id: TransportId,
+        head: OwnedHead,
+        reply: oneshot::Sender<Reply>,
+    },
+    /// Part of a POST body.
+    Body {
+        id: TransportId,
+        chunk: bytes::Bytes,
+    },
+    /// The POST body is complete.
+    BodyEnd { id: TransportId },
+    /// The client went away before its request was answered.
+    RequestClosed { id: TransportId },
+    /// A WebSocket for this session opened; frames to send go to `out`.
+    WebSocket {
+        id: TransportId,
+        head: OwnedHead,
+        out: mpsc::Sender<WsOut>,
+    },
+    /// A frame arrived.
+    Frame { id: TransportId, frame: Frame },
+    /// A message over the size limit arrived (and was not buffered).
+    FrameTooBig { id: TransportId },
+    /// The WebSocket closed.
+    WebSocketClosed { id: TransportId },
+    /// The WebSocket failed.
+    WebSocketError { id: TransportId },
+    /// Another session asks this one to act (rooms, broadcasts).
+    Command(Command),
+    /// Drop the session's transport without a close packet, as a network
+    /// failure would (the contract's `close-transport`).
+    DropTransport,
+    /// The server is shutting down.
+    Shutdown,
+}
+
+/// A session machine with its application logic on top: the Engine.IO
+/// echo of engine mode, or the Socket.IO testee contract of socket mode.
+pub trait Machine: Send + 'static {
+    /// A polling request or a WebSocket upgrade request for this session.
+    fn handle_request(&mut self, now: Instant, id: TransportId, head: &RequestHead<'_>);
+    /// Part of a POST body.
+    fn handle_body(&mut self, now: Instant, id: TransportId, chunk: &[u8]);
+    /// The end of a POST body.
+    fn handle_body_end(&mut self, now: Instant, id: TransportId);
+    /// A request closed before its answer.
+    fn handle_request_closed(&mut self, now: Instant, id: TransportId);
+    /// A WebSocket opened for this session.
+    fn handle_websocket(&mut self, now: Instant, id: TransportId, head: &RequestHead<'_>);
+    /// A frame.
+    fn handle_frame(&mut self, now: Instant, id: TransportId, frame: Frame);
+    /// A message over the size limit, which the WebSocket layer refused to buffer.
+    fn handle_frame_too_big(&mut self, now: Instant, id: TransportId);
+    /// The WebSocket closed.
+    fn handle_websocket_closed(&mut self, now: Instant, id: TransportId);
+    /// The WebSocket failed.
+    fn handle_websocket_error(&mut self, now: Instant, id: TransportId);
+    /// A timer expired.
+    fn handle_timeout(&mut self, now: Instant);
+    /// The server shuts down.
+    fn shutdown(&mut self, now: Instant);
+    /// Drains the machine's events and acts on them.
+    fn react(&mut self, now: Instant);
+    /// Carries out what another session asked.
+    fn deliver(&mut self, now: Instant, command: Command);
+    /// The next transmit.
+    fn poll_transmit(&mut self) -> Option<Transmit>;
+    /// The next deadline.
+    fn poll_timeout(&self) -> Option<Instant>;
+    /// What the request verifier needs to know about the session.
+    fn info(&self) -> Option<SessionInfo>;
+    /// `true` once the session is over and has nothing left to write.
+    fn is_finished(&self) -> bool;
+}
+
+/// A session's entry in the registry.
+#[derive(Clone)]
+pub struct Handle {
+    /// Its task's input queue.
+    pub tx: mpsc::Sender<Input>,
+    /// Its transport and protocol, for the request verifier.
+    pub info: Arc<Mutex<Option<SessionInfo>>>,
+}
+
+/// The sessions of one server, by sid.
+#[derive(Default)]
+pub struct Registry {
+    sessions: Mutex<HashMap<String, Handle>>,
+}
+
+impl Registry {
+    /// The session `sid`, if it is alive.
+    pub fn get(&self, sid: &str) -> Option<Handle> {
+        self.sessions.lock().ok()?.get(sid).cloned()
+    }
+
+    /// What the request verifier needs to know about `sid`.
+    pub fn info(&self, sid: &str) -> Option<SessionInfo> {
+        let handle = self.get(sid)?;
+        let info = *handle.info.lock().ok()?;
+        info
+    }
+
+    /// Every live session's input queue.
+    pub fn all(&self) -> Vec<mpsc::Sender<Input>> {
+        self.sessions
+            .lock()
+            .map(|s| s.values().map(|h| h.tx.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// How many sessions are alive.
+    pub fn len(&self) -> usize {
+        self.sessions.lock().map(|s| s.len()).unwrap_or(0)
+    }
+
+    fn insert(&self, sid: String, handle: Handle) {
+        if let Ok(mut s) = self.sessions.lock() {
+            s.insert(sid, handle);
+        }
+    }
+
+    fn remove(&self, sid: &str) {
+        if let Ok(mut s) = self.sessions.lock() {
+            s.remove(sid);
+        }
+    }
+}
+
+/// Where a transmit goes.
+#[derive(Default)]
+struct Routes {
+    replies: HashMap<TransportId, oneshot::Sender<Reply>>,
+    sockets: HashMap<TransportId, mpsc::Sender<WsOut>>,
+    /// Drop the next polling request as soon as it arrives.
+    drop_next_request: bool,
+}
+
+impl Routes {
+    /// Cuts every transport as a network failure would, and tells the
+    /// machine what it would then see.
+    fn drop_transports<M: Machine>(&mut self, machine: &mut M, now: Instant) {
+        let sockets: Vec<_> = self.sockets.drain().collect();
+        for (id, out) in sockets {
+            let _ = out.try_send(WsOut::Terminate);
+            machine.handle_websocket_error(now, id);
+        }
+        let replies: Vec<_> = self.replies.drain().collect();
+        let had_requests = !replies.is_empty();
+        for (id, reply) in replies {
+            let _ = reply.send(Reply::Abort);
+            machine.handle_request_closed(now, id);
+        }
+        self.drop_next_request = !had_requests
+            && machine
+                .info()
+                .is_some_and(|i| i.transport == TransportKind::Polling);
+    }
+
+    fn route(&mut self, transmit: Transmit) {
+        match transmit {
+            Transmit::Http { id, response } => {
+                if let Some(reply) = self.replies.remove(&id) {
+                    let _ = reply.send(Reply::Response(response));
+                }
+            }
+            Transmit::HttpAbort { id } => {
+                if let Some(reply) = self.replies.remove(&id) {
+                    let _ = reply.send(Reply::Abort);
+                }
+            }
+            Transmit::Frame { id, frame } => {
+                if let Some(out) = self.sockets.get(&id) {
+                    if out.try_send(WsOut::Frame(frame)).is_err() {
+                        // A client that does not read its WebSocket is dropped
+                        // rather than buffered without bound.
+                        let _ = out.try_send(WsOut::Close(None));
+                        self.sockets.remove(&id);
+                    }
+                }
+            }
+            Transmit::CloseWebSocket { id, code } => {
+                if let Some(out) = self.sockets.remove(&id) {
+                    let _ = out.try_send(WsOut::Close(code));
+                }
+            }
+        }
+    }
+}
+
+/// [`spawn`] for a machine that needs its own input queue (to send itself
+/// inputs, or to be reachable by other sessions).
+pub fn spawn_with<M: Machine>(
+    registry: Arc<Registry>,
+    sid: String,
+    id: TransportId,
+    first: First,
+    make: impl FnOnce(mpsc::Sender<Input>) -> M,
+) -> Handle {
+    let (tx, rx) = mpsc::channel(INPUT_QUEUE);
+    let machine = make(tx.clone());
+    run(registry, sid, machine, id, first, tx, rx)
+}
+
+/// Starts the task of a new session whose first transport is `id`.
+///
+/// `first` is the reply slot of the handshake request (polling) or the
+/// writer of the WebSocket (WebSocket sessions).
+pub fn spawn<M: Machine>(
+    registry: Arc<Registry>,
+    sid: String,
+    machine: M,
+    id: TransportId,
+    first: First,
+) -> Handle {
+    let (tx, rx) = mpsc::channel(INPUT_QUEUE);
+    run(registry, sid, machine, id, first, tx, rx)
+}
+
+fn run<M: Machine>(
+    registry: Arc<Registry>,
+    sid: String,
+    mut machine: M,
+    id: TransportId,
+    first: First,
+    tx: mpsc::Sender<Input>,
+    mut rx: mpsc::Receiver<Input>,
+) -> Handle {
+    let info = Arc::new(Mutex::new(machine.info()));
+    let handle = Handle {
+        tx,
+        info: info.clone(),
+    };
+    registry.insert(sid.clone(), handle.clone());
+    let mut routes = Routes::default();
+    match first {
+        First::Reply(reply) => {
+            routes.replies.insert(id, reply);
+        }
+        First::Socket(out) => {
+            routes.sockets.insert(id, out);
+        }
+    }
+    tokio::spawn(async move {
+        let mut now = Instant::now();
+        loop {
+            machine.react(now);
+            while let Some(t) = machine.poll_transmit() {
+                routes.route(t);
+            }
+            if let Ok(mut slot) = info.lock() {
+                *slot = machine.info();
+            }
+            if machine.is_finished() {
+                break;
+            }
+            let deadline = machine.poll_timeout();
+            let input = tokio::select! {
+                input = rx.recv() => input,
+                () = sleep_until(deadline) => {
+                    now = Instant::now();
+                    machine.handle_timeout(now);
+                    continue;
+                }
+            };
+            now = Instant::now();
+            let Some(input) = input else { break };
+            apply(&mut machine, &mut routes, now, input);
+        }
+        registry.remove(&sid);
+    });
+    handle
+}
+
+/// The first transport of a new session.
+pub enum First {
+    /// A polling handshake waiting for its response.
+    Reply(oneshot::Sender<Reply>),
+    /// A WebSocket writer.
+    Socket(mpsc::Sender<WsOut>),
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn apply<M: Machine>(machine: &mut M, routes: &mut Routes, now: Instant, input: Input) {
+    match input {
+        Input::Request { id, head, reply } => {
+            if std::mem::take(&mut routes.drop_next_request) {
+                let _ = reply.send(Reply::Abort);
+                machine.handle_request(now, id, &head.as_head());
+                machine.handle_request_closed(now, id);
+                return;
+            }
+            routes.replies.insert(id, reply);
+            machine.handle_request(now, id, &head.as_head());
+        }
+        Input::Body { id, chunk } => machine.handle_body(now, id, &chunk),
+        Input::BodyEnd { id } => machine.handle_body_end(now, id),
+        Input::RequestClosed { id } => {
+            routes.replies.remove(&id);
+            machine.handle_request_closed(now, id);
+        }
+        Input::WebSocket { id, head, out } => {
+            routes.sockets.insert(id, out);
+            machine.handle_websocket(now, id, &head.as_head());
+        }
+        Input::Frame { id, frame } => machine.handle_frame(now, id, frame),
+        Input::FrameTooBig { id } => machine.handle_frame_too_big(now, id),
+        Input::WebSocketClosed { id } => {
+            routes.sockets.remove(&id);
+            machine.handle_websocket_closed(now, id);
+        }
+        Input::WebSocketError { id } => {
+            routes.sockets.remove(&id);
+            machine.handle_websocket_error(now, id);
+        }
+        Input::Command(command) => machine.deliver(now, command),
+        Input::DropTransport => routes.drop_transports(machine, now),
+        Input::Shutdown => machine.shutdown(now),
+    }
+}
