@@ -45,16 +45,29 @@ fn zero_matched_cases_is_an_error() {
 }
 
 #[test]
-fn rust_target_reports_not_built() {
-    let (code, _, err) = siospec(&[
-        "run",
-        "--target",
-        "rust",
-        "--report-dir",
-        "/nonexistent/never-written",
-    ]);
+fn serve_announces_its_address_once_and_stops_cleanly() {
+    let (code, _, err) = siospec(&["serve", "--transports", "carrier-pigeon"]);
     assert_eq!(code, 2);
-    assert!(err.contains("reference server not built yet"), "{err}");
+    assert!(err.contains("unknown transport"), "{err}");
+
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_siospec"))
+        .args(["serve", "--mode", "engine", "--exit-on-stdin-close"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("siospec serve starts");
+    let mut stdout = child.stdout.take().expect("stdout");
+    drop(child.stdin.take());
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut out).expect("stdout read");
+    assert!(child.wait().expect("exits").success());
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 1, "{out:?}");
+    assert!(
+        lines[0].starts_with("listening on http://127.0.0.1:"),
+        "{out:?}"
+    );
 }
 
 #[test]

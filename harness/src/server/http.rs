@@ -382,8 +382,9 @@ async fn attach_websocket(ws: Upgraded, id: TransportId, head: OwnedHead, handle
 /// parses it in a `nextTick`, so a `message` listener added after `await
 /// open` (as in the official suites) misses the handshake. Node's server
 /// writes the packet a few asynchronous steps after the 101, which avoids
-/// this most of the time; a short pause avoids it on loopback every time.
-const OPEN_PACKET_DELAY: Duration = Duration::from_millis(5);
+/// this most of the time; a short pause avoids it on loopback, even on a
+/// loaded machine.
+const OPEN_PACKET_DELAY: Duration = Duration::from_millis(15);
 
 /// Pumps frames between the WebSocket and the session's task until either
 /// ends; the first frame goes out no sooner than `first_delay` after the

@@ -202,7 +202,17 @@ impl Routes {
                 .is_some_and(|i| i.transport == TransportKind::Polling);
     }
 
-    fn route(&mut self, transmit: Transmit) {
+    /// Sends `transmit` on its way; `true` when it woke a WebSocket writer.
+    fn route(&mut self, transmit: Transmit) -> bool {
+        let wrote = matches!(
+            transmit,
+            Transmit::Frame { .. } | Transmit::CloseWebSocket { .. }
+        );
+        self.send(transmit);
+        wrote
+    }
+
+    fn send(&mut self, transmit: Transmit) {
         match transmit {
             Transmit::Http { id, response } => {
                 if let Some(reply) = self.replies.remove(&id) {
@@ -290,8 +300,17 @@ fn run<M: Machine>(
         let mut now = Instant::now();
         loop {
             machine.react(now);
+            let mut woke_writer = false;
             while let Some(t) = machine.poll_transmit() {
-                routes.route(t);
+                woke_writer |= routes.route(t);
+            }
+            if woke_writer {
+                // Lets the WebSocket writers run before the next input, so
+                // frames go out in the order the session produced them
+                // relative to HTTP answers (the `3probe` of a `2probe` before
+                // the answer to a GET that came after it), as Node's
+                // synchronous writes do.
+                tokio::task::yield_now().await;
             }
             if let Ok(mut slot) = info.lock() {
                 *slot = machine.info();
