@@ -34,8 +34,11 @@ fail() { echo "check-report-html: FAILED: $*" >&2; exit 1; }
 # No external resources at all: every href/src is relative.
 if grep -Eq '(src|href)="(https?:)?//' "$dir/report.html"; then fail "report.html references the network"; fi
 
-page=$(ls "$dir"/cases/*/*.html | head -n 1)
-[ -n "$page" ] || fail "no per-case page"
+# A glob, not `ls | head`: under pipefail, head closing the pipe early kills
+# ls with SIGPIPE and the script with it.
+pages=("$dir"/cases/*/*.html)
+page=${pages[0]}
+[ -f "$page" ] || fail "no per-case page"
 
 run() {
   local profile
