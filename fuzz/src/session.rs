@@ -1036,6 +1036,10 @@ impl ClientRun {
         };
         let now = self.t0 + Duration::from_millis(self.latest);
         let raw_now = self.t0 + Duration::from_millis(raw);
+        // A zero ping interval leaves a timer due at the current instant; the
+        // session runs it before the input, so what it writes to a WebSocket
+        // precedes that socket's close in the same input.
+        let timer_due = self.twins[0].poll_timeout().is_some_and(|d| d <= now);
         while let Some(deadline) = self.twins[2].poll_timeout().filter(|d| *d <= now) {
             self.twins[2].handle_timeout(deadline);
             assert_ne!(
@@ -1100,7 +1104,7 @@ impl ClientRun {
                     s.0 = true;
                 }
             }
-            ClientOp::WsClosed(id) => {
+            ClientOp::WsClosed(id) if !timer_due => {
                 if let Some(s) = self.model.sockets.get_mut(&id.0) {
                     s.1 = true;
                 }
@@ -1111,6 +1115,11 @@ impl ClientRun {
             _ => {}
         }
         self.check(reference.0, reference.1);
+        if let (ClientOp::WsClosed(id), true) = (&op, timer_due) {
+            if let Some(s) = self.model.sockets.get_mut(&id.0) {
+                s.1 = true;
+            }
+        }
         if let Some(deadline) = self.twins[0].poll_timeout() {
             assert!(deadline >= now, "a timer due before now was left: {op:?}");
         }
