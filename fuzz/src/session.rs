@@ -22,7 +22,7 @@ use siospec_codec::engine::handshake::Handshake;
 use siospec_codec::engine::{self, v3, v4, Data, PacketType};
 use siospec_codec::session::engine::{
     ClientConfig, ClientEvent, ClientSession, ClientTransmit, Endpoint, Event, HttpMethod,
-    Protocol, ServerConfig, ServerSession, Transmit, Transports, Verdict,
+    NodeHabits, Protocol, ServerConfig, ServerSession, Transmit, Transports, Verdict,
 };
 use siospec_codec::session::{
     Frame, HttpResponse, Message, RequestHead, TransportId, OCTET_STREAM,
@@ -35,6 +35,21 @@ const SID: &str = "fuzzsid";
 
 /// Set `SIOSPEC_FUZZ_TRACE=1` to print every input and output of a run
 /// (replaying one corpus file or artifact).
+/// Each habit from one bit of `bits`. Bit 0 keeps the meaning it had in
+/// inputs written when it was the only one: keep the heartbeat on upgrade.
+fn habits_of(bits: u8) -> NodeHabits {
+    let on = |i: u8| bits >> i & 1 == 1;
+    NodeHabits {
+        clear_heartbeat_on_upgrade: !on(0),
+        ok_on_undecodable_post: on(1),
+        ignore_close_over_websocket: on(2),
+        check_eio_after_websocket_handshake: on(3),
+        read_invalid_eio_as_v3: on(4),
+        drop_v3_ping_data: on(5),
+        upgrade_without_probe: on(6),
+    }
+}
+
 fn trace() -> bool {
     std::env::var_os("SIOSPEC_FUZZ_TRACE").is_some()
 }
@@ -346,7 +361,7 @@ impl ServerRun {
             max_buffered_packets: [10_000, 3][g.below(2)],
             max_queued_events: [200_000, 2][g.below(2)],
             bounded_polling_flush: g.below(4) != 0,
-            keep_heartbeat_on_upgrade: g.bool(),
+            habits: habits_of(g.byte()),
             compression_threshold: [None, Some(1024), Some(8)][g.below(3)],
             profile: if g.bool() {
                 Profile::Compat

@@ -101,6 +101,15 @@ struct ServeArgs {
     /// Also stop when standard input closes (for a parent process that may die).
     #[arg(long)]
     exit_on_stdin_close: bool,
+    /// Reproduce the official Node server where it departs from the
+    /// protocol text: an undecodable POST answered 200 `ok`, `1` over
+    /// WebSocket ignored, EIO checked after the WebSocket handshake, an
+    /// invalid EIO read as 3 (with --allow-eio3), the heartbeat dropped on
+    /// upgrade, `2probe` on a v3 WebSocket answered `3`, an upgrade without
+    /// probe, and the v5 CONNECT_ERROR object sent to protocol 4 clients.
+    /// Default: follow the protocol text.
+    #[arg(long)]
+    node_habits: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -210,14 +219,11 @@ fn serve_options(args: &ServeArgs) -> Result<crate::server::Options, String> {
         ServeMode::Socket => Mode::Socket,
         ServeMode::Engine => Mode::Engine,
     };
-    let mut options = match args.profile {
+    let options = match args.profile {
         Some(ServeProfile::Suite) => Options::suite(mode),
-        None => Options {
-            mode,
-            engine: Default::default(),
-            socket: Default::default(),
-        },
+        None => Options::standard(mode),
     };
+    let mut options = options.with_node_habits(args.node_habits);
     let ms = Duration::from_millis;
     if let Some(v) = args.ping_interval {
         options.engine.ping_interval = ms(v);

@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use siospec_codec::session::engine::{Endpoint, ServerConfig};
+use siospec_codec::session::engine::{Endpoint, NodeHabits, ServerConfig};
 use siospec_codec::session::socket::ServerOptions;
 use siospec_codec::session::TransportId;
 use tokio::net::TcpListener;
@@ -52,9 +52,21 @@ pub struct Options {
 }
 
 impl Options {
+    /// engine.io's and socket.io's default configuration (pingInterval
+    /// 25000, pingTimeout 20000, connectTimeout 45000, no CORS), following
+    /// the protocol text where the official server has habits of its own.
+    pub fn standard(mode: Mode) -> Self {
+        Options {
+            mode,
+            engine: ServerConfig::default(),
+            socket: ServerOptions::default(),
+        }
+        .with_node_habits(false)
+    }
+
     /// The official suites' reference configuration (protocol.md §5.1):
     /// pingInterval 300, pingTimeout 200, maxPayload 1e6, CORS `*`,
-    /// connectTimeout 1000.
+    /// connectTimeout 1000; following the protocol text.
     pub fn suite(mode: Mode) -> Self {
         Options {
             mode,
@@ -64,6 +76,20 @@ impl Options {
                 ..ServerOptions::default()
             },
         }
+        .with_node_habits(false)
+    }
+
+    /// Reproduce (`true`) or not the official server's habits where the
+    /// protocol text says otherwise or nothing ([`NodeHabits`], and
+    /// [`ServerOptions::v5_connect_error_on_v4`]).
+    pub fn with_node_habits(mut self, on: bool) -> Self {
+        self.engine.habits = if on {
+            NodeHabits::NODE
+        } else {
+            NodeHabits::NONE
+        };
+        self.socket.v5_connect_error_on_v4 = on;
+        self
     }
 }
 

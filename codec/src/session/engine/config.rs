@@ -24,6 +24,79 @@ impl Default for Transports {
     }
 }
 
+/// Habits of the official server (engine.io 6.6.12, measured: protocol.md
+/// §6) that the protocol text contradicts or does not state. Each field
+/// `true` reproduces the habit; [`NodeHabits::NODE`] has them all (the
+/// default, for fidelity to Node), [`NodeHabits::NONE`] none (what the
+/// protocol text asks for).
+///
+/// ```
+/// use siospec_codec::session::engine::{NodeHabits, ServerConfig};
+///
+/// assert_eq!(ServerConfig::default().habits, NodeHabits::NODE);
+/// let spec = ServerConfig { habits: NodeHabits::NONE, ..ServerConfig::suite() };
+/// assert!(!spec.habits.ignore_close_over_websocket);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct NodeHabits {
+    /// A POST whose body cannot be decoded is answered `200 ok` (the
+    /// session is closed all the same). Otherwise `400` with code 3
+    /// (`Bad request`), as a protocol error.
+    pub ok_on_undecodable_post: bool,
+    /// A close packet `1` received over WebSocket is ignored: the session
+    /// ends at the heartbeat timeout. Otherwise it closes the session.
+    pub ignore_close_over_websocket: bool,
+    /// A WebSocket handshake whose `EIO` is refused is answered 101 first,
+    /// then with the HTTP 400 inside the upgraded stream
+    /// ([`Delivery::AfterUpgrade`](super::Delivery::AfterUpgrade)).
+    /// Otherwise the 400 comes before any upgrade.
+    pub check_eio_after_websocket_handshake: bool,
+    /// With [`allow_eio3`](ServerConfig::allow_eio3), a missing or invalid
+    /// `EIO` is read as 3. Otherwise only `EIO=3` opens a v3 session and
+    /// anything but 3 and 4 is refused with code 5.
+    pub read_invalid_eio_as_v3: bool,
+    /// The pending ping timeout is cleared when the transport changes (v4:
+    /// an unanswered ping sent just before the upgrade is never timed out;
+    /// v3: the session is never timed out again, protocol.md §6.3).
+    /// Otherwise the heartbeat carries over the upgrade.
+    pub clear_heartbeat_on_upgrade: bool,
+    /// On a v3 WebSocket session, `2probe` is answered with a plain `3`.
+    /// Otherwise with `3probe`, as every other ping with data.
+    pub drop_v3_ping_data: bool,
+    /// An upgrade completes on `5` even without the `2probe`/`3probe`
+    /// exchange. Otherwise `5` before the probe aborts the upgrade.
+    pub upgrade_without_probe: bool,
+}
+
+impl NodeHabits {
+    /// Every habit, as the official server.
+    pub const NODE: NodeHabits = NodeHabits {
+        ok_on_undecodable_post: true,
+        ignore_close_over_websocket: true,
+        check_eio_after_websocket_handshake: true,
+        read_invalid_eio_as_v3: true,
+        clear_heartbeat_on_upgrade: true,
+        drop_v3_ping_data: true,
+        upgrade_without_probe: true,
+    };
+    /// No habit: what the protocol text asks for.
+    pub const NONE: NodeHabits = NodeHabits {
+        ok_on_undecodable_post: false,
+        ignore_close_over_websocket: false,
+        check_eio_after_websocket_handshake: false,
+        read_invalid_eio_as_v3: false,
+        clear_heartbeat_on_upgrade: false,
+        drop_v3_ping_data: false,
+        upgrade_without_probe: false,
+    };
+}
+
+impl Default for NodeHabits {
+    fn default() -> Self {
+        NodeHabits::NODE
+    }
+}
+
 /// Configuration of an Engine.IO server; the defaults are engine.io 6.6.12's.
 ///
 /// ```
@@ -77,11 +150,9 @@ pub struct ServerConfig {
     /// do not fit wait for the next GET. Node sends the whole buffer at once;
     /// this only differs for buffers above `max_payload`. Default true.
     pub bounded_polling_flush: bool,
-    /// Keep the heartbeat timeout across an upgrade. Node clears the pending
-    /// ping timeout when the transport changes (v4: an unanswered ping sent
-    /// just before the upgrade is never timed out; v3: the session is never
-    /// timed out again, protocol.md §6.3). Default false, as Node.
-    pub keep_heartbeat_on_upgrade: bool,
+    /// Which of the official server's habits to reproduce where the
+    /// protocol text says otherwise or nothing. Default: all of them.
+    pub habits: NodeHabits,
     /// Most packets waiting to be sent (buffered plus undrained transmits);
     /// [`ServerSession::send`](super::ServerSession::send) fails beyond it. Default 10,000.
     pub max_buffered_packets: usize,
@@ -112,7 +183,7 @@ impl Default for ServerConfig {
             polling_close_timeout: Duration::from_millis(30_000),
             upgrade_noop_interval: Duration::from_millis(100),
             bounded_polling_flush: true,
-            keep_heartbeat_on_upgrade: false,
+            habits: NodeHabits::NODE,
             max_buffered_packets: 10_000,
             max_queued_events: 200_000,
             profile: Profile::Compat,

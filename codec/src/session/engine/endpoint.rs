@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use super::{Protocol, ServerConfig, TransportKind};
+use super::{NodeHabits, Protocol, ServerConfig, TransportKind};
 use crate::session::http::{Header, HttpResponse, RequestHead, APPLICATION_JSON};
 use crate::session::query::Query;
 
@@ -254,7 +254,10 @@ pub struct HandshakeRequest {
     protocol: Protocol,
     query: Query,
     websocket: bool,
+    /// `EIO` is exactly `3` or `4`.
+    known_eio: bool,
     allow_eio3: bool,
+    habits: NodeHabits,
     cors: Vec<Header>,
 }
 
@@ -291,11 +294,14 @@ impl HandshakeRequest {
     }
 
     /// Applies the last check, the protocol version (code 5 when `EIO` is
-    /// not 4 and EIO=3 is not allowed; over WebSocket Node only notices
-    /// after the WebSocket handshake, see [`Delivery::AfterUpgrade`]).
+    /// not 4 and EIO=3 is not allowed, or is neither 3 nor 4 without
+    /// [`NodeHabits::read_invalid_eio_as_v3`]; over WebSocket Node only
+    /// notices after the WebSocket handshake, see [`Delivery::AfterUpgrade`]).
     pub fn accept(self) -> Result<OpenRequest, Rejection> {
-        if self.protocol == Protocol::V3 && !self.allow_eio3 {
-            let delivery = self.delivery(true);
+        let unsupported = self.protocol == Protocol::V3 && !self.allow_eio3;
+        let invalid = !self.known_eio && !self.habits.read_invalid_eio_as_v3;
+        if unsupported || invalid {
+            let delivery = self.delivery(self.habits.check_eio_after_websocket_handshake);
             return Err(Rejection::with_delivery(
                 RejectReason::UnsupportedProtocolVersion,
                 delivery,
@@ -484,12 +490,15 @@ impl Endpoint {
                 cors_headers(config, head),
             ));
         }
+        let known_eio = matches!(query.eio(), Some("3" | "4"));
         Verdict::Handshake(HandshakeRequest {
             transport,
             protocol,
             query,
             websocket: head.websocket,
+            known_eio,
             allow_eio3: config.allow_eio3,
+            habits: config.habits,
             cors: cors_headers(config, head),
         })
     }
@@ -714,6 +723,40 @@ mod tests {
         };
         let Verdict::Handshake(h) = verify(eio3, RequestHead::get("transport=polling"), None)
         else {
+            panic!()
+        };
+        assert_eq!(h.accept().unwrap().protocol, Protocol::V3);
+    }
+
+    #[test]
+    fn without_node_habits_eio_is_checked_before_the_upgrade_and_must_be_3_or_4() {
+        let spec = |allow_eio3| ServerConfig {
+            allow_eio3,
+            habits: NodeHabits::NONE,
+            ..ServerConfig::default()
+        };
+        let Verdict::Handshake(h) = verify(
+            spec(false),
+            RequestHead::websocket("EIO=abc&transport=websocket"),
+            None,
+        ) else {
+            panic!()
+        };
+        let r = h.accept().unwrap_err();
+        assert_eq!(r.delivery, Delivery::BeforeUpgrade);
+        assert_eq!(r.code(), Some(ErrorCode::UnsupportedProtocolVersion));
+        for query in ["transport=polling", "EIO=abc&transport=polling"] {
+            let Verdict::Handshake(h) = verify(spec(true), RequestHead::get(query), None) else {
+                panic!()
+            };
+            let r = h.accept().unwrap_err();
+            assert_eq!(r.response.unwrap().status, 400, "{query}");
+        }
+        let Verdict::Handshake(h) = verify(
+            spec(true),
+            RequestHead::get("EIO=3&transport=polling"),
+            None,
+        ) else {
             panic!()
         };
         assert_eq!(h.accept().unwrap().protocol, Protocol::V3);

@@ -15,7 +15,7 @@ pub use client::{
     ClientCloseReason, ClientConfig, ClientEvent, ClientSession, ClientTransmit, HttpMethod,
     HttpRequest,
 };
-pub use config::{ServerConfig, Transports};
+pub use config::{NodeHabits, ServerConfig, Transports};
 pub use endpoint::{
     Delivery, Endpoint, ErrorCode, HandshakeRequest, OpenRequest, RejectReason, Rejection,
     SessionInfo, SessionRequest, Verdict,

@@ -479,7 +479,8 @@ impl ServerSession {
 
     /// The body of POST `id` is complete: its packets are processed in
     /// order and the POST is answered `200 ok`, even when they closed the
-    /// session.
+    /// session; a body that does not decode gets `400` instead unless
+    /// [`NodeHabits::ok_on_undecodable_post`](super::NodeHabits::ok_on_undecodable_post).
     pub fn handle_body_end(&mut self, now: Instant, id: TransportId) {
         self.advance(now);
         let Current::Polling(p) = &mut self.current else {
@@ -492,7 +493,14 @@ impl ServerSession {
             return;
         };
         let jsonp = p.jsonp.is_some();
-        self.on_data(&post.body, post.binary, jsonp);
+        let decoded = self.on_data(&post.body, post.binary, jsonp);
+        if !decoded && !self.config.habits.ok_on_undecodable_post {
+            self.transmits.push_back(Transmit::Http {
+                id,
+                response: HttpResponse::empty(400, post.pending.cors),
+            });
+            return;
+        }
         let mut headers = post.pending.cors;
         headers.push(("Content-Type", crate::session::http::TEXT_HTML.to_owned()));
         headers.push(("Content-Length", "2".to_owned()));
@@ -914,8 +922,9 @@ impl ServerSession {
         });
     }
 
-    /// Decodes a POST body and processes its packets in order.
-    fn on_data(&mut self, body: &[u8], binary: bool, jsonp: bool) {
+    /// Decodes a POST body and processes its packets in order; false when
+    /// the body did not decode (a protocol error, which closed the session).
+    fn on_data(&mut self, body: &[u8], binary: bool, jsonp: bool) -> bool {
         let profile = self.config.profile;
         let limits = self.limits;
         let mut packets: Vec<Result<Packet<'static>, ()>> = Vec::new();
@@ -946,7 +955,7 @@ impl ServerSession {
                         match v3::jsonp::decode_request_body(&text) {
                             Some(p) => p.into_owned(),
                             // Node ignores a JSONP body without a `d` field.
-                            None => return,
+                            None => return true,
                         }
                     } else {
                         text.into_owned()
@@ -975,9 +984,13 @@ impl ServerSession {
                     break;
                 }
                 Ok(packet) => self.on_packet(now, packet),
-                Err(()) => self.on_parse_error(now),
+                Err(()) => {
+                    self.on_parse_error(now);
+                    return false;
+                }
             }
         }
+        true
     }
 
     /// The client sent `1` over polling: release the pending GET with a noop,
@@ -1034,7 +1047,13 @@ impl ServerSession {
                             .saturating_add(self.config.ping_timeout),
                     );
                 }
-                self.send_packet(Packet::new(PacketType::Pong));
+                let pong = match packet.data {
+                    Data::Text(probe) if !self.config.habits.drop_v3_ping_data => {
+                        Packet::text(PacketType::Pong, probe)
+                    }
+                    _ => Packet::new(PacketType::Pong),
+                };
+                self.send_packet(pong);
                 self.push_event(Event::Heartbeat);
             }
             PacketType::Pong => {
@@ -1055,6 +1074,10 @@ impl ServerSession {
                     Data::Binary(b) => Message::Binary(b.into_owned()),
                 };
                 self.push_event(Event::Message(message));
+            }
+            // Only a WebSocket gets here with `1`: polling closes before.
+            PacketType::Close if !self.config.habits.ignore_close_over_websocket => {
+                self.close_transport(CloseReason::ClientClose);
             }
             PacketType::Open | PacketType::Close | PacketType::Upgrade | PacketType::Noop => {}
         }
@@ -1077,7 +1100,12 @@ impl ServerSession {
                 self.push_event(Event::Upgrading { transport: id });
                 self.timers.noop = later(now, self.config.upgrade_noop_interval);
             }
-            Ok(p) if p.kind == PacketType::Upgrade => self.complete_upgrade(),
+            Ok(p)
+                if p.kind == PacketType::Upgrade
+                    && (up.probed || self.config.habits.upgrade_without_probe) =>
+            {
+                self.complete_upgrade()
+            }
             _ => self.abort_upgrade(UpgradeFailure::UnexpectedPacket, None),
         }
     }
@@ -1156,7 +1184,7 @@ impl ServerSession {
                 }
             }
         }
-        if !(self.upgraded && self.config.keep_heartbeat_on_upgrade && !self.is_closed()) {
+        if !(self.upgraded && !self.config.habits.clear_heartbeat_on_upgrade && !self.is_closed()) {
             self.timers.ping_timeout = None;
         }
     }

@@ -886,7 +886,10 @@ fn v4_pending_ping_timeout_is_dropped_by_the_upgrade_like_node() {
     assert!(!h.s.is_closed());
     // with the flag, the timeout survives
     let mut h = polling(ServerConfig {
-        keep_heartbeat_on_upgrade: true,
+        habits: NodeHabits {
+            clear_heartbeat_on_upgrade: false,
+            ..NodeHabits::NODE
+        },
         ..ServerConfig::suite()
     });
     h.at(300);
@@ -1181,4 +1184,67 @@ fn post_answers_carry_cache_control_and_text_html() {
     assert_eq!(r.header("content-type"), Some("text/html"));
     assert_eq!(r.header("content-length"), Some("2"));
     assert_eq!(r.header("cache-control"), Some("no-store"));
+}
+
+// ----- without Node's habits (NodeHabits::NONE) ------------------------------
+
+fn spec() -> ServerConfig {
+    ServerConfig {
+        habits: NodeHabits::NONE,
+        ..ServerConfig::suite()
+    }
+}
+
+#[test]
+fn without_habits_an_undecodable_post_is_400_and_still_closes() {
+    let mut h = polling(spec());
+    let p = h.post(b"4a\x1eabc");
+    assert_eq!(h.response(p).unwrap().status, 400);
+    assert_eq!(h.s.close_reason(), Some(CloseReason::ParseError));
+    let mut h = polling(spec());
+    let p = h.post(b"4a\x1e4b");
+    assert_eq!(body(&h.response(p).unwrap()), "ok");
+}
+
+#[test]
+fn without_habits_a_websocket_close_packet_closes_at_once() {
+    let mut h = ws_session(spec());
+    h.frame(TransportId(0), "1");
+    assert_eq!(h.s.close_reason(), Some(CloseReason::ClientClose));
+    assert!(closed_ws(&h.take(), TransportId(0)).is_some());
+}
+
+#[test]
+fn without_habits_an_upgrade_needs_the_probe() {
+    let mut h = polling(spec());
+    let ws = h.ws();
+    h.frame(ws, "5");
+    assert!(closed_ws(&h.take(), ws).is_some());
+    assert!(!h.s.is_closed(), "the polling session goes on");
+    let ws = h.ws();
+    h.frame(ws, "2probe");
+    h.frame(ws, "5");
+    assert!(h.events().contains(&Event::Upgraded { transport: ws }));
+}
+
+#[test]
+fn without_habits_a_v3_ping_gets_its_data_back() {
+    let config = ServerConfig {
+        allow_eio3: true,
+        ..spec()
+    };
+    let mut h = open_with(config, "EIO=3&transport=websocket", |h| h).0;
+    h.frame(TransportId(0), "2probe");
+    assert_eq!(frames(&h.take(), TransportId(0)), vec!["3probe"]);
+    let mut h = open_with(
+        ServerConfig {
+            allow_eio3: true,
+            ..ServerConfig::suite()
+        },
+        "EIO=3&transport=websocket",
+        |h| h,
+    )
+    .0;
+    h.frame(TransportId(0), "2probe");
+    assert_eq!(frames(&h.take(), TransportId(0)), vec!["3"]);
 }

@@ -32,6 +32,11 @@ pub struct ServerOptions {
     pub max_namespaces: usize,
     /// Most undrained events (the connection is closed beyond). Default 200,000.
     pub max_queued_events: usize,
+    /// Refuse an unknown namespace with the v5 CONNECT_ERROR object
+    /// `{"message":"Invalid namespace"}` on protocol 4 (EIO=3) connections
+    /// too, as socket.io 4 does. Otherwise protocol 4 gets its ERROR with a
+    /// string, `"Invalid namespace"`. Default true.
+    pub v5_connect_error_on_v4: bool,
 }
 
 impl Default for ServerOptions {
@@ -42,6 +47,7 @@ impl Default for ServerOptions {
             max_pending_connects: 64,
             max_namespaces: 1024,
             max_queued_events: 200_000,
+            v5_connect_error_on_v4: true,
         }
     }
 }
@@ -413,7 +419,8 @@ impl ServerConnection {
 
     /// Refuses the oldest pending CONNECT for `namespace` with Node's answer
     /// for a namespace that does not exist: `44/ns,{"message":"Invalid namespace"}`
-    /// (the same for every protocol revision).
+    /// (the same for every protocol revision, unless
+    /// [`v5_connect_error_on_v4`](ServerOptions::v5_connect_error_on_v4) is off).
     pub fn reject_invalid_namespace(
         &mut self,
         now: Instant,
@@ -421,7 +428,12 @@ impl ServerConnection {
     ) -> Result<(), SendError> {
         self.advance(now);
         self.take_pending(namespace)?;
-        self.write_connect_error(now, namespace, r#"{"message":"Invalid namespace"}"#)
+        let json = if self.legacy && !self.options.v5_connect_error_on_v4 {
+            r#""Invalid namespace""#
+        } else {
+            r#"{"message":"Invalid namespace"}"#
+        };
+        self.write_connect_error(now, namespace, json)
     }
 
     /// Emits an event on a joined namespace. `data` is the event array

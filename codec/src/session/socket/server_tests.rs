@@ -645,3 +645,28 @@ fn an_endless_ack_timeout_never_fires() {
         .unwrap();
     assert_eq!(h.c.poll_timeout(), Some(h.t0 + ms(300)));
 }
+
+#[test]
+fn invalid_namespace_on_protocol_4_is_a_string_without_the_v5_habit() {
+    let config = ServerConfig {
+        allow_eio3: true,
+        ..ServerConfig::suite()
+    };
+    for (habit, expected) in [
+        (true, r#"44/random,{"message":"Invalid namespace"}"#),
+        (false, r#"44/random,"Invalid namespace""#),
+    ] {
+        let options = ServerOptions {
+            v5_connect_error_on_v4: habit,
+            ..ServerOptions::default()
+        };
+        let mut h = open(config.clone(), options, "EIO=3&transport=websocket");
+        h.events();
+        h.c.accept(h.now, "/", "a").unwrap();
+        h.frames();
+        h.send("40/random,");
+        h.events();
+        h.c.reject_invalid_namespace(h.now, "/random").unwrap();
+        assert_eq!(h.frames(), vec![expected]);
+    }
+}
