@@ -66,6 +66,7 @@ async fn errors() {
             "eio4.errors.transport-unknown",
             "eio4.errors.sid-unknown-get",
             "eio4.errors.handshake-post",
+            "eio4.errors.forbidden-polling",
             "eio4.handshake.polling.invalid-transport",
         ],
     )

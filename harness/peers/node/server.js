@@ -116,6 +116,7 @@ const verbose = !!args.verbose;
 // Without a profile: only explicitly given flags are set, so every other option
 // keeps the engine.io / socket.io default.
 const opts = {};
+const FORBIDDEN_MESSAGE = "Forbidden by the contract";
 if (args.profile === "suite") {
   Object.assign(opts, {
     pingInterval: 300,
@@ -130,6 +131,12 @@ if (args["ping-timeout"] !== undefined) opts.pingTimeout = args["ping-timeout"];
 if (args["upgrade-timeout"] !== undefined) opts.upgradeTimeout = args["upgrade-timeout"];
 if (args["max-payload"] !== undefined) opts.maxHttpBufferSize = args["max-payload"];
 if (args["allow-eio3"]) opts.allowEIO3 = true;
+// The contract's request check: a handshake whose query has `forbidden` is
+// refused by allowRequest (code 4 with this message).
+opts.allowRequest = (req, callback) => {
+  const forbidden = new URL(req.url, "http://testee").searchParams.has("forbidden");
+  callback(forbidden ? FORBIDDEN_MESSAGE : null, !forbidden);
+};
 if (args["cors-origin"] !== undefined) opts.cors = { origin: args["cors-origin"] };
 if (args.transports !== undefined) {
   const list = args.transports.split(",").map((s) => s.trim()).filter(Boolean);

@@ -38,6 +38,8 @@ const UNKNOWN_TRANSPORT: &str = "transport: the name of the transport (mandatory
 const UNKNOWN_SID: &str = "sid: the session ID (mandatory after the handshake); an unknown sid is refused with 400 {\"code\":1,\"message\":\"Session ID unknown\"}.";
 const BAD_METHOD: &str = "The handshake is an HTTP GET; another method without sid is refused with 400 {\"code\":2,\"message\":\"Bad handshake method\"}.";
 const BAD_REQUEST: &str = "A request the session cannot take (wrong transport, wrong EIO, invalid headers) is refused with 400 {\"code\":3,\"message\":\"Bad request\"}.";
+const FORBIDDEN: &str = "A handshake the server's request check refuses (engine.io's allowRequest; harness/CONTRACT.md: a `forbidden` query parameter) is answered 403 {\"code\":4,\"message\":\"Forbidden\"}, or the check's own message; over WebSocket, a plain 400 before any upgrade.";
+const FORBIDDEN_MESSAGE: &str = "Forbidden by the contract";
 const UNSUPPORTED: &str = "EIO: the version of the protocol (mandatory); a version the server does not speak is refused with 400 {\"code\":5,\"message\":\"Unsupported protocol version\"}.";
 
 const ROWS: &[Row] = &[
@@ -353,6 +355,55 @@ pub fn cases() -> Vec<Case> {
                 got.len()
             )))
         }),
+    );
+    v.push(
+        Case::new(
+            S,
+            "forbidden-polling",
+            "A handshake the request check refuses → 403 code 4 with the check's message",
+        )
+        .req(FORBIDDEN)
+        .ok(format!(
+            "403 with body {{\"code\":4,\"message\":\"{FORBIDDEN_MESSAGE}\"}}"
+        ))
+        .outcome("other-body", Verdict::NonStrict, "403 with another body")
+        .outcome(
+            "other-4xx",
+            Verdict::NonStrict,
+            "refused with another 4xx status",
+        )
+        .outcome(
+            "no-check",
+            Verdict::Unsupported,
+            "a session opened: the server has no request check for the contract's `forbidden`",
+        )
+        .run(|cx| async move {
+            let r = cx.get("EIO=4&transport=polling&forbidden=1").await?;
+            let actual = format!("HTTP {} {:?}", r.status, verify::short(&r.text()));
+            Ok(match r.status {
+                403 if verify::error_json(&r, 4, FORBIDDEN_MESSAGE).is_ok() => Observed::ok(actual),
+                403 => Observed::is("other-body", actual),
+                200 if r.text().starts_with('0') => Observed::is("no-check", actual),
+                400..=499 => Observed::is("other-4xx", actual),
+                _ => Observed::not(actual),
+            })
+        }),
+    );
+    v.push(
+        Case::new(S, "forbidden-websocket", "A WebSocket handshake the request check refuses → 400 before the upgrade")
+            .req(FORBIDDEN)
+            .ok("the opening handshake is refused with HTTP 400")
+            .outcome("refused-other", Verdict::NonStrict, "refused with another 4xx status")
+            .outcome("closed-after-upgrade", Verdict::NonStrict, "101, then closed without a session")
+            .outcome("no-check", Verdict::Unsupported, "a polling session opened: the server has no request check for the contract's `forbidden`")
+            .run(|cx| async move {
+                let r = cx.get("EIO=4&transport=polling&forbidden=1").await?;
+                if r.status == 200 {
+                    return Ok(Observed::is("no-check", format!("polling: HTTP 200 {:?}", verify::short(&r.text()))));
+                }
+                let (k, a) = verify::ws_refusal(&cx, &eio::ws_query(&cx, "&forbidden=1")).await?;
+                Ok(Observed::is(if k == "refused" { "ok" } else { k }, a))
+            }),
     );
     v
 }

@@ -32,6 +32,10 @@ use super::{Mode, Shared};
 
 type Body = Full<Bytes>;
 
+/// The contract's request check (engine.io's `allowRequest`): a handshake
+/// whose query has `forbidden` is refused with code 4 and this message.
+const FORBIDDEN_MESSAGE: &str = "Forbidden by the contract";
+
 /// The body of a response the service gives up on (the connection is closed).
 #[derive(Debug)]
 struct Aborted;
@@ -71,6 +75,9 @@ async fn handle(req: Request<Incoming>, shared: Arc<Shared>) -> Result<Response<
     match verdict {
         Verdict::Preflight(response) => Ok(response_of(response)),
         Verdict::Reject(rejection) => Ok(reject(req, rejection)),
+        Verdict::Handshake(handshake) if handshake.query().get("forbidden").is_some() => {
+            Ok(reject(req, handshake.forbid(Some(FORBIDDEN_MESSAGE))))
+        }
         Verdict::Handshake(handshake) => match handshake.accept() {
             Err(rejection) => Ok(reject(req, rejection)),
             Ok(open) => open_session(req, head, open, shared).await,

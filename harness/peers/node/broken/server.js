@@ -64,12 +64,12 @@ const FAMILIES = {
       return orig.call(this, type, data, ...rest);
     };
   },
-  // Bad requests are answered 200 instead of 400.
+  // Bad and forbidden requests are answered 200 instead of 400 and 403.
   errors() {
     const orig = http.ServerResponse.prototype.writeHead;
     http.ServerResponse.prototype.writeHead = function (status, ...rest) {
       const h = rest[rest.length - 1];
-      if (status === 400 && h && typeof h === "object" && /json/.test(JSON.stringify(h))) status = 200;
+      if ((status === 400 || status === 403) && h && typeof h === "object" && /json/.test(JSON.stringify(h))) status = 200;
       return orig.call(this, status, ...rest);
     };
   },
