@@ -43,6 +43,69 @@ enum Command {
     /// `listening on http://ADDR`, on stdout; everything else goes to stderr.
     /// It stops cleanly on Ctrl-C or SIGTERM.
     Serve(ServeArgs),
+    /// The load benchmark: N clients on loopback against the reference
+    /// server and the official Node server, back to back (echo round trips,
+    /// broadcast fan-out, connect storm, idle memory), plus the generator's
+    /// own ceiling against a sink that does no protocol work. Writes
+    /// load.md and load.svg. Never fails on speed: exit 0 when it ran, 2 on
+    /// usage or harness errors.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum BenchTransport {
+    /// WebSocket from the first request.
+    Websocket,
+    /// HTTP long-polling only (no upgrade; the sink does not speak it, so
+    /// no ceiling is measured).
+    Polling,
+}
+
+#[derive(Debug, Args)]
+struct BenchArgs {
+    /// Servers to start and measure, back to back at every point: `rust`
+    /// (`siospec serve`, this binary) and `node` (harness/peers/node, whose
+    /// packages `npm ci` installs; scripts/test does it).
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [TargetKind::Rust, TargetKind::Node])]
+    target: Vec<TargetKind>,
+    /// Measure a running Socket.IO server (`http://HOST:PORT`, contract of
+    /// harness/CONTRACT.md at /socket.io/) instead of starting any; its
+    /// memory and CPU are reported as unavailable.
+    #[arg(long, value_name = "URL", conflicts_with = "target")]
+    url: Option<String>,
+    /// Client counts, each a point of its own [default: 10,100,1000; with
+    /// --quick: 10,100].
+    #[arg(long, value_delimiter = ',', value_name = "N,…")]
+    clients: Option<Vec<usize>>,
+    /// Transport of the generator's clients.
+    #[arg(long, value_enum, default_value_t = BenchTransport::Websocket)]
+    transport: BenchTransport,
+    /// Scenarios: echo (ack round trips), broadcast (one emitter, N
+    /// receivers), connect (handshakes/s), idle (server memory per connection).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "LIST",
+        default_value = "echo,broadcast,connect,idle"
+    )]
+    scenario: Vec<String>,
+    /// Seconds measured per point, after a warm-up of a quarter of it (at
+    /// least 0.25 s) [default: 5; with --quick: 1].
+    #[arg(long, value_name = "SECONDS")]
+    duration: Option<f64>,
+    /// The short run CI uses, well under a minute: 1 s per point, clients
+    /// 10,100 (explicit --duration and --clients still apply).
+    #[arg(long)]
+    quick: bool,
+    /// Skip the generator's ceiling (the runs against the sink).
+    #[arg(long)]
+    no_ceiling: bool,
+    /// Where to write load.md and load.svg.
+    #[arg(long, value_name = "DIR", default_value = "reports/bench")]
+    report_dir: PathBuf,
+    /// Folder of the Node peer (default: harness/peers/node, or $SIOSPEC_NODE_PEER).
+    #[arg(long, value_name = "DIR")]
+    node_peer: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -323,10 +386,108 @@ async fn serve(args: ServeArgs) -> i32 {
     EXIT_OK
 }
 
+fn bench_options(args: &BenchArgs) -> Result<crate::bench::Options, String> {
+    use crate::bench::{Options, Scenario, Target, Transport};
+    use std::time::Duration;
+    let mut scenarios = Vec::new();
+    for s in &args.scenario {
+        let s = Scenario::parse(s).ok_or_else(|| {
+            format!("unknown scenario {s:?} (known: echo, broadcast, connect, idle)")
+        })?;
+        if !scenarios.contains(&s) {
+            scenarios.push(s);
+        }
+    }
+    let clients = match (&args.clients, args.quick) {
+        (Some(c), _) => c.clone(),
+        (None, true) => vec![10, 100],
+        (None, false) => vec![10, 100, 1000],
+    };
+    if clients.is_empty() || clients.contains(&0) {
+        return Err("--clients needs counts of at least 1".to_owned());
+    }
+    let seconds = args.duration.unwrap_or(if args.quick { 1.0 } else { 5.0 });
+    if !(seconds.is_finite() && seconds > 0.0) {
+        return Err("--duration must be a positive number of seconds".to_owned());
+    }
+    let targets = match &args.url {
+        Some(url) => vec![Target::Url {
+            authority: crate::target::authority_of(url)?,
+        }],
+        None => {
+            let mut targets = Vec::new();
+            for kind in &args.target {
+                let t = match kind {
+                    TargetKind::Rust => Target::Rust {
+                        exe: std::env::current_exe().map_err(|e| {
+                            format!("cannot find this program to start `serve`: {e}")
+                        })?,
+                    },
+                    TargetKind::Node => Target::Node {
+                        dir: args.node_peer.clone().unwrap_or_else(default_node_dir),
+                    },
+                };
+                if !targets.contains(&t) {
+                    targets.push(t);
+                }
+            }
+            targets
+        }
+    };
+    Ok(Options {
+        targets,
+        clients,
+        scenarios,
+        transport: match args.transport {
+            BenchTransport::Websocket => Transport::WebSocket,
+            BenchTransport::Polling => Transport::Polling,
+        },
+        duration: Duration::from_secs_f64(seconds),
+        warmup: Duration::from_secs_f64((seconds / 4.0).max(0.25)),
+        ceiling: !args.no_ceiling,
+        bar: true,
+    })
+}
+
+async fn bench(args: BenchArgs) -> i32 {
+    let options = match bench_options(&args) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("siospec bench: {e}");
+            return EXIT_HARNESS;
+        }
+    };
+    let command = std::iter::once("siospec".to_owned())
+        .chain(std::env::args().skip(1))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let run = match crate::bench::run(&options, command).await {
+        Ok(run) => run,
+        Err(e) => {
+            eprintln!("siospec bench: {e}");
+            return EXIT_HARNESS;
+        }
+    };
+    match crate::bench::report::write(&args.report_dir, &run) {
+        Ok((md, svg)) => {
+            for p in &run.points {
+                println!("{}", crate::bench::report::one_line(p));
+            }
+            eprintln!("siospec bench: {} and {}", md.display(), svg.display());
+            EXIT_OK
+        }
+        Err(e) => {
+            eprintln!("siospec bench: {e}");
+            EXIT_HARNESS
+        }
+    }
+}
+
 /// Runs the command line; returns the exit status.
 pub async fn main(cli: Cli) -> i32 {
     let (target, common, default_dir) = match cli.command {
         Command::Serve(args) => return serve(args).await,
+        Command::Bench(args) => return bench(args).await,
         Command::Test {
             what: TestWhat::Server(args),
         } => {

@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 pub mod baseline;
+pub mod bench;
 pub mod case;
 pub mod cases;
 pub mod cli;

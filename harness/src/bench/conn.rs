@@ -1,0 +1,370 @@
+//! One generator client: the codec's Socket.IO client machine
+//! ([`ClientConnection`]) moved over a real WebSocket or HTTP long-polling.
+//!
+//! The protocol is entirely the machine's: this adapter opens sockets,
+//! carries bytes both ways and wakes the machine at its timeouts. Every await
+//! in [`Conn::next_event`] is cancel-safe (outgoing frames wait in a queue
+//! that the same poll drains, sockets open in spawned tasks), so a caller
+//! can `select!` it against anything else without losing data.
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_util::{Sink, Stream};
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
+use siospec_codec::session::engine::{
+    ClientConfig, ClientTransmit, HttpMethod, HttpRequest, Transports,
+};
+use siospec_codec::session::socket::{ClientConnection, ClientEvent, ClientOptions};
+use siospec_codec::session::{Frame, TransportId};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::WebSocketStream;
+
+/// The transport the generator's clients use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// WebSocket only, from the first request (no polling handshake).
+    WebSocket,
+    /// HTTP long-polling only (no upgrade).
+    Polling,
+}
+
+impl Transport {
+    /// The name on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Transport::WebSocket => "websocket",
+            Transport::Polling => "polling",
+        }
+    }
+}
+
+type WsStream = WebSocketStream<TcpStream>;
+type Lane = Arc<tokio::sync::Mutex<Option<SendRequest<Full<Bytes>>>>>;
+
+enum Input {
+    WsOpen(TransportId, Box<WsStream>),
+    WsFailed(TransportId),
+    Response {
+        id: TransportId,
+        status: u16,
+        content_type: Option<String>,
+        body: Bytes,
+    },
+    RequestFailed(TransportId),
+}
+
+/// The open WebSocket and the frames waiting to be written to it. Writing
+/// from the task that reads, instead of from a writer task per socket,
+/// saves a task wake-up per message, a good part of a client's cost.
+struct WsLink {
+    id: TransportId,
+    ws: Box<WsStream>,
+    out: VecDeque<Message>,
+    unflushed: bool,
+}
+
+impl WsLink {
+    /// Writes what is queued, then reads: ready with the next frame or the
+    /// end, or with the error that a write met.
+    fn poll_io(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Message, WsError>>> {
+        while let Some(msg) = self.out.pop_front() {
+            match Pin::new(&mut *self.ws).poll_ready(cx) {
+                Poll::Ready(Ok(())) => {
+                    if let Err(e) = Pin::new(&mut *self.ws).start_send(msg) {
+                        return Poll::Ready(Some(Err(e)));
+                    }
+                    self.unflushed = true;
+                }
+                Poll::Ready(Err(e)) => return Poll::Ready(Some(Err(e))),
+                Poll::Pending => {
+                    self.out.push_front(msg);
+                    break;
+                }
+            }
+        }
+        if self.unflushed {
+            match Pin::new(&mut *self.ws).poll_flush(cx) {
+                Poll::Ready(Ok(())) => self.unflushed = false,
+                Poll::Ready(Err(e)) => return Poll::Ready(Some(Err(e))),
+                Poll::Pending => {}
+            }
+        }
+        Pin::new(&mut *self.ws).poll_next(cx)
+    }
+}
+
+/// A Socket.IO client connected (or connecting) to `/`.
+pub struct Conn {
+    sio: ClientConnection,
+    authority: Arc<str>,
+    tx: mpsc::UnboundedSender<Input>,
+    rx: mpsc::UnboundedReceiver<Input>,
+    ws: Option<WsLink>,
+    get: Lane,
+    post: Lane,
+}
+
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Conn")
+            .field("authority", &self.authority)
+            .finish()
+    }
+}
+
+impl Conn {
+    /// Starts a client for `http://authority/socket.io/` that joins `/`.
+    pub fn start(authority: Arc<str>, transport: Transport) -> Conn {
+        let now = Instant::now();
+        let options = ClientOptions {
+            engine: ClientConfig {
+                path: "/socket.io/".to_owned(),
+                transports: Transports {
+                    polling: transport == Transport::Polling,
+                    websocket: transport == Transport::WebSocket,
+                },
+                upgrade: false,
+                ..ClientConfig::default()
+            },
+            // A benchmark counts a lost connection as an error; it never hides it by reconnecting.
+            reconnection: false,
+            ..ClientOptions::default()
+        };
+        let mut sio = ClientConnection::new(now, options);
+        // Cannot fail: no auth payload to validate.
+        let _ = sio.connect(now, "/", None);
+        let (tx, rx) = mpsc::unbounded_channel();
+        Conn {
+            sio,
+            authority,
+            tx,
+            rx,
+            ws: None,
+            get: Lane::default(),
+            post: Lane::default(),
+        }
+    }
+
+    /// The machine, for application commands (emit, ack, close).
+    pub fn sio(&mut self) -> &mut ClientConnection {
+        &mut self.sio
+    }
+
+    /// The next event of the machine, doing the I/O it asks for meanwhile;
+    /// `None` once the connection is closed for good. Cancel-safe.
+    pub async fn next_event(&mut self) -> Option<ClientEvent> {
+        loop {
+            self.flush();
+            if let Some(e) = self.sio.poll_event() {
+                return Some(e);
+            }
+            if self.sio.is_closed() {
+                return None;
+            }
+            let deadline = self.sio.poll_timeout();
+            let sleep = async {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let io = std::future::poll_fn(|cx| match self.ws.as_mut() {
+                Some(link) => link.poll_io(cx).map(|msg| (link.id, msg)),
+                None => Poll::Pending,
+            });
+            tokio::select! {
+                biased;
+                (id, msg) = io => self.on_ws(id, msg),
+                Some(input) = self.rx.recv() => self.on_input(input),
+                () = sleep => self.sio.handle_timeout(Instant::now()),
+            }
+        }
+    }
+
+    fn on_ws(&mut self, id: TransportId, msg: Option<Result<Message, WsError>>) {
+        let now = Instant::now();
+        match msg {
+            Some(Ok(Message::Text(t))) => {
+                self.sio
+                    .handle_frame(now, id, Frame::Text(t.as_str().to_owned()))
+            }
+            Some(Ok(Message::Binary(b))) => self.sio.handle_frame(now, id, Frame::Binary(b.into())),
+            Some(Ok(Message::Close(_))) | None => {
+                self.drop_ws(id);
+                self.sio.handle_websocket_closed(now, id);
+            }
+            Some(Ok(_)) => {}
+            Some(Err(_)) => {
+                self.drop_ws(id);
+                self.sio.handle_websocket_error(now, id);
+            }
+        }
+    }
+
+    fn drop_ws(&mut self, id: TransportId) {
+        if self.ws.as_ref().is_some_and(|l| l.id == id) {
+            self.ws = None;
+        }
+    }
+
+    fn on_input(&mut self, input: Input) {
+        let now = Instant::now();
+        match input {
+            Input::WsOpen(id, ws) => {
+                self.ws = Some(WsLink {
+                    id,
+                    ws,
+                    out: VecDeque::new(),
+                    unflushed: false,
+                });
+                self.sio.handle_websocket_open(now, id);
+            }
+            Input::WsFailed(id) => self.sio.handle_websocket_closed(now, id),
+            Input::Response {
+                id,
+                status,
+                content_type,
+                body,
+            } => self
+                .sio
+                .handle_response(now, id, status, content_type.as_deref(), &body),
+            Input::RequestFailed(id) => self.sio.handle_request_failed(now, id),
+        }
+    }
+
+    fn flush(&mut self) {
+        while let Some(t) = self.sio.poll_transmit() {
+            match t {
+                ClientTransmit::Frame { id, frame } => {
+                    let msg = match frame {
+                        Frame::Text(t) => Message::text(t),
+                        Frame::Binary(b) => Message::binary(b),
+                    };
+                    if let Some(link) = self.ws.as_mut().filter(|l| l.id == id) {
+                        link.out.push_back(msg);
+                    }
+                }
+                ClientTransmit::OpenWebSocket { id, uri } => {
+                    let tx = self.tx.clone();
+                    let authority = self.authority.clone();
+                    tokio::spawn(async move {
+                        let input = match open_ws(&authority, &uri).await {
+                            Some(ws) => Input::WsOpen(id, Box::new(ws)),
+                            None => Input::WsFailed(id),
+                        };
+                        let _ = tx.send(input);
+                    });
+                }
+                // The generator only ever ends a connection by dropping it, so
+                // nothing queued is worth writing out first.
+                ClientTransmit::CloseWebSocket { id } => self.drop_ws(id),
+                ClientTransmit::Http(req) => {
+                    let lane = match req.method {
+                        HttpMethod::Get => self.get.clone(),
+                        HttpMethod::Post => self.post.clone(),
+                    };
+                    let tx = self.tx.clone();
+                    let authority = self.authority.clone();
+                    tokio::spawn(async move {
+                        let _ = tx.send(http(&authority, &lane, req).await);
+                    });
+                }
+                // The answer of an aborted request is ignored by the machine anyway.
+                ClientTransmit::Abort { .. } => {}
+            }
+        }
+    }
+}
+
+/// A TCP connection to `authority` that resets instead of lingering in
+/// TIME_WAIT when closed: the generator closes first, and a connect storm
+/// of a few seconds would otherwise run out of ports.
+pub async fn connect_tcp(authority: &str) -> Option<TcpStream> {
+    let tcp = TcpStream::connect(authority).await.ok()?;
+    let _ = tcp.set_nodelay(true);
+    let _ = socket_linger_zero(&tcp);
+    Some(tcp)
+}
+
+#[allow(deprecated)]
+fn socket_linger_zero(tcp: &TcpStream) -> std::io::Result<()> {
+    // Deprecated because a non-zero linger blocks in close; zero never does.
+    tcp.set_linger(Some(Duration::ZERO))
+}
+
+/// tungstenite's default read buffer is 128 KiB, zero-filled before the
+/// first read; a thousand clients would spend 128 MB of cache-cold memory
+/// on frames of a few dozen bytes.
+pub fn ws_config() -> WebSocketConfig {
+    WebSocketConfig::default().read_buffer_size(16 * 1024)
+}
+
+async fn open_ws(authority: &str, uri: &str) -> Option<WsStream> {
+    let tcp = connect_tcp(authority).await?;
+    let url = format!("ws://{authority}{uri}");
+    let (ws, _) = tokio_tungstenite::client_async_with_config(url, tcp, Some(ws_config()))
+        .await
+        .ok()?;
+    Some(ws)
+}
+
+async fn http(authority: &str, lane: &Lane, req: HttpRequest) -> Input {
+    let id = req.id;
+    match send_http(authority, lane, req).await {
+        Some((status, content_type, body)) => Input::Response {
+            id,
+            status,
+            content_type,
+            body,
+        },
+        None => {
+            *lane.lock().await = None;
+            Input::RequestFailed(id)
+        }
+    }
+}
+
+async fn send_http(
+    authority: &str,
+    lane: &Lane,
+    req: HttpRequest,
+) -> Option<(u16, Option<String>, Bytes)> {
+    let mut slot = lane.lock().await;
+    if slot.as_ref().is_none_or(|s| s.is_closed()) {
+        let tcp = connect_tcp(authority).await?;
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
+            .await
+            .ok()?;
+        tokio::spawn(conn);
+        *slot = Some(sender);
+    }
+    let sender = slot.as_mut()?;
+    sender.ready().await.ok()?;
+    let mut builder = hyper::Request::builder()
+        .method(req.method.as_str())
+        .uri(req.uri.as_str())
+        .header(hyper::header::HOST, authority);
+    if let Some(ct) = req.content_type {
+        builder = builder.header(hyper::header::CONTENT_TYPE, ct);
+    }
+    let request = builder.body(Full::new(Bytes::from(req.body))).ok()?;
+    let response = sender.send_request(request).await.ok()?;
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get(hyper::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = response.into_body().collect().await.ok()?.to_bytes();
+    Some((status, content_type, body))
+}
