@@ -163,12 +163,14 @@ fn broadcast_why(run: &Run, r: &Point, n: &Point) -> String {
              {nc:.1} µs ({} Node's cost){}",
             ratio(rc / nc),
             if rc > nc {
-                ": the reference server does more work per delivery. A broadcast reaches each \
-                 receiver through that session's task (a channel send and a task wake-up per \
-                 receiver), whose machine encodes the packet for itself, and its WebSocket writer \
-                 flushes every frame with a write system call of its own (see the notes below); \
-                 to reach 5× Node it would have to cost a fifth of Node per delivery, or use more \
-                 than one core."
+                ": the reference server does more work per delivery. Part of it is the same \
+                 for both: a delivery is a write system call to that receiver's socket, and \
+                 the kernel's TCP path was about half of the reference server's time in this \
+                 scenario (a perf profile taken by hand, not by this run). The rest is its \
+                 own: a broadcast reaches each receiver through that session's task (a \
+                 channel send and a task wake-up per receiver), whose machine encodes the \
+                 packet for itself. To reach 5× Node it would have to cost a fifth of Node \
+                 per delivery, less than the kernel's share alone, or use more than one core."
             } else {
                 ": the reference server is cheaper per delivery, so what holds its figure back \
                  is the CPU it was given, not its own cost."
@@ -485,14 +487,15 @@ pub fn markdown(run: &Run) -> String {
          Node client, which may read both in one go, does not miss it. Every connect-storm \
          handshake against the reference server carries that floor: at most clients / 15 ms \
          handshakes per second.\n\
-         * Its WebSocket writer (`run_websocket`, same file) sends and flushes each frame \
-         separately, one write system call per frame, where the sink writes all the frames \
-         already waiting with one flush. That costs most in broadcast, where one event \
-         becomes N frames, and it is a lead, not a measured cause.\n\
-         * Its WebSockets use tokio-tungstenite's default configuration, whose read buffer \
-         is 128 KiB per connection, zero-filled up to its capacity before the first read \
-         (tungstenite 0.28, `FrameCodec::read_in`): about 128 KiB of resident memory per \
-         idle connection before any session state, which is most of its idle figure.\n"
+         * It runs every session on one thread (a current-thread tokio runtime), as Node \
+         runs every socket on its one event loop, and each session is a task of its own: \
+         a broadcast to N sockets is N channel sends, N task wake-ups and N encodings of \
+         the same packet. Its WebSocket writer (`run_websocket`, same file) writes the \
+         frames already waiting for one socket with one flush, as the sink does.\n\
+         * Its WebSocket read buffer is 8 KiB (`WS_READ_BUFFER`, same file) instead of \
+         tokio-tungstenite's 128 KiB, which is allocated and zero-filled per connection \
+         (tungstenite 0.28, `FrameCodec::read_in`) and made up most of an idle \
+         connection's memory before.\n"
     );
     let _ = writeln!(out, "The chart: [load.svg](load.svg).");
     out

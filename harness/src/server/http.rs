@@ -345,6 +345,7 @@ where
         if let Ok(upgraded) = hyper::upgrade::on(req).await {
             let limit = max_payload.map(|m| m.saturating_add(1));
             let config = WebSocketConfig::default()
+                .read_buffer_size(WS_READ_BUFFER)
                 .max_message_size(limit)
                 .max_frame_size(limit);
             let ws = WebSocketStream::from_raw_socket(
@@ -393,6 +394,11 @@ async fn attach_websocket(ws: Upgraded, id: TransportId, head: OwnedHead, handle
 /// loaded machine.
 const OPEN_PACKET_DELAY: Duration = Duration::from_millis(15);
 
+/// tungstenite's read buffer is allocated and zero-filled per connection
+/// (128 KiB by default, most of an idle connection's memory); messages
+/// longer than it are still read whole, in more system calls.
+const WS_READ_BUFFER: usize = 8 * 1024;
+
 /// Pumps frames between the WebSocket and the session's task until either
 /// ends; the first frame goes out no sooner than `first_delay` after the
 /// handshake.
@@ -411,25 +417,36 @@ async fn run_websocket(
         if !first_delay.is_zero() {
             tokio::time::sleep(first_delay).await;
         }
-        while let Some(item) = out.recv().await {
-            let sent = match item {
-                WsOut::Frame(Frame::Text(text)) => sink.send(Message::text(text)).await,
-                WsOut::Frame(Frame::Binary(bytes)) => sink.send(Message::binary(bytes)).await,
-                WsOut::Close(code) => {
-                    let frame = code.map(|code| tungstenite::protocol::CloseFrame {
-                        code: code.into(),
-                        reason: "".into(),
-                    });
-                    let _ = sink.send(Message::Close(frame)).await;
-                    let _ = sink.close().await;
-                    break;
+        // Frames already queued go out in one write: a broadcast queues
+        // many at once, and a system call per frame would dominate.
+        'frames: while let Some(mut item) = out.recv().await {
+            loop {
+                let fed = match item {
+                    WsOut::Frame(Frame::Text(text)) => sink.feed(Message::text(text)).await,
+                    WsOut::Frame(Frame::Binary(bytes)) => sink.feed(Message::binary(bytes)).await,
+                    WsOut::Close(code) => {
+                        let frame = code.map(|code| tungstenite::protocol::CloseFrame {
+                            code: code.into(),
+                            reason: "".into(),
+                        });
+                        let _ = sink.send(Message::Close(frame)).await;
+                        let _ = sink.close().await;
+                        break 'frames;
+                    }
+                    WsOut::Terminate => {
+                        let _ = cut.send(());
+                        return;
+                    }
+                };
+                if fed.is_err() {
+                    break 'frames;
                 }
-                WsOut::Terminate => {
-                    let _ = cut.send(());
-                    return;
+                match out.try_recv() {
+                    Ok(next) => item = next,
+                    Err(_) => break,
                 }
-            };
-            if sent.is_err() {
+            }
+            if sink.flush().await.is_err() {
                 break;
             }
         }
