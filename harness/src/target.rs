@@ -2,18 +2,13 @@
 //! `harness/peers/node`, started here on a free port), and the embedded Rust
 //! reference server, which plugs in through [`EmbeddedServer`].
 
+use crate::process::{node_peer_command, ServerProcess, NODE_PEER};
+use crate::runner::Endpoint;
+use crate::suite::{Mode, ServerConfig, Suite};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::process::Stdio;
-use std::time::Duration;
-
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
-use tokio::process::{Child, ChildStdin, Command};
-
-use crate::runner::Endpoint;
-use crate::suite::{Mode, ServerConfig, Suite};
 
 /// A started server; dropping it stops the server.
 pub trait RunningServer: Send {
@@ -72,7 +67,7 @@ pub struct Prepared {
     pub description: String,
     /// Where each suite's server is.
     pub endpoints: BTreeMap<Suite, Endpoint>,
-    _peers: Vec<NodePeer>,
+    _peers: Vec<ServerProcess>,
     _embedded: Vec<Box<dyn RunningServer>>,
 }
 
@@ -144,13 +139,13 @@ impl TargetSpec {
             }
             TargetSpec::Node { dir, broken } => {
                 let mut endpoints = BTreeMap::new();
-                let mut peers: Vec<(ServerConfig, NodePeer)> = Vec::new();
+                let mut peers: Vec<(ServerConfig, ServerProcess)> = Vec::new();
                 for &s in suites {
                     let config = s.server();
                     let authority = match peers.iter().find(|(c, _)| *c == config) {
                         Some((_, p)) => p.authority.clone(),
                         None => {
-                            let p = NodePeer::start(dir, config, broken.as_deref()).await?;
+                            let p = start_node_peer(dir, config, broken.as_deref()).await?;
                             let a = p.authority.clone();
                             peers.push((config, p));
                             a
@@ -201,126 +196,32 @@ impl TargetSpec {
     }
 }
 
-/// A running Node peer; killed when dropped (and it exits by itself when its
-/// stdin closes, should this process die first).
-#[derive(Debug)]
-pub struct NodePeer {
-    /// `host:port` it listens on.
-    pub authority: String,
-    _child: Child,
-    _stdin: Option<ChildStdin>,
-}
-
-impl NodePeer {
-    /// Starts `server.js` (or `broken/server.js --break FAMILY`) in `dir` for `config`.
-    pub async fn start(
-        dir: &Path,
-        config: ServerConfig,
-        broken: Option<&str>,
-    ) -> Result<NodePeer, String> {
-        if !dir.join("server.js").is_file() {
-            return Err(format!(
-                "no Node peer at {} (server.js missing)",
-                dir.display()
-            ));
-        }
-        if !dir.join("node_modules").is_dir() {
-            return Err(format!(
-                "the Node peer's packages are not installed: run `npm ci` in {} (scripts/test does it), e.g. `(cd {} && npm ci)`",
-                dir.display(),
-                dir.display()
-            ));
-        }
-        let mut cmd = Command::new("node");
-        cmd.current_dir(dir);
-        match broken {
-            Some(family) => {
-                cmd.args(["broken/server.js", "--break", family]);
-            }
-            None => {
-                cmd.arg("server.js");
-            }
-        }
-        cmd.args([
-            "--addr",
-            "127.0.0.1:0",
-            "--exit-on-stdin-close",
-            "--profile",
-            "suite",
-            "--mode",
-        ]);
-        cmd.arg(match config.mode {
-            Mode::Engine => "engine",
-            Mode::Socket => "socket",
-        });
-        if config.allow_eio3 {
-            cmd.arg("--allow-eio3");
-        }
-        cmd.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        let mut child = cmd.spawn().map_err(|e| {
-            format!("cannot start `node` (is Node.js 18+ installed and on PATH?): {e}")
-        })?;
-        let stdin = child.stdin.take();
-        let stdout = child.stdout.take().ok_or("no stdout pipe")?;
-        let mut stderr = child.stderr.take().ok_or("no stderr pipe")?;
-        // Keep draining stderr so the peer never blocks on it; keep the start for errors.
-        let (err_tx, err_rx) = tokio::sync::oneshot::channel::<String>();
-        tokio::spawn(async move {
-            let mut head = Vec::new();
-            let mut buf = [0u8; 4096];
-            let mut tx = Some(err_tx);
-            loop {
-                match stderr.read(&mut buf).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => {
-                        if head.len() < 8192 {
-                            head.extend_from_slice(&buf[..n]);
-                        }
-                    }
-                }
-            }
-            if let Some(tx) = tx.take() {
-                let _ = tx.send(String::from_utf8_lossy(&head).into_owned());
-            }
-        });
-        let mut lines = BufReader::new(stdout).lines();
-        let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await;
-        let line = match line {
-            Ok(Ok(Some(l))) => l,
-            other => {
-                let _ = child.start_kill();
-                let stderr_text = tokio::time::timeout(Duration::from_secs(2), err_rx)
-                    .await
-                    .ok()
-                    .and_then(Result::ok)
-                    .unwrap_or_default();
-                return Err(format!(
-                    "the Node peer did not start ({}){}",
-                    match other {
-                        Err(_) => "no `listening on` line within 20 s".to_owned(),
-                        Ok(Err(e)) => e.to_string(),
-                        _ => "it exited".to_owned(),
-                    },
-                    if stderr_text.is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {}", stderr_text.trim())
-                    }
-                ));
-            }
-        };
-        let url = line
-            .strip_prefix("listening on ")
-            .ok_or_else(|| format!("unexpected first line from the Node peer: {line:?}"))?;
-        // Drain the rest of stdout.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Ok(NodePeer {
-            authority: authority_of(url)?,
-            _child: child,
-            _stdin: stdin,
-        })
+/// Starts the Node peer's `server.js` (or `broken/server.js --break
+/// FAMILY`) in `dir` for `config`, with the suite profile.
+pub async fn start_node_peer(
+    dir: &Path,
+    config: ServerConfig,
+    broken: Option<&str>,
+) -> Result<ServerProcess, String> {
+    let mut cmd = node_peer_command(dir)?;
+    match broken {
+        Some(family) => cmd.args(["broken/server.js", "--break", family]),
+        None => cmd.arg("server.js"),
+    };
+    cmd.args([
+        "--addr",
+        "127.0.0.1:0",
+        "--exit-on-stdin-close",
+        "--profile",
+        "suite",
+        "--mode",
+    ]);
+    cmd.arg(match config.mode {
+        Mode::Engine => "engine",
+        Mode::Socket => "socket",
+    });
+    if config.allow_eio3 {
+        cmd.arg("--allow-eio3");
     }
+    ServerProcess::spawn(cmd, NODE_PEER).await
 }

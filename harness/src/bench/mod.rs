@@ -26,8 +26,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 pub use conn::Transport;
 pub use stats::{Point, Scenario};
 
+use crate::process::{ServerProcess, TICKS_PER_SECOND};
 use gen::{Mark, PointSpec};
-use process::{ServerProcess, TICKS_PER_SECOND};
 use stats::Memory;
 
 /// A server to put under load.
@@ -197,8 +197,8 @@ async fn start(target: Option<&Target>) -> Result<Running, String> {
         None => {
             Running::Sink(sink::Sink::start().map_err(|e| format!("cannot start the sink: {e}"))?)
         }
-        Some(Target::Rust { exe }) => Running::Process(ServerProcess::rust(exe).await?),
-        Some(Target::Node { dir }) => Running::Process(ServerProcess::node(dir).await?),
+        Some(Target::Rust { exe }) => Running::Process(process::start_rust(exe).await?),
+        Some(Target::Node { dir }) => Running::Process(process::start_node(dir).await?),
         Some(Target::Url { authority }) => Running::External(authority.clone()),
     })
 }

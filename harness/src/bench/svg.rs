@@ -209,17 +209,21 @@ pub fn render(run: &Run) -> String {
         let targets = targets_of(&points);
         let find = |t: &str, c: usize| points.iter().find(|p| p.target == t && p.clients == c);
         let x_labels: Vec<String> = clients.iter().map(|c| format!("{c} clients")).collect();
-        if scenario == Scenario::Idle {
-            let series: Vec<Series> = targets
+        // One series per target, one value per client count.
+        let per_client_count = |value: &dyn Fn(&Point) -> Option<f64>| -> Vec<Series> {
+            targets
                 .iter()
                 .map(|t| Series {
                     name: t.clone(),
                     values: clients
                         .iter()
-                        .map(|&c| find(t, c).and_then(|p| p.memory).map(|m| m.per_connection))
+                        .map(|&c| find(t, c).and_then(|p| value(p)))
                         .collect(),
                 })
-                .collect();
+                .collect()
+        };
+        if scenario == Scenario::Idle {
+            let series = per_client_count(&|p| p.memory.map(|m| m.per_connection));
             chart(
                 &mut out,
                 (0.0, y0, half),
@@ -230,16 +234,7 @@ pub fn render(run: &Run) -> String {
             );
             continue;
         }
-        let series: Vec<Series> = targets
-            .iter()
-            .map(|t| Series {
-                name: t.clone(),
-                values: clients
-                    .iter()
-                    .map(|&c| find(t, c).map(|p| p.throughput))
-                    .collect(),
-            })
-            .collect();
+        let series = per_client_count(&|p| Some(p.throughput));
         chart(
             &mut out,
             (0.0, y0, half),
