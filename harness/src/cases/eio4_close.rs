@@ -154,18 +154,7 @@ pub fn cases() -> Vec<Case> {
                 ws.send_close(1000).await.map_err(Stop::Fail)?;
                 let _ = ws.wait_closed(cx.ms(1000)).await;
                 drop(ws);
-                let q = eio::polling_query(&cx, &format!("&sid={}", h.sid));
-                let deadline = Instant::now() + cx.ms(1000);
-                loop {
-                    let r = cx.get(&q).await?;
-                    if r.status == 400 && verify::error_json(&r, 1, "Session ID unknown").is_ok() {
-                        return Ok(Observed::ok(r.text()));
-                    }
-                    if Instant::now() > deadline {
-                        return Ok(Observed::not(format!("still known 1000 ms after the close: {} {:?}", r.status, r.text())));
-                    }
-                    tokio::time::sleep(cx.ms(50)).await;
-                }
+                forgotten_within_a_second(&cx, &h.sid).await
             }),
         Case::new(S, "websocket.drop", "Dropping the TCP connection ends a WebSocket session")
             .req("A transport error closes the session.")
@@ -173,18 +162,27 @@ pub fn cases() -> Vec<Case> {
             .run(|cx| async move {
                 let (ws, h) = eio::open_ws(&cx).await?;
                 drop(ws);
-                let q = eio::polling_query(&cx, &format!("&sid={}", h.sid));
-                let deadline = Instant::now() + cx.ms(1000);
-                loop {
-                    let r = cx.get(&q).await?;
-                    if r.status == 400 && verify::error_json(&r, 1, "Session ID unknown").is_ok() {
-                        return Ok(Observed::ok(r.text()));
-                    }
-                    if Instant::now() > deadline {
-                        return Ok(Observed::not(format!("still known after 1000 ms: {} {:?}", r.status, r.text())));
-                    }
-                    tokio::time::sleep(cx.ms(50)).await;
-                }
+                forgotten_within_a_second(&cx, &h.sid).await
             }),
     ]
+}
+
+/// A polling GET with `sid` gets 400 code 1 (unknown) within 1 s.
+async fn forgotten_within_a_second(cx: &Ctx, sid: &str) -> Outcome {
+    let q = eio::polling_query(cx, &format!("&sid={sid}"));
+    let deadline = Instant::now() + cx.ms(1000);
+    loop {
+        let r = cx.get(&q).await?;
+        if r.status == 400 && verify::error_json(&r, 1, "Session ID unknown").is_ok() {
+            return Ok(Observed::ok(r.text()));
+        }
+        if Instant::now() > deadline {
+            return Ok(Observed::not(format!(
+                "still known after 1000 ms: {} {:?}",
+                r.status,
+                r.text()
+            )));
+        }
+        tokio::time::sleep(cx.ms(50)).await;
+    }
 }

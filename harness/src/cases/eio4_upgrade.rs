@@ -4,9 +4,9 @@ use std::time::Instant;
 
 use siospec_codec::engine::{Data, PacketType};
 
-use crate::case::{Case, Ctx, Observed, Outcome, Section, Verdict};
+use crate::case::{Case, Ctx, Observed, Outcome, Section, Stop, Verdict};
 use crate::client::eio;
-use crate::client::ws::Frame;
+use crate::client::ws::{Frame, Ws};
 use crate::suite::Suite;
 use crate::verify;
 
@@ -37,23 +37,23 @@ pub(crate) async fn upgrade(cx: Ctx, check_noop: bool, echo: bool) -> Outcome {
     }
     eio::send(&mut ws, "5").await?;
     if echo {
-        eio::send(&mut ws, "4hello").await?;
-        match verify::next_skipping_pings(&mut ws, cx.ms(2000), true).await {
-            Some(Frame::Text(t)) if t == "4hello" => {}
-            Some(f) => {
-                return verify::fail(format!(
-                    "expected `4hello` over WebSocket, got {}",
-                    f.describe()
-                ))
-            }
-            None => return verify::fail("no `4hello` over WebSocket"),
-        }
+        echoed_over_websocket(&cx, &mut ws, "over WebSocket").await?;
     } else {
         // Without an application echo: the upgraded session answers the heartbeat.
         verify::text(&mut ws, "2", cx.ms(cx.conf.ping_interval + 500)).await?;
         eio::send(&mut ws, "3").await?;
     }
     Ok(Observed::ok("upgraded"))
+}
+
+/// `4hello` sent over the upgraded WebSocket comes back (pings skipped).
+async fn echoed_over_websocket(cx: &Ctx, ws: &mut Ws, place: &str) -> Result<(), Stop> {
+    eio::send(ws, "4hello").await?;
+    match verify::next_skipping_pings(ws, cx.ms(2000), true).await {
+        Some(Frame::Text(t)) if t == "4hello" => Ok(()),
+        Some(f) => verify::fail(format!("expected `4hello` {place}, got {}", f.describe())),
+        None => verify::fail(format!("no `4hello` {place}")),
+    }
 }
 
 pub(crate) async fn polling_after_upgrade(cx: Ctx, echo: bool) -> Outcome {
@@ -69,12 +69,7 @@ pub(crate) async fn polling_after_upgrade(cx: Ctx, echo: bool) -> Outcome {
     };
     verify::status(&r, 400, "GET after the upgrade")?;
     if echo {
-        eio::send(&mut ws, "4hello").await?;
-        match verify::next_skipping_pings(&mut ws, cx.ms(2000), true).await {
-            Some(Frame::Text(t)) if t == "4hello" => {}
-            Some(f) => return verify::fail(format!("expected `4hello`, got {}", f.describe())),
-            None => return verify::fail("no `4hello` over WebSocket"),
-        }
+        echoed_over_websocket(&cx, &mut ws, "over WebSocket").await?;
     }
     Ok(Observed::ok("GET after the upgrade: 400"))
 }
@@ -92,17 +87,7 @@ pub(crate) async fn second_websocket(cx: Ctx, echo: bool) -> Outcome {
         },
     };
     if echo {
-        eio::send(&mut ws, "4hello").await?;
-        match verify::next_skipping_pings(&mut ws, cx.ms(2000), true).await {
-            Some(Frame::Text(t)) if t == "4hello" => {}
-            Some(f) => {
-                return verify::fail(format!(
-                    "the first WebSocket: expected `4hello`, got {}",
-                    f.describe()
-                ))
-            }
-            None => return verify::fail("the first WebSocket: no `4hello`"),
-        }
+        echoed_over_websocket(&cx, &mut ws, "on the first WebSocket").await?;
     }
     Ok(Observed::ok(second))
 }

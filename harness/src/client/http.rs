@@ -193,21 +193,9 @@ impl Http {
     /// closes it or `wait` passes; returns what was read. For requests hyper
     /// refuses to build (invalid header bytes, truncated bodies).
     pub async fn raw(&self, bytes: &[u8], wait: Duration) -> Result<Vec<u8>, HttpError> {
-        let conn = self.trace.conn("tcp");
-        self.trace.push(
-            &conn,
-            Dir::Out,
-            What::Note {
-                text: format!("raw bytes: {}", preview(bytes)),
-            },
-        );
-        let mut stream = TcpStream::connect(&self.authority)
-            .await
-            .map_err(|e| HttpError::Connect(e.to_string()))?;
-        stream
-            .write_all(bytes)
-            .await
-            .map_err(|e| HttpError::Io(e.to_string()))?;
+        let (conn, mut stream) = self
+            .connect_and_write(format!("raw bytes: {}", preview(bytes)), bytes)
+            .await?;
         let mut out = Vec::new();
         let mut buf = [0u8; 4096];
         let deadline = tokio::time::Instant::now() + wait;
@@ -251,14 +239,19 @@ impl Http {
 
     /// Opens a raw TCP connection and writes `bytes` on it, leaving it open.
     pub async fn raw_open(&self, bytes: &[u8]) -> Result<TcpStream, HttpError> {
+        let note = format!("raw bytes (connection left open): {}", preview(bytes));
+        let (_, stream) = self.connect_and_write(note, bytes).await?;
+        Ok(stream)
+    }
+
+    /// A new traced TCP connection with `bytes` written on it.
+    async fn connect_and_write(
+        &self,
+        note: String,
+        bytes: &[u8],
+    ) -> Result<(String, TcpStream), HttpError> {
         let conn = self.trace.conn("tcp");
-        self.trace.push(
-            &conn,
-            Dir::Out,
-            What::Note {
-                text: format!("raw bytes (connection left open): {}", preview(bytes)),
-            },
-        );
+        self.trace.push(&conn, Dir::Out, What::Note { text: note });
         let mut stream = TcpStream::connect(&self.authority)
             .await
             .map_err(|e| HttpError::Connect(e.to_string()))?;
@@ -266,7 +259,7 @@ impl Http {
             .write_all(bytes)
             .await
             .map_err(|e| HttpError::Io(e.to_string()))?;
-        Ok(stream)
+        Ok((conn, stream))
     }
 }
 

@@ -539,6 +539,14 @@ mod tests {
         }
     }
 
+    /// A new session's request, as verified with no sessions known.
+    fn handshake(config: ServerConfig, head: RequestHead<'_>) -> HandshakeRequest {
+        match verify(config, head, None) {
+            Verdict::Handshake(h) => h,
+            other => panic!("expected a handshake, got {other:?}"),
+        }
+    }
+
     fn body(r: &Rejection) -> String {
         String::from_utf8(r.response.as_ref().unwrap().body.clone()).unwrap()
     }
@@ -691,10 +699,7 @@ mod tests {
             "EIO=abc&transport=polling",
             "EIO=3&transport=polling",
         ] {
-            let Verdict::Handshake(h) = verify(ServerConfig::default(), RequestHead::get(q), None)
-            else {
-                panic!("{q}")
-            };
+            let h = handshake(ServerConfig::default(), RequestHead::get(q));
             let r = h.accept().unwrap_err();
             assert_eq!(r.code(), Some(ErrorCode::UnsupportedProtocolVersion));
             assert_eq!(r.delivery, Delivery::Http);
@@ -703,13 +708,10 @@ mod tests {
                 r#"{"code":5,"message":"Unsupported protocol version"}"#
             );
         }
-        let Verdict::Handshake(h) = verify(
+        let h = handshake(
             ServerConfig::default(),
             RequestHead::websocket("transport=websocket"),
-            None,
-        ) else {
-            panic!()
-        };
+        );
         let r = h.accept().unwrap_err();
         assert_eq!(r.delivery, Delivery::AfterUpgrade);
         let raw = r.response.unwrap().to_http1();
@@ -721,10 +723,7 @@ mod tests {
             allow_eio3: true,
             ..ServerConfig::default()
         };
-        let Verdict::Handshake(h) = verify(eio3, RequestHead::get("transport=polling"), None)
-        else {
-            panic!()
-        };
+        let h = handshake(eio3, RequestHead::get("transport=polling"));
         assert_eq!(h.accept().unwrap().protocol, Protocol::V3);
     }
 
@@ -735,54 +734,37 @@ mod tests {
             habits: NodeHabits::NONE,
             ..ServerConfig::default()
         };
-        let Verdict::Handshake(h) = verify(
+        let h = handshake(
             spec(false),
             RequestHead::websocket("EIO=abc&transport=websocket"),
-            None,
-        ) else {
-            panic!()
-        };
+        );
         let r = h.accept().unwrap_err();
         assert_eq!(r.delivery, Delivery::BeforeUpgrade);
         assert_eq!(r.code(), Some(ErrorCode::UnsupportedProtocolVersion));
         for query in ["transport=polling", "EIO=abc&transport=polling"] {
-            let Verdict::Handshake(h) = verify(spec(true), RequestHead::get(query), None) else {
-                panic!()
-            };
+            let h = handshake(spec(true), RequestHead::get(query));
             let r = h.accept().unwrap_err();
             assert_eq!(r.response.unwrap().status, 400, "{query}");
         }
-        let Verdict::Handshake(h) = verify(
-            spec(true),
-            RequestHead::get("EIO=3&transport=polling"),
-            None,
-        ) else {
-            panic!()
-        };
+        let h = handshake(spec(true), RequestHead::get("EIO=3&transport=polling"));
         assert_eq!(h.accept().unwrap().protocol, Protocol::V3);
     }
 
     #[test]
     fn forbid_is_403_over_polling_and_raw_400_over_websocket() {
-        let Verdict::Handshake(h) = verify(
+        let h = handshake(
             ServerConfig::default(),
             RequestHead::get("EIO=4&transport=polling"),
-            None,
-        ) else {
-            panic!()
-        };
+        );
         let r = h.clone().forbid(None);
         assert_eq!(r.response.as_ref().unwrap().status, 403);
         assert_eq!(body(&r), r#"{"code":4,"message":"Forbidden"}"#);
         let r = h.forbid(Some("no \"way\""));
         assert_eq!(body(&r), r#"{"code":4,"message":"no \"way\""}"#);
-        let Verdict::Handshake(h) = verify(
+        let h = handshake(
             ServerConfig::default(),
             RequestHead::websocket("EIO=4&transport=websocket"),
-            None,
-        ) else {
-            panic!()
-        };
+        );
         let r = h.forbid(Some("nope"));
         assert_eq!(r.delivery, Delivery::BeforeUpgrade);
         assert_eq!(r.response.unwrap().status, 400);
@@ -809,13 +791,7 @@ mod tests {
         assert_eq!(resp.header("Access-Control-Allow-Origin"), Some("*"));
         let mut config = ServerConfig::suite();
         config.cors = Some(Cors::any());
-        let Verdict::Handshake(h) = verify(
-            config,
-            RequestHead::websocket("EIO=4&transport=websocket"),
-            None,
-        ) else {
-            panic!()
-        };
+        let h = handshake(config, RequestHead::websocket("EIO=4&transport=websocket"));
         assert_eq!(
             h.accept().unwrap().upgrade_headers,
             vec![("Access-Control-Allow-Origin", "*".to_owned())]
@@ -848,13 +824,10 @@ mod tests {
 
     #[test]
     fn id_generation_failure_is_code_3() {
-        let Verdict::Handshake(h) = verify(
+        let h = handshake(
             ServerConfig::default(),
             RequestHead::get("EIO=4&transport=polling"),
-            None,
-        ) else {
-            panic!()
-        };
+        );
         let r = h.accept().unwrap().id_generation_failed();
         assert_eq!(r.reason, RejectReason::IdGenerationError);
         assert_eq!(body(&r), r#"{"code":3,"message":"Bad request"}"#);
@@ -870,13 +843,10 @@ mod tests {
 
     #[test]
     fn jsonp_and_b64_are_read_from_the_query() {
-        let Verdict::Handshake(h) = verify(
+        let h = handshake(
             ServerConfig::default(),
             RequestHead::get("EIO=4&transport=polling&j=3&b64=1"),
-            None,
-        ) else {
-            panic!()
-        };
+        );
         let open = h.accept().unwrap();
         assert_eq!(open.jsonp.as_deref(), Some("3"));
         assert!(!open.supports_binary);
