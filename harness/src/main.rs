@@ -15,6 +15,8 @@ fn main() {
         }
     };
     let code = runtime.block_on(siospec::cli::main(cli));
-    drop(runtime);
+    // Dropping the runtime would wait for blocking tasks, and a read of an
+    // open standard input (`serve --exit-on-stdin-close`) never ends.
+    runtime.shutdown_background();
     std::process::exit(code);
 }

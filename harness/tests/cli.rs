@@ -70,6 +70,42 @@ fn serve_announces_its_address_once_and_stops_cleanly() {
     );
 }
 
+/// SIGTERM must stop the server even while its standard input stays open
+/// (a parent that keeps the pipe): nothing may keep the process alive after
+/// the server has shut down.
+#[test]
+fn serve_stops_on_sigterm_with_stdin_still_open() {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_siospec"))
+        .args(["serve", "--mode", "engine", "--exit-on-stdin-close"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("siospec serve starts");
+    let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).expect("stdout read");
+    assert!(line.starts_with("listening on "), "{line:?}");
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waits") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("siospec serve still running 20 s after SIGTERM");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status:?}");
+    drop(child.stdin.take());
+}
+
 #[test]
 fn bad_usage_is_2() {
     assert_eq!(
