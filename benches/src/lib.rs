@@ -168,9 +168,16 @@ pub fn eio_decode(
     match (case.v3, wire) {
         (false, Wire::Text(t)) => v4::decode_text(t, PROFILE),
         (false, Wire::Binary(b)) => Ok(v4::decode_binary(b)),
-        (true, Wire::Text(t)) => v3::decode_text(t, PROFILE),
-        (true, Wire::Binary(b)) => v3::decode_binary(b),
+        (true, Wire::Text(t)) => v3::decode_text(t, PROFILE).map(known),
+        (true, Wire::Binary(b)) => v3::decode_binary(b, PROFILE).map(known),
     }
+}
+
+/// The packet of a benchmark input, all of which have a known type.
+fn known(decoded: v3::Decoded<'_>) -> engine::Packet<'_> {
+    decoded
+        .into_packet()
+        .expect("benchmark inputs have a known packet type")
 }
 
 /// siospec: encode one packet into `out`.
@@ -306,6 +313,7 @@ pub fn payload_decoded(case: &PayloadCase) -> Vec<engine::Packet<'static>> {
     let limits = Limits::default();
     if case.v3 {
         v3::decode_payload(case.body, PROFILE, &limits)
+            .map(|p| p.map(known))
             .collect::<Result<_, _>>()
             .expect("valid payload")
     } else {

@@ -162,12 +162,19 @@ pub(crate) fn lenient_base64_decode(s: &str) -> Vec<u8> {
     lenient_base64_decode_units(s.len(), s.encode_utf16().map(|unit| unit as u8))
 }
 
+/// [`lenient_base64_decode`] of `s.slice(1)`: from the second UTF-16 code
+/// unit, so after an astral first character its low surrogate is read too.
+pub(crate) fn lenient_base64_decode_after_first_unit(s: &str) -> Vec<u8> {
+    lenient_base64_decode_units(s.len(), s.encode_utf16().skip(1).map(|unit| unit as u8))
+}
+
 /// [`lenient_base64_decode`] over a Latin-1 string given as its bytes.
 pub(crate) fn lenient_base64_decode_latin1(bytes: &[u8]) -> Vec<u8> {
     lenient_base64_decode_units(bytes.len(), bytes.iter().copied())
 }
 
-fn lenient_base64_decode_units(len: usize, units: impl Iterator<Item = u8>) -> Vec<u8> {
+/// [`lenient_base64_decode`] over UTF-16 code units already cast to bytes.
+pub(crate) fn lenient_base64_decode_units(len: usize, units: impl Iterator<Item = u8>) -> Vec<u8> {
     let mut out = Vec::with_capacity(len / 4 * 3 + 3);
     let mut acc: u32 = 0;
     let mut bits = 0u32;

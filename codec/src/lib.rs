@@ -50,6 +50,8 @@
 //! | Engine.IO: invalid UTF-8 in text (polling bodies, WebTransport) | U+FFFD, as Node's decoders do | rejected |
 //! | Engine.IO v3: length prefixes ` 6`, `0x6`, `6.0`; empty `0:` entries | read with `Number`; skipped | plain decimal; rejected |
 //! | Engine.IO v3 XHR2: length bytes above 9, marker bytes other than 0/1, lengths past the end | the official decoder's arithmetic, including its misreadings | rejected |
+//! | Engine.IO v3: binary data whose type byte or character names no type (`b9AQID`, a frame `07 aa`, an empty binary frame) | [`engine::v3::Decoded::Untyped`]: the official `{ type: undefined }`, which the server ignores | rejected |
+//! | Engine.IO v3: a length prefix that ends inside an astral character of a base64 packet (`3:b0😀`) | the packet read up to the high surrogate, then an error at the next length | rejected |
 //!
 //! # Where `Compat` departs from the official parsers
 //!
@@ -57,13 +59,11 @@
 //!   (the official default, 10), ack-id length, namespace length, and the
 //!   JSON depth of binary packets (default 1000; the official decoder's
 //!   recursive placeholder walk stops at the JavaScript stack's depth).
-//! * Engine.IO v3 packets whose type the official parser leaves `undefined`
-//!   (a base64 packet `b9…`, a binary packet with a type byte above 6) are
-//!   rejected as [`engine::DecodeError::UnknownType`]; the official server
-//!   ignores them silently.
-//! * A v3 length prefix that cuts a UTF-16 surrogate pair in half is rejected
-//!   at that packet ([`engine::DecodeError::SplitSurrogate`]); the official
-//!   decoder delivers the half-character packet and fails on the next length.
+//! * A v3 length prefix that ends inside an astral character of a text
+//!   packet (`2:4😀`) is rejected at that packet
+//!   ([`engine::DecodeError::SplitSurrogate`]); the official decoder first
+//!   delivers the packet with a lone high surrogate, which a Rust string
+//!   cannot hold, then fails on the next length. Both reject the payload.
 //! * Reconstructed [`socket::binary::Value`] objects keep keys in document
 //!   order; JavaScript moves integer-like keys first.
 //! * [`socket::binary::encode`] writes a `__proto__` key like any other; the

@@ -62,21 +62,22 @@ proptest! {
             for p in &packets {
                 let mut frame = Vec::new();
                 let decoded = match v3::encode(p, true, &mut frame) {
-                    engine::FrameKind::Binary => v3::decode_binary(&frame).unwrap().into_owned(),
+                    engine::FrameKind::Binary => v3::decode_binary(&frame, profile).unwrap().into_owned(),
                     engine::FrameKind::Text => v3::decode_text(std::str::from_utf8(&frame).unwrap(), profile).unwrap().into_owned(),
                 };
                 // A binary v3 frame keeps its type; text frames carry what was sent.
-                prop_assert_eq!(&decoded, p);
+                prop_assert_eq!(decoded, v3::Decoded::Packet(p.clone()));
             }
             let mut text = Vec::new();
             v3::encode_payload(&packets, &mut text);
             let text = String::from_utf8(text).unwrap();
+            let known: Vec<_> = packets.iter().cloned().map(v3::Decoded::Packet).collect();
             let decoded: Vec<_> = v3::decode_payload(&text, profile, &Limits::default()).collect::<Result<_, _>>().unwrap();
-            prop_assert_eq!(&decoded, &packets);
+            prop_assert_eq!(&decoded, &known);
             let mut bin = Vec::new();
             v3::encode_binary_payload(&packets, &mut bin);
             let decoded: Vec<_> = v3::decode_binary_payload(&bin, profile, &Limits::default()).collect::<Result<_, _>>().unwrap();
-            prop_assert_eq!(&decoded, &packets);
+            prop_assert_eq!(&decoded, &known);
         }
     }
 
@@ -90,7 +91,7 @@ proptest! {
         prop_assert!(out.starts_with(prefix.as_bytes()));
         let body = String::from_utf8(out).unwrap();
         let decoded: Vec<_> = v3::decode_payload(&body, Profile::Strict, &Limits::default()).collect::<Result<_, _>>().unwrap();
-        prop_assert_eq!(decoded, vec![p]);
+        prop_assert_eq!(decoded, vec![v3::Decoded::Packet(p)]);
     }
 
     #[test]
@@ -289,7 +290,7 @@ proptest! {
             let _ = v4::decode_payload(&text, profile, &limits).count();
             let _ = v4::body_text(&bytes, profile);
             let _ = v3::decode_text(&text, profile);
-            let _ = v3::decode_binary(&bytes);
+            let _ = v3::decode_binary(&bytes, profile);
             let _ = v3::decode_payload(&text, profile, &limits).count();
             let _ = v3::decode_binary_payload(&bytes, profile, &limits).count();
             let _ = v3::jsonp::decode_request_body(&text);

@@ -15,12 +15,19 @@ use siospec_codec::{Limits, Profile};
 /// 0x43 and 0xFD read as the five characters "67253", so the packet is
 /// looked for past the end of the body, and the empty packet's error
 /// reported offset 5 in a 4-byte body. Offsets now stay within the input.
+/// (An empty binary entry has since become data of no known type, as the
+/// official decoder reads it; the same lengths before an empty text entry
+/// still give the error.)
 #[test]
 fn xhr2_error_offsets_stay_within_the_body() {
-    let body = [0x40, 0x43, 0xfd, 0xff];
-    let items: Vec<_> =
-        v3::decode_binary_payload(&body, Profile::Compat, &Limits::default()).collect();
+    let limits = Limits::default();
+    let text_entry = [0x00, 0x43, 0xfd, 0xff];
+    let items: Vec<_> = v3::decode_binary_payload(&text_entry, Profile::Compat, &limits).collect();
     assert_eq!(items, [Err(DecodeError::Empty { offset: 4 })]);
+    let binary_entry = [0x40, 0x43, 0xfd, 0xff];
+    let items: Vec<_> =
+        v3::decode_binary_payload(&binary_entry, Profile::Compat, &limits).collect();
+    assert_eq!(items, [Ok(v3::Decoded::Untyped(Vec::new().into()))]);
 }
 
 /// fuzz target `roundtrip`: serde_json's default float parsing is not

@@ -65,6 +65,7 @@ pub use session::{session_client, session_server};
 
 type EPacket = engine::Packet<'static>;
 type EResult = Result<EPacket, engine::DecodeError>;
+type V3Result = Result<v3::Decoded<'static>, engine::DecodeError>;
 
 const PROFILES: [Profile; 2] = [Profile::Strict, Profile::Compat];
 
@@ -229,28 +230,40 @@ pub fn eio4_payload_chunked(data: &[u8]) {
 /// Engine.IO v3, one WebSocket frame: as a binary frame (type byte first)
 /// and as a text frame.
 pub fn eio3_packet(data: &[u8]) {
-    match v3::decode_binary(data) {
-        Ok(packet) => {
+    let strict = v3::decode_binary(data, Profile::Strict).map(v3::Decoded::into_owned);
+    let compat = v3::decode_binary(data, Profile::Compat).map(v3::Decoded::into_owned);
+    check_single_subset(&strict, &compat, "v3 binary frame");
+    check_strict_knows_every_type(std::slice::from_ref(&strict), "v3 binary frame");
+    let known_type = matches!(data.first(), Some(&t) if t <= 6);
+    match compat {
+        Ok(v3::Decoded::Packet(packet)) => {
             let mut out = Vec::new();
             assert_eq!(v3::encode(&packet, true, &mut out), FrameKind::Binary);
             assert_eq!(out, data, "a v3 binary frame re-encodes to itself");
-            v3_frame_roundtrip(&packet.into_owned());
+            v3_frame_roundtrip(&packet);
         }
-        Err(err) => {
-            check_engine_error(&err, data.len(), "v3 binary frame");
-            assert!(!matches!(data.first(), Some(&t) if t <= 6), "{err:?}");
+        Ok(v3::Decoded::Untyped(rest)) => {
+            assert!(!known_type, "untyped frame of a known type: {data:?}");
+            assert_eq!(&rest[..], data.get(1..).unwrap_or_default());
         }
+        Err(err) => panic!("Compat takes every binary frame, not {data:?}: {err:?}"),
+    }
+    if let Err(err) = &strict {
+        check_engine_error(err, data.len(), "v3 binary frame");
+        assert!(!known_type, "{err:?}");
     }
     let text = String::from_utf8_lossy(data);
-    let compat = v3::decode_text(&text, Profile::Compat).map(engine::Packet::into_owned);
+    let compat = v3::decode_text(&text, Profile::Compat).map(v3::Decoded::into_owned);
     match &compat {
-        Ok(packet) => v3_frame_roundtrip(packet),
+        Ok(v3::Decoded::Packet(packet)) => v3_frame_roundtrip(packet),
+        Ok(v3::Decoded::Untyped(_)) => assert!(text.starts_with('b'), "{text:?}"),
         Err(err) => check_engine_error(err, text.len(), "v3 text frame"),
     }
     if let Ok(text) = std::str::from_utf8(data) {
-        let strict = v3::decode_text(text, Profile::Strict).map(engine::Packet::into_owned);
+        let strict = v3::decode_text(text, Profile::Strict).map(v3::Decoded::into_owned);
         check_single_subset(&strict, &compat, "v3 text frame");
-        if let Ok(packet) = &strict {
+        check_strict_knows_every_type(std::slice::from_ref(&strict), "v3 text frame");
+        if let Ok(v3::Decoded::Packet(packet)) = &strict {
             let mut out = Vec::new();
             v3::encode(packet, false, &mut out);
             assert_eq!(out, data, "Strict accepts only canonical v3 text frames");
@@ -262,21 +275,22 @@ pub fn eio3_packet(data: &[u8]) {
 pub fn eio3_payload(data: &[u8]) {
     let limits = Limits::default();
     let text = String::from_utf8_lossy(data);
-    let compat = owned(v3::decode_payload(&text, Profile::Compat, &limits));
+    let compat = owned_v3(v3::decode_payload(&text, Profile::Compat, &limits));
     check_stream_shape(&compat, text.len(), "v3 payload");
-    let tight = owned(v3::decode_payload(&text, Profile::Compat, &tight_limits()));
+    let tight = owned_v3(v3::decode_payload(&text, Profile::Compat, &tight_limits()));
     check_limits_only_reject(&tight, &compat, "v3 payload");
     if let Ok(text) = std::str::from_utf8(data) {
-        let strict = owned(v3::decode_payload(text, Profile::Strict, &limits));
+        let strict = owned_v3(v3::decode_payload(text, Profile::Strict, &limits));
         check_stream_shape(&strict, text.len(), "v3 payload (Strict)");
         check_strict_subset(&strict, &compat, "v3 payload");
-        if let Some(packets) = all_ok(&strict) {
+        check_strict_knows_every_type(&strict, "v3 payload");
+        if let Some(packets) = all_known(&strict) {
             let mut out = Vec::new();
             v3::encode_payload(&packets, &mut out);
             assert_eq!(out, data, "Strict accepts only canonical v3 payloads");
         }
     }
-    if let Some(packets) = all_ok(&compat) {
+    if let Some(packets) = all_known(&compat) {
         v3_payload_roundtrip(&packets);
     }
 }
@@ -286,7 +300,7 @@ pub fn eio3_binary_payload(data: &[u8]) {
     let limits = Limits::default();
     let mut results = Vec::new();
     for profile in PROFILES {
-        let items = owned(v3::decode_binary_payload(data, profile, &limits));
+        let items = owned_v3(v3::decode_binary_payload(data, profile, &limits));
         check_stream_shape(&items, data.len(), "v3 binary payload");
         // A malformed length rejects the whole body before any packet.
         if let Some(i) = items.iter().position(|r| {
@@ -300,12 +314,13 @@ pub fn eio3_binary_payload(data: &[u8]) {
         }) {
             assert_eq!(i, 0, "framing error after packets: {items:?}");
         }
-        let tight = owned(v3::decode_binary_payload(data, profile, &tight_limits()));
+        let tight = owned_v3(v3::decode_binary_payload(data, profile, &tight_limits()));
         check_limits_only_reject(&tight, &items, "v3 binary payload");
         results.push(items);
     }
     check_strict_subset(&results[0], &results[1], "v3 binary payload");
-    if let Some(packets) = all_ok(&results[1]) {
+    check_strict_knows_every_type(&results[0], "v3 binary payload");
+    if let Some(packets) = all_known(&results[1]) {
         v3_payload_roundtrip(&packets);
     }
 }
@@ -317,19 +332,20 @@ pub fn eio3_binary_payload(data: &[u8]) {
 pub fn eio3_jsonp(data: &[u8]) {
     let body = String::from_utf8_lossy(data);
     if let Some(payload) = v3::jsonp::decode_request_body(&body) {
-        let compat = owned(v3::decode_payload(
+        let compat = owned_v3(v3::decode_payload(
             &payload,
             Profile::Compat,
             &Limits::default(),
         ));
         check_stream_shape(&compat, payload.len(), "JSONP payload");
-        let strict = owned(v3::decode_payload(
+        let strict = owned_v3(v3::decode_payload(
             &payload,
             Profile::Strict,
             &Limits::default(),
         ));
         check_strict_subset(&strict, &compat, "JSONP payload");
-        if let Some(packets) = all_ok(&compat) {
+        check_strict_knows_every_type(&strict, "JSONP payload");
+        if let Some(packets) = all_known(&compat) {
             v3_payload_roundtrip(&packets);
         }
     }
@@ -555,14 +571,42 @@ fn owned<'a>(
         .collect()
 }
 
-/// The packets before the first error.
-fn ok_prefix(items: &[EResult]) -> Vec<&EPacket> {
+fn owned_v3<'a>(
+    items: impl IntoIterator<Item = Result<v3::Decoded<'a>, engine::DecodeError>>,
+) -> Vec<V3Result> {
+    items
+        .into_iter()
+        .map(|r| r.map(v3::Decoded::into_owned))
+        .collect()
+}
+
+/// The items before the first error.
+fn ok_prefix<T>(items: &[Result<T, engine::DecodeError>]) -> Vec<&T> {
     items.iter().map_while(|r| r.as_ref().ok()).collect()
 }
 
 /// The packets, when there is no error.
 fn all_ok(items: &[EResult]) -> Option<Vec<EPacket>> {
     items.iter().map(|r| r.as_ref().ok().cloned()).collect()
+}
+
+/// The packets, when there is no error and every one has a known type.
+fn all_known(items: &[V3Result]) -> Option<Vec<EPacket>> {
+    items
+        .iter()
+        .map(|r| r.as_ref().ok().cloned().and_then(v3::Decoded::into_packet))
+        .collect()
+}
+
+/// Data of no known type is the official v3 parser's looseness: `Strict`
+/// never yields it.
+fn check_strict_knows_every_type(strict: &[V3Result], what: &str) {
+    assert!(
+        !strict
+            .iter()
+            .any(|r| matches!(r, Ok(v3::Decoded::Untyped(_)))),
+        "{what}: Strict yielded data of no known type: {strict:?}"
+    );
 }
 
 fn as_results(packets: &[EPacket]) -> Vec<EResult> {
@@ -580,7 +624,11 @@ fn check_engine_error(err: &engine::DecodeError, input_len: usize, what: &str) {
 }
 
 /// Decoders stop at their first error; its offset lies within the input.
-fn check_stream_shape(items: &[EResult], input_len: usize, what: &str) {
+fn check_stream_shape<T: std::fmt::Debug>(
+    items: &[Result<T, engine::DecodeError>],
+    input_len: usize,
+    what: &str,
+) {
     if let Some(i) = items.iter().position(Result::is_err) {
         assert_eq!(
             i + 1,
@@ -593,7 +641,11 @@ fn check_stream_shape(items: &[EResult], input_len: usize, what: &str) {
     }
 }
 
-fn check_single_subset(strict: &EResult, compat: &EResult, what: &str) {
+fn check_single_subset<T: std::fmt::Debug + PartialEq>(
+    strict: &Result<T, engine::DecodeError>,
+    compat: &Result<T, engine::DecodeError>,
+    what: &str,
+) {
     if let Ok(packet) = strict {
         assert_eq!(compat.as_ref(), Ok(packet), "{what}: Strict ⊆ Compat");
     }
@@ -601,7 +653,11 @@ fn check_single_subset(strict: &EResult, compat: &EResult, what: &str) {
 
 /// What Strict yields before its first error, Compat yields first; when
 /// Strict accepts everything, Compat gives exactly the same.
-fn check_strict_subset(strict: &[EResult], compat: &[EResult], what: &str) {
+fn check_strict_subset<T: std::fmt::Debug + PartialEq>(
+    strict: &[Result<T, engine::DecodeError>],
+    compat: &[Result<T, engine::DecodeError>],
+    what: &str,
+) {
     let s = ok_prefix(strict);
     let c = ok_prefix(compat);
     assert!(
@@ -613,7 +669,11 @@ fn check_strict_subset(strict: &[EResult], compat: &[EResult], what: &str) {
     }
 }
 
-fn check_limits_only_reject(tight: &[EResult], full: &[EResult], what: &str) {
+fn check_limits_only_reject<T: std::fmt::Debug + PartialEq>(
+    tight: &[Result<T, engine::DecodeError>],
+    full: &[Result<T, engine::DecodeError>],
+    what: &str,
+) {
     let t = ok_prefix(tight);
     let f = ok_prefix(full);
     assert!(
@@ -647,16 +707,25 @@ fn v3_frame_roundtrip(packet: &EPacket) {
     for supports_binary in [true, false] {
         let mut out = Vec::new();
         let back = match v3::encode(packet, supports_binary, &mut out) {
-            FrameKind::Binary => v3::decode_binary(&out).map(engine::Packet::into_owned),
+            FrameKind::Binary => {
+                let strict = v3::decode_binary(&out, Profile::Strict).map(v3::Decoded::into_owned);
+                let compat = v3::decode_binary(&out, Profile::Compat).map(v3::Decoded::into_owned);
+                assert_eq!(strict, compat, "v3 frame {out:?}");
+                strict
+            }
             FrameKind::Text => {
                 let text = std::str::from_utf8(&out).expect("v3 text frames are UTF-8");
-                let strict = v3::decode_text(text, Profile::Strict).map(engine::Packet::into_owned);
-                let compat = v3::decode_text(text, Profile::Compat).map(engine::Packet::into_owned);
+                let strict = v3::decode_text(text, Profile::Strict).map(v3::Decoded::into_owned);
+                let compat = v3::decode_text(text, Profile::Compat).map(v3::Decoded::into_owned);
                 assert_eq!(strict, compat, "v3 frame {text:?}");
                 strict
             }
         };
-        assert_eq!(back.as_ref(), Ok(packet), "v3 frame round trip");
+        assert_eq!(
+            back,
+            Ok(v3::Decoded::Packet(packet.clone())),
+            "v3 frame round trip"
+        );
     }
 }
 
@@ -681,7 +750,11 @@ fn v4_payload_roundtrip(packets: &[EPacket]) {
 /// `packets` as a v3 text payload and as an XHR2 binary payload.
 fn v3_payload_roundtrip(packets: &[EPacket]) {
     let limits = Limits::default();
-    let expected = as_results(packets);
+    let expected: Vec<V3Result> = packets
+        .iter()
+        .cloned()
+        .map(|p| Ok(v3::Decoded::Packet(p)))
+        .collect();
     let mut body = Vec::new();
     v3::encode_payload(packets, &mut body);
     let text = std::str::from_utf8(&body).expect("v3 payloads are UTF-8");
@@ -690,7 +763,7 @@ fn v3_payload_roundtrip(packets: &[EPacket]) {
         if packets.is_empty() && profile == Profile::Strict {
             continue;
         }
-        let back = owned(v3::decode_payload(text, profile, &limits));
+        let back = owned_v3(v3::decode_payload(text, profile, &limits));
         assert_eq!(
             back, expected,
             "v3 payload round trip ({profile:?}): {text:?}"
@@ -699,7 +772,7 @@ fn v3_payload_roundtrip(packets: &[EPacket]) {
     body.clear();
     v3::encode_binary_payload(packets, &mut body);
     for profile in PROFILES {
-        let back = owned(v3::decode_binary_payload(&body, profile, &limits));
+        let back = owned_v3(v3::decode_binary_payload(&body, profile, &limits));
         assert_eq!(
             back, expected,
             "XHR2 payload round trip ({profile:?}): {body:?}"

@@ -85,22 +85,28 @@ fn assert_subsequence(sub: &[Message], all: &[Message], what: &str) {
     }
 }
 
-fn decode_frame(protocol: Protocol, frame: &Frame, profile: Profile) -> Result<EPacket, ()> {
-    match (protocol, frame) {
-        (Protocol::V4, Frame::Text(t)) => v4::decode_text(t, profile)
-            .map(engine::Packet::into_owned)
-            .map_err(drop),
-        (Protocol::V4, Frame::Binary(b)) => Ok(v4::decode_binary(b).into_owned()),
-        (Protocol::V3, Frame::Text(t)) => v3::decode_text(t, profile)
-            .map(engine::Packet::into_owned)
-            .map_err(drop),
-        (Protocol::V3, Frame::Binary(b)) => v3::decode_binary(b)
-            .map(engine::Packet::into_owned)
-            .map_err(drop),
-    }
+/// A frame's packet as the machines see it: `Ok(None)` for v3 data of no
+/// known type, which they ignore.
+fn decode_frame(
+    protocol: Protocol,
+    frame: &Frame,
+    profile: Profile,
+) -> Result<Option<EPacket>, ()> {
+    let decoded = match (protocol, frame) {
+        (Protocol::V4, Frame::Text(t)) => v4::decode_text(t, profile).map(Some),
+        (Protocol::V4, Frame::Binary(b)) => Ok(Some(v4::decode_binary(b))),
+        (Protocol::V3, Frame::Text(t)) => v3::decode_text(t, profile).map(v3::Decoded::into_packet),
+        (Protocol::V3, Frame::Binary(b)) => {
+            v3::decode_binary(b, profile).map(v3::Decoded::into_packet)
+        }
+    };
+    decoded
+        .map(|p| p.map(engine::Packet::into_owned))
+        .map_err(drop)
 }
 
-/// The packets of a polling body, up to the first that does not decode.
+/// The packets of a polling body, up to the first that does not decode
+/// (v3 data of no known type is skipped, as the machines ignore it).
 fn decode_body(
     protocol: Protocol,
     body: &[u8],
@@ -109,9 +115,12 @@ fn decode_body(
     profile: Profile,
 ) -> (Vec<EPacket>, bool) {
     let limits = Limits::default();
-    let items: Vec<Result<EPacket, engine::DecodeError>> = if binary {
+    let known = |r: Result<v3::Decoded<'_>, engine::DecodeError>| {
+        r.map(|d| d.into_packet().map(engine::Packet::into_owned))
+    };
+    let items: Vec<Result<Option<EPacket>, engine::DecodeError>> = if binary {
         v3::decode_binary_payload(body, profile, &limits)
-            .map(|r| r.map(engine::Packet::into_owned))
+            .map(known)
             .collect()
     } else {
         let Ok(text) = v4::body_text(body, profile) else {
@@ -127,15 +136,18 @@ fn decode_body(
         };
         match protocol {
             Protocol::V4 => v4::decode_payload(&text, profile, &limits)
-                .map(|r| r.map(engine::Packet::into_owned))
+                .map(|r| r.map(|p| Some(p.into_owned())))
                 .collect(),
             Protocol::V3 => v3::decode_payload(&text, profile, &limits)
-                .map(|r| r.map(engine::Packet::into_owned))
+                .map(known)
                 .collect(),
         }
     };
     let ok = items.iter().all(Result::is_ok);
-    (items.into_iter().map_while(Result::ok).collect(), ok)
+    (
+        items.into_iter().map_while(Result::ok).flatten().collect(),
+        ok,
+    )
 }
 
 /// A JSONP response `___eio[j]("…");`: the payload string inside.
@@ -583,7 +595,7 @@ impl ServerRun {
                 self.next_id += 1;
             }
             ServerOp::Frame(_, frame) => {
-                if let Ok(packet) = decode_frame(self.protocol, frame, self.profile) {
+                if let Ok(Some(packet)) = decode_frame(self.protocol, frame, self.profile) {
                     m.client_sent.extend(message_of(&packet));
                 }
             }
@@ -660,7 +672,9 @@ impl ServerRun {
                     assert_eq!(s.0, 0, "frame after closing WebSocket {id:?}");
                     assert!(!s.1, "frame to WebSocket {id:?} the client closed");
                     let packet = decode_frame(self.protocol, &frame, Profile::Strict)
-                        .unwrap_or_else(|()| {
+                        .ok()
+                        .flatten()
+                        .unwrap_or_else(|| {
                             panic!("the server wrote a frame Strict refuses: {frame:?}")
                         });
                     m.delivered.extend(message_of(&packet));
@@ -1215,7 +1229,9 @@ impl ClientRun {
                         "frame on WebSocket {id:?} in state {s:?}"
                     );
                     let packet = decode_frame(self.protocol, &frame, Profile::Strict)
-                        .unwrap_or_else(|()| {
+                        .ok()
+                        .flatten()
+                        .unwrap_or_else(|| {
                             panic!("the client wrote a frame Strict refuses: {frame:?}")
                         });
                     m.delivered.extend(message_of(&packet));

@@ -12,7 +12,9 @@
 //!
 //! let body = "6:4hello2:4€";
 //! let packets: Vec<_> = v3::decode_payload(body, Profile::Compat, &Limits::default())
-//!     .collect::<Result<_, _>>()
+//!     .map(|item| item.map(v3::Decoded::into_packet))
+//!     .collect::<Result<Option<_>, _>>()
+//!     .unwrap()
 //!     .unwrap();
 //! assert_eq!(packets[1], Packet::text(PacketType::Message, "€"));
 //! let mut out = Vec::new();
@@ -29,16 +31,85 @@ use super::{
 };
 use crate::{js, Limits, Profile};
 
+/// What a v3 decoder yields for one packet.
+///
+/// Binary data names its type with a byte (a binary frame, a binary entry of
+/// an XHR2 payload) or a character (`b<type><base64>`), and protocol 3's
+/// official parser takes whatever that names, `undefined` included: it never
+/// rejects such a packet, and engine.io ignores it. `Compat` yields those as
+/// [`Decoded::Untyped`]; `Strict` rejects them with
+/// [`DecodeError::UnknownType`] (or [`DecodeError::Empty`] for an empty
+/// binary frame).
+///
+/// ```
+/// use siospec_codec::engine::{v3, DecodeError, Packet};
+/// use siospec_codec::Profile;
+///
+/// let known = v3::decode_binary(&[4, 1, 2], Profile::Compat).unwrap();
+/// assert_eq!(known.into_packet(), Some(Packet::binary(&[1, 2][..])));
+/// let untyped = v3::decode_binary(&[9, 1, 2], Profile::Compat).unwrap();
+/// assert_eq!(untyped, v3::Decoded::Untyped((&[1, 2][..]).into()));
+/// assert_eq!(v3::decode_binary(&[9, 1, 2], Profile::Strict), Err(DecodeError::UnknownType { offset: 0 }));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Decoded<'a> {
+    /// A packet of one of the seven types.
+    Packet(Packet<'a>),
+    /// Binary data whose type byte or character names no packet type: the
+    /// official parser's `{ type: undefined, data }`. Only `Compat` yields it.
+    Untyped(Cow<'a, [u8]>),
+}
+
+impl<'a> Decoded<'a> {
+    /// The packet, or `None` for [`Decoded::Untyped`] data.
+    ///
+    /// ```
+    /// use siospec_codec::engine::{v3, Packet, PacketType};
+    /// use siospec_codec::Profile;
+    ///
+    /// let decoded = v3::decode_text("2", Profile::Compat).unwrap();
+    /// assert_eq!(decoded.into_packet(), Some(Packet::new(PacketType::Ping)));
+    /// assert_eq!(v3::decode_text("b", Profile::Compat).unwrap().into_packet(), None);
+    /// ```
+    pub fn into_packet(self) -> Option<Packet<'a>> {
+        match self {
+            Decoded::Packet(packet) => Some(packet),
+            Decoded::Untyped(_) => None,
+        }
+    }
+
+    /// The same, owning what it borrowed.
+    ///
+    /// ```
+    /// use siospec_codec::engine::v3;
+    /// use siospec_codec::Profile;
+    ///
+    /// let owned: v3::Decoded<'static> = v3::decode_binary(&[7, 1], Profile::Compat).unwrap().into_owned();
+    /// assert_eq!(owned, v3::Decoded::Untyped(vec![1].into()));
+    /// ```
+    pub fn into_owned(self) -> Decoded<'static> {
+        match self {
+            Decoded::Packet(packet) => Decoded::Packet(packet.into_owned()),
+            Decoded::Untyped(data) => Decoded::Untyped(Cow::Owned(data.into_owned())),
+        }
+    }
+}
+
 /// Decodes one text packet: a WebSocket text frame or one packet of a text payload.
 ///
 /// ```
 /// use siospec_codec::engine::{v3, Packet, PacketType};
 /// use siospec_codec::Profile;
 ///
-/// assert_eq!(v3::decode_text("b4AQIDBA==", Profile::Compat).unwrap(), Packet::binary(vec![1, 2, 3, 4]));
-/// assert_eq!(v3::decode_text("2", Profile::Compat).unwrap(), Packet::new(PacketType::Ping));
+/// let decoded = v3::decode_text("b4AQIDBA==", Profile::Compat).unwrap();
+/// assert_eq!(decoded, v3::Decoded::Packet(Packet::binary(vec![1, 2, 3, 4])));
+/// let decoded = v3::decode_text("2", Profile::Compat).unwrap();
+/// assert_eq!(decoded, v3::Decoded::Packet(Packet::new(PacketType::Ping)));
+/// // A base64 packet of no known type: kept in Compat (see `Decoded`).
+/// assert_eq!(v3::decode_text("b9AQID", Profile::Compat).unwrap(), v3::Decoded::Untyped(vec![1, 2, 3].into()));
+/// assert!(v3::decode_text("b9AQID", Profile::Strict).is_err());
 /// ```
-pub fn decode_text(text: &str, profile: Profile) -> Result<Packet<'_>, DecodeError> {
+pub fn decode_text(text: &str, profile: Profile) -> Result<Decoded<'_>, DecodeError> {
     let Some(&first) = text.as_bytes().first() else {
         return Err(DecodeError::Empty { offset: 0 });
     };
@@ -47,12 +118,18 @@ pub fn decode_text(text: &str, profile: Profile) -> Result<Packet<'_>, DecodeErr
             .as_bytes()
             .get(1)
             .and_then(|&d| PacketType::from_digit(d));
-        let kind = kind.ok_or(DecodeError::UnknownType { offset: 1 })?;
-        let bytes = decode_base64(&text[2..], 2, profile)?;
-        return Ok(Packet {
-            kind,
-            data: Data::Binary(bytes),
-        });
+        return match (kind, profile) {
+            (Some(kind), _) => Ok(Decoded::Packet(Packet {
+                kind,
+                data: Data::Binary(decode_base64(&text[2..], 2, profile)?),
+            })),
+            // `Buffer.from(msg.slice(1), "base64")` after a type character
+            // that is one UTF-16 code unit, whatever it is.
+            (None, Profile::Compat) => Ok(Decoded::Untyped(Cow::Owned(
+                js::lenient_base64_decode_after_first_unit(&text[1..]),
+            ))),
+            (None, Profile::Strict) => Err(DecodeError::UnknownType { offset: 1 }),
+        };
     }
     let kind = PacketType::from_digit(first).ok_or(DecodeError::UnknownType { offset: 0 })?;
     let rest = &text[1..];
@@ -61,25 +138,32 @@ pub fn decode_text(text: &str, profile: Profile) -> Result<Packet<'_>, DecodeErr
     } else {
         Data::Text(Cow::Borrowed(rest))
     };
-    Ok(Packet { kind, data })
+    Ok(Decoded::Packet(Packet { kind, data }))
 }
 
 /// Decodes a binary packet: a type byte (0–6) followed by the data.
 ///
 /// ```
 /// use siospec_codec::engine::{v3, Packet};
-/// assert_eq!(v3::decode_binary(&[4, 1, 2]).unwrap(), Packet::binary(&[1, 2][..]));
-/// assert!(v3::decode_binary(&[9, 1]).is_err());
+/// use siospec_codec::Profile;
+///
+/// let decoded = v3::decode_binary(&[4, 1, 2], Profile::Strict).unwrap();
+/// assert_eq!(decoded, v3::Decoded::Packet(Packet::binary(&[1, 2][..])));
+/// assert!(v3::decode_binary(&[9, 1], Profile::Strict).is_err());
+/// assert!(v3::decode_binary(&[], Profile::Strict).is_err());
 /// ```
-pub fn decode_binary(frame: &[u8]) -> Result<Packet<'_>, DecodeError> {
-    let (&type_byte, data) = frame
-        .split_first()
-        .ok_or(DecodeError::Empty { offset: 0 })?;
-    let kind = PacketType::from_index(type_byte).ok_or(DecodeError::UnknownType { offset: 0 })?;
-    Ok(Packet {
-        kind,
-        data: Data::Binary(Cow::Borrowed(data)),
-    })
+pub fn decode_binary(frame: &[u8], profile: Profile) -> Result<Decoded<'_>, DecodeError> {
+    let kind = frame.first().and_then(|&t| PacketType::from_index(t));
+    let data = Cow::Borrowed(frame.get(1..).unwrap_or_default());
+    match (kind, profile) {
+        (Some(kind), _) => Ok(Decoded::Packet(Packet {
+            kind,
+            data: Data::Binary(data),
+        })),
+        (None, Profile::Compat) => Ok(Decoded::Untyped(data)),
+        (None, Profile::Strict) if frame.is_empty() => Err(DecodeError::Empty { offset: 0 }),
+        (None, Profile::Strict) => Err(DecodeError::UnknownType { offset: 0 }),
+    }
 }
 
 /// Encodes one packet for a WebSocket frame, appending to `out`: binary data
@@ -154,6 +238,14 @@ pub fn decode_payload<'a>(body: &'a str, profile: Profile, limits: &Limits) -> P
     }
 }
 
+/// Where a v3 length ends short of the packet it announces.
+enum Cut {
+    /// Inside the astral character at this byte offset.
+    Surrogate { at: usize },
+    /// Past the end of the body.
+    Short,
+}
+
 /// Iterator over a v3 text payload; see [`decode_payload`].
 #[derive(Debug, Clone)]
 pub struct PayloadDecoder<'a> {
@@ -167,13 +259,13 @@ pub struct PayloadDecoder<'a> {
 }
 
 impl<'a> PayloadDecoder<'a> {
-    fn fail(&mut self, err: DecodeError) -> Option<Result<Packet<'a>, DecodeError>> {
+    fn fail(&mut self, err: DecodeError) -> Option<Result<Decoded<'a>, DecodeError>> {
         self.done = true;
         Some(Err(err))
     }
 
     /// The byte length of the first `units` UTF-16 code units of `text`.
-    fn byte_len_of_units(text: &str, units: usize, offset: usize) -> Result<usize, DecodeError> {
+    fn byte_len_of_units(text: &str, units: usize) -> Result<usize, Cut> {
         let mut seen = 0;
         for (i, c) in text.char_indices() {
             if seen == units {
@@ -181,14 +273,57 @@ impl<'a> PayloadDecoder<'a> {
             }
             seen += c.len_utf16();
             if seen > units {
-                return Err(DecodeError::SplitSurrogate { offset });
+                return Err(Cut::Surrogate { at: i });
             }
         }
         if seen == units {
             Ok(text.len())
         } else {
-            Err(DecodeError::InvalidLength { offset })
+            Err(Cut::Short)
         }
+    }
+
+    /// A base64 packet whose length ends inside the astral character at
+    /// `split_at`: the official decoder reads its text with the character's
+    /// high surrogate, which base64 decoding takes as a Latin-1 byte, then
+    /// fails on the next length, which starts with the low surrogate.
+    fn split_base64_packet(
+        &mut self,
+        before_split: &str,
+        split_at: usize,
+    ) -> Option<Result<Decoded<'a>, DecodeError>> {
+        if self.count == self.max_packets {
+            return self.fail(DecodeError::TooManyPackets {
+                limit: self.max_packets,
+            });
+        }
+        self.count += 1;
+        let high_surrogate = self.body[split_at..]
+            .encode_utf16()
+            .next()
+            .unwrap_or_default();
+        let units: Vec<u16> = before_split
+            .encode_utf16()
+            .chain(std::iter::once(high_surrogate))
+            .collect();
+        let kind = units
+            .get(1)
+            .and_then(|&unit| u8::try_from(unit).ok())
+            .and_then(PacketType::from_digit);
+        let base64 = units.get(2..).unwrap_or_default();
+        let data = Cow::Owned(js::lenient_base64_decode_units(
+            base64.len(),
+            base64.iter().map(|&unit| unit as u8),
+        ));
+        self.pending_error = Some(DecodeError::InvalidLength { offset: split_at });
+        self.pos = self.body.len();
+        Some(Ok(match kind {
+            Some(kind) => Decoded::Packet(Packet {
+                kind,
+                data: Data::Binary(data),
+            }),
+            None => Decoded::Untyped(data),
+        }))
     }
 
     fn length_prefix(&self, digits: &str) -> Option<usize> {
@@ -209,7 +344,7 @@ impl<'a> PayloadDecoder<'a> {
 }
 
 impl<'a> Iterator for PayloadDecoder<'a> {
-    type Item = Result<Packet<'a>, DecodeError>;
+    type Item = Result<Decoded<'a>, DecodeError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.done {
@@ -232,11 +367,19 @@ impl<'a> Iterator for PayloadDecoder<'a> {
                 return self.fail(DecodeError::InvalidLength { offset: start });
             };
             let after = &rest[colon + 1..];
-            let len = match Self::byte_len_of_units(after, units, start) {
-                Ok(len) => len,
-                Err(err) => return self.fail(err),
-            };
             let packet_at = start + colon + 1;
+            let len = match Self::byte_len_of_units(after, units) {
+                Ok(len) => len,
+                Err(Cut::Short) => return self.fail(DecodeError::InvalidLength { offset: start }),
+                Err(Cut::Surrogate { at })
+                    if self.profile == Profile::Compat && after.starts_with('b') =>
+                {
+                    return self.split_base64_packet(&after[..at], packet_at + at);
+                }
+                Err(Cut::Surrogate { .. }) => {
+                    return self.fail(DecodeError::SplitSurrogate { offset: start })
+                }
+            };
             self.pos = packet_at + len;
             if len == 0 {
                 if self.profile == Profile::Strict {
@@ -318,7 +461,9 @@ const MAX_LENGTH_CHARS: usize = 310;
 ///
 /// let body = [0, 6, 0xff, b'4', b'h', b'e', b'l', b'l', b'o', 1, 5, 0xff, 4, 1, 2, 3, 4];
 /// let packets: Vec<_> = v3::decode_binary_payload(&body, Profile::Compat, &Limits::default())
-///     .collect::<Result<_, _>>()
+///     .map(|item| item.map(v3::Decoded::into_packet))
+///     .collect::<Result<Option<_>, _>>()
+///     .unwrap()
 ///     .unwrap();
 /// assert_eq!(packets, [Packet::text(PacketType::Message, "hello"), Packet::binary(&[1u8, 2, 3, 4][..])]);
 /// let mut out = Vec::new();
@@ -491,7 +636,7 @@ pub struct BinaryPayloadDecoder<'a> {
 }
 
 impl<'a> Iterator for BinaryPayloadDecoder<'a> {
-    type Item = Result<Packet<'a>, DecodeError>;
+    type Item = Result<Decoded<'a>, DecodeError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.done {
@@ -511,7 +656,7 @@ impl<'a> Iterator for BinaryPayloadDecoder<'a> {
         let decoded = if entry.is_text {
             decode_latin1_utf8_packet(entry.bytes, self.entries.profile)
         } else {
-            decode_binary(entry.bytes)
+            decode_binary(entry.bytes, self.entries.profile)
         };
         if decoded.is_err() {
             self.done = true;
@@ -523,26 +668,28 @@ impl<'a> Iterator for BinaryPayloadDecoder<'a> {
 /// A text entry of an XHR2 payload: `b` entries are base64 over the raw
 /// bytes; anything else is UTF-8, where `Compat` turns encoded surrogates into
 /// U+FFFD as the bundled utf8.js does.
-fn decode_latin1_utf8_packet(bytes: &[u8], profile: Profile) -> Result<Packet<'_>, DecodeError> {
+fn decode_latin1_utf8_packet(bytes: &[u8], profile: Profile) -> Result<Decoded<'_>, DecodeError> {
     let Some(&first) = bytes.first() else {
         return Err(DecodeError::Empty { offset: 0 });
     };
     if first == b'b' {
-        let kind = bytes
-            .get(1)
-            .and_then(|&d| PacketType::from_digit(d))
-            .ok_or(DecodeError::UnknownType { offset: 1 })?;
-        let data = match profile {
-            Profile::Compat => Cow::Owned(js::lenient_base64_decode_latin1(&bytes[2..])),
-            Profile::Strict => {
-                let text = std::str::from_utf8(&bytes[2..])
+        let kind = bytes.get(1).and_then(|&d| PacketType::from_digit(d));
+        let base64 = bytes.get(2..).unwrap_or_default();
+        let data = match (kind, profile) {
+            (_, Profile::Compat) => Cow::Owned(js::lenient_base64_decode_latin1(base64)),
+            (None, Profile::Strict) => return Err(DecodeError::UnknownType { offset: 1 }),
+            (Some(_), Profile::Strict) => {
+                let text = std::str::from_utf8(base64)
                     .map_err(|_| DecodeError::InvalidBase64 { offset: 2 })?;
                 decode_base64(text, 2, profile)?
             }
         };
-        return Ok(Packet {
-            kind,
-            data: Data::Binary(data),
+        return Ok(match kind {
+            Some(kind) => Decoded::Packet(Packet {
+                kind,
+                data: Data::Binary(data),
+            }),
+            None => Decoded::Untyped(data),
         });
     }
     let text = utf8_with_surrogates(bytes, profile)?;
@@ -552,7 +699,7 @@ fn decode_latin1_utf8_packet(bytes: &[u8], profile: Profile) -> Result<Packet<'_
         Cow::Owned(t) if t.len() > 1 => Data::Text(Cow::Owned(t[1..].to_owned())),
         _ => Data::None,
     };
-    Ok(Packet { kind, data })
+    Ok(Decoded::Packet(Packet { kind, data }))
 }
 
 fn utf8_with_surrogates(bytes: &[u8], profile: Profile) -> Result<Cow<'_, str>, DecodeError> {
@@ -614,12 +761,16 @@ pub fn encode_binary_payload<'p, 'a: 'p>(
 mod tests {
     use super::*;
 
-    fn text_payload(body: &str, profile: Profile) -> Vec<Result<Packet<'_>, DecodeError>> {
+    fn text_payload(body: &str, profile: Profile) -> Vec<Result<Decoded<'_>, DecodeError>> {
         decode_payload(body, profile, &Limits::default()).collect()
     }
 
-    fn binary_payload(body: &[u8], profile: Profile) -> Vec<Result<Packet<'_>, DecodeError>> {
+    fn binary_payload(body: &[u8], profile: Profile) -> Vec<Result<Decoded<'_>, DecodeError>> {
         decode_binary_payload(body, profile, &Limits::default()).collect()
+    }
+
+    fn known(packet: Packet<'_>) -> Result<Decoded<'_>, DecodeError> {
+        Ok(Decoded::Packet(packet))
     }
 
     #[test]
@@ -629,11 +780,11 @@ mod tests {
         assert!(got.iter().all(Result::is_ok));
         assert_eq!(
             text_payload("1:6", Profile::Strict),
-            [Ok(Packet::new(PacketType::Noop))]
+            [known(Packet::new(PacketType::Noop))]
         );
         assert_eq!(
             text_payload("10:b4AQIDBA==", Profile::Strict),
-            [Ok(Packet::binary(vec![1, 2, 3, 4]))]
+            [known(Packet::binary(vec![1, 2, 3, 4]))]
         );
     }
 
@@ -648,7 +799,7 @@ mod tests {
         ] {
             assert_eq!(
                 text_payload(body, Profile::Compat),
-                [Ok(Packet::text(PacketType::Message, "hello"))],
+                [known(Packet::text(PacketType::Message, "hello"))],
                 "{body}"
             );
             assert!(text_payload(body, Profile::Strict)[0].is_err(), "{body}");
@@ -666,7 +817,7 @@ mod tests {
         assert_eq!(
             got,
             [
-                Ok(Packet::new(PacketType::Ping)),
+                known(Packet::new(PacketType::Ping)),
                 Err(DecodeError::InvalidLength { offset: 3 })
             ]
         );
@@ -696,7 +847,7 @@ mod tests {
     fn lengths_count_utf16_units() {
         assert_eq!(
             text_payload("3:4😀", Profile::Strict),
-            [Ok(Packet::text(PacketType::Message, "😀"))]
+            [known(Packet::text(PacketType::Message, "😀"))]
         );
         assert!(text_payload("2:4😀", Profile::Compat)[0].is_err());
         let mut out = Vec::new();
@@ -738,7 +889,7 @@ mod tests {
         body.extend_from_slice(b"hello world");
         assert_eq!(
             binary_payload(&body, Profile::Compat),
-            [Ok(Packet::text(PacketType::Message, "hello world"))]
+            [known(Packet::text(PacketType::Message, "hello world"))]
         );
         assert!(binary_payload(&body, Profile::Strict)[0].is_err());
     }
@@ -748,7 +899,7 @@ mod tests {
         let body = [0, 4, 0xff, b'4', 0xed, 0xa0, 0x80];
         assert_eq!(
             binary_payload(&body, Profile::Compat),
-            [Ok(Packet::text(PacketType::Message, "\u{fffd}"))]
+            [known(Packet::text(PacketType::Message, "\u{fffd}"))]
         );
         assert!(binary_payload(&body, Profile::Strict)[0].is_err());
         assert!(binary_payload(&[0, 2, 0xff, b'4', 0xff], Profile::Compat)[0].is_err());
@@ -756,29 +907,125 @@ mod tests {
 
     #[test]
     fn binary_frames_carry_the_type_byte() {
-        assert_eq!(decode_binary(&[]), Err(DecodeError::Empty { offset: 0 }));
         assert_eq!(
-            decode_binary(&[2]).unwrap(),
-            Packet {
+            decode_binary(&[2], Profile::Strict),
+            known(Packet {
                 kind: PacketType::Ping,
                 data: Data::Binary(Cow::Borrowed(&[]))
-            }
+            })
+        );
+        assert_eq!(
+            decode_binary(&[], Profile::Strict),
+            Err(DecodeError::Empty { offset: 0 })
+        );
+        assert_eq!(
+            decode_binary(&[7, 0xaa], Profile::Strict),
+            Err(DecodeError::UnknownType { offset: 0 })
+        );
+    }
+
+    #[test]
+    fn binary_frames_of_no_known_type_are_untyped_in_compat() {
+        assert_eq!(
+            decode_binary(&[], Profile::Compat),
+            Ok(Decoded::Untyped(Cow::Borrowed(&[])))
+        );
+        assert_eq!(
+            decode_binary(&[7, 0xaa, 0xbb], Profile::Compat),
+            Ok(Decoded::Untyped(Cow::Borrowed(&[0xaa, 0xbb])))
         );
     }
 
     #[test]
     fn base64_packets_carry_the_type_digit() {
         assert_eq!(
-            decode_text("b", Profile::Compat),
-            Err(DecodeError::UnknownType { offset: 1 })
+            decode_text("b4", Profile::Strict),
+            known(Packet::binary(vec![]))
+        );
+        for text in ["b", "b9AQ==", "b€AQ=="] {
+            assert_eq!(
+                decode_text(text, Profile::Strict),
+                Err(DecodeError::UnknownType { offset: 1 }),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn base64_packets_of_no_known_type_are_untyped_in_compat() {
+        let untyped = |text| decode_text(text, Profile::Compat);
+        assert_eq!(untyped("b"), Ok(Decoded::Untyped(vec![].into())));
+        assert_eq!(
+            untyped("b9AQID"),
+            Ok(Decoded::Untyped(vec![1, 2, 3].into()))
+        );
+        // The type is one UTF-16 code unit: the rest of "€" is gone, but an
+        // astral character leaves its low surrogate, U+DC41, read as `A`.
+        assert_eq!(
+            untyped("b€AQID"),
+            Ok(Decoded::Untyped(vec![1, 2, 3].into()))
         );
         assert_eq!(
-            decode_text("b9AQ==", Profile::Compat),
-            Err(DecodeError::UnknownType { offset: 1 })
+            untyped("b\u{10041}QID"),
+            Ok(Decoded::Untyped(vec![1, 2, 3].into()))
+        );
+    }
+
+    #[test]
+    fn a_length_inside_an_astral_character_of_a_base64_packet() {
+        // "3:b0😀": the packet is `b0` and the high surrogate U+D83D, whose
+        // low byte `=` ends the base64; the low surrogate starts a length.
+        assert_eq!(
+            text_payload("3:b0😀", Profile::Compat),
+            [
+                known(Packet {
+                    kind: PacketType::Open,
+                    data: Data::Binary(Cow::Borrowed(&[]))
+                }),
+                Err(DecodeError::InvalidLength { offset: 4 })
+            ]
         );
         assert_eq!(
-            decode_text("b4", Profile::Compat).unwrap(),
-            Packet::binary(vec![])
+            text_payload("3:b0😀", Profile::Strict),
+            [Err(DecodeError::SplitSurrogate { offset: 0 })]
         );
+        // U+10041 is D800 DC41: with the type character split, the packet
+        // has no type and no data.
+        assert_eq!(
+            text_payload("2:b\u{10041}", Profile::Compat),
+            [
+                Ok(Decoded::Untyped(vec![].into())),
+                Err(DecodeError::InvalidLength { offset: 3 })
+            ]
+        );
+        // Text packets cannot hold the lone surrogate.
+        assert_eq!(
+            text_payload("2:4😀", Profile::Compat),
+            [Err(DecodeError::SplitSurrogate { offset: 0 })]
+        );
+    }
+
+    #[test]
+    fn payloads_carry_untyped_packets_in_compat_only() {
+        assert_eq!(
+            text_payload("6:b9AQID1:2", Profile::Compat),
+            [
+                Ok(Decoded::Untyped(vec![1, 2, 3].into())),
+                known(Packet::new(PacketType::Ping))
+            ]
+        );
+        assert_eq!(
+            text_payload("6:b9AQID1:2", Profile::Strict),
+            [Err(DecodeError::UnknownType { offset: 3 })]
+        );
+        let body = [1, 3, 0xff, 9, 0xaa, 0xbb, 0, 1, 0xff, b'2'];
+        assert_eq!(
+            binary_payload(&body, Profile::Compat),
+            [
+                Ok(Decoded::Untyped(Cow::Borrowed(&[0xaa, 0xbb]))),
+                known(Packet::new(PacketType::Ping))
+            ]
+        );
+        assert!(binary_payload(&body, Profile::Strict)[0].is_err());
     }
 }

@@ -51,17 +51,25 @@ pub fn decode_body(cx: &Ctx, resp: &Response) -> Result<Vec<Packet<'static>>, St
     let bad = |e: siospec_codec::engine::DecodeError| {
         Stop::Fail(format!("undecodable polling body {:?}: {e}", resp.text()))
     };
+    let known = |d: v3::Decoded<'_>| {
+        d.into_packet().map(Packet::into_owned).ok_or_else(|| {
+            Stop::Fail(format!(
+                "polling body {:?} holds binary data of no known packet type",
+                resp.text()
+            ))
+        })
+    };
     let mut out = Vec::new();
     if cx.suite.eio() == 3 && binary {
         for p in v3::decode_binary_payload(&resp.body, Profile::Compat, &limits) {
-            out.push(p.map_err(bad)?.into_owned());
+            out.push(known(p.map_err(bad)?)?);
         }
         return Ok(out);
     }
     let text = resp.text();
     if cx.suite.eio() == 3 {
         for p in v3::decode_payload(&text, Profile::Compat, &limits) {
-            out.push(p.map_err(bad)?.into_owned());
+            out.push(known(p.map_err(bad)?)?);
         }
     } else {
         for p in v4::decode_payload(&text, Profile::Compat, &limits) {

@@ -6,8 +6,10 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use super::server::encode_frame;
-use super::{writable_prefix, Protocol, TransportError, TransportKind, Transports};
+use super::server::{decode_frame, encode_frame};
+use super::{
+    known_v3, known_v4, writable_prefix, Protocol, TransportError, TransportKind, Transports,
+};
 use crate::engine::handshake::Handshake;
 use crate::engine::{v3, v4, Data, Packet, PacketType};
 use crate::session::http::{OCTET_STREAM, TEXT_PLAIN_UTF8};
@@ -542,19 +544,11 @@ impl ClientSession {
         if self.is_closed() {
             return;
         }
-        let packet = match (self.config.protocol, &frame) {
-            (Protocol::V4, Frame::Text(t)) => {
-                v4::decode_text(t, self.config.profile).map(Packet::into_owned)
-            }
-            (Protocol::V4, Frame::Binary(b)) => Ok(v4::decode_binary(b).into_owned()),
-            (Protocol::V3, Frame::Text(t)) => {
-                v3::decode_text(t, self.config.profile).map(Packet::into_owned)
-            }
-            (Protocol::V3, Frame::Binary(b)) => v3::decode_binary(b).map(Packet::into_owned),
-        };
+        let packet = decode_frame(self.config.protocol, &frame, self.config.profile)
+            .map(|p| p.map(Packet::into_owned));
         if let Some(probe) = self.probe.filter(|p| p.id == id) {
             match packet {
-                Ok(p)
+                Ok(Some(p))
                     if probe.state == ProbeState::Probing
                         && p.kind == PacketType::Pong
                         && p.is_probe() =>
@@ -574,8 +568,10 @@ impl ClientSession {
             return;
         }
         match packet {
-            Ok(p) => self.on_packet(p),
-            Err(_) => self.on_close(ClientCloseReason::ParseError),
+            Ok(Some(p)) => self.on_packet(p),
+            // A v3 packet of no known type: ignored, as engine.io does.
+            Ok(None) => {}
+            Err(()) => self.on_close(ClientCloseReason::ParseError),
         }
     }
 
@@ -745,10 +741,11 @@ impl ClientSession {
     fn on_poll_data(&mut self, binary: bool, body: &[u8]) {
         let profile = self.config.profile;
         let limits = self.config.limits;
-        let mut packets: Vec<Result<Packet<'static>, ()>> = Vec::new();
-        let mut push = |item: Result<Packet<'_>, crate::engine::DecodeError>| match item {
+        // `Ok(None)`: a v3 packet of no known type, ignored as engine.io does.
+        let mut packets: Vec<Result<Option<Packet<'static>>, ()>> = Vec::new();
+        let mut push = |item: Result<Option<Packet<'_>>, crate::engine::DecodeError>| match item {
             Ok(p) => {
-                packets.push(Ok(p.into_owned()));
+                packets.push(Ok(p.map(Packet::into_owned)));
                 true
             }
             Err(_) => {
@@ -758,7 +755,7 @@ impl ClientSession {
         };
         if binary && self.config.protocol == Protocol::V3 {
             for item in v3::decode_binary_payload(body, profile, &limits) {
-                if !push(item) {
+                if !push(known_v3(item)) {
                     break;
                 }
             }
@@ -768,14 +765,14 @@ impl ClientSession {
                 Ok(text) => match self.config.protocol {
                     Protocol::V4 => {
                         for item in v4::decode_payload(&text, profile, &limits) {
-                            if !push(item) {
+                            if !push(known_v4(item)) {
                                 break;
                             }
                         }
                     }
                     Protocol::V3 => {
                         for item in v3::decode_payload(&text, profile, &limits) {
-                            if !push(item) {
+                            if !push(known_v3(item)) {
                                 break;
                             }
                         }
@@ -788,11 +785,12 @@ impl ClientSession {
                 return;
             }
             match item {
-                Ok(p) if p.kind == PacketType::Close => {
+                Ok(Some(p)) if p.kind == PacketType::Close => {
                     self.on_close(ClientCloseReason::TransportClose);
                     return;
                 }
-                Ok(p) => self.on_packet(p),
+                Ok(Some(p)) => self.on_packet(p),
+                Ok(None) => {}
                 Err(()) => {
                     self.on_close(ClientCloseReason::ParseError);
                     return;

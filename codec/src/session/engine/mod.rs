@@ -24,6 +24,8 @@ pub use server::{ServerSession, Transmit};
 
 use std::fmt;
 
+use crate::engine::{v3, DecodeError, Packet};
+
 /// The Engine.IO protocol revision of a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Protocol {
@@ -229,6 +231,21 @@ pub enum Event {
     },
     /// The session ended; it will produce nothing more once its transmits are drained.
     Closed(CloseReason),
+}
+
+/// A v3 decoder's item as the machines handle it: a packet, or `None` for
+/// data of no known type ([`v3::Decoded::Untyped`]), which engine.io ignores.
+pub(crate) fn known_v3(
+    item: Result<v3::Decoded<'_>, DecodeError>,
+) -> Result<Option<Packet<'_>>, DecodeError> {
+    item.map(v3::Decoded::into_packet)
+}
+
+/// A v4 decoder's item in the shape of [`known_v3`].
+pub(crate) fn known_v4(
+    item: Result<Packet<'_>, DecodeError>,
+) -> Result<Option<Packet<'_>>, DecodeError> {
+    item.map(Some)
 }
 
 #[cfg(test)]

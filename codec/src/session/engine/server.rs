@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use super::endpoint::{cors_headers, ErrorCode, OpenRequest, SessionInfo};
 use super::{
-    writable_prefix, CloseReason, Event, Protocol, ServerConfig, TransportError, TransportKind,
-    UpgradeFailure,
+    known_v3, known_v4, writable_prefix, CloseReason, Event, Protocol, ServerConfig,
+    TransportError, TransportKind, UpgradeFailure,
 };
 use crate::engine::handshake::Handshake;
 use crate::engine::{v3, v4, Data, FrameKind, Packet, PacketType};
@@ -18,7 +18,7 @@ use crate::session::http::{
 };
 use crate::session::query::Query;
 use crate::session::{Frame, Message, SendError, TransportId};
-use crate::Limits;
+use crate::{Limits, Profile};
 
 /// Something for the adapter to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -612,18 +612,23 @@ impl ServerSession {
             return;
         }
         if self.upgrade.as_ref().is_some_and(|u| u.ws.id == id) {
-            let packet = decode_frame(self.protocol, &frame, &self.config).map(Packet::into_owned);
+            // On the probe transport anything but the probe and the upgrade
+            // aborts the upgrade, a packet of no known type included.
+            let packet = decode_frame(self.protocol, &frame, self.config.profile)
+                .and_then(|p| p.ok_or(()))
+                .map(Packet::into_owned);
             self.on_upgrade_packet(now, packet);
             return;
         }
         if !matches!(&self.current, Current::WebSocket(ws) if ws.id == id && !ws.closed) {
             return;
         }
-        match decode_frame(self.protocol, &frame, &self.config) {
-            Ok(packet) => {
+        match decode_frame(self.protocol, &frame, self.config.profile) {
+            Ok(Some(packet)) => {
                 let packet = packet.into_owned();
                 self.on_packet(now, packet);
             }
+            Ok(None) => {}
             Err(()) => self.on_parse_error(now),
         }
     }
@@ -927,24 +932,26 @@ impl ServerSession {
     fn on_data(&mut self, body: &[u8], binary: bool, jsonp: bool) -> bool {
         let profile = self.config.profile;
         let limits = self.limits;
-        let mut packets: Vec<Result<Packet<'static>, ()>> = Vec::new();
-        let collect =
-            |it: &mut dyn Iterator<Item = Result<Packet<'_>, crate::engine::DecodeError>>,
-             out: &mut Vec<Result<Packet<'static>, ()>>| {
-                for item in it {
-                    match item {
-                        Ok(p) => out.push(Ok(p.into_owned())),
-                        Err(_) => {
-                            out.push(Err(()));
-                            break;
-                        }
+        // `Ok(None)`: a v3 packet of no known type, which engine.io ignores.
+        let mut packets: Vec<Result<Option<Packet<'static>>, ()>> = Vec::new();
+        let collect = |it: &mut dyn Iterator<
+            Item = Result<Option<Packet<'_>>, crate::engine::DecodeError>,
+        >,
+                       out: &mut Vec<Result<Option<Packet<'static>>, ()>>| {
+            for item in it {
+                match item {
+                    Ok(p) => out.push(Ok(p.map(Packet::into_owned))),
+                    Err(_) => {
+                        out.push(Err(()));
+                        break;
                     }
                 }
-            };
+            }
+        };
         if binary {
             // v3 only: v4 refused octet-stream bodies already.
             collect(
-                &mut v3::decode_binary_payload(body, profile, &limits),
+                &mut v3::decode_binary_payload(body, profile, &limits).map(known_v3),
                 &mut packets,
             );
         } else {
@@ -962,11 +969,11 @@ impl ServerSession {
                     };
                     match self.protocol {
                         Protocol::V4 => collect(
-                            &mut v4::decode_payload(&payload, profile, &limits),
+                            &mut v4::decode_payload(&payload, profile, &limits).map(known_v4),
                             &mut packets,
                         ),
                         Protocol::V3 => collect(
-                            &mut v3::decode_payload(&payload, profile, &limits),
+                            &mut v3::decode_payload(&payload, profile, &limits).map(known_v3),
                             &mut packets,
                         ),
                     }
@@ -979,11 +986,12 @@ impl ServerSession {
                 break;
             }
             match item {
-                Ok(packet) if packet.kind == PacketType::Close => {
+                Ok(Some(packet)) if packet.kind == PacketType::Close => {
                     self.on_polling_client_close();
                     break;
                 }
-                Ok(packet) => self.on_packet(now, packet),
+                Ok(Some(packet)) => self.on_packet(now, packet),
+                Ok(None) => {}
                 Err(()) => {
                     self.on_parse_error(now);
                     return false;
@@ -1244,17 +1252,20 @@ fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-fn decode_frame<'f>(
+/// A frame's packet; `Ok(None)` for a v3 packet of no known type, which
+/// engine.io ignores.
+pub(crate) fn decode_frame(
     protocol: Protocol,
-    frame: &'f Frame,
-    config: &ServerConfig,
-) -> Result<Packet<'f>, ()> {
-    match (protocol, frame) {
-        (Protocol::V4, Frame::Text(t)) => v4::decode_text(t, config.profile).map_err(|_| ()),
-        (Protocol::V4, Frame::Binary(b)) => Ok(v4::decode_binary(b)),
-        (Protocol::V3, Frame::Text(t)) => v3::decode_text(t, config.profile).map_err(|_| ()),
-        (Protocol::V3, Frame::Binary(b)) => v3::decode_binary(b).map_err(|_| ()),
-    }
+    frame: &Frame,
+    profile: Profile,
+) -> Result<Option<Packet<'_>>, ()> {
+    let decoded = match (protocol, frame) {
+        (Protocol::V4, Frame::Text(t)) => known_v4(v4::decode_text(t, profile)),
+        (Protocol::V4, Frame::Binary(b)) => Ok(Some(v4::decode_binary(b))),
+        (Protocol::V3, Frame::Text(t)) => known_v3(v3::decode_text(t, profile)),
+        (Protocol::V3, Frame::Binary(b)) => known_v3(v3::decode_binary(b, profile)),
+    };
+    decoded.map_err(|_| ())
 }
 
 pub(crate) fn encode_frame(
