@@ -569,8 +569,7 @@ impl ClientSession {
         }
         match packet {
             Ok(Some(p)) => self.on_packet(p),
-            // A v3 packet of no known type: ignored, as engine.io does.
-            Ok(None) => {}
+            Ok(None) => self.restart_v3_window(),
             Err(()) => self.on_close(ClientCloseReason::ParseError),
         }
     }
@@ -741,7 +740,7 @@ impl ClientSession {
     fn on_poll_data(&mut self, binary: bool, body: &[u8]) {
         let profile = self.config.profile;
         let limits = self.config.limits;
-        // `Ok(None)`: a v3 packet of no known type, ignored as engine.io does.
+        // `Ok(None)`: v3 data of no known type.
         let mut packets: Vec<Result<Option<Packet<'static>>, ()>> = Vec::new();
         let mut push = |item: Result<Option<Packet<'_>>, crate::engine::DecodeError>| match item {
             Ok(p) => {
@@ -790,7 +789,7 @@ impl ClientSession {
                     return;
                 }
                 Ok(Some(p)) => self.on_packet(p),
-                Ok(None) => {}
+                Ok(None) => self.restart_v3_window(),
                 Err(()) => {
                     self.on_close(ClientCloseReason::ParseError);
                     return;
@@ -850,10 +849,16 @@ impl ClientSession {
             }
             _ => {}
         }
-        // v3 (`onHeartbeat()`): any packet restarts the interval + timeout
-        // window, even while our ping waits for its pong.
-        if self.config.protocol == Protocol::V3 && self.is_open() && packet.kind != PacketType::Pong
-        {
+        if packet.kind != PacketType::Pong {
+            self.restart_v3_window();
+        }
+    }
+
+    /// v3 (`onHeartbeat()`): any packet but a pong restarts the window of
+    /// interval plus timeout, even while our ping waits for its pong; so
+    /// does data of no known type, which is otherwise ignored.
+    fn restart_v3_window(&mut self) {
+        if self.config.protocol == Protocol::V3 && self.is_open() {
             self.ping_timeout_at = later(self.now, self.interval().saturating_add(self.timeout()));
         }
     }

@@ -527,6 +527,22 @@ fn v3_any_packet_restarts_the_window() {
 }
 
 #[test]
+fn v3_data_of_no_known_type_only_restarts_the_window() {
+    let mut h = H::new(v3());
+    let get = h.only_get();
+    let json = OPEN_V3.split_once(':').unwrap().1;
+    h.answer(&get, &format!("{}:{json}", json.len()));
+    let get = h.only_get();
+    h.events();
+    h.at(300); // ping sent, timeout at 500
+    h.at(450);
+    h.answer(&get, "6:b9AQID");
+    assert!(h.events().is_empty());
+    assert!(!h.c.is_closed());
+    assert_eq!(h.c.poll_timeout(), Some(h.t0 + ms(950)));
+}
+
+#[test]
 fn v3_binary_payloads_both_ways() {
     let mut h = H::new(v3());
     let get = h.only_get();

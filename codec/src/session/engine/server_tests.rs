@@ -4,6 +4,7 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::session::{Frame, HttpResponse, Message, RequestHead, SendError, TransportId};
+use crate::Profile;
 
 const SID: &str = "s1";
 
@@ -542,6 +543,24 @@ fn octet_stream_post_on_v3_is_a_binary_payload() {
 }
 
 #[test]
+fn v3_data_of_no_known_type_is_ignored_over_polling() {
+    let mut h = polling_v3(ServerConfig::suite());
+    let post = h.post(b"6:b9AQID6:4hello");
+    assert_eq!(body(&h.response(post).unwrap()), "ok");
+    assert_eq!(
+        h.events(),
+        vec![Event::Message(Message::Text("hello".into()))]
+    );
+    assert!(!h.s.is_closed());
+    let mut h = polling_v3(ServerConfig {
+        profile: Profile::Strict,
+        ..ServerConfig::suite()
+    });
+    h.post(b"6:b9AQID6:4hello");
+    assert_eq!(h.s.close_reason(), Some(CloseReason::ParseError));
+}
+
+#[test]
 fn invalid_payload_is_still_ok_but_closes_and_releases_the_get() {
     let mut h = polling(ServerConfig::suite());
     let g = h.get();
@@ -819,6 +838,25 @@ fn invalid_frame_during_the_upgrade_aborts_it() {
 }
 
 #[test]
+fn v3_data_of_no_known_type_during_the_upgrade_aborts_it() {
+    let mut h = polling_v3(ServerConfig::suite());
+    let ws = h.ws();
+    h.frame(ws, "2probe");
+    h.take();
+    h.events();
+    h.s.handle_frame(h.now, ws, Frame::Binary(vec![9, 1]));
+    assert_eq!(closed_ws(&h.take(), ws), Some(None));
+    assert_eq!(
+        h.events(),
+        vec![Event::UpgradeFailed {
+            transport: ws,
+            reason: UpgradeFailure::UnexpectedPacket
+        }]
+    );
+    assert!(!h.s.is_closed());
+}
+
+#[test]
 fn stalled_upgrade_is_reclaimed_after_upgrade_timeout() {
     let config = ServerConfig {
         upgrade_timeout: ms(1000),
@@ -1061,6 +1099,22 @@ fn invalid_websocket_frame_is_a_parse_error() {
     h.frame(TransportId(0), "abc");
     assert_eq!(h.s.close_reason(), Some(CloseReason::ParseError));
     assert_eq!(closed_ws(&h.take(), TransportId(0)), Some(None));
+}
+
+#[test]
+fn v3_data_of_no_known_type_is_ignored_over_websocket() {
+    let config = ServerConfig {
+        allow_eio3: true,
+        ..ServerConfig::suite()
+    };
+    let (mut h, _) = open_with(config, "EIO=3&transport=websocket", |h| h);
+    h.s.handle_frame(h.now, TransportId(0), Frame::Binary(vec![7, 0xaa]));
+    h.s.handle_frame(h.now, TransportId(0), Frame::Binary(Vec::new()));
+    h.frame(TransportId(0), "b9AQID");
+    assert!(h.events().is_empty());
+    assert!(!h.s.is_closed());
+    h.frame(TransportId(0), "4hi");
+    assert_eq!(h.events(), vec![Event::Message(Message::Text("hi".into()))]);
 }
 
 #[test]
