@@ -44,19 +44,24 @@ fn zero_matched_cases_is_an_error() {
     assert!(err.contains("no case matches"), "{err}");
 }
 
+/// `siospec serve --exit-on-stdin-close`, its standard input and output piped.
+fn serve_with_stdin_pipe() -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_siospec"))
+        .args(["serve", "--mode", "engine", "--exit-on-stdin-close"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("siospec serve starts")
+}
+
 #[test]
 fn serve_announces_its_address_once_and_stops_cleanly() {
     let (code, _, err) = siospec(&["serve", "--transports", "carrier-pigeon"]);
     assert_eq!(code, 2);
     assert!(err.contains("unknown transport"), "{err}");
 
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_siospec"))
-        .args(["serve", "--mode", "engine", "--exit-on-stdin-close"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("siospec serve starts");
+    let mut child = serve_with_stdin_pipe();
     let mut stdout = child.stdout.take().expect("stdout");
     drop(child.stdin.take());
     let mut out = String::new();
@@ -75,13 +80,7 @@ fn serve_announces_its_address_once_and_stops_cleanly() {
 /// the server has shut down.
 #[test]
 fn serve_stops_on_sigterm_with_stdin_still_open() {
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_siospec"))
-        .args(["serve", "--mode", "engine", "--exit-on-stdin-close"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("siospec serve starts");
+    let mut child = serve_with_stdin_pipe();
     let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
     let mut line = String::new();
     std::io::BufRead::read_line(&mut stdout, &mut line).expect("stdout read");

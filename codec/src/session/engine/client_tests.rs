@@ -475,19 +475,11 @@ fn v3() -> ClientConfig {
     }
 }
 
-const OPEN_V3: &str = r#"96:0{"sid":"s1","upgrades":[],"pingInterval":300,"pingTimeout":200}"#;
+const OPEN_V3: &str = r#"64:0{"sid":"s1","upgrades":[],"pingInterval":300,"pingTimeout":200}"#;
 
 #[test]
 fn v3_client_pings_and_times_out_without_pong() {
-    let mut h = H::new(v3());
-    let get = h.only_get();
-    let body = format!(
-        "{}:{}",
-        OPEN_V3.split_once(':').unwrap().1.chars().count(),
-        OPEN_V3.split_once(':').unwrap().1
-    );
-    h.answer(&get, &body);
-    h.take();
+    let (mut h, _) = H::open(v3(), OPEN_V3);
     assert_eq!(h.c.poll_timeout(), Some(h.t0 + ms(300)));
     h.at(300);
     let ts = h.take();
@@ -499,11 +491,7 @@ fn v3_client_pings_and_times_out_without_pong() {
 
 #[test]
 fn v3_pong_schedules_the_next_ping() {
-    let mut h = H::new(v3());
-    let get = h.only_get();
-    let json = OPEN_V3.split_once(':').unwrap().1;
-    h.answer(&get, &format!("{}:{json}", json.len()));
-    let get = h.only_get();
+    let (mut h, get) = H::open(v3(), OPEN_V3);
     h.at(300);
     let ts = h.take();
     h.c.handle_response(h.now, posts(&ts)[0].id, 200, None, b"ok");
@@ -515,11 +503,7 @@ fn v3_pong_schedules_the_next_ping() {
 
 #[test]
 fn v3_any_packet_restarts_the_window() {
-    let mut h = H::new(v3());
-    let get = h.only_get();
-    let json = OPEN_V3.split_once(':').unwrap().1;
-    h.answer(&get, &format!("{}:{json}", json.len()));
-    let get = h.only_get();
+    let (mut h, get) = H::open(v3(), OPEN_V3);
     h.at(300); // ping sent, timeout at 500
     h.at(450);
     h.answer(&get, "2:4x");
@@ -528,12 +512,7 @@ fn v3_any_packet_restarts_the_window() {
 
 #[test]
 fn v3_data_of_no_known_type_only_restarts_the_window() {
-    let mut h = H::new(v3());
-    let get = h.only_get();
-    let json = OPEN_V3.split_once(':').unwrap().1;
-    h.answer(&get, &format!("{}:{json}", json.len()));
-    let get = h.only_get();
-    h.events();
+    let (mut h, get) = H::open(v3(), OPEN_V3);
     h.at(300); // ping sent, timeout at 500
     h.at(450);
     h.answer(&get, "6:b9AQID");
@@ -544,12 +523,7 @@ fn v3_data_of_no_known_type_only_restarts_the_window() {
 
 #[test]
 fn v3_binary_payloads_both_ways() {
-    let mut h = H::new(v3());
-    let get = h.only_get();
-    let json = OPEN_V3.split_once(':').unwrap().1;
-    h.answer(&get, &format!("{}:{json}", json.len()));
-    let get = h.only_get();
-    h.events();
+    let (mut h, get) = H::open(v3(), OPEN_V3);
     h.c.handle_response(
         h.now,
         get.id,
