@@ -207,8 +207,9 @@ pub fn run(layer: &str, input: &Value, options: &Value, profile: Profile) -> Our
                 (None, None) => panic!("bad input {input}"),
             };
             let (ok, outcome) = engine_outcome(std::iter::once(decoded));
-            let unencodable = known_packets(&ok).is_none();
-            let known = known_packets(&ok).unwrap_or_default();
+            let known = known_packets(&ok);
+            let unencodable = known.is_none();
+            let known = known.unwrap_or_default();
             let encoded = known.first().map(|p| {
                 let mut binary = Vec::new();
                 let mut text = Vec::new();
