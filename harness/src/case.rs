@@ -26,6 +26,11 @@ pub enum Verdict {
     /// An optional feature the server does not offer.
     #[serde(rename = "UNSUPPORTED")]
     Unsupported,
+    /// The harness cannot judge the case against this target (it needs an
+    /// endpoint the server does not offer, or would wait longer than
+    /// `--max-wait`); the reason says which.
+    #[serde(rename = "SKIPPED")]
+    Skipped,
     /// A SHOULD is not followed, or a reference-server habit the protocol
     /// does not state differs. Still conformant (a failure with `--strict`).
     #[serde(rename = "NON-STRICT")]
@@ -43,10 +48,11 @@ pub enum Verdict {
 
 impl Verdict {
     /// Every verdict, best first.
-    pub const ALL: [Verdict; 7] = [
+    pub const ALL: [Verdict; 8] = [
         Verdict::Ok,
         Verdict::Informational,
         Verdict::Unsupported,
+        Verdict::Skipped,
         Verdict::NonStrict,
         Verdict::Failed,
         Verdict::Timeout,
@@ -59,6 +65,7 @@ impl Verdict {
             Verdict::Ok => "OK",
             Verdict::Informational => "INFORMATIONAL",
             Verdict::Unsupported => "UNSUPPORTED",
+            Verdict::Skipped => "SKIPPED",
             Verdict::NonStrict => "NON-STRICT",
             Verdict::Failed => "FAILED",
             Verdict::Timeout => "TIMEOUT",
@@ -270,6 +277,14 @@ pub struct Case {
     /// Runs alone even with `--jobs N` (it broadcasts to, or counts, every
     /// client of a namespace).
     pub exclusive: bool,
+    /// Needs the bare Engine.IO echo of engine mode: through a Socket.IO
+    /// server the messages it sends would be Socket.IO packets.
+    pub needs_echo: bool,
+    /// How long the case waits on the server's own timers (heartbeat,
+    /// connect or upgrade timeout), in milliseconds before scaling, for the
+    /// configuration the server advertised. Added to the time limit; a case
+    /// that would wait longer than `--max-wait` is SKIPPED.
+    pub waits: fn(&Expected) -> u64,
     /// The run function.
     pub run: RunFn,
 }
@@ -294,6 +309,8 @@ impl Case {
             close: Vec::new(),
             limit_ms: 10_000,
             exclusive: false,
+            needs_echo: false,
+            waits: |_| 0,
             run: Arc::new(|_| {
                 Box::pin(async { Err(Stop::Harness("case has no run function".into())) })
             }),
@@ -360,6 +377,18 @@ impl Case {
         self
     }
 
+    /// Marks the case as one that needs engine mode's echo.
+    pub fn echo(mut self) -> Case {
+        self.needs_echo = true;
+        self
+    }
+
+    /// Sets how long the case waits on the server's timers (see [`Case::waits`]).
+    pub fn waits(mut self, waits: fn(&Expected) -> u64) -> Case {
+        self.waits = waits;
+        self
+    }
+
     /// Sets the time limit (ms, before scaling).
     pub fn limit(mut self, ms: u64) -> Case {
         self.limit_ms = ms;
@@ -396,7 +425,8 @@ pub struct Ctx {
     pub scale: f64,
     /// The case's trace.
     pub trace: Arc<Trace>,
-    /// The configuration the testee contract asks for.
+    /// The configuration the server advertised (timings, maxPayload) and
+    /// the timeouts it does not advertise.
     pub conf: Expected,
 }
 

@@ -10,7 +10,8 @@ use crate::baseline::Baseline;
 use crate::case::{Case, Verdict};
 use crate::report::{self, RunInfo};
 use crate::runner::{self, CaseResult, Options, Progress, Selection};
-use crate::suite::Suite;
+use crate::probe::Paths;
+use crate::suite::{Expected, Suite};
 use crate::target::{default_node_dir, TargetSpec};
 
 /// Exit status: every selected case OK (or accepted by the baseline).
@@ -110,6 +111,8 @@ struct BenchArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum ServeMode {
+    /// Both of the below, on one port.
+    Both,
     /// Socket.IO at /socket.io/ with the testee contract (harness/CONTRACT.md).
     Socket,
     /// A bare Engine.IO echo server at /engine.io/.
@@ -130,7 +133,7 @@ struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:0")]
     addr: std::net::SocketAddr,
     /// What to serve.
-    #[arg(long, value_enum, default_value_t = ServeMode::Socket)]
+    #[arg(long, value_enum, default_value_t = ServeMode::Both)]
     mode: ServeMode,
     /// Start from a named configuration; without it, engine.io's defaults
     /// (pingInterval 25000, pingTimeout 20000, connectTimeout 45000, no CORS).
@@ -208,23 +211,52 @@ struct Common {
     /// Accepted deviations, each with a reason (JSON, schema siospec-baseline/1).
     #[arg(long, value_name = "FILE")]
     baseline: Option<PathBuf>,
-    /// Cases run at the same time.
-    #[arg(long, value_name = "N", default_value_t = 1)]
+    /// Cases run at the same time (cases that broadcast to a whole
+    /// namespace still run alone).
+    #[arg(long, value_name = "N", default_value_t = runner::DEFAULT_JOBS, value_parser = parse_jobs)]
     jobs: usize,
+    /// A case that would wait longer than this on the server's own timers
+    /// (pingInterval + pingTimeout, connectTimeout, as advertised or given)
+    /// is SKIPPED with the reason.
+    #[arg(long, value_name = "SECONDS", default_value_t = runner::DEFAULT_MAX_WAIT_S)]
+    max_wait: u64,
 }
 
 #[derive(Debug, Args)]
 struct ServerArgs {
-    /// Base URL of the server (`http://HOST:PORT`; engine suites use
-    /// /engine.io/, socket suites /socket.io/), or SUITE=URL for one suite.
-    /// Repeatable.
+    /// The server: `http://HOST:PORT` (a path in it, such as
+    /// `http://HOST:PORT/socket.io/`, sets --path), or SUITE=URL to give one
+    /// suite a server of its own. Repeatable.
     #[arg(long, value_name = "URL")]
     url: Vec<String>,
     /// Name of the target in reports.
     #[arg(long, default_value = "server")]
     name: String,
     #[command(flatten)]
+    url_options: UrlOptions,
+    #[command(flatten)]
     common: Common,
+}
+
+/// What siospec needs to know about a server given by URL.
+#[derive(Debug, Args)]
+struct UrlOptions {
+    /// The Socket.IO path. The Socket.IO suites run there, and so do the
+    /// Engine.IO rules when no engine endpoint answers.
+    #[arg(long, value_name = "PATH", default_value = "/socket.io/")]
+    path: String,
+    /// Where a bare Engine.IO echo server (the contract's engine mode) is
+    /// looked for; the Engine.IO suites run there when it answers.
+    #[arg(long, value_name = "PATH", default_value = "/engine.io/")]
+    engine_path: String,
+    /// The server's Socket.IO connectTimeout in ms, which no handshake
+    /// advertises (socket.io's default: 45000).
+    #[arg(long, value_name = "MS", default_value_t = Expected::OFFICIAL_DEFAULTS.connect_timeout)]
+    connect_timeout: u64,
+    /// The server's Engine.IO upgradeTimeout in ms, which no handshake
+    /// advertises (engine.io's default: 10000).
+    #[arg(long, value_name = "MS", default_value_t = Expected::OFFICIAL_DEFAULTS.upgrade_timeout)]
+    upgrade_timeout: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -243,6 +275,8 @@ struct RunArgs {
     /// Test this server instead of starting one (same forms as `test server --url`).
     #[arg(long, value_name = "URL")]
     url: Vec<String>,
+    #[command(flatten)]
+    url_options: UrlOptions,
     /// Folder of the Node peer (default: harness/peers/node, or $SIOSPEC_NODE_PEER).
     #[arg(long, value_name = "DIR")]
     node_peer: Option<PathBuf>,
@@ -254,10 +288,35 @@ struct RunArgs {
     common: Common,
 }
 
-fn url_target(name: &str, urls: &[String]) -> Result<TargetSpec, String> {
+fn parse_jobs(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("--jobs needs at least 1 (cases run at the same time)".to_owned()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("{s:?} is not a number of cases")),
+    }
+}
+
+fn with_slashes(path: &str) -> String {
+    let path = path.trim_matches('/');
+    if path.is_empty() {
+        "/".to_owned()
+    } else {
+        format!("/{path}/")
+    }
+}
+
+fn url_target(name: &str, urls: &[String], o: &UrlOptions) -> Result<TargetSpec, String> {
     let mut default = None;
     let mut per_suite = BTreeMap::new();
+    let mut paths = Paths {
+        socket: with_slashes(&o.path),
+        engine: with_slashes(&o.engine_path),
+    };
     for u in urls {
+        let url = u.split_once('=').filter(|(s, _)| !s.contains('/')).map_or(u.as_str(), |(_, u)| u);
+        if let Some(path) = crate::target::path_of(url) {
+            paths.socket = path;
+        }
         match u.split_once('=') {
             Some((s, url)) if !s.contains('/') => {
                 let suite =
@@ -271,16 +330,23 @@ fn url_target(name: &str, urls: &[String]) -> Result<TargetSpec, String> {
         name: name.to_owned(),
         default,
         per_suite,
+        paths,
+        known: Expected {
+            connect_timeout: o.connect_timeout,
+            upgrade_timeout: o.upgrade_timeout,
+            ..Expected::OFFICIAL_DEFAULTS
+        },
     })
 }
 
 fn serve_options(args: &ServeArgs) -> Result<crate::server::Options, String> {
-    use crate::server::{Mode, Options};
+    use crate::server::{Mode, Options, Serves};
     use siospec_codec::session::{Cors, CorsOrigin};
     use std::time::Duration;
     let mode = match args.mode {
-        ServeMode::Socket => Mode::Socket,
-        ServeMode::Engine => Mode::Engine,
+        ServeMode::Both => Serves::Both,
+        ServeMode::Socket => Serves::Only(Mode::Socket),
+        ServeMode::Engine => Serves::Only(Mode::Engine),
     };
     let options = match args.profile {
         Some(ServeProfile::Suite) => Options::suite(mode),
@@ -495,7 +561,7 @@ pub async fn main(cli: Cli) -> i32 {
                 eprintln!("siospec: `test server` needs --url URL");
                 return EXIT_HARNESS;
             }
-            match url_target(&args.name, &args.url) {
+            match url_target(&args.name, &args.url, &args.url_options) {
                 Ok(t) => (t, args.common, None),
                 Err(e) => {
                     eprintln!("siospec: {e}");
@@ -505,7 +571,7 @@ pub async fn main(cli: Cli) -> i32 {
         }
         Command::Run(args) => {
             let target = if !args.url.is_empty() {
-                match url_target("server", &args.url) {
+                match url_target("server", &args.url, &args.url_options) {
                     Ok(t) => t,
                     Err(e) => {
                         eprintln!("siospec: {e}");
@@ -608,13 +674,16 @@ async fn execute(target: TargetSpec, common: Common, default_dir: Option<PathBuf
         prepared.name,
         prepared.description
     );
+    for line in &prepared.findings {
+        eprintln!("siospec: probe: {line}");
+    }
     let opts = Options {
         scale: common.time_scale,
         jobs: common.jobs,
         progress: Progress::auto(),
-        ..Options::default()
+        max_wait_ms: common.max_wait.saturating_mul(1000),
     };
-    let mut results = runner::run_all(&selected, &prepared.endpoints, &opts).await;
+    let mut results = runner::run_all(&selected, &prepared.plans, &opts).await;
     let duration_ms = clock.elapsed().as_secs_f64() * 1000.0;
     if let Some(b) = &baseline {
         for r in &mut results {

@@ -19,6 +19,7 @@ pub mod case;
 pub mod cases;
 pub mod cli;
 pub mod client;
+pub mod probe;
 pub mod process;
 pub mod report;
 pub mod runner;

@@ -13,11 +13,44 @@ use crate::case::{Case, Ctx, Expect, Obs, Stop, Verdict};
 use crate::suite::{Expected, Suite};
 use crate::trace::{Event, Trace};
 
-/// Where one suite's server is.
+/// Where one suite's server is, and what it offers there.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
     /// `host:port`.
     pub authority: String,
+    /// The engine path, with both slashes (`/socket.io/`).
+    pub path: String,
+    /// The configuration the server advertised there.
+    pub conf: Expected,
+    /// Whether the path answers with engine mode's echo (a bare Engine.IO
+    /// server); false for the Engine.IO rules run through a Socket.IO path.
+    pub echo: bool,
+}
+
+impl Endpoint {
+    /// An endpoint at `path` with the reference configuration.
+    pub fn new(authority: impl Into<String>, path: impl Into<String>, echo: bool) -> Endpoint {
+        Endpoint {
+            authority: authority.into(),
+            path: path.into(),
+            conf: Expected::REFERENCE,
+            echo,
+        }
+    }
+}
+
+/// What a run does with one suite.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plan {
+    /// Run its cases at this endpoint.
+    At(Endpoint),
+    /// Run none: every case gets `verdict` (UNSUPPORTED or SKIPPED) and `reason`.
+    Absent {
+        /// The verdict of every case of the suite.
+        verdict: Verdict,
+        /// Why, in one line.
+        reason: String,
+    },
 }
 
 /// One axis of a case, judged.
@@ -150,9 +183,16 @@ pub struct Options {
     pub jobs: usize,
     /// Progress output.
     pub progress: Progress,
-    /// The configuration the server is expected to have.
-    pub conf: Expected,
+    /// `--max-wait`: a case that would wait longer on the server's timers
+    /// (before scaling) is SKIPPED.
+    pub max_wait_ms: u64,
 }
+
+/// The default `--max-wait`, in seconds.
+pub const DEFAULT_MAX_WAIT_S: u64 = 60;
+
+/// The default `--jobs`: cases are I/O-bound, so several run at once.
+pub const DEFAULT_JOBS: usize = 8;
 
 impl Default for Options {
     fn default() -> Self {
@@ -160,7 +200,7 @@ impl Default for Options {
             scale: 1.0,
             jobs: 1,
             progress: Progress::Quiet,
-            conf: Expected::default(),
+            max_wait_ms: DEFAULT_MAX_WAIT_S * 1000,
         }
     }
 }
@@ -192,18 +232,67 @@ fn judge(expect: &[Expect], otherwise: Verdict, obs: &Obs) -> Judged {
     }
 }
 
+/// A result the harness decided without running the case.
+fn not_run(case: &Case, verdict: Verdict, actual: String) -> CaseResult {
+    CaseResult {
+        id: case.id.clone(),
+        verdict,
+        behaviour: Judged {
+            verdict,
+            outcome: None,
+            expected: None,
+            actual,
+        },
+        close: None,
+        duration_ms: 0.0,
+        trace: Vec::new(),
+        trace_dropped: 0,
+        accepted: None,
+    }
+}
+
+/// Why `case` cannot be judged at `endpoint`, if it cannot.
+fn cannot_judge(case: &Case, endpoint: &Endpoint, opts: &Options) -> Option<String> {
+    if case.needs_echo && !endpoint.echo {
+        return Some(format!(
+            "needs a bare Engine.IO echo server (engine mode); {} is a Socket.IO path, where \
+             the messages this case sends would be Socket.IO packets. Serve engine mode at \
+             /engine.io/ or pass --engine-path PATH to judge it",
+            endpoint.path
+        ));
+    }
+    let waits = (case.waits)(&endpoint.conf);
+    if waits > opts.max_wait_ms {
+        let c = &endpoint.conf;
+        return Some(format!(
+            "would wait about {} s on the server's timers (pingInterval {} ms, pingTimeout {} ms, \
+             connectTimeout {} ms), more than --max-wait {} s; `--max-wait {}` lets it run",
+            waits.div_ceil(1000),
+            c.ping_interval,
+            c.ping_timeout,
+            c.connect_timeout,
+            opts.max_wait_ms / 1000,
+            waits.div_ceil(1000) + 5
+        ));
+    }
+    None
+}
+
 /// Runs one case against `endpoint` and judges it.
 pub async fn run_case(case: &Case, endpoint: &Endpoint, opts: &Options) -> CaseResult {
+    if let Some(reason) = cannot_judge(case, endpoint, opts) {
+        return not_run(case, Verdict::Skipped, reason);
+    }
     let trace = Trace::new();
     let cx = Ctx {
         authority: endpoint.authority.clone(),
-        path: case.suite().path().to_owned(),
+        path: endpoint.path.clone(),
         suite: case.suite(),
         scale: opts.scale,
         trace: trace.clone(),
-        conf: opts.conf,
+        conf: endpoint.conf,
     };
-    let limit = cx.ms(case.limit_ms);
+    let limit = cx.ms(case.limit_ms + (case.waits)(&endpoint.conf));
     let start = Instant::now();
     let task = tokio::spawn((case.run)(cx));
     let abort = task.abort_handle();
@@ -260,11 +349,11 @@ pub async fn run_case(case: &Case, endpoint: &Endpoint, opts: &Options) -> CaseR
     }
 }
 
-/// Runs `cases` against the endpoints (one per suite); cases whose suite has
-/// no endpoint are ERROR. Results come back in case order.
+/// Runs `cases` by the plan of their suite; cases whose suite has no plan
+/// are ERROR. Results come back in case order.
 pub async fn run_all(
     cases: &[&Case],
-    endpoints: &BTreeMap<Suite, Endpoint>,
+    plans: &BTreeMap<Suite, Plan>,
     opts: &Options,
 ) -> Vec<CaseResult> {
     let total = cases.len();
@@ -294,23 +383,16 @@ pub async fn run_all(
                 } else {
                     (Some(lock.read().await), None)
                 };
-                let result = match endpoints.get(&case.suite()) {
-                    Some(ep) => run_case(case, ep, opts).await,
-                    None => CaseResult {
-                        id: case.id.clone(),
-                        verdict: Verdict::Error,
-                        behaviour: Judged {
-                            verdict: Verdict::Error,
-                            outcome: None,
-                            expected: None,
-                            actual: format!("no server for suite {}", case.suite().name()),
-                        },
-                        close: None,
-                        duration_ms: 0.0,
-                        trace: Vec::new(),
-                        trace_dropped: 0,
-                        accepted: None,
-                    },
+                let result = match plans.get(&case.suite()) {
+                    Some(Plan::At(ep)) => run_case(case, ep, opts).await,
+                    Some(Plan::Absent { verdict, reason }) => {
+                        not_run(case, *verdict, reason.clone())
+                    }
+                    None => not_run(
+                        case,
+                        Verdict::Error,
+                        format!("no server for suite {}", case.suite().name()),
+                    ),
                 };
                 let n = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
                 match (&bar, opts.progress) {

@@ -27,10 +27,9 @@ pub enum Mode {
 }
 
 /// How a suite's server must be started: the testee contract's options.
+/// One server serves both modes, each at its path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ServerConfig {
-    /// Engine or socket mode.
-    pub mode: Mode,
     /// Whether EIO=3 clients are accepted.
     pub allow_eio3: bool,
 }
@@ -62,40 +61,38 @@ impl Suite {
         }
     }
 
-    /// The server this suite needs.
+    /// The server this suite needs: EIO=3 accepted for the protocol 3
+    /// suites only, since a v4 server rightly refuses it.
     pub fn server(self) -> ServerConfig {
-        match self {
-            Suite::Eio4 => ServerConfig {
-                mode: Mode::Engine,
-                allow_eio3: false,
-            },
-            Suite::Eio3 => ServerConfig {
-                mode: Mode::Engine,
-                allow_eio3: true,
-            },
-            Suite::Sio5 => ServerConfig {
-                mode: Mode::Socket,
-                allow_eio3: false,
-            },
-            Suite::Sio4 => ServerConfig {
-                mode: Mode::Socket,
-                allow_eio3: true,
-            },
+        ServerConfig {
+            allow_eio3: self.eio() == 3,
         }
     }
 
-    /// The engine path.
-    pub fn path(self) -> &'static str {
-        match self.server().mode {
+    /// The mode this suite tests: the bare Engine.IO echo or the Socket.IO contract.
+    pub fn mode(self) -> Mode {
+        match self {
+            Suite::Eio4 | Suite::Eio3 => Mode::Engine,
+            Suite::Sio5 | Suite::Sio4 => Mode::Socket,
+        }
+    }
+}
+
+impl Mode {
+    /// The path this mode is served at by default (`--path`, `--engine-path`).
+    pub fn default_path(self) -> &'static str {
+        match self {
             Mode::Engine => "/engine.io/",
             Mode::Socket => "/socket.io/",
         }
     }
 }
 
-/// The server configuration the testee contract asks for (the official
-/// suites' reference configuration, `--profile suite`), in milliseconds and bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// The configuration a server runs with, in milliseconds and bytes: the
+/// first three as its handshake advertises them, the last two as the user
+/// says (no handshake carries them). [`Expected::default`] is the testee
+/// contract's reference configuration (the official suites', `--profile suite`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Expected {
     /// `pingInterval`.
     pub ping_interval: u64,
@@ -109,14 +106,35 @@ pub struct Expected {
     pub upgrade_timeout: u64,
 }
 
+impl Expected {
+    /// The testee contract's reference configuration.
+    pub const REFERENCE: Expected = Expected {
+        ping_interval: 300,
+        ping_timeout: 200,
+        max_payload: 1_000_000,
+        connect_timeout: 1000,
+        upgrade_timeout: 10_000,
+    };
+
+    /// The official server's defaults (engine.io 6, socket.io 4), which a
+    /// server given by URL is assumed to keep for what its handshake does
+    /// not advertise.
+    pub const OFFICIAL_DEFAULTS: Expected = Expected {
+        ping_interval: 25_000,
+        ping_timeout: 20_000,
+        max_payload: 1_000_000,
+        connect_timeout: 45_000,
+        upgrade_timeout: 10_000,
+    };
+
+    /// One heartbeat: how long a silent client lasts, `pingInterval + pingTimeout`.
+    pub fn heartbeat(&self) -> u64 {
+        self.ping_interval + self.ping_timeout
+    }
+}
+
 impl Default for Expected {
     fn default() -> Self {
-        Expected {
-            ping_interval: 300,
-            ping_timeout: 200,
-            max_payload: 1_000_000,
-            connect_timeout: 1000,
-            upgrade_timeout: 10_000,
-        }
+        Expected::REFERENCE
     }
 }

@@ -2,9 +2,10 @@
 //! `harness/peers/node`, started here on a free port), and the embedded Rust
 //! reference server, which plugs in through [`EmbeddedServer`].
 
+use crate::probe::{self, Paths, Probed};
 use crate::process::{node_peer_command, ServerProcess, NODE_PEER};
-use crate::runner::Endpoint;
-use crate::suite::{Mode, ServerConfig, Suite};
+use crate::runner::Plan;
+use crate::suite::{Expected, ServerConfig, Suite};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -26,8 +27,8 @@ pub type StartFuture<'a> =
 /// (`siospec serve`, harness/src/server/) implements this trait and is
 /// returned from [`embedded`]: that one function is the whole plug.
 pub trait EmbeddedServer: Send + Sync {
-    /// Starts a server with the testee contract in `config`'s mode, the
-    /// suite profile (`--profile suite`), on `127.0.0.1:0`.
+    /// Starts a server with the testee contract in both modes, `config`'s
+    /// options and the suite profile (`--profile suite`), on `127.0.0.1:0`.
     fn start(&self, config: ServerConfig) -> StartFuture<'_>;
 }
 
@@ -47,6 +48,10 @@ pub enum TargetSpec {
         default: Option<String>,
         /// Per-suite URLs.
         per_suite: BTreeMap<Suite, String>,
+        /// The Socket.IO and engine paths to probe.
+        paths: Paths,
+        /// The timeouts no handshake advertises (connectTimeout, upgradeTimeout).
+        known: Expected,
     },
     /// The official Node server, started once per suite configuration.
     Node {
@@ -59,14 +64,16 @@ pub enum TargetSpec {
     Rust,
 }
 
-/// A prepared target: an endpoint per suite, and the servers kept alive.
+/// A prepared target: a plan per suite, and the servers kept alive.
 pub struct Prepared {
     /// Report name (`node`, `rust`, or the `--name`).
     pub name: String,
     /// One-line description for reports.
     pub description: String,
-    /// Where each suite's server is.
-    pub endpoints: BTreeMap<Suite, Endpoint>,
+    /// What each suite runs against.
+    pub plans: BTreeMap<Suite, Plan>,
+    /// What the probe found, one line each; heads the report.
+    pub findings: Vec<String>,
     _peers: Vec<ServerProcess>,
     _embedded: Vec<Box<dyn RunningServer>>,
 }
@@ -75,7 +82,7 @@ impl std::fmt::Debug for Prepared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Prepared")
             .field("name", &self.name)
-            .field("endpoints", &self.endpoints)
+            .field("plans", &self.plans)
             .finish()
     }
 }
@@ -93,6 +100,22 @@ pub fn authority_of(url: &str) -> Result<String, String> {
     Ok(authority.to_owned())
 }
 
+/// The path of an `http://` or `ws://` URL, if it names one other than `/`
+/// (`http://host:3000/socket.io/` → `/socket.io/`), with both slashes.
+pub fn path_of(url: &str) -> Option<String> {
+    let rest = ["http://", "ws://"].iter().find_map(|p| url.strip_prefix(p))?;
+    let path = rest.split(['?', '#']).next()?;
+    let path = &path[path.find('/')?..];
+    if path == "/" {
+        return None;
+    }
+    Some(if path.ends_with('/') {
+        path.to_owned()
+    } else {
+        format!("{path}/")
+    })
+}
+
 /// The default peer folder: `harness/peers/node` of this source tree.
 pub fn default_node_dir() -> PathBuf {
     std::env::var_os("SIOSPEC_NODE_PEER")
@@ -100,45 +123,95 @@ pub fn default_node_dir() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/node"))
 }
 
+/// Probes each distinct authority once; the plans of `suites` and the findings.
+async fn probe_all(
+    by_suite: &BTreeMap<Suite, String>,
+    paths: &Paths,
+    known: &Expected,
+) -> Result<(BTreeMap<Suite, Plan>, Vec<String>), String> {
+    let mut probed: Vec<Probed> = Vec::new();
+    let mut plans = BTreeMap::new();
+    for (&suite, authority) in by_suite {
+        let i = match probed.iter().position(|p| &p.authority == authority) {
+            Some(i) => i,
+            None => {
+                probed.push(probe::probe(authority, paths).await.map_err(|r| r.0)?);
+                probed.len() - 1
+            }
+        };
+        plans.insert(suite, probed[i].plan(suite, known));
+    }
+    let mut findings: Vec<String> = probed.into_iter().flat_map(|p| p.findings).collect();
+    for (suite, plan) in &plans {
+        if let Plan::Absent { verdict, reason } = plan {
+            findings.push(format!("{}: every case {verdict}: {reason}", suite.name()));
+        }
+    }
+    let reference = Expected::REFERENCE;
+    let differs: Vec<String> = plans
+        .values()
+        .filter_map(|p| match p {
+            Plan::At(e) if e.conf.ping_interval != reference.ping_interval
+                || e.conf.ping_timeout != reference.ping_timeout
+                || e.conf.max_payload != reference.max_payload =>
+            {
+                Some(format!(
+                    "pingInterval {} ms, pingTimeout {} ms, maxPayload {} at {}",
+                    e.conf.ping_interval, e.conf.ping_timeout, e.conf.max_payload, e.path
+                ))
+            }
+            _ => None,
+        })
+        .collect();
+    if let Some(first) = differs.first() {
+        findings.push(format!(
+            "timings: the server advertises {first}, not the contract's reference configuration \
+             (300 ms, 200 ms, 1000000 bytes); every case judges against the advertised values"
+        ));
+    }
+    Ok((plans, findings))
+}
+
 impl TargetSpec {
-    /// Starts what is needed for `suites`.
+    /// Starts what is needed for `suites` and probes it.
     pub async fn prepare(&self, suites: &[Suite]) -> Result<Prepared, String> {
         match self {
             TargetSpec::Url {
                 name,
                 default,
                 per_suite,
+                paths,
+                known,
             } => {
-                let mut endpoints = BTreeMap::new();
+                let mut by_suite = BTreeMap::new();
                 for &s in suites {
                     let url = per_suite
                         .get(&s)
                         .or(default.as_ref())
                         .ok_or_else(|| format!("no URL for suite {}", s.name()))?;
-                    endpoints.insert(
-                        s,
-                        Endpoint {
-                            authority: authority_of(url)?,
-                        },
-                    );
+                    by_suite.insert(s, authority_of(url)?);
                 }
+                let (plans, findings) = probe_all(&by_suite, paths, known).await?;
+                let mut authorities: Vec<&String> = by_suite.values().collect();
+                authorities.dedup();
                 Ok(Prepared {
                     name: name.clone(),
                     description: format!(
                         "server at {}",
-                        endpoints
+                        authorities
                             .iter()
-                            .map(|(s, e)| format!("{}={}", s.name(), e.authority))
+                            .map(|a| a.as_str())
                             .collect::<Vec<_>>()
                             .join(", ")
                     ),
-                    endpoints,
+                    plans,
+                    findings,
                     _peers: Vec::new(),
                     _embedded: Vec::new(),
                 })
             }
             TargetSpec::Node { dir, broken } => {
-                let mut endpoints = BTreeMap::new();
+                let mut by_suite = BTreeMap::new();
                 let mut peers: Vec<(ServerConfig, ServerProcess)> = Vec::new();
                 for &s in suites {
                     let config = s.server();
@@ -151,25 +224,34 @@ impl TargetSpec {
                             a
                         }
                     };
-                    endpoints.insert(s, Endpoint { authority });
+                    by_suite.insert(s, authority);
                 }
+                let (plans, findings) =
+                    probe_all(&by_suite, &Paths::default(), &Expected::REFERENCE).await?;
                 Ok(Prepared {
                     name: match broken {
                         Some(b) => format!("node-broken-{b}"),
                         None => "node".to_owned(),
                     },
                     description: match broken {
-                        Some(b) => format!("official Node server (socket.io 4.8.4, engine.io 6.6.12), deliberately broken: {b}"),
-                        None => "official Node server (socket.io 4.8.4, engine.io 6.6.12), --profile suite".to_owned(),
+                        Some(b) => format!(
+                            "official Node server ({}), deliberately broken: {b}",
+                            installed_versions(dir)
+                        ),
+                        None => format!(
+                            "official Node server ({}), --profile suite",
+                            installed_versions(dir)
+                        ),
                     },
-                    endpoints,
+                    plans,
+                    findings,
                     _peers: peers.into_iter().map(|(_, p)| p).collect(),
                     _embedded: Vec::new(),
                 })
             }
             TargetSpec::Rust => {
                 let server = embedded();
-                let mut endpoints = BTreeMap::new();
+                let mut by_suite = BTreeMap::new();
                 let mut running: Vec<(ServerConfig, Box<dyn RunningServer>)> = Vec::new();
                 for &s in suites {
                     let config = s.server();
@@ -182,18 +264,37 @@ impl TargetSpec {
                             a
                         }
                     };
-                    endpoints.insert(s, Endpoint { authority });
+                    by_suite.insert(s, authority);
                 }
+                let (plans, findings) =
+                    probe_all(&by_suite, &Paths::default(), &Expected::REFERENCE).await?;
                 Ok(Prepared {
                     name: "rust".to_owned(),
                     description: "siospec reference server (embedded), --profile suite".to_owned(),
-                    endpoints,
+                    plans,
+                    findings,
                     _peers: Vec::new(),
                     _embedded: running.into_iter().map(|(_, r)| r).collect(),
                 })
             }
         }
     }
+}
+
+/// `socket.io X, engine.io Y`, as installed in the peer folder `dir`.
+pub fn installed_versions(dir: &Path) -> String {
+    let version = |package: &str| {
+        std::fs::read(dir.join("node_modules").join(package).join("package.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .and_then(|v| v.get("version")?.as_str().map(str::to_owned))
+            .unwrap_or_else(|| "?".to_owned())
+    };
+    format!(
+        "socket.io {}, engine.io {}",
+        version("socket.io"),
+        version("engine.io")
+    )
 }
 
 /// Starts the Node peer's `server.js` (or `broken/server.js --break
@@ -215,11 +316,8 @@ pub async fn start_node_peer(
         "--profile",
         "suite",
         "--mode",
+        "both",
     ]);
-    cmd.arg(match config.mode {
-        Mode::Engine => "engine",
-        Mode::Socket => "socket",
-    });
     if config.allow_eio3 {
         cmd.arg("--allow-eio3");
     }

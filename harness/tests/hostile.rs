@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use siospec::case::Verdict;
-use siospec::runner::{run_all, Endpoint, Options, Progress, Selection};
+use siospec::runner::{run_all, Endpoint, Options, Plan, Progress, Selection};
 use siospec::suite::Suite;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -61,15 +61,13 @@ async fn check(b: Behaviour, name: &str) {
         ..Selection::default()
     };
     let cases = selection.apply(&catalogue);
-    let endpoints: BTreeMap<Suite, Endpoint> = Suite::ALL
+    // The probe would refuse these servers: plan every suite at its
+    // default path directly, as if it had found the contract's two modes.
+    let endpoints: BTreeMap<Suite, Plan> = Suite::ALL
         .iter()
         .map(|&s| {
-            (
-                s,
-                Endpoint {
-                    authority: authority.clone(),
-                },
-            )
+            let path = s.mode().default_path();
+            (s, Plan::At(Endpoint::new(authority.clone(), path, true)))
         })
         .collect();
     let opts = Options {

@@ -12,8 +12,9 @@ const http = require("http");
 const USAGE = `usage: node server.js [options]
 
   --addr HOST:PORT          listen address (default 127.0.0.1:0; port 0 = free port)
-  --mode socket|engine      socket.io server on /socket.io/ (default) or bare
-                            engine.io echo server on /engine.io/
+  --mode both|socket|engine both (default): the socket.io server on /socket.io/
+                            and the bare engine.io echo server on /engine.io/,
+                            on one port; or only one of them
   --profile suite           the official suites' configuration (pingInterval 300,
                             pingTimeout 200, maxHttpBufferSize 1e6, cors origin "*",
                             connectTimeout 1000); explicit flags override it
@@ -105,8 +106,10 @@ if (args.help) {
   process.exit(0);
 }
 
-const mode = args.mode || "socket";
-if (mode !== "socket" && mode !== "engine") die(`--mode must be socket or engine, got ${JSON.stringify(mode)}`);
+const mode = args.mode || "both";
+if (!["both", "socket", "engine"].includes(mode)) die(`--mode must be both, socket or engine, got ${JSON.stringify(mode)}`);
+const socketMode = mode !== "engine";
+const engineMode = mode !== "socket";
 if (args.profile !== undefined && args.profile !== "suite") die(`--profile must be suite, got ${JSON.stringify(args.profile)}`);
 const { host, port } = parseAddr(args.addr || "127.0.0.1:0");
 const verbose = !!args.verbose;
@@ -124,7 +127,7 @@ if (args.profile === "suite") {
     maxHttpBufferSize: 1e6,
     cors: { origin: "*" },
   });
-  if (mode === "socket") opts.connectTimeout = 1000;
+  if (socketMode) opts.connectTimeout = 1000;
 }
 if (args["ping-interval"] !== undefined) opts.pingInterval = args["ping-interval"];
 if (args["ping-timeout"] !== undefined) opts.pingTimeout = args["ping-timeout"];
@@ -147,10 +150,13 @@ if (args.transports !== undefined) {
   opts.transports = list;
 }
 if (args["connect-timeout"] !== undefined) {
-  if (mode === "socket") opts.connectTimeout = args["connect-timeout"];
+  if (socketMode) opts.connectTimeout = args["connect-timeout"];
   else log("note: --connect-timeout is ignored in engine mode");
 }
-if (mode === "socket") {
+// Two engines on one HTTP server: each must leave the other's WebSocket
+// upgrades alone (engine.io ends upgrades outside its path by default).
+opts.destroyUpgrade = false;
+if (socketMode) {
   // Explicit, although it is the default: no connection-state recovery, so the
   // CONNECT reply carries only `sid` and emits carry no offset argument.
   delete opts.connectionStateRecovery;
@@ -282,13 +288,18 @@ function setupSocketMode() {
   // Any other namespace: socket.io's default refusal,
   // CONNECT_ERROR {"message":"Invalid namespace"}.
 
-  closeAll = () => io.close();
+  const previous = closeAll;
+  closeAll = () => {
+    previous();
+    io.close();
+  };
 }
 
 function setupEngineMode() {
   const engine = require("engine.io");
-  const server = new engine.Server(opts);
-  server.attach(httpServer, { path: "/engine.io" });
+  const { connectTimeout, ...engineOpts } = opts;
+  const server = new engine.Server(engineOpts);
+  server.attach(httpServer, { path: "/engine.io", destroyUpgrade: false });
   server.on("connection", (socket) => {
     if (verbose) log(`connect id=${socket.id} transport=${socket.transport.name} protocol=${socket.protocol}`);
     socket.on("message", (data) => socket.send(data));
@@ -299,11 +310,15 @@ function setupEngineMode() {
   server.on("connection_error", (err) => {
     if (verbose) log(`connection_error code=${err.code} message=${err.message}`);
   });
-  closeAll = () => server.close();
+  const previous = closeAll;
+  closeAll = () => {
+    previous();
+    server.close();
+  };
 }
 
-if (mode === "socket") setupSocketMode();
-else setupEngineMode();
+if (socketMode) setupSocketMode();
+if (engineMode) setupEngineMode();
 
 // ---------------------------------------------------------------- lifecycle
 
@@ -342,5 +357,5 @@ httpServer.listen(port, host, () => {
   const a = httpServer.address();
   const shown = a.family === "IPv6" || a.family === 6 ? `[${a.address}]` : a.address;
   process.stdout.write(`listening on http://${shown}:${a.port}\n`);
-  log(`mode=${mode} path=${mode === "socket" ? "/socket.io/" : "/engine.io/"} options=${requestedOpts}`);
+  log(`mode=${mode} paths=${[socketMode && "/socket.io/", engineMode && "/engine.io/"].filter(Boolean).join(",")} options=${requestedOpts}`);
 });

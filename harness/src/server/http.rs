@@ -61,13 +61,9 @@ pub(crate) fn serve_connection(stream: TcpStream, shared: Arc<Shared>) {
 }
 
 async fn handle(req: Request<Incoming>, shared: Arc<Shared>) -> Result<Response<Body>, Aborted> {
-    if !req
-        .uri()
-        .path()
-        .starts_with(super::path(shared.options.mode))
-    {
+    let Some(mode) = shared.options.serves.mode_of(req.uri().path()) else {
         return Ok(plain(StatusCode::NOT_FOUND, "Not Found"));
-    }
+    };
     let head = OwnedHead::of(&req);
     let verdict = shared
         .endpoint
@@ -80,7 +76,7 @@ async fn handle(req: Request<Incoming>, shared: Arc<Shared>) -> Result<Response<
         }
         Verdict::Handshake(handshake) => match handshake.accept() {
             Err(rejection) => Ok(reject(req, rejection)),
-            Ok(open) => open_session(req, head, open, shared).await,
+            Ok(open) => open_session(req, head, open, mode, shared).await,
         },
         Verdict::Session(request) => {
             let Some(handle) = shared.registry.get(&request.sid) else {
@@ -115,6 +111,7 @@ async fn open_session(
     req: Request<Incoming>,
     head: OwnedHead,
     open: OpenRequest,
+    mode: Mode,
     shared: Arc<Shared>,
 ) -> Result<Response<Body>, Aborted> {
     let sid = new_sid();
@@ -131,7 +128,7 @@ async fn open_session(
         &head.as_head(),
     );
     let spawn = |first: First| -> Handle {
-        match shared.options.mode {
+        match mode {
             Mode::Engine => session::spawn(
                 shared.registry.clone(),
                 sid.clone(),

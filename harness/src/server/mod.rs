@@ -32,11 +32,22 @@ use tokio::sync::{oneshot, watch};
 pub use crate::suite::Mode;
 use session::{Input, Registry};
 
-/// The path a mode answers under.
-pub fn path(mode: Mode) -> &'static str {
-    match mode {
-        Mode::Socket => "/socket.io/",
-        Mode::Engine => "/engine.io/",
+/// Which modes a server serves, each at its path (`/socket.io/`, `/engine.io/`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Serves {
+    /// The Socket.IO contract and the bare Engine.IO echo, on one port.
+    Both,
+    /// One mode only.
+    Only(Mode),
+}
+
+impl Serves {
+    /// The mode whose path `path` is under, if this server serves it.
+    pub fn mode_of(self, path: &str) -> Option<Mode> {
+        [Mode::Socket, Mode::Engine]
+            .into_iter()
+            .filter(|&m| self == Serves::Both || self == Serves::Only(m))
+            .find(|m| path.starts_with(m.default_path()))
     }
 }
 
@@ -44,7 +55,7 @@ pub fn path(mode: Mode) -> &'static str {
 #[derive(Debug, Clone)]
 pub struct Options {
     /// What to serve.
-    pub mode: Mode,
+    pub serves: Serves,
     /// The Engine.IO configuration.
     pub engine: ServerConfig,
     /// The Socket.IO configuration.
@@ -55,9 +66,9 @@ impl Options {
     /// engine.io's and socket.io's default configuration (pingInterval
     /// 25000, pingTimeout 20000, connectTimeout 45000, no CORS), following
     /// the protocol text where the official server has habits of its own.
-    pub fn standard(mode: Mode) -> Self {
+    pub fn standard(serves: Serves) -> Self {
         Options {
-            mode,
+            serves,
             engine: ServerConfig::default(),
             socket: ServerOptions::default(),
         }
@@ -67,9 +78,9 @@ impl Options {
     /// The official suites' reference configuration (protocol.md §5.1):
     /// pingInterval 300, pingTimeout 200, maxPayload 1e6, CORS `*`,
     /// connectTimeout 1000; following the protocol text.
-    pub fn suite(mode: Mode) -> Self {
+    pub fn suite(serves: Serves) -> Self {
         Options {
-            mode,
+            serves,
             engine: ServerConfig::suite(),
             socket: ServerOptions {
                 connect_timeout: Duration::from_millis(1000),
@@ -269,7 +280,7 @@ impl crate::target::RunningServer for ServerThread {
 impl crate::target::EmbeddedServer for Embedded {
     fn start(&self, config: crate::suite::ServerConfig) -> crate::target::StartFuture<'_> {
         Box::pin(async move {
-            let mut options = Options::suite(config.mode);
+            let mut options = Options::suite(Serves::Both);
             options.engine.allow_eio3 = config.allow_eio3;
             let addr = SocketAddr::from(([127, 0, 0, 1], 0));
             let server = tokio::task::spawn_blocking(move || ServerThread::start(addr, options))

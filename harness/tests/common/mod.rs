@@ -45,7 +45,7 @@ pub async fn run(
         progress: Progress::Quiet,
         ..Options::default()
     };
-    let results = run_all(&selected, &prepared.endpoints, &opts).await;
+    let results = run_all(&selected, &prepared.plans, &opts).await;
     let chosen: Vec<Case> = selected.into_iter().cloned().collect();
     (chosen, results)
 }

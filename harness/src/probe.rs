@@ -1,0 +1,551 @@
+//! The probe: before any case, a few requests that say what is at the
+//! target — nothing listening, not HTTP, HTTP without Engine.IO, Engine.IO
+//! at another path, or which protocol revisions, transports, modes and
+//! timings it offers — and from that, what each suite can run against.
+//!
+//! A target that cannot be tested at all is refused here within seconds,
+//! with what was found and what to check ([`Refusal`]); one that can gets a
+//! [`Plan`] per suite and the findings that head the report.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use siospec_codec::engine::handshake::Handshake;
+use siospec_codec::engine::{v3, v4, Data, PacketType};
+use siospec_codec::{Limits, Profile};
+
+use crate::case::Verdict;
+use crate::client::http::{Http, HttpError, Req, Response};
+use crate::client::ws::{Frame, Refused as WsRefused, Ws};
+use crate::runner::{Endpoint, Plan};
+use crate::suite::{Expected, Mode, Suite};
+use crate::trace::Trace;
+
+/// How long each probe request may take.
+const WAIT: Duration = Duration::from_secs(3);
+
+/// What the probe needs to know besides the address.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    /// The Socket.IO path (`--path`), with both slashes.
+    pub socket: String,
+    /// The bare Engine.IO path (`--engine-path`), with both slashes.
+    pub engine: String,
+}
+
+impl Default for Paths {
+    fn default() -> Self {
+        Paths {
+            socket: Mode::Socket.default_path().to_owned(),
+            engine: Mode::Engine.default_path().to_owned(),
+        }
+    }
+}
+
+/// A target that cannot be tested: what was found, and what to check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal(pub String);
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An Engine.IO server found at one path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Offer {
+    /// The path, with both slashes.
+    pub path: String,
+    /// The protocol 4 handshake, if `EIO=4` opened a session.
+    pub v4: Option<Handshake>,
+    /// The protocol 3 handshake, if `EIO=3` opened a session.
+    pub v3: Option<Handshake>,
+    /// How `EIO=3` was answered when it was refused.
+    pub v3_refusal: Option<String>,
+    /// Whether a session could be opened over HTTP long-polling.
+    pub polling: bool,
+    /// Whether WebSocket is offered (in `upgrades`, or as the only transport).
+    pub websocket: bool,
+    /// Whether a CONNECT to `/` got a Socket.IO CONNECT reply.
+    pub socket_io: bool,
+    /// Whether a message came back unchanged (engine mode's echo).
+    pub echo: bool,
+}
+
+/// What the probe found at one address.
+#[derive(Debug, Clone)]
+pub struct Probed {
+    /// `host:port`.
+    pub authority: String,
+    /// Engine.IO at the Socket.IO path.
+    pub socket: Option<Offer>,
+    /// Engine.IO at the engine path.
+    pub engine: Option<Offer>,
+    /// One line per finding, for the report's head.
+    pub findings: Vec<String>,
+}
+
+/// Probes `authority` at the two paths.
+pub async fn probe(authority: &str, paths: &Paths) -> Result<Probed, Refusal> {
+    let http = Http::new(authority, Trace::new());
+    reachable(authority).await?;
+    let socket = offer_at(&http, authority, &paths.socket, Mode::Socket).await?;
+    let engine = if paths.engine == paths.socket {
+        None
+    } else {
+        offer_at(&http, authority, &paths.engine, Mode::Engine)
+            .await
+            .ok()
+            .and_then(Result::ok)
+    };
+    let socket = match (socket, &engine) {
+        (Ok(offer), _) => Some(offer),
+        // A bare Engine.IO server at the engine path alone can still be tested.
+        (Err(_), Some(_)) => None,
+        (Err(why), None) => {
+            let mut msg = format!("{why}.");
+            for other in ["/socket.io/", "/engine.io/"] {
+                if other == paths.socket || other == paths.engine {
+                    continue;
+                }
+                if let Ok(Ok(found)) = offer_at(&http, authority, other, Mode::Socket).await {
+                    let flag = if found.socket_io { "--path" } else { "--engine-path" };
+                    msg.push_str(&format!(
+                        " Engine.IO answers at {other} instead: pass `{flag} {other}`."
+                    ));
+                    return Err(Refusal(msg));
+                }
+            }
+            msg.push_str(&format!(
+                " Check the URL's port and that the server's path is {} (--path) or {} (--engine-path).",
+                paths.socket, paths.engine
+            ));
+            return Err(Refusal(msg));
+        }
+    };
+    let mut findings = Vec::new();
+    if let Some(o) = &socket {
+        findings.push(describe(authority, o));
+    } else {
+        findings.push(format!(
+            "http://{authority}{}: no Engine.IO server; the Socket.IO suites are UNSUPPORTED",
+            paths.socket
+        ));
+    }
+    match &engine {
+        Some(o) => findings.push(describe(authority, o)),
+        None => findings.push(format!(
+            "http://{authority}{}: no bare Engine.IO echo server (engine mode); the Engine.IO \
+             rules run through {} and those that need the echo are SKIPPED",
+            paths.engine, paths.socket
+        )),
+    }
+    Ok(Probed {
+        authority: authority.to_owned(),
+        socket,
+        engine,
+        findings,
+    })
+}
+
+/// One line about an offer.
+fn describe(authority: &str, o: &Offer) -> String {
+    let what = match (o.socket_io, o.echo) {
+        (true, _) => "Socket.IO",
+        (false, true) => "bare Engine.IO (echoes messages)",
+        (false, false) => "Engine.IO, neither Socket.IO nor an echo",
+    };
+    let mut transports = Vec::new();
+    if o.polling {
+        transports.push("polling");
+    }
+    if o.websocket {
+        transports.push("websocket");
+    }
+    let mut revisions = Vec::new();
+    if o.v4.is_some() {
+        revisions.push("EIO=4");
+    }
+    if o.v3.is_some() {
+        revisions.push("EIO=3");
+    }
+    let mut line = format!(
+        "http://{authority}{}: {what}; {}; transports {}",
+        o.path,
+        revisions.join(" and "),
+        transports.join(", ")
+    );
+    if let Some(h) = o.v4.as_ref().or(o.v3.as_ref()) {
+        line.push_str(&format!(
+            "; pingInterval {} ms, pingTimeout {} ms, maxPayload {}",
+            h.ping_interval,
+            h.ping_timeout,
+            h.max_payload
+                .map_or("not advertised".to_owned(), |m| format!("{m} bytes"))
+        ));
+    }
+    if let Some(r) = &o.v3_refusal {
+        line.push_str(&format!("; EIO=3 refused ({r})"));
+    }
+    line
+}
+
+/// The TCP connection must open.
+async fn reachable(authority: &str) -> Result<(), Refusal> {
+    match tokio::time::timeout(WAIT, tokio::net::TcpStream::connect(authority)).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(Refusal(format!(
+            "nothing is listening at {authority} ({e}). Start the server, or check the host and \
+             port of --url."
+        ))),
+        Err(_) => Err(Refusal(format!(
+            "{authority} did not accept a TCP connection within {} s. Check the host and port \
+             of --url, and any firewall in between.",
+            WAIT.as_secs()
+        ))),
+    }
+}
+
+fn get(path: &str, query: &str) -> Req<'static> {
+    Req {
+        method: "GET",
+        target: format!("{path}?{query}"),
+        headers: Vec::new(),
+        body: Vec::new(),
+        wait: WAIT,
+    }
+}
+
+fn post(path: &str, query: &str, body: &str) -> Req<'static> {
+    Req {
+        method: "POST",
+        target: format!("{path}?{query}"),
+        headers: vec![("content-type", "text/plain;charset=UTF-8".to_owned())],
+        body: body.as_bytes().to_vec(),
+        wait: WAIT,
+    }
+}
+
+/// The text packets of a polling body, for revision `eio`.
+fn packets(eio: u8, resp: &Response) -> Vec<(PacketType, String)> {
+    let text = resp.text();
+    let limits = Limits::default();
+    let keep = |kind: PacketType, data: &Data<'_>| match data {
+        Data::Text(t) => Some((kind, t.to_string())),
+        _ => Some((kind, String::new())),
+    };
+    if eio == 3 {
+        v3::decode_payload(&text, Profile::Compat, &limits)
+            .map_while(Result::ok)
+            .filter_map(|d| d.into_packet())
+            .filter_map(|p| keep(p.kind, &p.data))
+            .collect()
+    } else {
+        v4::decode_payload(&text, Profile::Compat, &limits)
+            .map_while(Result::ok)
+            .filter_map(|p| keep(p.kind, &p.data))
+            .collect()
+    }
+}
+
+/// The handshake in a polling answer, if it holds one.
+fn open_in(eio: u8, resp: &Response) -> Option<Handshake> {
+    if resp.status != 200 {
+        return None;
+    }
+    let first = packets(eio, resp).into_iter().next()?;
+    match first {
+        (PacketType::Open, json) => Handshake::decode(&json, Profile::Compat).ok(),
+        _ => None,
+    }
+}
+
+/// A short description of an answer that is not a handshake.
+fn what_answered(resp: &Response) -> String {
+    let ctype = resp.header("content-type").unwrap_or("");
+    let body = resp.text();
+    let body = body.trim();
+    let mut short: String = body.chars().take(80).collect();
+    if short.len() < body.len() {
+        short.push('…');
+    }
+    if ctype.starts_with("text/html") || body.starts_with("<!") || body.starts_with("<html") {
+        format!("an HTML page (HTTP {})", resp.status)
+    } else if body.is_empty() {
+        format!("HTTP {} with an empty body", resp.status)
+    } else {
+        format!("HTTP {} {short:?}", resp.status)
+    }
+}
+
+/// Probes one path. `Err` is a refusal of the whole target (not HTTP);
+/// `Ok(Err(why))`, no Engine.IO there.
+async fn offer_at(
+    http: &Http,
+    authority: &str,
+    path: &str,
+    mode: Mode,
+) -> Result<Result<Offer, String>, Refusal> {
+    let url = format!("http://{authority}{path}");
+    let first = match http.send(get(path, "EIO=4&transport=polling")).await {
+        Ok(r) => r,
+        Err(HttpError::Connect(e)) => {
+            return Err(Refusal(format!("nothing is listening at {authority} ({e})")))
+        }
+        Err(e @ (HttpError::Io(_) | HttpError::Timeout(_))) => {
+            return Err(Refusal(format!(
+                "{authority} accepts TCP connections but does not answer HTTP ({e}). siospec \
+                 tests Engine.IO / Socket.IO servers over HTTP and WebSocket: check the port of \
+                 --url."
+            )))
+        }
+    };
+    let mut offer = Offer {
+        path: path.to_owned(),
+        v4: None,
+        v3: None,
+        v3_refusal: None,
+        polling: false,
+        websocket: false,
+        socket_io: false,
+        echo: false,
+    };
+    let mut sid = None;
+    if let Some(h) = open_in(4, &first) {
+        offer.polling = true;
+        offer.websocket = h.upgrades.iter().any(|u| u == "websocket");
+        sid = Some(h.sid.clone());
+        offer.v4 = Some(h);
+    } else {
+        // A WebSocket-only server refuses polling; a plain WebSocket server
+        // upgrades but never sends the open packet.
+        let trace = Trace::new();
+        let target = format!("{path}?EIO=4&transport=websocket");
+        match Ws::connect(authority, &target, &[], WAIT, trace).await {
+            Ok(mut ws) => match ws.recv(WAIT).await {
+                Some(Frame::Text(t)) if t.starts_with('0') => {
+                    match Handshake::decode(&t[1..], Profile::Compat) {
+                        Ok(h) => {
+                            offer.websocket = true;
+                            offer.v4 = Some(h);
+                            offer.socket_io = ws_connects(&mut ws).await;
+                            offer.echo = !offer.socket_io && ws_echoes(&mut ws).await;
+                        }
+                        Err(e) => {
+                            return Ok(Err(format!(
+                                "{url}: a WebSocket whose first frame is not an Engine.IO open \
+                                 packet ({e})"
+                            )))
+                        }
+                    }
+                }
+                Some(f) => {
+                    return Ok(Err(format!(
+                        "{url}: a plain WebSocket server, not Engine.IO: polling answered {}, \
+                         and the WebSocket's first frame was {}, not an open packet",
+                        what_answered(&first),
+                        f.describe()
+                    )))
+                }
+                None => {
+                    return Ok(Err(format!(
+                        "{url}: a plain WebSocket server, not Engine.IO: polling answered {}, \
+                         and the WebSocket sent no open packet within {} s",
+                        what_answered(&first),
+                        WAIT.as_secs()
+                    )))
+                }
+            },
+            Err(WsRefused::Connect(e)) => {
+                return Err(Refusal(format!("nothing is listening at {authority} ({e})")))
+            }
+            Err(_) => {
+                return Ok(Err(format!(
+                    "{url}: HTTP, but no Engine.IO server: a handshake request answered {}",
+                    what_answered(&first)
+                )))
+            }
+        }
+    }
+    if let Some(sid) = &sid {
+        let q = format!("EIO=4&transport=polling&sid={sid}");
+        offer.socket_io = polling_connects(http, path, &q).await;
+        if !offer.socket_io && mode == Mode::Engine {
+            offer.echo = polling_echoes(http, path, &q).await;
+        }
+        let _ = http.send(post(path, &q, "1")).await;
+    }
+    match http.send(get(path, "EIO=3&transport=polling&b64=1")).await {
+        Ok(r) => match open_in(3, &r) {
+            Some(h) => {
+                let q = format!("EIO=3&transport=polling&b64=1&sid={}", h.sid);
+                let _ = http.send(post(path, &q, "1:1")).await;
+                offer.v3 = Some(h);
+            }
+            None => offer.v3_refusal = Some(what_answered(&r)),
+        },
+        Err(e) => offer.v3_refusal = Some(e.to_string()),
+    }
+    Ok(Ok(offer))
+}
+
+/// Whether `40` over polling gets a Socket.IO CONNECT reply (`40{…}`);
+/// events the server sends before it are skipped.
+async fn polling_connects(http: &Http, path: &str, query: &str) -> bool {
+    match http.send(post(path, query, "40")).await {
+        Ok(r) if r.status == 200 => {}
+        _ => return false,
+    }
+    for _ in 0..3 {
+        let Ok(r) = http.send(get(path, query)).await else {
+            return false;
+        };
+        if r.status != 200 {
+            return false;
+        }
+        for (kind, data) in packets(4, &r) {
+            if kind == PacketType::Message && data.starts_with("0{") {
+                return true;
+            }
+            // `0` alone is an echo of what was sent, or a v4 reply without
+            // a sid: not the Socket.IO v5 CONNECT reply.
+            if kind == PacketType::Close || (kind == PacketType::Message && data == "0") {
+                return false;
+            }
+        }
+    }
+    false
+}
+
+/// Whether a message posted comes back unchanged.
+async fn polling_echoes(http: &Http, path: &str, query: &str) -> bool {
+    match http.send(post(path, query, "4siospec-probe")).await {
+        Ok(r) if r.status == 200 => {}
+        _ => return false,
+    }
+    for _ in 0..3 {
+        let Ok(r) = http.send(get(path, query)).await else {
+            return false;
+        };
+        if packets(4, &r)
+            .iter()
+            .any(|(k, d)| *k == PacketType::Message && d == "siospec-probe")
+        {
+            return true;
+        }
+    }
+    false
+}
+
+/// Whether `40` over a WebSocket gets a CONNECT reply.
+async fn ws_connects(ws: &mut Ws) -> bool {
+    if ws.send_text("40").await.is_err() {
+        return false;
+    }
+    for _ in 0..5 {
+        match ws.recv(WAIT).await {
+            Some(Frame::Text(t)) if t.starts_with("40{") => return true,
+            Some(Frame::Text(_)) => continue,
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// Whether a message sent over a WebSocket comes back unchanged.
+async fn ws_echoes(ws: &mut Ws) -> bool {
+    if ws.send_text("4siospec-probe").await.is_err() {
+        return false;
+    }
+    for _ in 0..5 {
+        match ws.recv(WAIT).await {
+            Some(Frame::Text(t)) if t == "4siospec-probe" => return true,
+            Some(Frame::Text(_)) => continue,
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// The configuration a handshake advertises; `known` gives what it does not.
+fn conf_of(h: &Handshake, known: &Expected) -> Expected {
+    Expected {
+        ping_interval: h.ping_interval,
+        ping_timeout: h.ping_timeout,
+        max_payload: h.max_payload.unwrap_or(known.max_payload),
+        ..*known
+    }
+}
+
+impl Probed {
+    /// What `suite` runs against here. `known` gives the timeouts no
+    /// handshake advertises (connectTimeout, upgradeTimeout).
+    pub fn plan(&self, suite: Suite, known: &Expected) -> Plan {
+        let at = |o: &Offer, h: &Handshake, echo: bool| {
+            Plan::At(Endpoint {
+                authority: self.authority.clone(),
+                path: o.path.clone(),
+                conf: conf_of(h, known),
+                echo,
+            })
+        };
+        let eio3_refused = |o: Option<&Offer>| {
+            let why = o
+                .and_then(|o| o.v3_refusal.clone())
+                .unwrap_or_else(|| "no Engine.IO server".to_owned());
+            Plan::Absent {
+                verdict: Verdict::Unsupported,
+                reason: format!(
+                    "the server does not accept Engine.IO protocol 3 (EIO=3, the Socket.IO 2.x \
+                     clients): a handshake with EIO=3 answered {why}"
+                ),
+            }
+        };
+        let no_socket_io = |why: &str| Plan::Absent {
+            verdict: Verdict::Unsupported,
+            reason: format!("no Socket.IO server: {why}"),
+        };
+        let socket = self.socket.as_ref();
+        let engine = self.engine.as_ref();
+        match suite {
+            Suite::Eio4 => match (engine, socket) {
+                (Some(e), _) if e.echo && e.v4.is_some() => at(e, e.v4.as_ref().unwrap(), true),
+                (_, Some(s)) if s.v4.is_some() => at(s, s.v4.as_ref().unwrap(), false),
+                (Some(e), _) if e.v4.is_some() => at(e, e.v4.as_ref().unwrap(), false),
+                _ => eio3_only("EIO=4"),
+            },
+            Suite::Eio3 => match (engine, socket) {
+                (Some(e), _) if e.echo && e.v3.is_some() => at(e, e.v3.as_ref().unwrap(), true),
+                (Some(e), _) if e.echo => eio3_refused(Some(e)),
+                (_, Some(s)) if s.v3.is_some() => at(s, s.v3.as_ref().unwrap(), false),
+                _ => eio3_refused(socket.or(engine)),
+            },
+            Suite::Sio5 => match socket {
+                Some(s) if s.socket_io && s.v4.is_some() => at(s, s.v4.as_ref().unwrap(), false),
+                Some(s) if s.v4.is_none() => eio3_only("EIO=4"),
+                Some(s) => no_socket_io(&format!(
+                    "a CONNECT to `/` at {} got no Socket.IO CONNECT reply",
+                    s.path
+                )),
+                None => no_socket_io("no Engine.IO at the Socket.IO path"),
+            },
+            Suite::Sio4 => match socket {
+                Some(s) if s.v3.is_some() => at(s, s.v3.as_ref().unwrap(), false),
+                _ => eio3_refused(socket),
+            },
+        }
+    }
+
+    /// The plans of `suites`.
+    pub fn plans(&self, suites: &[Suite], known: &Expected) -> BTreeMap<Suite, Plan> {
+        suites.iter().map(|&s| (s, self.plan(s, known))).collect()
+    }
+}
+
+fn eio3_only(what: &str) -> Plan {
+    Plan::Absent {
+        verdict: Verdict::Unsupported,
+        reason: format!("the server does not accept {what} (Engine.IO protocol 4)"),
+    }
+}
