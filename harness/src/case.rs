@@ -285,6 +285,10 @@ pub struct Case {
     /// configuration the server advertised. Added to the time limit; a case
     /// that would wait longer than `--max-wait` is SKIPPED.
     pub waits: fn(&Expected) -> u64,
+    /// Keeps a session that joins no Socket.IO namespace for the whole of
+    /// its waits: through a Socket.IO server, whose connectTimeout ends such
+    /// sessions, it can only be judged when the waits end before that.
+    pub unjoined: bool,
     /// The run function.
     pub run: RunFn,
 }
@@ -311,6 +315,7 @@ impl Case {
             exclusive: false,
             needs_echo: false,
             waits: |_| 0,
+            unjoined: false,
             run: Arc::new(|_| {
                 Box::pin(async { Err(Stop::Harness("case has no run function".into())) })
             }),
@@ -386,6 +391,12 @@ impl Case {
     /// Sets how long the case waits on the server's timers (see [`Case::waits`]).
     pub fn waits(mut self, waits: fn(&Expected) -> u64) -> Case {
         self.waits = waits;
+        self
+    }
+
+    /// Marks the case as one whose session joins no namespace (see [`Case::unjoined`]).
+    pub fn unjoined(mut self) -> Case {
+        self.unjoined = true;
         self
     }
 

@@ -262,6 +262,14 @@ fn cannot_judge(case: &Case, endpoint: &Endpoint, opts: &Options) -> Option<Stri
         ));
     }
     let waits = (case.waits)(&endpoint.conf);
+    if case.unjoined && !endpoint.echo && waits >= endpoint.conf.connect_timeout {
+        return Some(format!(
+            "keeps a session that joins no namespace for about {} ms, but through the \
+             Socket.IO server at {} such a session ends at connectTimeout ({} ms); the rule \
+             is judged at a bare Engine.IO endpoint (--engine-path) or with timings that fit",
+            waits, endpoint.path, endpoint.conf.connect_timeout
+        ));
+    }
     if waits > opts.max_wait_ms {
         let c = &endpoint.conf;
         return Some(format!(

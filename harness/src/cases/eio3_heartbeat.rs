@@ -32,6 +32,7 @@ pub fn cases() -> Vec<Case> {
                 Ok(Observed::ok("3 × (POST `1:2`, GET `1:3`)"))
             }),
         Case::new(S, "polling.timeout", "Without client pings the session is closed after pingInterval + pingTimeout")
+            .waits(|c| c.heartbeat())
             .official("heartbeat / HTTP long-polling / closes the session upon ping timeout", Some("waits pingInterval + pingTimeout + 150 ms instead of a bare 500 ms"))
             .req(REQ)
             .ok("a POST `1:2` at pingInterval + pingTimeout + 150 ms gets 400")
@@ -54,6 +55,7 @@ pub fn cases() -> Vec<Case> {
                 Ok(Observed::ok("3 × (`2` → `3`)"))
             }),
         Case::new(S, "websocket.timeout", "Without client pings the server closes the WebSocket")
+            .waits(|c| c.heartbeat())
             .official("heartbeat / WebSocket / closes the session upon ping timeout", None)
             .req(REQ)
             .ok("closed within pingInterval + pingTimeout + 500 ms")
@@ -64,6 +66,7 @@ pub fn cases() -> Vec<Case> {
                 Ok(Observed::ok(format!("closed after {} ms: {}", t.elapsed().as_millis(), f.describe())))
             }),
         Case::new(S, "websocket.after-upgrade", "After an upgrade, a client that stops pinging is still timed out")
+            .waits(|c| c.heartbeat())
             .req(REQ)
             .should()
             .ok("the upgraded WebSocket is closed within pingInterval + pingTimeout + 500 ms")

@@ -189,36 +189,53 @@ fn timing(case: Case) -> Case {
 pub fn cases() -> Vec<Case> {
     vec![
         Case::new(S, "polling.ping-pong", "Three heartbeats over polling: GET returns `2`, POST `3`")
+            .waits(|c| 3 * c.ping_interval)
+            .unjoined()
             .official("heartbeat / HTTP long-polling / sends ping/pong packets", None)
             .req(REQ_HB)
             .ok("each GET returns exactly `2`; each POST `3` is answered `ok`")
             .run(polling_ping_pong),
         Case::new(S, "polling.timeout", "Without a pong the polling session is closed after pingInterval + pingTimeout")
+            .waits(|c| c.heartbeat())
             .official("heartbeat / HTTP long-polling / closes the session upon ping timeout", Some("waits pingInterval + pingTimeout + 150 ms instead of the official bare 500 ms"))
             .req(REQ_HB)
             .ok("a GET at pingInterval + pingTimeout + 150 ms gets 400")
             .run(polling_timeout),
         Case::new(S, "websocket.ping-pong", "Three heartbeats over WebSocket")
+            .waits(|c| 3 * c.ping_interval)
+            .unjoined()
             .official("heartbeat / WebSocket / sends ping/pong packets", None)
             .req(REQ_HB)
             .ok("three `2` frames, each answered with `3`")
             .run(ws_ping_pong),
         Case::new(S, "websocket.timeout", "Without a pong the server closes the WebSocket")
+            .waits(|c| c.heartbeat())
             .official("heartbeat / WebSocket / closes the session upon ping timeout", None)
             .req(REQ_HB)
             .ok("the connection is closed within pingInterval + pingTimeout + 500 ms, not before pingInterval/2")
             .run(ws_timeout),
-        timing(Case::new(S, "polling.first-ping", "When the first ping comes over polling")).run(|cx| first_ping(cx, true)),
-        timing(Case::new(S, "websocket.first-ping", "When the first ping comes over WebSocket")).run(|cx| first_ping(cx, false)),
+        timing(Case::new(S, "polling.first-ping", "When the first ping comes over polling"))
+            .waits(|c| c.heartbeat())
+            .run(|cx| first_ping(cx, true)),
+        timing(Case::new(S, "websocket.first-ping", "When the first ping comes over WebSocket"))
+            .waits(|c| c.heartbeat())
+            .run(|cx| first_ping(cx, false)),
         Case::new(S, "polling.late-pong", "A pong sent pingTimeout/2 after the ping keeps the polling session")
+            .waits(|c| 2 * c.ping_interval + c.ping_timeout / 2)
+            .unjoined()
             .req(REQ_HB)
             .ok("the next GET returns the next ping")
             .run(|cx| late_pong(cx, true)),
         Case::new(S, "websocket.late-pong", "A pong sent pingTimeout/2 after the ping keeps the WebSocket session")
+            .waits(|c| 2 * c.ping_interval + c.ping_timeout / 2)
+            .unjoined()
             .req(REQ_HB)
             .ok("the next ping arrives")
             .run(|cx| late_pong(cx, false)),
         Case::new(S, "websocket.interval", "Consecutive pings are pingInterval apart when answered at once")
+            .waits(|c| 4 * c.ping_interval + c.ping_timeout)
+            .unjoined()
+            .echo()
             .req("At regular intervals (pingInterval) the server sends a PING packet.")
             .should()
             .ok("three gaps between pings each within pingInterval −60 / +100 ms")
@@ -245,6 +262,7 @@ pub fn cases() -> Vec<Case> {
         client_ping_case(Case::new(S, "polling.client-ping", "A client `2` (ping) over polling on a v4 session")).run(|cx| client_ping(cx, true)),
         client_ping_case(Case::new(S, "websocket.client-ping", "A client `2` (ping) over WebSocket on a v4 session")).run(|cx| client_ping(cx, false)),
         Case::new(S, "websocket.unsolicited-pong", "A pong with no ping pending is harmless")
+            .echo()
             .req(REQ_HB)
             .may()
             .ok("ignored: the session keeps echoing")

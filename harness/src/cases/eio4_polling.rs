@@ -182,16 +182,19 @@ fn big_message(n: usize) -> String {
 pub fn cases() -> Vec<Case> {
     vec![
         Case::new(S, "message.text", "POST `4hello`, then GET returns `4hello`")
+            .echo()
             .official("message / HTTP long-polling / sends and receives a payload containing one plain text packet", None)
             .req(REQ_PAYLOAD)
             .ok("POST 200 `ok`; GET 200 `4hello`")
             .run(|cx| async move { echo(&cx, b"4hello", b"4hello").await }),
         Case::new(S, "message.batch", "Three packets in one POST come back in one GET, in order")
+            .echo()
             .official("message / HTTP long-polling / sends and receives a payload containing several plain text packets", None)
             .req(REQ_PAYLOAD)
             .ok("GET 200 `4test1\\x1e4test2\\x1e4test3`")
             .run(|cx| async move { echo(&cx, b"4test1\x1e4test2\x1e4test3", b"4test1\x1e4test2\x1e4test3").await }),
         Case::new(S, "message.binary", "Text and base64 binary in one POST come back identically")
+            .echo()
             .official("message / HTTP long-polling / sends and receives a payload containing plain text and binary packets", None)
             .req(REQ_PAYLOAD)
             .ok("GET 200 `4hello\\x1ebAQIDBA==`")
@@ -218,6 +221,8 @@ pub fn cases() -> Vec<Case> {
             .close("closed", Verdict::Ok, "the next GET gets 400")
             .run(concurrent_post),
         Case::new(S, "max-payload.over", "A POST of maxPayload+1 bytes is refused with 413")
+            .waits(|c| c.ping_interval)
+            .echo()
             .req("maxPayload: the maximum number of bytes per chunk; the server refuses larger POST bodies (reference server: 413 Payload Too Large).")
             .should()
             .ok("413")
@@ -227,6 +232,7 @@ pub fn cases() -> Vec<Case> {
             .close("closed", Verdict::Informational, "the session is closed")
             .run(too_large),
         Case::new(S, "max-payload.at-limit", "A POST of exactly maxPayload bytes is accepted and echoed")
+            .echo()
             .req("maxPayload: the maximum number of bytes per chunk.")
             .ok("POST 200 `ok`; GET returns the message")
             .limit(20_000)
@@ -239,18 +245,22 @@ pub fn cases() -> Vec<Case> {
                 }, close: None })
             }),
         Case::new(S, "utf8", "Non-ASCII text (2-, 3- and 4-byte UTF-8) is echoed byte for byte")
+            .echo()
             .req("Text packets are UTF-8.")
             .ok("GET returns exactly what was posted")
             .run(|cx| async move { echo(&cx, "4héllo wörld € 😀".as_bytes(), "4héllo wörld € 😀".as_bytes()).await }),
         Case::new(S, "empty-message", "A message with no data (`4`) is echoed as `4`")
+            .echo()
             .req("A packet is a type and optional data.")
             .ok("GET 200 `4`")
             .run(|cx| async move { echo(&cx, b"4", b"4").await }),
         Case::new(S, "binary-empty", "An empty binary message (`b`) is echoed as `b`")
+            .echo()
             .req(REQ_PAYLOAD)
             .ok("GET 200 `b`")
             .run(|cx| async move { echo(&cx, b"b", b"b").await }),
         Case::new(S, "many-packets-order", "100 packets in one POST come back in order")
+            .echo()
             .req(REQ_PAYLOAD)
             .ok("the GET (or GETs) return the 100 messages in order")
             .run(|cx| async move {
@@ -278,6 +288,7 @@ pub fn cases() -> Vec<Case> {
                 Ok(Observed::ok("100 messages in order"))
             }),
         Case::new(S, "buffered-until-get", "Messages from several POSTs wait for the next GET, in order")
+            .echo()
             .req("The server buffers packets until the client's next GET.")
             .ok("one GET returns `4a\\x1e4b\\x1e4c`")
             .run(|cx| async move {
@@ -290,6 +301,7 @@ pub fn cases() -> Vec<Case> {
                 Ok(Observed::ok("4a␞4b␞4c"))
             }),
         Case::new(S, "sessions-independent", "A message posted to one session never reaches another")
+            .echo()
             .req("sid identifies the session every request belongs to.")
             .ok("each session's GET returns only its own message")
             .run(|cx| async move {
@@ -302,6 +314,7 @@ pub fn cases() -> Vec<Case> {
                 Ok(Observed::ok("A got 4for-a, B got 4for-b"))
             }),
         Case::new(S, "long-poll-held", "A GET with nothing to send is held open, then answered with the next ping")
+            .waits(|c| c.ping_interval)
             .req("The server holds the GET until it has packets to send (here: the next ping).")
             .ok("the GET is answered 200 `2` after about pingInterval, not at once")
             .outcome("early", Verdict::NonStrict, "answered before pingInterval/2 with something else")
@@ -333,6 +346,7 @@ pub fn cases() -> Vec<Case> {
                 Ok(if r.status == 400 { Observed::ok(actual) } else if r.status == 200 { Observed::is("accepted", actual) } else { Observed::not(actual) })
             }),
         Case::new(S, "client-noop", "A client `6` (noop) on a polling session is ignored")
+            .echo()
             .req("noop (6) is used by the server to end a pending poll; it carries nothing.")
             .may()
             .ok("POST `ok` and the session keeps working")

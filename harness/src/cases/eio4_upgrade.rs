@@ -95,16 +95,19 @@ pub(crate) async fn second_websocket(cx: Ctx, echo: bool) -> Outcome {
 pub fn cases() -> Vec<Case> {
     vec![
         Case::new(S, "probe", "Probe, noop on the pending poll, upgrade, then messages over WebSocket")
+            .echo()
             .official("upgrade / successfully upgrades from HTTP long-polling to WebSocket", None)
             .req(REQ_UPGRADE)
             .ok("`3probe`; the GET gets 200 `6`; after `5`, `4hello` is echoed over WebSocket")
             .run(|cx| upgrade(cx, true, true)),
         Case::new(S, "polling-after-upgrade", "After the upgrade, polling requests with the sid get 400")
+            .echo()
             .official("upgrade / ignores HTTP requests with same sid after upgrade", None)
             .req(REQ_UPGRADE)
             .ok("GET 400; `4hello` still echoed over WebSocket")
             .run(|cx| polling_after_upgrade(cx, true)),
         Case::new(S, "second-websocket", "After the upgrade, a second WebSocket with the same sid is closed")
+            .echo()
             .official("upgrade / ignores WebSocket connection with same sid after upgrade", None)
             .req(REQ_UPGRADE)
             .ok("the second WebSocket is refused or closed; the first still echoes")
@@ -147,6 +150,7 @@ pub fn cases() -> Vec<Case> {
                 Ok(Observed::ok("400"))
             }),
         Case::new(S, "binary-after-upgrade", "Binary messages travel as binary frames after the upgrade")
+            .echo()
             .req(REQ_UPGRADE)
             .ok("binary 01 02 03 echoed as a binary frame")
             .run(|cx| async move {
@@ -161,6 +165,7 @@ pub fn cases() -> Vec<Case> {
                 }
             }),
         Case::new(S, "no-message-lost", "A message posted between probe and `5` is delivered exactly once")
+            .echo()
             .req(REQ_UPGRADE)
             .ok("the echo of `4during` arrives once, on the poll or on the WebSocket")
             .run(|cx| async move {
@@ -190,6 +195,7 @@ pub fn cases() -> Vec<Case> {
                 if seen == 1 { Ok(Observed::ok("delivered once")) } else { Ok(Observed::not(format!("delivered {seen} times"))) }
             }),
         Case::new(S, "invalid-probe", "A WebSocket that sends something else than `2probe` is dropped; polling continues")
+            .echo()
             .req(REQ_UPGRADE)
             .should()
             .ok("the WebSocket is closed and the polling session still works")
@@ -209,6 +215,7 @@ pub fn cases() -> Vec<Case> {
                 Ok(Observed::ok(format!("WebSocket {}; polling works", f.describe())))
             }),
         Case::new(S, "stalled", "A probed WebSocket that never sends `5` is reclaimed; polling continues")
+            .echo()
             .req("The server abandons an upgrade that does not complete (reference server: upgradeTimeout, default 10000 ms).")
             .should()
             .ok("the WebSocket is closed within upgradeTimeout + 1 s and the polling session still answers")

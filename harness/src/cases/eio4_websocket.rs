@@ -121,11 +121,13 @@ async fn too_large(cx: Ctx) -> Outcome {
 pub fn cases() -> Vec<Case> {
     vec![
         Case::new(S, "message.text", "Send `4hello`, receive `4hello`")
+            .echo()
             .official("message / WebSocket / sends and receives a plain text packet", None)
             .req(REQ_FRAME)
             .ok("a text frame `4hello`")
             .run(|cx| async move { ws_echo_text(&cx, "4hello").await }),
         Case::new(S, "message.binary", "Send binary 01 02 03 04, receive the same binary frame")
+            .echo()
             .official("message / WebSocket / sends and receives a binary packet", None)
             .req(REQ_FRAME)
             .ok("a binary frame 01 02 03 04")
@@ -137,18 +139,22 @@ pub fn cases() -> Vec<Case> {
         )
         .run(|cx| ws_invalid(cx, "abc")),
         Case::new(S, "utf8", "Non-ASCII text is echoed exactly")
+            .echo()
             .req(REQ_FRAME)
             .ok("the same text frame")
             .run(|cx| async move { ws_echo_text(&cx, "4héllo wörld € 😀").await }),
         Case::new(S, "empty-message", "`4` (a message with no data) is echoed as `4`")
+            .echo()
             .req(REQ_FRAME)
             .ok("a text frame `4`")
             .run(|cx| async move { ws_echo_text(&cx, "4").await }),
         Case::new(S, "binary-empty", "An empty binary frame is echoed as an empty binary frame")
+            .echo()
             .req(REQ_FRAME)
             .ok("an empty binary frame")
             .run(|cx| async move { ws_echo_binary(&cx, &[]).await }),
         Case::new(S, "binary-all-bytes", "A binary frame holding all 256 byte values is echoed exactly")
+            .echo()
             .req(REQ_FRAME)
             .ok("the same 256 bytes")
             .run(|cx| async move {
@@ -156,6 +162,7 @@ pub fn cases() -> Vec<Case> {
                 ws_echo_binary(&cx, &data).await
             }),
         Case::new(S, "order", "200 frames sent back to back are echoed in order")
+            .echo()
             .req("Packets are delivered in order.")
             .ok("200 echoes in the order sent")
             .run(|cx| async move {
@@ -174,6 +181,7 @@ pub fn cases() -> Vec<Case> {
                 Ok(Observed::ok("200 echoes in order"))
             }),
         Case::new(S, "large-message", "A 500 kB message (under maxPayload) is echoed")
+            .echo()
             .req("maxPayload: the maximum number of bytes per message.")
             .ok("the same 500 kB text frame")
             .run(|cx| async move {
@@ -195,6 +203,7 @@ pub fn cases() -> Vec<Case> {
             .limit(15_000)
             .run(too_large),
         Case::new(S, "client-upgrade-packet", "A `5` (upgrade) on a WebSocket-only session is ignored")
+            .echo()
             .req("upgrade (5) completes a transport upgrade; a WebSocket-only session has nothing to upgrade.")
             .may()
             .ok("ignored: a later `4x` is still echoed")

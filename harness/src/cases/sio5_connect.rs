@@ -105,6 +105,7 @@ pub fn cases() -> Vec<Case> {
                 Ok(Observed::ok(d))
             }),
         Case::new(S, "no-handshake", "Without any CONNECT the connection is closed")
+            .waits(|c| c.connect_timeout)
             .official("Socket.IO protocol / connect / should close the connection if no handshake is received", None)
             .req("The server closes connections that do not join a namespace within connectTimeout.")
             .ok("the connection is closed within connectTimeout + 500 ms")
@@ -115,6 +116,7 @@ pub fn cases() -> Vec<Case> {
                 Ok(Observed::ok(d))
             }),
         Case::new(S, "connect-timeout", "A client that answers pings but never sends CONNECT is closed at connectTimeout")
+            .waits(|c| c.connect_timeout)
             .req("The testee contract sets connectTimeout to 1000 ms: a connection without CONNECT is closed then.")
             .should()
             .ok("closed between connectTimeout − 100 ms and connectTimeout + 500 ms")

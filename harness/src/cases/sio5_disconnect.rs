@@ -20,6 +20,7 @@ const REQ: &str = "DISCONNECT (1) leaves a namespace; the server sends nothing b
 pub fn cases() -> Vec<Case> {
     vec![
         Case::new(S, "main", "`41` leaves /: no answer, the next frame is the heartbeat")
+            .waits(|c| c.ping_interval)
             .official("Socket.IO protocol / disconnect / should disconnect from the main namespace", None)
             .req(REQ)
             .ok("the next frame is the ping `2`")
@@ -34,6 +35,7 @@ pub fn cases() -> Vec<Case> {
                 }
             }),
         Case::new(S, "custom", "Leaving /custom keeps / working on the same connection")
+            .waits(|c| c.ping_interval)
             .official("Socket.IO protocol / disconnect / should connect then disconnect from a custom namespace", None)
             .req(REQ)
             .ok("after `41/custom`, `42[\"message\",...]` on / is answered `message-back`")
@@ -47,6 +49,7 @@ pub fn cases() -> Vec<Case> {
                 Ok(Observed::ok("main namespace unaffected"))
             }),
         Case::new(S, "rejoin", "After `41` the same Engine.IO connection can join / again, with a new sid")
+            .waits(|c| c.ping_interval)
             .req(REQ)
             .ok("a new CONNECT reply with a different sid, and the `auth` event")
             .run(|cx| async move {
@@ -63,6 +66,7 @@ pub fn cases() -> Vec<Case> {
                 Ok(Observed::ok(format!("{a} then {b}")))
             }),
         Case::new(S, "event-after-disconnect", "An event on a namespace the client has left")
+            .waits(|c| c.ping_interval)
             .req("A client sends packets only to namespaces it has joined.")
             .should()
             .ok("the connection is closed (as for any packet to a namespace not joined)")

@@ -56,21 +56,27 @@ pub fn cases() -> Vec<Case> {
         )
         .run(h::websocket_invalid_transport),
         Case::new(S, "heartbeat.polling.ping-pong", "Three polling heartbeats at /socket.io/")
+            .waits(|c| 3 * c.ping_interval)
+            .unjoined()
             .official("Engine.IO protocol / heartbeat / HTTP long-polling / should send ping/pong packets", None)
             .req(REQ_HB)
             .ok("GET `2`, POST `3` three times")
             .run(hb::polling_ping_pong),
         Case::new(S, "heartbeat.polling.timeout", "Polling session without pong closed at /socket.io/")
+            .waits(|c| c.heartbeat())
             .official("Engine.IO protocol / heartbeat / HTTP long-polling / should close the session upon ping timeout", None)
             .req(REQ_HB)
             .ok("GET at pingInterval + pingTimeout + 150 ms gets 400")
             .run(hb::polling_timeout),
         Case::new(S, "heartbeat.websocket.ping-pong", "Three WebSocket heartbeats at /socket.io/")
+            .waits(|c| 3 * c.ping_interval)
+            .unjoined()
             .official("Engine.IO protocol / heartbeat / WebSocket / should send ping/pong packets", None)
             .req(REQ_HB)
             .ok("`2` received, `3` sent, three times")
             .run(hb::ws_ping_pong),
         Case::new(S, "heartbeat.websocket.timeout", "WebSocket without pong closed at /socket.io/")
+            .waits(|c| c.heartbeat())
             .official("Engine.IO protocol / heartbeat / WebSocket / should close the session upon ping timeout", None)
             .req(REQ_HB)
             .ok("closed within pingInterval + pingTimeout + 500 ms")
@@ -89,6 +95,7 @@ pub fn cases() -> Vec<Case> {
         )
         .run(c::ws_close),
         Case::new(S, "upgrade.probe", "Upgrade polling → WebSocket at /socket.io/")
+            .waits(|c| c.ping_interval)
             .official("Engine.IO protocol / upgrade / should successfully upgrade from HTTP long-polling to WebSocket", None)
             .req(REQ_UPGRADE)
             .ok("`3probe`, then after `5` the WebSocket carries the heartbeat")

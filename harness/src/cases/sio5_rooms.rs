@@ -128,6 +128,7 @@ pub fn cases() -> Vec<Case> {
             "broadcast-namespace",
             "`broadcast` on / does not reach sockets of /custom",
         )
+        .waits(|c| c.ping_interval)
         .req(REQ)
         .exclusive()
         .ok("the /custom sockets get nothing; the / sockets get it")

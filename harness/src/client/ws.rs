@@ -118,11 +118,15 @@ pub struct Ws {
     ended: bool,
     auto_pong: Arc<AtomicBool>,
     alive: Arc<AtomicBool>,
+    reader: tokio::task::AbortHandle,
 }
 
 impl Drop for Ws {
     fn drop(&mut self) {
         self.alive.store(false, Ordering::SeqCst);
+        // The reader task holds the read half: without this, the TCP
+        // connection would stay open until the server's next frame.
+        self.reader.abort();
     }
 }
 
@@ -214,7 +218,7 @@ impl Ws {
         let auto_pong = Arc::new(AtomicBool::new(false));
         let reader_pong = auto_pong.clone();
         let reader_sink = sink.clone();
-        tokio::spawn(async move {
+        let reader = tokio::spawn(async move {
             loop {
                 let frame = match source.next().await {
                     Some(Ok(Message::Text(t))) => {
@@ -305,6 +309,7 @@ impl Ws {
             ended: false,
             auto_pong,
             alive: Arc::new(AtomicBool::new(true)),
+            reader: reader.abort_handle(),
         })
     }
 
