@@ -480,7 +480,9 @@ impl Ctx {
                 target: self.target(query),
                 headers,
                 body,
-                wait: self.ms(4000),
+                // A long-poll GET is held until there is something to send,
+                // at the latest the next ping.
+                wait: self.ms(4000 + self.conf.ping_interval),
             })
             .await
     }

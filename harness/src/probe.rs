@@ -289,17 +289,11 @@ async fn offer_at(
 ) -> Result<Result<Offer, String>, Refusal> {
     let url = format!("http://{authority}{path}");
     let first = match http.send(get(path, "EIO=4&transport=polling")).await {
-        Ok(r) => r,
+        Ok(r) => Ok(r),
         Err(HttpError::Connect(e)) => {
             return Err(Refusal(format!("nothing is listening at {authority} ({e})")))
         }
-        Err(e @ (HttpError::Io(_) | HttpError::Timeout(_))) => {
-            return Err(Refusal(format!(
-                "{authority} accepts TCP connections but does not answer HTTP ({e}). siospec \
-                 tests Engine.IO / Socket.IO servers over HTTP and WebSocket: check the port of \
-                 --url."
-            )))
-        }
+        Err(e) => Err(e),
     };
     let mut offer = Offer {
         path: path.to_owned(),
@@ -312,7 +306,11 @@ async fn offer_at(
         echo: false,
     };
     let mut sid = None;
-    if let Some(h) = open_in(4, &first) {
+    let answered = match &first {
+        Ok(r) => what_answered(r),
+        Err(e) => e.to_string(),
+    };
+    if let Some(h) = first.as_ref().ok().and_then(|r| open_in(4, r)) {
         offer.polling = true;
         offer.websocket = h.upgrades.iter().any(|u| u == "websocket");
         sid = Some(h.sid.clone());
@@ -342,17 +340,15 @@ async fn offer_at(
                 }
                 Some(f) => {
                     return Ok(Err(format!(
-                        "{url}: a plain WebSocket server, not Engine.IO: polling answered {}, \
-                         and the WebSocket's first frame was {}, not an open packet",
-                        what_answered(&first),
+                        "{url}: a plain WebSocket server, not Engine.IO: polling answered \
+                         {answered}, and the WebSocket's first frame was {}, not an open packet",
                         f.describe()
                     )))
                 }
                 None => {
                     return Ok(Err(format!(
-                        "{url}: a plain WebSocket server, not Engine.IO: polling answered {}, \
-                         and the WebSocket sent no open packet within {} s",
-                        what_answered(&first),
+                        "{url}: a plain WebSocket server, not Engine.IO: polling answered \
+                         {answered}, and the WebSocket sent no open packet within {} s",
                         WAIT.as_secs()
                     )))
                 }
@@ -360,11 +356,18 @@ async fn offer_at(
             Err(WsRefused::Connect(e)) => {
                 return Err(Refusal(format!("nothing is listening at {authority} ({e})")))
             }
-            Err(_) => {
-                return Ok(Err(format!(
-                    "{url}: HTTP, but no Engine.IO server: a handshake request answered {}",
-                    what_answered(&first)
-                )))
+            Err(ws) => {
+                return match first {
+                    Ok(_) => Ok(Err(format!(
+                        "{url}: HTTP, but no Engine.IO server: a handshake request answered \
+                         {answered}"
+                    ))),
+                    Err(e) => Err(Refusal(format!(
+                        "{authority} accepts TCP connections but does not answer HTTP ({e}; a \
+                         WebSocket handshake: {ws}). siospec tests Engine.IO / Socket.IO servers \
+                         over HTTP and WebSocket: check the port of --url."
+                    ))),
+                };
             }
         }
     }

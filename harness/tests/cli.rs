@@ -137,8 +137,9 @@ fn bad_usage_is_2() {
 
 #[test]
 fn unreachable_server_is_a_harness_error() {
-    // Nothing listens on port 9 (discard) on loopback here: every case is ERROR, exit 2.
-    let (code, out, _) = siospec(&[
+    // Nothing listens on port 9 (discard) on loopback here: the probe
+    // refuses the target before any case runs, exit 2.
+    let (code, out, err) = siospec(&[
         "test",
         "server",
         "--url",
@@ -147,5 +148,13 @@ fn unreachable_server_is_a_harness_error() {
         "eio4.handshake.polling.open",
     ]);
     assert_eq!(code, 2, "{out}");
-    assert!(out.contains("ERROR"), "{out}");
+    assert!(err.contains("nothing is listening at 127.0.0.1:9"), "{err}");
+    assert!(!out.contains("ERROR"), "{out}");
+}
+
+#[test]
+fn zero_jobs_is_a_usage_error() {
+    let (code, _, err) = siospec(&["test", "server", "--url", "http://127.0.0.1:9", "--jobs", "0"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--jobs needs at least 1"), "{err}");
 }

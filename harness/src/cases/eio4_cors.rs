@@ -1,6 +1,6 @@
 //! Engine.IO v4 — CORS headers of the reference configuration (`cors: {origin: "*"}`).
 
-use crate::case::{Case, Observed, Section};
+use crate::case::{Case, Ctx, Observed, Outcome, Section, Stop, Verdict};
 use crate::client::eio;
 use crate::client::http::Response;
 use crate::suite::Suite;
@@ -29,12 +29,27 @@ fn allows(r: &Response) -> Result<String, String> {
     }
 }
 
-fn judged(r: &Response) -> Observed {
-    match allows(r) {
-        Ok(a) => Observed::ok(a),
-        Err(a) => Observed::not(a),
-    }
+/// Whether the server does CORS at all: a handshake with an Origin header
+/// is answered with Access-Control-Allow-Origin.
+async fn cors_enabled(cx: &Ctx) -> Result<bool, Stop> {
+    let r = cx
+        .request("GET", &eio::polling_query(cx, ""), origin(), Vec::new())
+        .await?;
+    Ok(r.header("access-control-allow-origin").is_some())
 }
+
+/// The verdict on `r`'s Access-Control-Allow-Origin; a server without CORS
+/// at all (an option engine.io leaves off) does not offer the feature.
+async fn judged(cx: &Ctx, r: &Response) -> Outcome {
+    Ok(match allows(r) {
+        Ok(a) => Observed::ok(a),
+        Err(a) if r.header("access-control-allow-origin").is_none() && !cors_enabled(cx).await? => {
+            Observed::is("absent", format!("{a}; no handshake answer carries CORS headers either"))
+        }
+        Err(a) => Observed::not(a),
+    })
+}
+
 
 fn origin() -> Vec<(&'static str, String)> {
     vec![("origin", ORIGIN.to_owned())]
@@ -49,13 +64,18 @@ pub fn cases() -> Vec<Case> {
         )
         .req(REQ)
         .should()
+        .outcome(
+            "absent",
+            Verdict::Unsupported,
+            "no CORS headers on any answer: CORS is not enabled (an option, off by default in engine.io)",
+        )
         .ok("200 with Access-Control-Allow-Origin * (or the origin)")
         .run(|cx| async move {
             let r = cx
                 .request("GET", &eio::polling_query(&cx, ""), origin(), Vec::new())
                 .await?;
             verify::status(&r, 200, "handshake")?;
-            Ok(judged(&r))
+            judged(&cx, &r).await
         }),
         Case::new(
             S,
@@ -64,6 +84,11 @@ pub fn cases() -> Vec<Case> {
         )
         .req(REQ)
         .should()
+        .outcome(
+            "absent",
+            Verdict::Unsupported,
+            "no CORS headers on any answer: CORS is not enabled (an option, off by default in engine.io)",
+        )
         .ok("200 `ok` with Access-Control-Allow-Origin")
         .run(|cx| async move {
             let s = eio::open_polling(&cx).await?;
@@ -71,7 +96,7 @@ pub fn cases() -> Vec<Case> {
             h.push(("content-type", "text/plain;charset=UTF-8".to_owned()));
             let r = cx.request("POST", &s.query, h, b"4hi".to_vec()).await?;
             verify::ok_body(&r, "ok", "POST")?;
-            Ok(judged(&r))
+            judged(&cx, &r).await
         }),
         Case::new(
             S,
@@ -80,6 +105,11 @@ pub fn cases() -> Vec<Case> {
         )
         .req(REQ)
         .should()
+        .outcome(
+            "absent",
+            Verdict::Unsupported,
+            "no CORS headers on any answer: CORS is not enabled (an option, off by default in engine.io)",
+        )
         .ok("2xx with Access-Control-Allow-Origin and Access-Control-Allow-Methods including POST")
         .run(|cx| async move {
             let mut h = origin();
@@ -96,6 +126,7 @@ pub fn cases() -> Vec<Case> {
                 Ok(a) if (200..300).contains(&r.status) && methods.contains("POST") => {
                     Ok(Observed::ok(format!("{a}, methods {methods}")))
                 }
+                Err(_) if r.header("access-control-allow-origin").is_none() => judged(&cx, &r).await,
                 Ok(a) | Err(a) => Ok(Observed::not(format!("{a}, methods {methods:?}"))),
             }
         }),
@@ -106,13 +137,18 @@ pub fn cases() -> Vec<Case> {
         )
         .req(REQ)
         .should()
+        .outcome(
+            "absent",
+            Verdict::Unsupported,
+            "no CORS headers on any answer: CORS is not enabled (an option, off by default in engine.io)",
+        )
         .ok("400 with Access-Control-Allow-Origin")
         .run(|cx| async move {
             let r = cx
                 .request("GET", "EIO=4&transport=abc", origin(), Vec::new())
                 .await?;
             verify::status(&r, 400, "bad transport")?;
-            Ok(judged(&r))
+            judged(&cx, &r).await
         }),
     ]
 }

@@ -131,10 +131,12 @@ const FAMILIES = {
     });
   },
   // No CORS headers, no preflight answer.
+  // CORS enabled, but every answer allows another origin than the one asking
+  // (a server without CORS at all does not offer the feature: UNSUPPORTED).
   cors() {
     const set = http.ServerResponse.prototype.setHeader;
     http.ServerResponse.prototype.setHeader = function (name, value) {
-      if (/^access-control-/i.test(name)) return this;
+      if (/^access-control-allow-origin$/i.test(name)) return set.call(this, name, "http://elsewhere.example");
       return set.call(this, name, value);
     };
   },
