@@ -96,18 +96,14 @@ fn a_partial_run_merges_into_the_full_report() {
         .map(|c| result(&c.id, Verdict::Failed, "status 500"))
         .collect();
     assert!(subset.len() >= 2 && subset.len() < catalogue.len());
-    report::write(
-        &dir,
-        &catalogue,
-        &info(
-            "node",
-            "siospec run --target node",
-            &["polling and websocket offered"],
-            false,
-        ),
-        &subset,
-    )
-    .unwrap();
+    let mut partial = info(
+        "node",
+        "siospec run --target node",
+        &["polling and websocket offered"],
+        false,
+    );
+    partial.started = "2099-01-01T00:00:00Z".into();
+    report::write(&dir, &catalogue, &partial, &subset).unwrap();
 
     let idx = index(&dir);
     let node = &idx.targets["node"];
@@ -133,6 +129,8 @@ fn a_partial_run_merges_into_the_full_report() {
     assert_eq!(node.findings, ["polling and websocket offered"]);
     assert_eq!(node.command, "siospec run --target node");
     assert_eq!(idx.targets["rust"].cases.len(), 3, "other target kept");
+    let kept = catalogue.len() - subset.len();
+    assert_eq!(node.earlier_cases(), kept);
 
     // The whole-target files come from the merged index.
     let junit = read(&dir, "junit.xml");
@@ -148,6 +146,11 @@ fn a_partial_run_merges_into_the_full_report() {
     }
     let summary = read(&dir, "summary.md");
     assert!(summary.contains(&format!("| node | {} |", catalogue.len())));
+    assert!(summary.contains("kept from earlier runs"));
+    assert!(html.contains(&format!(
+        "{} case(s) from this run, {kept} kept from earlier runs",
+        subset.len()
+    )));
 
     // Findings head summary.md and report.html.
     let first_table = summary.find("| target |").unwrap();

@@ -48,7 +48,7 @@ nav.toc .bad{color:#b3261e;font-weight:600}
 .filters input[type=search]{font-size:14px;padding:3px 6px;width:22em}
 .filters label.off{color:#999}
 #f-count{color:#555;font-size:13px}
-code.cmd{user-select:all;background:#f2f2f2;padding:2px 5px;border-radius:3px;white-space:pre-wrap;word-break:break-all}
+code.cmd{user-select:all;background:#f2f2f2;padding:2px 5px;border-radius:3px;white-space:pre-wrap;overflow-wrap:anywhere}
 .rerun{display:flex;gap:.6em;align-items:center;margin:.4em 0}
 .rerun code{font-size:13px;padding:5px 8px}
 .rerun button{font-size:13px}
@@ -141,6 +141,10 @@ b.addEventListener('click',function(){
 
 fn findings_html(index: &Index) -> String {
     let mut s = String::from("<section id=\"findings\"><h2>Findings</h2>\n");
+    if index.targets.values().all(|r| r.findings.is_empty()) {
+        s.push_str("<div class=\"findings\"><p class=\"none\">No probe findings recorded for any target.</p></div></section>\n");
+        return s;
+    }
     for (name, run) in &index.targets {
         s.push_str(&format!(
             "<div class=\"findings\" id=\"findings-{}\"><h3>{} <small>— what a probe of the server found</small></h3>",
@@ -213,14 +217,23 @@ pub fn matrix(index: &Index, catalogue: &[Case]) -> String {
     }
     body.push_str("<th>re-run</th></tr>\n");
     for (name, run) in &index.targets {
+        let kept = run.earlier_cases();
         body.push_str(&format!(
-            "<tr><td class=\"id\">{}</td><td>{}{}</td><td>{}</td><td>{:.1} s</td>",
+            "<tr><td class=\"id\">{}</td><td>{}{}{}</td><td>{}</td><td>{:.1} s</td>",
             esc(name),
             esc(&run.description),
             if run.strict {
                 " <small>(--strict)</small>"
             } else {
                 ""
+            },
+            if kept > 0 {
+                format!(
+                    "<br><small>{} case(s) from this run, {kept} kept from earlier runs</small>",
+                    run.cases.len() - kept
+                )
+            } else {
+                String::new()
             },
             esc(&run.started),
             run.duration_ms / 1000.0

@@ -57,6 +57,17 @@ pub struct TargetRun {
     pub cases: BTreeMap<String, CaseSummary>,
 }
 
+impl TargetRun {
+    /// Cases kept from an earlier run of the target (a partial run merged
+    /// into it): their start time is not this run's.
+    pub fn earlier_cases(&self) -> usize {
+        self.cases
+            .values()
+            .filter(|c| c.started != self.started)
+            .count()
+    }
+}
+
 /// One case's entry in `index.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CaseSummary {
@@ -459,6 +470,13 @@ pub fn summary(index: &Index, catalogue: &[Case]) -> String {
             run.started,
             if run.strict { "; --strict" } else { "" }
         ));
+        let kept = run.earlier_cases();
+        if kept > 0 {
+            out.push_str(&format!(
+                "{} case(s) from this run, {kept} kept from earlier runs.\n\n",
+                run.cases.len() - kept
+            ));
+        }
         if !run.command.is_empty() {
             out.push_str(&format!("Re-run: {}\n\n", md_code(&run.command)));
         }
