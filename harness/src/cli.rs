@@ -726,6 +726,8 @@ async fn execute(target: TargetSpec, common: Common, default_dir: Option<PathBuf
             duration_ms,
             time_scale: common.time_scale,
             strict: common.strict,
+            command: report::rerun_command(std::env::args()),
+            findings: Vec::new(),
         };
         if let Err(e) = report::write(&dir, &catalogue, &info, &results) {
             eprintln!("siospec: {e}");

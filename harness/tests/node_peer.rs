@@ -23,6 +23,8 @@ async fn whole_catalogue_against_node() {
         duration_ms: 1.0,
         time_scale: 1.0,
         strict: true,
+        command: "siospec run --target node".into(),
+        findings: Vec::new(),
     };
     let catalogue = siospec::cases::all();
     siospec::report::write(&dir, &catalogue, &info, &results).expect("reports written");

@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use super::stats::{Point, Scenario};
 use super::Run;
+use crate::report::escape::xml as escape;
 
 const WIDTH: f64 = 960.0;
 const PANEL_H: f64 = 240.0;
@@ -19,12 +20,6 @@ fn color(target: &str) -> &'static str {
         "sink" => "#868e96",
         _ => "#1c7ed6",
     }
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 /// A series: name and one value per x position (missing where not measured).

@@ -1,27 +1,34 @@
 //! The static HTML pages: the matrix and one page per case and target.
-//! Inline CSS only, no scripts, no network.
+//! Inline CSS and a little plain JavaScript (filters, search, copy), no
+//! network; they work from `file://`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use super::{slug, Index};
+use super::escape::html as esc;
+use super::{case_command, level_name, slug, spec_document, Index, RunInfo};
 use crate::case::{Case, Origin, Verdict};
 use crate::runner::{CaseResult, Judged};
 use crate::trace::{Body, Dir, What};
 
 const CSS: &str = r#"
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:1.5em;color:#1d1d1f;background:#fff}
-h1{font-size:1.5em;margin:0 0 .3em}h2{font-size:1.15em;margin:1.4em 0 .4em}
+h1{font-size:1.5em;margin:0 0 .3em}h2{font-size:1.15em;margin:1.4em 0 .4em}h3{font-size:1em;margin:.8em 0 .3em}
+a{color:#0b5cad}
 table{border-collapse:collapse;font-size:13px}
 th,td{border:1px solid #d0d0d0;padding:3px 6px;vertical-align:top;text-align:left}
 th{background:#f2f2f2}
 tr.section th{background:#2f3e4e;color:#fff;font-size:14px;padding:6px}
 tr.section th small{color:#c8d3de;font-weight:normal}
+tr.section th a{color:#fff}tr.section th small a{color:#c8d3de}
 td.v{white-space:nowrap;text-align:center;min-width:7.5em}
 td.v a{color:inherit;text-decoration:none;display:block}
 .OK{background:#2e9b4f;color:#fff}.NON-STRICT{background:#e0b000;color:#000}
 .INFORMATIONAL{background:#5b8fd1;color:#fff}.UNSUPPORTED{background:#9a9a9a;color:#fff}
 .FAILED{background:#d6322f;color:#fff}.ERROR{background:#7b1fa2;color:#fff}.TIMEOUT{background:#c25700;color:#fff}
+.SKIPPED{background:#c9c9c9;color:#000}
 .MISSING{background:#f4f4f4;color:#888}
+td.lvl{font-size:11px;font-weight:600;text-align:center;white-space:nowrap}
+td.MUST{color:#8a1c1a}td.SHOULD{color:#7a5a00}td.MAY{color:#34608f}
 .sub{font-size:11px;opacity:.9}
 .id{font-family:ui-monospace,Menlo,Consolas,monospace;white-space:nowrap}
 .legend span{display:inline-block;padding:2px 8px;margin:2px;border-radius:3px}
@@ -31,26 +38,25 @@ pre{white-space:pre-wrap;word-break:break-all;margin:0}
 tr.out td{background:#f3f8ff}tr.in td{background:#f4fbf2}tr.note td{background:#fafafa;color:#555;font-style:italic}
 blockquote{border-left:4px solid #bbb;margin:.5em 0;padding:.2em .8em;color:#333;background:#fafafa}
 .meta td:first-child{font-weight:bold;white-space:nowrap}
+nav.toc{columns:3 18em;font-size:13px;background:#f7f7f7;border:1px solid #e0e0e0;padding:.5em 1em;margin:.6em 0}
+nav.toc a{display:block;padding:1px 0;text-decoration:none;break-inside:avoid}
+nav.toc .n{color:#666;font-size:11px}
+nav.toc .bad{color:#b3261e;font-weight:600}
+.findings{border-left:4px solid #2f3e4e;background:#f5f8fb;padding:.3em 1em;margin:.5em 0}
+.findings ul{margin:.3em 0;padding-left:1.3em}.findings .none{color:#666;font-style:italic;margin:.3em 0}
+.filters{position:sticky;top:0;z-index:1;background:#fff;border-bottom:1px solid #d0d0d0;padding:.5em 0;margin:.6em 0;display:flex;gap:1.2em;align-items:center;flex-wrap:wrap;font-size:14px}
+.filters input[type=search]{font-size:14px;padding:3px 6px;width:22em}
+.filters label.off{color:#999}
+#f-count{color:#555;font-size:13px}
+code.cmd{user-select:all;background:#f2f2f2;padding:2px 5px;border-radius:3px;white-space:pre-wrap;overflow-wrap:anywhere}
+.rerun{display:flex;gap:.6em;align-items:center;margin:.4em 0}
+.rerun code{font-size:13px;padding:5px 8px}
+.rerun button{font-size:13px}
 "#;
-
-pub(super) fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 fn page(title: &str, body: &str) -> String {
     format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{CSS}</style></head><body>\n{body}\n</body></html>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>{}</title><style>{CSS}</style></head><body>\n{body}\n</body></html>\n",
         esc(title)
     )
 }
@@ -82,40 +88,88 @@ fn legend() -> String {
     s
 }
 
-/// `report.html`: targets × cases, grouped by section.
+/// The matrix's filters: they show or hide the `tr.case` rows by their
+/// `data-nonok`, `data-differ` and `data-text` attributes, and a section
+/// when none of its rows shows. The page's address sets them on load:
+/// `?nonok`, `?differ`, `?q=TEXT`, or the same words after `#`
+/// (`report.html#nonok&q=upgrade`).
+const FILTER_JS: &str = r#"
+(function(){
+var nonok=document.getElementById('f-nonok'),differ=document.getElementById('f-differ'),
+    q=document.getElementById('f-q'),count=document.getElementById('f-count');
+var rows=Array.prototype.slice.call(document.querySelectorAll('tr.case'));
+var groups=Array.prototype.slice.call(document.querySelectorAll('tbody.sec'));
+function apply(){
+  var text=q.value.trim().toLowerCase(),shown=0;
+  rows.forEach(function(r){
+    var show=(!nonok.checked||r.getAttribute('data-nonok')==='1')
+      &&(!differ.checked||r.getAttribute('data-differ')==='1')
+      &&(!text||r.getAttribute('data-text').indexOf(text)>=0);
+    r.hidden=!show;
+    if(show)shown++;
+  });
+  groups.forEach(function(g){g.hidden=!g.querySelector('tr.case:not([hidden])');});
+  count.textContent=shown+' of '+rows.length+' case(s) shown';
+}
+var words=location.search.slice(1).split('&').concat(location.hash.slice(1).split('&'));
+words.forEach(function(w){
+  w=decodeURIComponent(w.replace(/\+/g,' '));
+  if(w==='nonok')nonok.checked=true;
+  else if(w==='differ'&&!differ.disabled)differ.checked=true;
+  else if(w.indexOf('q=')===0)q.value=w.slice(2);
+});
+nonok.addEventListener('change',apply);
+differ.addEventListener('change',apply);
+q.addEventListener('input',apply);
+apply();
+})();
+"#;
+
+/// Copies the re-run command of a case page.
+const COPY_JS: &str = r#"
+(function(){
+var b=document.getElementById('copy'),c=document.getElementById('rerun');
+function done(){b.textContent='Copied';setTimeout(function(){b.textContent='Copy';},1500);}
+function select(){var r=document.createRange();r.selectNodeContents(c);var s=window.getSelection();s.removeAllRanges();s.addRange(r);
+  try{if(document.execCommand('copy'))done();}catch(e){}}
+b.addEventListener('click',function(){
+  if(navigator.clipboard&&navigator.clipboard.writeText)navigator.clipboard.writeText(c.textContent).then(done,select);
+  else select();
+});
+})();
+"#;
+
+fn findings_html(index: &Index) -> String {
+    let mut s = String::from("<section id=\"findings\"><h2>Findings</h2>\n");
+    if index.targets.values().all(|r| r.findings.is_empty()) {
+        s.push_str("<div class=\"findings\"><p class=\"none\">No probe findings recorded for any target.</p></div></section>\n");
+        return s;
+    }
+    for (name, run) in &index.targets {
+        s.push_str(&format!(
+            "<div class=\"findings\" id=\"findings-{}\"><h3>{} <small>— what a probe of the server found</small></h3>",
+            esc(&slug(name)),
+            esc(name)
+        ));
+        if run.findings.is_empty() {
+            s.push_str("<p class=\"none\">No probe findings recorded.</p>");
+        } else {
+            s.push_str("<ul>");
+            for f in &run.findings {
+                s.push_str(&format!("<li>{}</li>", esc(f)));
+            }
+            s.push_str("</ul>");
+        }
+        s.push_str("</div>\n");
+    }
+    s.push_str("</section>\n");
+    s
+}
+
+/// `report.html`: each target's findings, a section index, the targets, the
+/// filters and the targets × cases matrix grouped by section.
 pub fn matrix(index: &Index, catalogue: &[Case]) -> String {
     let targets: Vec<&String> = index.targets.keys().collect();
-    let mut body = String::from("<h1>siospec conformance report</h1>\n");
-    body.push_str(&format!(
-        "<p>{} — {} case(s) in the catalogue.</p>\n",
-        esc(&index.generator),
-        catalogue.len()
-    ));
-    body.push_str(
-        "<table><tr><th>target</th><th>description</th><th>started</th><th>duration</th>",
-    );
-    for v in Verdict::ALL {
-        body.push_str(&format!("<th class=\"{0}\">{0}</th>", v.name()));
-    }
-    body.push_str("</tr>\n");
-    for (name, run) in &index.targets {
-        body.push_str(&format!(
-            "<tr><td class=\"id\">{}</td><td>{}</td><td>{}</td><td>{:.1} s</td>",
-            esc(name),
-            esc(&run.description),
-            esc(&run.started),
-            run.duration_ms / 1000.0
-        ));
-        for v in Verdict::ALL {
-            body.push_str(&format!(
-                "<td>{}</td>",
-                run.counts.get(v.name()).copied().unwrap_or(0)
-            ));
-        }
-        body.push_str("</tr>\n");
-    }
-    body.push_str("</table>\n");
-    body.push_str(&legend());
     let mut sections: BTreeMap<(usize, &str), Vec<&Case>> = BTreeMap::new();
     let mut order: BTreeMap<&str, usize> = BTreeMap::new();
     for case in catalogue {
@@ -126,13 +180,106 @@ pub fn matrix(index: &Index, catalogue: &[Case]) -> String {
             .or_default()
             .push(case);
     }
-    body.push_str("<table>\n");
-    for ((_, _), cases) in sections {
-        let sec = cases[0].section;
+    let mut body = String::from("<h1 id=\"top\">siospec conformance report</h1>\n");
+    body.push_str(&format!(
+        "<p>{} — {} case(s) in the catalogue, {} target(s).</p>\n",
+        esc(&index.generator),
+        catalogue.len(),
+        targets.len()
+    ));
+    body.push_str(&findings_html(index));
+
+    // The section index.
+    body.push_str("<nav class=\"toc\" id=\"index\"><a href=\"#findings\">Findings</a><a href=\"#targets\">Targets</a><a href=\"#matrix\">Cases</a>");
+    for ((_, id), cases) in &sections {
+        let ran = cases
+            .iter()
+            .flat_map(|c| index.targets.values().filter_map(|r| r.cases.get(&c.id)))
+            .collect::<Vec<_>>();
+        let bad = ran.iter().filter(|s| s.verdict != Verdict::Ok).count();
         body.push_str(&format!(
-            "<tr class=\"section\"><th colspan=\"2\">{} <small>{} — {}</small></th>",
-            esc(sec.id),
+            "<a href=\"#sec-{0}\">{0} <span class=\"n\">{1} case(s)</span>{2}</a>",
+            esc(id),
+            cases.len(),
+            if bad > 0 {
+                format!(" <span class=\"bad\">{bad} non-OK</span>")
+            } else {
+                String::new()
+            }
+        ));
+    }
+    body.push_str("</nav>\n");
+
+    // The targets.
+    body.push_str("<h2 id=\"targets\">Targets</h2>\n<table><tr><th>target</th><th>description</th><th>started</th><th>duration</th>");
+    for v in Verdict::ALL {
+        body.push_str(&format!("<th class=\"{0}\">{0}</th>", v.name()));
+    }
+    body.push_str("<th>re-run</th></tr>\n");
+    for (name, run) in &index.targets {
+        let kept = run.earlier_cases();
+        body.push_str(&format!(
+            "<tr><td class=\"id\">{}</td><td>{}{}{}</td><td>{}</td><td>{:.1} s</td>",
+            esc(name),
+            esc(&run.description),
+            if run.strict {
+                " <small>(--strict)</small>"
+            } else {
+                ""
+            },
+            if kept > 0 {
+                format!(
+                    "<br><small>{} case(s) from this run, {kept} kept from earlier runs</small>",
+                    run.cases.len() - kept
+                )
+            } else {
+                String::new()
+            },
+            esc(&run.started),
+            run.duration_ms / 1000.0
+        ));
+        for v in Verdict::ALL {
+            body.push_str(&format!(
+                "<td>{}</td>",
+                run.counts.get(v.name()).copied().unwrap_or(0)
+            ));
+        }
+        body.push_str(&format!(
+            "<td><code class=\"cmd\">{}</code></td></tr>\n",
+            esc(&run.command)
+        ));
+    }
+    body.push_str("</table>\n");
+    body.push_str(&legend());
+
+    // The filters.
+    let several = targets.len() > 1;
+    body.push_str(&format!(
+        "<h2 id=\"matrix\">Cases</h2>\n<div class=\"filters\" id=\"filters\">\
+         <label><input type=\"checkbox\" id=\"f-nonok\"> non-OK only</label>\
+         <label{}><input type=\"checkbox\" id=\"f-differ\"{}> targets that differ</label>\
+         <input type=\"search\" id=\"f-q\" placeholder=\"search case id or description\" aria-label=\"search\">\
+         <span id=\"f-count\"></span></div>\n",
+        if several {
+            ""
+        } else {
+            " class=\"off\" title=\"only one target in this report\""
+        },
+        if several { "" } else { " disabled" }
+    ));
+
+    // The matrix.
+    body.push_str("<table id=\"cases\">\n");
+    for ((_, id), cases) in sections {
+        let sec = cases[0].section;
+        let (doc_title, doc_url) = spec_document(sec.suite);
+        body.push_str(&format!(
+            "<tbody class=\"sec\" id=\"sec-{}\"><tr class=\"section\"><th colspan=\"3\">{} <small>{} — <a href=\"{}\" title=\"{}\">{}</a></small></th>",
+            esc(id),
+            esc(id),
             esc(sec.title),
+            esc(doc_url),
+            esc(doc_title),
             esc(sec.spec)
         ));
         for t in &targets {
@@ -140,14 +287,25 @@ pub fn matrix(index: &Index, catalogue: &[Case]) -> String {
         }
         body.push_str("</tr>\n");
         for case in cases {
+            let present: Vec<Verdict> = targets
+                .iter()
+                .filter_map(|t| index.targets[*t].cases.get(&case.id))
+                .map(|s| s.verdict)
+                .collect();
+            let nonok = present.iter().any(|v| *v != Verdict::Ok);
+            let differ = present.iter().collect::<BTreeSet<_>>().len() > 1;
             body.push_str(&format!(
-                "<tr><td class=\"id\">{}</td><td>{}{}</td>",
+                "<tr class=\"case\" data-nonok=\"{}\" data-differ=\"{}\" data-text=\"{}\"><td class=\"id\">{}</td><td class=\"lvl {lvl}\">{lvl}</td><td>{}{}</td>",
+                u8::from(nonok),
+                u8::from(differ),
+                esc(&format!("{} {}", case.id, case.description).to_lowercase()),
                 esc(&case.id),
                 esc(&case.description),
                 match case.origin {
                     Origin::Official { .. } => " <small>(official)</small>",
                     Origin::Added => "",
-                }
+                },
+                lvl = level_name(case.level),
             ));
             for t in &targets {
                 let run = &index.targets[*t];
@@ -176,17 +334,22 @@ pub fn matrix(index: &Index, catalogue: &[Case]) -> String {
             }
             body.push_str("</tr>\n");
         }
+        body.push_str("</tbody>\n");
     }
-    body.push_str("</table>\n");
+    body.push_str("</table>\n<p><a href=\"#top\">↑ top</a></p>\n");
+    body.push_str(&format!("<script>{FILTER_JS}</script>"));
     page("siospec conformance report", &body)
 }
 
-/// Text with control characters made visible (`\x1e` → `␞`, others as `\u{..}`).
+/// Text with control characters made visible (`\x1e` → `␞`, `\r` → `␍`,
+/// others as `\u{..}`); line feeds and tabs stay, for `white-space: pre-wrap`.
 fn visible(t: &str) -> String {
     let mut out = String::with_capacity(t.len());
     for c in t.chars() {
         match c {
             '\u{1e}' => out.push('␞'),
+            '\r' => out.push('␍'),
+            '\n' | '\t' => out.push(c),
             c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
             c => out.push(c),
         }
@@ -227,8 +390,10 @@ fn judged_html(axis: &str, j: &Judged) -> String {
     )
 }
 
-/// One case's page for one target, with its trace.
-pub fn case_page(target: &str, case: &Case, r: &CaseResult) -> String {
+/// One case's page for one target: the spec, the command that re-runs it,
+/// both judgements and the trace.
+pub fn case_page(run: &RunInfo<'_>, case: &Case, r: &CaseResult) -> String {
+    let target = run.name;
     let mut b = format!(
         "<p><a href=\"../../report.html\">← report</a></p><h1 class=\"id\">{}</h1><p>{}</p>",
         esc(&case.id),
@@ -245,17 +410,21 @@ pub fn case_page(target: &str, case: &Case, r: &CaseResult) -> String {
         ),
         Origin::Added => "added by siospec (not in the official suites)".to_owned(),
     };
+    let (doc_title, doc_url) = spec_document(case.suite());
+    b.push_str(&format!(
+        "<tr><td>specification</td><td><a href=\"{}\">{}</a> — {}</td></tr>",
+        esc(doc_url),
+        esc(doc_title),
+        esc(case.section.spec)
+    ));
     for (k, v) in [
         ("target", target.to_owned()),
         ("verdict", r.verdict.name().to_owned()),
         (
             "section",
-            format!(
-                "{} — {} ({})",
-                case.section.id, case.section.title, case.section.spec
-            ),
+            format!("{} — {}", case.section.id, case.section.title),
         ),
-        ("level", format!("{:?}", case.level).to_uppercase()),
+        ("level", level_name(case.level).to_owned()),
         ("origin", origin),
         ("duration", format!("{:.1} ms", r.duration_ms)),
     ] {
@@ -268,6 +437,15 @@ pub fn case_page(target: &str, case: &Case, r: &CaseResult) -> String {
         ));
     }
     b.push_str("</table>");
+    let rerun = if run.command.is_empty() {
+        String::new()
+    } else {
+        b.push_str(&format!(
+            "<h2>Re-run this case</h2><div class=\"rerun\"><code class=\"cmd\" id=\"rerun\">{}</code><button type=\"button\" id=\"copy\">Copy</button></div>",
+            esc(&case_command(&run.command, &case.id))
+        ));
+        format!("<script>{COPY_JS}</script>")
+    };
     b.push_str(&format!(
         "<h2>Requirement</h2><blockquote>{}</blockquote>",
         esc(case.requirement)
@@ -398,5 +576,6 @@ pub fn case_page(target: &str, case: &Case, r: &CaseResult) -> String {
         ));
     }
     b.push_str("</table>");
+    b.push_str(&rerun);
     page(&format!("{} — {target}", case.id), &b)
 }

@@ -1,8 +1,10 @@
 //! Reports: `index.json` (schema-versioned), one JSON and one HTML page per
 //! case and target, `junit.xml`, `summary.md` and the static `report.html`
 //! matrix (targets × cases, grouped by section). Several runs into the same
-//! directory add their targets to the matrix.
+//! directory add their targets to the matrix, and a partial run (`--case`)
+//! merges into its target's earlier results.
 
+pub mod escape;
 mod html;
 
 use std::collections::BTreeMap;
@@ -10,8 +12,10 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::case::{Case, Verdict};
+use crate::case::{Case, Level, Verdict};
 use crate::runner::CaseResult;
+use crate::suite::Suite;
+use escape::{md, xml};
 
 /// The schema name of `index.json`.
 pub const SCHEMA: &str = "siospec-report/1";
@@ -40,10 +44,28 @@ pub struct TargetRun {
     pub time_scale: f64,
     /// `--strict`.
     pub strict: bool,
+    /// The command line that re-runs this target (without `--case` /
+    /// `--exclude`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub command: String,
+    /// What a probe of the server found, one line each; they head the reports.
+    #[serde(default)]
+    pub findings: Vec<String>,
     /// Cases per verdict.
     pub counts: BTreeMap<String, usize>,
     /// Case id → result summary.
     pub cases: BTreeMap<String, CaseSummary>,
+}
+
+impl TargetRun {
+    /// Cases kept from an earlier run of the target (a partial run merged
+    /// into it): their start time is not this run's.
+    pub fn earlier_cases(&self) -> usize {
+        self.cases
+            .values()
+            .filter(|c| c.started != self.started)
+            .count()
+    }
 }
 
 /// One case's entry in `index.json`.
@@ -65,6 +87,10 @@ pub struct CaseSummary {
     pub accepted: Option<String>,
     /// Path of the case's JSON file, relative to the report directory.
     pub report: String,
+    /// Start of the run that produced this result (RFC 3339); cases kept
+    /// from an earlier run keep theirs.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub started: String,
 }
 
 /// A target name usable in file names.
@@ -101,6 +127,39 @@ pub struct RunInfo<'a> {
     pub time_scale: f64,
     /// `--strict`.
     pub strict: bool,
+    /// The command line that re-runs this target's run, without any
+    /// `--case` / `--exclude` (see [`rerun_command`]).
+    pub command: String,
+    /// What a probe of the server found, one line each; they head the reports.
+    pub findings: Vec<String>,
+}
+
+/// `siospec` and the given arguments (the program name first, as
+/// `std::env::args()` yields them) without `--case X`, `--case=X`,
+/// `--exclude X` and `--exclude=X`, each word quoted for a POSIX shell.
+pub fn rerun_command(args: impl IntoIterator<Item = String>) -> String {
+    let mut words = vec!["siospec".to_owned()];
+    let mut args = args.into_iter().skip(1);
+    let mut options = true;
+    while let Some(a) = args.next() {
+        if options {
+            if a == "--" {
+                options = false;
+            } else if a == "--case" || a == "--exclude" {
+                args.next();
+                continue;
+            } else if a.starts_with("--case=") || a.starts_with("--exclude=") {
+                continue;
+            }
+        }
+        words.push(escape::shell(&a));
+    }
+    words.join(" ")
+}
+
+/// The command that re-runs one case: `{command} --case {id}`.
+pub fn case_command(command: &str, id: &str) -> String {
+    format!("{command} --case {}", escape::shell(id))
 }
 
 /// A non-OK summary line for a result.
@@ -117,8 +176,15 @@ pub fn actual_of(r: &CaseResult) -> String {
     parts.join("; ")
 }
 
-/// Writes one target's results into `dir`, merging with the targets already
-/// there, and regenerates the aggregate files.
+/// Writes one target's results into `dir`, merging with what is already
+/// there, and regenerates the aggregate files from the merged index.
+///
+/// Other targets are kept. When `index.json` already holds this target, the
+/// results of cases not run this time are kept (a partial run, `--case`),
+/// those run again are replaced, and the counts are recomputed; results of
+/// ids no longer in the catalogue are dropped. Per-case files are only
+/// written for the cases run; files of cases the merged index no longer
+/// lists are removed.
 pub fn write(
     dir: &Path,
     catalogue: &[Case],
@@ -128,13 +194,20 @@ pub fn write(
     let io = |e: std::io::Error, what: &Path| format!("cannot write {}: {e}", what.display());
     let slug = slug(run.name);
     let case_dir = dir.join("cases").join(&slug);
-    if case_dir.exists() {
-        std::fs::remove_dir_all(&case_dir).map_err(|e| io(e, &case_dir))?;
-    }
     std::fs::create_dir_all(&case_dir).map_err(|e| io(e, &case_dir))?;
+    let index_path = dir.join("index.json");
+    let mut index = std::fs::read_to_string(&index_path)
+        .ok()
+        .and_then(|t| serde_json::from_str::<Index>(&t).ok())
+        .filter(|i| i.schema == SCHEMA)
+        .unwrap_or_default();
     let by_id: BTreeMap<&str, &Case> = catalogue.iter().map(|c| (c.id.as_str(), c)).collect();
-    let mut cases = BTreeMap::new();
-    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    let mut cases = index
+        .targets
+        .remove(run.name)
+        .map(|t| t.cases)
+        .unwrap_or_default();
+    cases.retain(|id, _| by_id.contains_key(id.as_str()));
     for r in results {
         let json_path = case_dir.join(format!("{}.json", r.id));
         let case = by_id.get(r.id.as_str()).copied();
@@ -147,11 +220,10 @@ pub fn write(
         let text = serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?;
         std::fs::write(&json_path, text).map_err(|e| io(e, &json_path))?;
         if let Some(case) = case {
-            let page = html::case_page(run.name, case, r);
+            let page = html::case_page(run, case, r);
             let html_path = case_dir.join(format!("{}.html", r.id));
             std::fs::write(&html_path, page).map_err(|e| io(e, &html_path))?;
         }
-        *counts.entry(r.verdict.name().to_owned()).or_default() += 1;
         cases.insert(
             r.id.clone(),
             CaseSummary {
@@ -162,15 +234,15 @@ pub fn write(
                 actual: actual_of(r),
                 accepted: r.accepted.clone(),
                 report: format!("cases/{slug}/{}.json", r.id),
+                started: run.started.clone(),
             },
         );
     }
-    let index_path = dir.join("index.json");
-    let mut index = std::fs::read_to_string(&index_path)
-        .ok()
-        .and_then(|t| serde_json::from_str::<Index>(&t).ok())
-        .filter(|i| i.schema == SCHEMA)
-        .unwrap_or_default();
+    remove_orphans(&case_dir, &cases).map_err(|e| io(e, &case_dir))?;
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for s in cases.values() {
+        *counts.entry(s.verdict.name().to_owned()).or_default() += 1;
+    }
     index.schema = SCHEMA.to_owned();
     index.generator = format!("siospec {}", env!("CARGO_PKG_VERSION"));
     index.targets.insert(
@@ -181,6 +253,8 @@ pub fn write(
             duration_ms: run.duration_ms,
             time_scale: run.time_scale,
             strict: run.strict,
+            command: run.command.clone(),
+            findings: run.findings.clone(),
             counts,
             cases,
         },
@@ -194,6 +268,26 @@ pub fn write(
     ] {
         let p = dir.join(name);
         std::fs::write(&p, content).map_err(|e| io(e, &p))?;
+    }
+    Ok(())
+}
+
+/// Removes the `<id>.json` / `<id>.html` files of a target's case folder
+/// whose id the merged index does not list.
+fn remove_orphans(case_dir: &Path, cases: &BTreeMap<String, CaseSummary>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(case_dir)? {
+        let path = entry?.path();
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        let id = name
+            .strip_suffix(".json")
+            .or_else(|| name.strip_suffix(".html"));
+        if let Some(id) = id {
+            if !cases.contains_key(id) {
+                std::fs::remove_file(&path)?;
+            }
+        }
     }
     Ok(())
 }
@@ -213,22 +307,41 @@ pub fn case_meta(case: &Case) -> serde_json::Value {
     })
 }
 
-fn xml(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\t' | '\r') => {
-                out.push_str(&format!("\\u{:04x}", c as u32))
-            }
-            c => out.push(c),
+/// How `junit.xml` shows a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JunitKind {
+    /// A plain passed test case.
+    Passed,
+    /// Passed, with the verdict and what was seen in `<system-out>`
+    /// (INFORMATIONAL, NON-STRICT without `--strict`, anything the baseline
+    /// accepts).
+    Note,
+    /// `<failure>`: the verdict makes the exit status 1.
+    Failure,
+    /// `<error>`: the verdict makes the exit status 2.
+    Error,
+    /// `<skipped>`: the case could not be judged.
+    Skipped,
+}
+
+/// The JUnit form of a verdict. It agrees with the exit status
+/// ([`crate::cli::exit_status`]): a case is a failure or an error exactly
+/// when it makes the status non-zero.
+pub fn junit_kind(verdict: Verdict, accepted: bool, strict: bool) -> JunitKind {
+    match verdict {
+        Verdict::Ok => JunitKind::Passed,
+        Verdict::Informational => JunitKind::Note,
+        Verdict::NonStrict | Verdict::Failed | Verdict::Timeout | Verdict::Error if accepted => {
+            JunitKind::Note
         }
+        Verdict::NonStrict if strict => JunitKind::Failure,
+        Verdict::NonStrict => JunitKind::Note,
+        Verdict::Failed | Verdict::Timeout => JunitKind::Failure,
+        Verdict::Error => JunitKind::Error,
+        // UNSUPPORTED, and any verdict not named above: not judged.
+        #[allow(unreachable_patterns)]
+        _ => JunitKind::Skipped,
     }
-    out
 }
 
 /// `junit.xml`: one testsuite per target and section.
@@ -236,36 +349,30 @@ pub fn junit(index: &Index, catalogue: &[Case]) -> String {
     let mut out =
         String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"siospec\">\n");
     for (target, run) in &index.targets {
-        let mut sections: BTreeMap<&str, Vec<(&Case, &CaseSummary)>> = BTreeMap::new();
+        let mut sections: BTreeMap<&str, Vec<(&Case, &CaseSummary, JunitKind)>> = BTreeMap::new();
         for case in catalogue {
             if let Some(s) = run.cases.get(&case.id) {
-                sections.entry(case.section.id).or_default().push((case, s));
+                let kind = junit_kind(s.verdict, s.accepted.is_some(), run.strict);
+                sections
+                    .entry(case.section.id)
+                    .or_default()
+                    .push((case, s, kind));
             }
         }
         for (section, list) in sections {
-            let failures = list
-                .iter()
-                .filter(|(_, s)| s.accepted.is_none() && s.verdict == Verdict::Failed)
-                .count();
-            let errors = list
-                .iter()
-                .filter(|(_, s)| {
-                    s.accepted.is_none() && matches!(s.verdict, Verdict::Error | Verdict::Timeout)
-                })
-                .count();
-            let skipped = list
-                .iter()
-                .filter(|(_, s)| s.verdict == Verdict::Unsupported)
-                .count();
-            let time: f64 = list.iter().map(|(_, s)| s.duration_ms).sum::<f64>() / 1000.0;
+            let count = |k: JunitKind| list.iter().filter(|(_, _, kind)| *kind == k).count();
+            let time: f64 = list.iter().map(|(_, s, _)| s.duration_ms).sum::<f64>() / 1000.0;
             out.push_str(&format!(
-                "  <testsuite name=\"{}/{}\" package=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\" time=\"{time:.3}\">\n",
+                "  <testsuite name=\"{}/{}\" package=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{time:.3}\">\n",
                 xml(target),
                 xml(section),
                 xml(section),
-                list.len()
+                list.len(),
+                count(JunitKind::Failure),
+                count(JunitKind::Error),
+                count(JunitKind::Skipped),
             ));
-            for (case, s) in list {
+            for (case, s, kind) in list {
                 out.push_str(&format!(
                     "    <testcase name=\"{}\" classname=\"{}.{}\" time=\"{:.3}\">",
                     xml(&case.id),
@@ -277,29 +384,31 @@ pub fn junit(index: &Index, catalogue: &[Case]) -> String {
                     "{} — {}\nRequirement: {}\nActual: {}",
                     s.verdict, case.description, case.requirement, s.actual
                 );
-                match (s.verdict, &s.accepted) {
-                    (_, Some(reason)) => out.push_str(&format!(
+                let message = format!("{}: {}", s.verdict, s.actual);
+                match (kind, &s.accepted) {
+                    (JunitKind::Passed, _) => {}
+                    (JunitKind::Note, Some(reason)) => out.push_str(&format!(
                         "<system-out>{} accepted by the baseline: {}</system-out>",
                         s.verdict,
                         xml(reason)
                     )),
-                    (Verdict::Failed, None) => out.push_str(&format!(
-                        "<failure message=\"{}\">{}</failure>",
-                        xml(&s.actual),
-                        xml(&detail)
-                    )),
-                    (Verdict::Error | Verdict::Timeout, None) => out.push_str(&format!(
-                        "<error message=\"{}: {}\">{}</error>",
-                        s.verdict,
-                        xml(&s.actual),
-                        xml(&detail)
-                    )),
-                    (Verdict::Unsupported, None) => {
-                        out.push_str(&format!("<skipped message=\"{}\"/>", xml(&s.actual)))
-                    }
-                    (Verdict::Ok, None) => {}
-                    (_, None) => {
+                    (JunitKind::Note, None) => {
                         out.push_str(&format!("<system-out>{}</system-out>", xml(&detail)))
+                    }
+                    (JunitKind::Failure, _) => out.push_str(&format!(
+                        "<failure message=\"{}\" type=\"{}\">{}</failure>",
+                        xml(&message),
+                        s.verdict,
+                        xml(&detail)
+                    )),
+                    (JunitKind::Error, _) => out.push_str(&format!(
+                        "<error message=\"{}\" type=\"{}\">{}</error>",
+                        xml(&message),
+                        s.verdict,
+                        xml(&detail)
+                    )),
+                    (JunitKind::Skipped, _) => {
+                        out.push_str(&format!("<skipped message=\"{}\"/>", xml(&message)))
                     }
                 }
                 out.push_str("</testcase>\n");
@@ -311,13 +420,29 @@ pub fn junit(index: &Index, catalogue: &[Case]) -> String {
     out
 }
 
-fn md(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+/// A Markdown code span holding `s`.
+fn md_code(s: &str) -> String {
+    if s.contains('`') {
+        format!("`` {} ``", s.replace('\n', " "))
+    } else {
+        format!("`{}`", s.replace('\n', " "))
+    }
 }
 
-/// `summary.md`: counts per target and every non-OK case with its reason.
+/// `summary.md`: each target's probe findings first, then the counts per
+/// target and every non-OK case with its reason.
 pub fn summary(index: &Index, catalogue: &[Case]) -> String {
     let mut out = String::from("# siospec conformance summary\n\n");
+    for (target, run) in &index.targets {
+        if run.findings.is_empty() {
+            continue;
+        }
+        out.push_str(&format!("**{}** — found by the probe:\n\n", md(target)));
+        for f in &run.findings {
+            out.push_str(&format!("- {}\n", md(f)));
+        }
+        out.push('\n');
+    }
     out.push_str("| target | cases |");
     for v in Verdict::ALL {
         out.push_str(&format!(" {} |", v.name()));
@@ -339,11 +464,22 @@ pub fn summary(index: &Index, catalogue: &[Case]) -> String {
     }
     for (target, run) in &index.targets {
         out.push_str(&format!(
-            "\n## {}\n\n{}; started {}\n\n",
+            "\n## {}\n\n{}; started {}{}\n\n",
             md(target),
             md(&run.description),
-            run.started
+            run.started,
+            if run.strict { "; --strict" } else { "" }
         ));
+        let kept = run.earlier_cases();
+        if kept > 0 {
+            out.push_str(&format!(
+                "{} case(s) from this run, {kept} kept from earlier runs.\n\n",
+                run.cases.len() - kept
+            ));
+        }
+        if !run.command.is_empty() {
+            out.push_str(&format!("Re-run: {}\n\n", md_code(&run.command)));
+        }
         let non_ok: Vec<_> = catalogue
             .iter()
             .filter_map(|c| run.cases.get(&c.id).map(|s| (c, s)))
@@ -353,18 +489,52 @@ pub fn summary(index: &Index, catalogue: &[Case]) -> String {
             out.push_str("Every case is OK.\n");
             continue;
         }
-        out.push_str("| verdict | case | what was seen | baseline |\n|---|---|---|---|\n");
+        out.push_str(
+            "| verdict | level | case | what was seen | baseline |\n|---|---|---|---|---|\n",
+        );
         for (c, s) in non_ok {
             out.push_str(&format!(
-                "| {} | `{}` | {} | {} |\n",
+                "| {} | {} | {} | {} | {} |\n",
                 s.verdict,
-                c.id,
+                level_name(c.level),
+                md_code(&c.id),
                 md(&s.actual),
                 s.accepted.as_deref().map(md).unwrap_or_default()
             ));
         }
     }
     out
+}
+
+/// `MUST`, `SHOULD` or `MAY`.
+pub fn level_name(level: Level) -> &'static str {
+    match level {
+        Level::Must => "MUST",
+        Level::Should => "SHOULD",
+        Level::May => "MAY",
+    }
+}
+
+/// The protocol document a suite follows: its title and address.
+pub fn spec_document(suite: Suite) -> (&'static str, &'static str) {
+    match suite {
+        Suite::Eio4 => (
+            "Engine.IO protocol (revision 4)",
+            "https://socket.io/docs/v4/engine-io-protocol/",
+        ),
+        Suite::Sio5 => (
+            "Socket.IO protocol (revision 5)",
+            "https://socket.io/docs/v4/socket-io-protocol/",
+        ),
+        Suite::Eio3 => (
+            "Engine.IO protocol, revision 3 (branch v3)",
+            "https://github.com/socketio/engine.io-protocol/tree/v3",
+        ),
+        Suite::Sio4 => (
+            "Socket.IO protocol, revision 4 (branch v4)",
+            "https://github.com/socketio/socket.io-protocol/tree/v4",
+        ),
+    }
 }
 
 /// The current UTC time as RFC 3339 (seconds).
