@@ -8,11 +8,19 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::baseline::Baseline;
 use crate::case::{Case, Verdict};
+use crate::probe::Paths;
 use crate::report::{self, RunInfo};
 use crate::runner::{self, CaseResult, Options, Progress, Selection};
-use crate::probe::Paths;
 use crate::suite::{Expected, Suite};
 use crate::target::{default_node_dir, TargetSpec};
+
+/// Where `run` and `test server` write their reports unless told: a folder
+/// of the working directory that the repository ignores, so that normal
+/// use never rewrites the committed reports/.
+pub const DEFAULT_REPORT_DIR: &str = "siospec-reports/conformance";
+
+/// Where `bench` writes its report unless told.
+pub const DEFAULT_BENCH_DIR: &str = "siospec-reports/bench";
 
 /// Exit status: every selected case OK (or accepted by the baseline).
 pub const EXIT_OK: i32 = 0;
@@ -37,8 +45,8 @@ enum Command {
         what: TestWhat,
     },
     /// The main job: run every suite against the reference server (default),
-    /// the official Node server (`--target node`) or a URL, write
-    /// reports/conformance/ and print the summary.
+    /// the official Node server (`--target node`) or a URL, write the
+    /// reports (siospec-reports/conformance/) and print the summary.
     Run(RunArgs),
     /// Run the reference server. When it is ready it prints exactly one line,
     /// `listening on http://ADDR`, on stdout; everything else goes to stderr.
@@ -102,7 +110,7 @@ struct BenchArgs {
     #[arg(long)]
     no_ceiling: bool,
     /// Where to write load.md and load.svg.
-    #[arg(long, value_name = "DIR", default_value = "reports/bench")]
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_BENCH_DIR)]
     report_dir: PathBuf,
     /// Folder of the Node peer (default: harness/peers/node, or $SIOSPEC_NODE_PEER).
     #[arg(long, value_name = "DIR")]
@@ -202,9 +210,11 @@ struct Common {
     /// Count NON-STRICT results as failures.
     #[arg(long)]
     strict: bool,
-    /// Write index.json, per-case JSON/HTML, junit.xml, summary.md and report.html here.
-    #[arg(long, value_name = "DIR")]
-    report_dir: Option<PathBuf>,
+    /// Write index.json, per-case JSON/HTML, junit.xml, summary.md and
+    /// report.html here; runs of other targets, and of other cases of the
+    /// same target (`--case`), merge into what is there.
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_REPORT_DIR)]
+    report_dir: PathBuf,
     /// Multiply every wait and time limit by F (e.g. 2 on a slow machine).
     #[arg(long, value_name = "F", default_value_t = 1.0)]
     time_scale: f64,
@@ -313,7 +323,10 @@ fn url_target(name: &str, urls: &[String], o: &UrlOptions) -> Result<TargetSpec,
         engine: with_slashes(&o.engine_path),
     };
     for u in urls {
-        let url = u.split_once('=').filter(|(s, _)| !s.contains('/')).map_or(u.as_str(), |(_, u)| u);
+        let url = u
+            .split_once('=')
+            .filter(|(s, _)| !s.contains('/'))
+            .map_or(u.as_str(), |(_, u)| u);
         if let Some(path) = crate::target::path_of(url) {
             paths.socket = path;
         }
@@ -551,7 +564,7 @@ async fn bench(args: BenchArgs) -> i32 {
 
 /// Runs the command line; returns the exit status.
 pub async fn main(cli: Cli) -> i32 {
-    let (target, common, default_dir) = match cli.command {
+    let (target, common) = match cli.command {
         Command::Serve(args) => return serve(args).await,
         Command::Bench(args) => return bench(args).await,
         Command::Test {
@@ -562,7 +575,7 @@ pub async fn main(cli: Cli) -> i32 {
                 return EXIT_HARNESS;
             }
             match url_target(&args.name, &args.url, &args.url_options) {
-                Ok(t) => (t, args.common, None),
+                Ok(t) => (t, args.common),
                 Err(e) => {
                     eprintln!("siospec: {e}");
                     return EXIT_HARNESS;
@@ -591,14 +604,10 @@ pub async fn main(cli: Cli) -> i32 {
                     },
                 }
             };
-            (
-                target,
-                args.common,
-                Some(PathBuf::from("reports/conformance")),
-            )
+            (target, args.common)
         }
     };
-    execute(target, common, default_dir).await
+    execute(target, common).await
 }
 
 fn parse_suites(list: &[String]) -> Result<Vec<Suite>, String> {
@@ -611,7 +620,7 @@ fn parse_suites(list: &[String]) -> Result<Vec<Suite>, String> {
         .collect()
 }
 
-async fn execute(target: TargetSpec, common: Common, default_dir: Option<PathBuf>) -> i32 {
+async fn execute(target: TargetSpec, common: Common) -> i32 {
     let catalogue = crate::cases::all();
     let suites = match parse_suites(&common.suite) {
         Ok(s) => s,
@@ -717,24 +726,24 @@ async fn execute(target: TargetSpec, common: Common, default_dir: Option<PathBuf
     }
     let name = prepared.name.clone();
     let description = prepared.description.clone();
+    let findings = prepared.findings.clone();
     drop(prepared);
-    if let Some(dir) = common.report_dir.or(default_dir) {
-        let info = RunInfo {
-            name: &name,
-            description: &description,
-            started,
-            duration_ms,
-            time_scale: common.time_scale,
-            strict: common.strict,
-            command: report::rerun_command(std::env::args()),
-            findings: Vec::new(),
-        };
-        if let Err(e) = report::write(&dir, &catalogue, &info, &results) {
-            eprintln!("siospec: {e}");
-            return EXIT_HARNESS;
-        }
-        eprintln!("siospec: reports in {}", dir.display());
+    let dir = common.report_dir;
+    let info = RunInfo {
+        name: &name,
+        description: &description,
+        started,
+        duration_ms,
+        time_scale: common.time_scale,
+        strict: common.strict,
+        command: report::rerun_command(std::env::args()),
+        findings,
+    };
+    if let Err(e) = report::write(&dir, &catalogue, &info, &results) {
+        eprintln!("siospec: {e}");
+        return EXIT_HARNESS;
     }
+    eprintln!("siospec: reports in {}", dir.display());
     print_summary(&name, &catalogue, &results, duration_ms);
     exit_status(&results, common.strict)
 }

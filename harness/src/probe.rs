@@ -110,7 +110,11 @@ pub async fn probe(authority: &str, paths: &Paths) -> Result<Probed, Refusal> {
                     continue;
                 }
                 if let Ok(Ok(found)) = offer_at(&http, authority, other, Mode::Socket).await {
-                    let flag = if found.socket_io { "--path" } else { "--engine-path" };
+                    let flag = if found.socket_io {
+                        "--path"
+                    } else {
+                        "--engine-path"
+                    };
                     msg.push_str(&format!(
                         " Engine.IO answers at {other} instead: pass `{flag} {other}`."
                     ));
@@ -291,7 +295,9 @@ async fn offer_at(
     let first = match http.send(get(path, "EIO=4&transport=polling")).await {
         Ok(r) => Ok(r),
         Err(HttpError::Connect(e)) => {
-            return Err(Refusal(format!("nothing is listening at {authority} ({e})")))
+            return Err(Refusal(format!(
+                "nothing is listening at {authority} ({e})"
+            )))
         }
         Err(e) => Err(e),
     };
@@ -354,7 +360,9 @@ async fn offer_at(
                 }
             },
             Err(WsRefused::Connect(e)) => {
-                return Err(Refusal(format!("nothing is listening at {authority} ({e})")))
+                return Err(Refusal(format!(
+                    "nothing is listening at {authority} ({e})"
+                )))
             }
             Err(ws) => {
                 return match first {

@@ -369,7 +369,7 @@ pub async fn run_all(
         Progress::Bar => {
             let bar = ProgressBar::new(total as u64);
             if let Ok(style) = ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} {msg}",
+                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} ETA {eta} {msg}",
             ) {
                 bar.set_style(style);
             }
@@ -378,12 +378,16 @@ pub async fn run_all(
         _ => None,
     };
     let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let non_ok = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let running = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     // Exclusive cases take the write side: nothing else runs meanwhile.
     let lock = Arc::new(tokio::sync::RwLock::new(()));
     let mut results: Vec<(usize, CaseResult)> = stream::iter(cases.iter().enumerate())
         .map(|(i, case)| {
             let bar = bar.clone();
             let done = done.clone();
+            let non_ok = non_ok.clone();
+            let running = running.clone();
             let lock = lock.clone();
             async move {
                 let (_shared, _alone) = if case.exclusive {
@@ -391,6 +395,9 @@ pub async fn run_all(
                 } else {
                     (Some(lock.read().await), None)
                 };
+                if let Ok(mut r) = running.lock() {
+                    r.push(case.id.clone());
+                }
                 let result = match plans.get(&case.suite()) {
                     Some(Plan::At(ep)) => run_case(case, ep, opts).await,
                     Some(Plan::Absent { verdict, reason }) => {
@@ -403,9 +410,26 @@ pub async fn run_all(
                     ),
                 };
                 let n = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                let bad = non_ok.fetch_add(
+                    usize::from(result.verdict != Verdict::Ok),
+                    std::sync::atomic::Ordering::SeqCst,
+                ) + usize::from(result.verdict != Verdict::Ok);
+                let now_running = match running.lock() {
+                    Ok(mut r) => {
+                        r.retain(|id| *id != case.id);
+                        r.clone()
+                    }
+                    Err(_) => Vec::new(),
+                };
                 match (&bar, opts.progress) {
                     (Some(bar), _) => {
-                        bar.set_message(format!("{} {}", result.verdict, case.id));
+                        let shown = now_running.first().map_or(String::new(), |first| {
+                            match now_running.len() {
+                                1 => format!(" · running {first}"),
+                                k => format!(" · running {first} and {} more", k - 1),
+                            }
+                        });
+                        bar.set_message(format!("{bad} non-OK{shown}"));
                         bar.inc(1);
                     }
                     (None, Progress::Lines) => println!(

@@ -103,7 +103,9 @@ pub fn authority_of(url: &str) -> Result<String, String> {
 /// The path of an `http://` or `ws://` URL, if it names one other than `/`
 /// (`http://host:3000/socket.io/` → `/socket.io/`), with both slashes.
 pub fn path_of(url: &str) -> Option<String> {
-    let rest = ["http://", "ws://"].iter().find_map(|p| url.strip_prefix(p))?;
+    let rest = ["http://", "ws://"]
+        .iter()
+        .find_map(|p| url.strip_prefix(p))?;
     let path = rest.split(['?', '#']).next()?;
     let path = &path[path.find('/')?..];
     if path == "/" {
@@ -151,9 +153,10 @@ async fn probe_all(
     let differs: Vec<String> = plans
         .values()
         .filter_map(|p| match p {
-            Plan::At(e) if e.conf.ping_interval != reference.ping_interval
-                || e.conf.ping_timeout != reference.ping_timeout
-                || e.conf.max_payload != reference.max_payload =>
+            Plan::At(e)
+                if e.conf.ping_interval != reference.ping_interval
+                    || e.conf.ping_timeout != reference.ping_timeout
+                    || e.conf.max_payload != reference.max_payload =>
             {
                 Some(format!(
                     "pingInterval {} ms, pingTimeout {} ms, maxPayload {} at {}",

@@ -154,7 +154,14 @@ fn unreachable_server_is_a_harness_error() {
 
 #[test]
 fn zero_jobs_is_a_usage_error() {
-    let (code, _, err) = siospec(&["test", "server", "--url", "http://127.0.0.1:9", "--jobs", "0"]);
+    let (code, _, err) = siospec(&[
+        "test",
+        "server",
+        "--url",
+        "http://127.0.0.1:9",
+        "--jobs",
+        "0",
+    ]);
     assert_eq!(code, 2);
     assert!(err.contains("--jobs needs at least 1"), "{err}");
 }

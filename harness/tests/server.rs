@@ -10,7 +10,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use siospec::server::{Mode, Options, Serves, ServerThread};
+use siospec::server::{Mode, Options, ServerThread, Serves};
 
 fn loopback() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 0))
@@ -24,8 +24,8 @@ fn node(script: &str, args: &[&str]) -> Command {
 
 #[test]
 fn official_clients_interoperate_in_every_transport_mode() {
-    let server =
-        ServerThread::start(loopback(), Options::suite(Serves::Only(Mode::Socket))).expect("server starts");
+    let server = ServerThread::start(loopback(), Options::suite(Serves::Only(Mode::Socket)))
+        .expect("server starts");
     let url = format!("http://{}", server.addr());
     for mode in ["polling", "websocket", "upgrade"] {
         let out = node("client-check.js", &[&url, "--transports", mode])
@@ -46,8 +46,8 @@ fn official_clients_interoperate_in_every_transport_mode() {
 #[test]
 fn official_client_reconnects_after_a_restart() {
     for transports in ["websocket", "polling"] {
-        let server =
-            ServerThread::start(loopback(), Options::suite(Serves::Only(Mode::Socket))).expect("server starts");
+        let server = ServerThread::start(loopback(), Options::suite(Serves::Only(Mode::Socket)))
+            .expect("server starts");
         let addr = server.addr();
         let mut child = node(
             "restart-check.js",

@@ -43,13 +43,17 @@ async fn cors_enabled(cx: &Ctx) -> Result<bool, Stop> {
 async fn judged(cx: &Ctx, r: &Response) -> Outcome {
     Ok(match allows(r) {
         Ok(a) => Observed::ok(a),
-        Err(a) if r.header("access-control-allow-origin").is_none() && !cors_enabled(cx).await? => {
-            Observed::is("absent", format!("{a}; no handshake answer carries CORS headers either"))
+        Err(a)
+            if r.header("access-control-allow-origin").is_none() && !cors_enabled(cx).await? =>
+        {
+            Observed::is(
+                "absent",
+                format!("{a}; no handshake answer carries CORS headers either"),
+            )
         }
         Err(a) => Observed::not(a),
     })
 }
-
 
 fn origin() -> Vec<(&'static str, String)> {
     vec![("origin", ORIGIN.to_owned())]

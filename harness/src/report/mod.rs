@@ -338,9 +338,7 @@ pub fn junit_kind(verdict: Verdict, accepted: bool, strict: bool) -> JunitKind {
         Verdict::NonStrict => JunitKind::Note,
         Verdict::Failed | Verdict::Timeout => JunitKind::Failure,
         Verdict::Error => JunitKind::Error,
-        // UNSUPPORTED, and any verdict not named above: not judged.
-        #[allow(unreachable_patterns)]
-        _ => JunitKind::Skipped,
+        Verdict::Unsupported | Verdict::Skipped => JunitKind::Skipped,
     }
 }
 
