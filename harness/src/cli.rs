@@ -784,9 +784,28 @@ fn print_summary(name: &str, catalogue: &[Case], results: &[CaseResult], duratio
         duration_ms / 1000.0
     );
     let by_id: BTreeMap<&str, &Case> = catalogue.iter().map(|c| (c.id.as_str(), c)).collect();
+    // Cases not judged share their reason: one paragraph per reason.
+    let not_judged = |r: &&CaseResult| {
+        matches!(r.verdict, Verdict::Skipped | Verdict::Unsupported) && r.trace.is_empty()
+    };
+    let mut by_reason: BTreeMap<(Verdict, String), Vec<&str>> = BTreeMap::new();
+    for r in results.iter().filter(not_judged) {
+        by_reason
+            .entry((r.verdict, report::actual_of(r)))
+            .or_default()
+            .push(&r.id);
+    }
+    for ((verdict, reason), ids) in &by_reason {
+        println!(
+            "\n{} ×{}: {reason}\n              {}",
+            verdict.name(),
+            ids.len(),
+            ids.join(", ")
+        );
+    }
     let non_ok: Vec<&CaseResult> = results
         .iter()
-        .filter(|r| r.verdict != Verdict::Ok)
+        .filter(|r| r.verdict != Verdict::Ok && !not_judged(r))
         .collect();
     if !non_ok.is_empty() {
         println!();

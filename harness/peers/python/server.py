@@ -129,23 +129,22 @@ async def disconnect_me(ns, sid, *_):
 
 
 # close-transport: python-engineio keeps no handle on a session's HTTP
-# connections, so the middleware below tracks the GETs in progress per
-# Engine.IO sid (long-polls, and the WebSocket of an upgrade, which stays in
-# progress for as long as it is open).
-inflight = {}   # Engine.IO sid -> list of aiohttp requests in progress
+# connections, so the middleware below keeps the GETs in progress: a session's
+# pending long-poll carries its sid, and so does the WebSocket of an upgrade,
+# which stays in progress for as long as it is open; a WebSocket-only session
+# is its handshake request.
+inflight = []   # aiohttp GET requests in progress (unhashable, hence a list)
 doomed = set()  # Engine.IO sids whose next GET is to be dropped
 
 
 @on("close-transport")
 async def close_transport(ns, sid, *_):
     eio_sid = sio.manager.eio_sid_from_sid(sid, ns)
-    requests = list(inflight.get(eio_sid, ()))
     first = sio.get_environ(sid, namespace=ns)["aiohttp.request"]
-    if first.query.get("transport") == "websocket":
-        requests.append(first)  # WebSocket from the start: the handshake request
-    if not requests:
+    mine = [r for r in inflight if r is first or r.query.get("sid") == eio_sid]
+    if not mine:
         doomed.add(eio_sid)  # polling with no GET pending: drop the next one
-    for request in requests:
+    for request in mine:
         if request.transport:
             # Closes the TCP connection at once: no close frame, no packet.
             request.transport.abort()
@@ -168,31 +167,26 @@ async def echo(sid, data):
 @web.middleware
 async def contract(request, handler):
     """The contract's request check, and GET tracking for close-transport."""
-    sid = request.query.get("sid")
     if request.method != "GET":
         return await handler(request)
-    if sid is None:
+    query = request.query
+    if "sid" not in query and "forbidden" in query:
         # python-engineio has no allowRequest hook: its connect handler runs
         # after the handshake packet is queued and can only answer 401.
-        if "forbidden" not in request.query:
-            return await handler(request)
         if request.headers.get("Upgrade", "").lower() == "websocket":
             return web.Response(status=400, text=FORBIDDEN)
         body = json.dumps({"code": 4, "message": FORBIDDEN}, separators=(",", ":"))
         return web.Response(status=403, text=body, content_type="application/json")
-    if sid in doomed:
-        doomed.discard(sid)
+    if query.get("sid") in doomed:
+        doomed.discard(query["sid"])
         if request.transport:
             request.transport.abort()
         # Then handled as usual, like a GET whose connection just failed.
-    pending = inflight.setdefault(sid, [])  # (aiohttp requests are unhashable)
-    pending.append(request)
+    inflight.append(request)
     try:
         return await handler(request)
     finally:
-        pending.remove(request)
-        if not pending:
-            inflight.pop(sid, None)
+        inflight.remove(request)
 
 
 def log(msg):
@@ -207,7 +201,7 @@ async def main():
     # hold the exit for up to 60 s.
     runner = web.AppRunner(app, shutdown_timeout=0.1)
     await runner.setup()
-    site = web.TCPSite(runner, args.host or "127.0.0.1", args.port)
+    site = web.TCPSite(runner, args.host, args.port)
     try:
         await site.start()
     except OSError as e:
