@@ -288,3 +288,38 @@ async fn sio_malformed() {
     )
     .await;
 }
+
+/// Isolation: an event before the CONNECT reply is one deviation, so it
+/// shows in the one case about that order and nowhere else. Every other
+/// case of every suite keeps its verdict against the official server
+/// (OK, or the deviation its baseline already accepts).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sio_order_shows_in_its_case_only() {
+    let target = TargetSpec::Node {
+        dir: common::node_dir(),
+        broken: Some("sio-order".to_owned()),
+    };
+    let (_, results) = common::run(&target, &["sio5"], &[], 4).await;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("baselines/node.json");
+    let baseline = siospec::baseline::Baseline::load(&path).expect("baseline loads");
+    let non_ok: Vec<String> = results
+        .iter()
+        .filter(|r| {
+            r.verdict != Verdict::Ok && baseline.accepts("node", &r.id, r.verdict).is_none()
+        })
+        .map(|r| {
+            format!(
+                "{}: {} — {}",
+                r.id,
+                r.verdict,
+                siospec::report::actual_of(r)
+            )
+        })
+        .collect();
+    assert_eq!(non_ok.len(), 1, "{}", non_ok.join("\n"));
+    assert!(
+        non_ok[0].starts_with("sio5.connect.reply-before-events: NON-STRICT"),
+        "{}",
+        non_ok[0]
+    );
+}

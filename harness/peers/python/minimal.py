@@ -3,7 +3,7 @@ import asyncio, signal, sys
 import socketio
 from aiohttp import web
 
-sio = socketio.AsyncServer(namespaces="*")  # every CONNECT reaches `connect`, which refuses the unknown
+sio = socketio.AsyncServer(namespaces="*")  # every CONNECT reaches `connect`, which refuses others
 live = []  # GET requests in progress (long-polls, WebSockets), for close-transport
 
 @sio.on("connect", namespace="*")
@@ -24,11 +24,13 @@ async def event(name, ns, sid, *args):
         await emit("emit-with-ack", args, to=sid, callback=result)
     elif name == "join": await sio.enter_room(sid, room, namespace=ns); return "ok"
     elif name == "leave": await sio.leave_room(sid, room, namespace=ns); return "ok"
-    elif name == "to-room": await emit("room-message", tuple(rest), room=room, skip_sid=sid); return "ok"
+    elif name == "to-room":
+        await emit("room-message", tuple(rest), room=room, skip_sid=sid); return "ok"
     elif name == "broadcast": await emit("broadcast-message", args); return "ok"
     elif name == "disconnect-me": await sio.disconnect(sid, namespace=ns)
     elif name == "close-transport":  # abort the TCP connection of the pending GET or the WebSocket
-        eio_sid, first = sio.manager.eio_sid_from_sid(sid, ns), sio.get_environ(sid, ns)["aiohttp.request"]
+        eio_sid = sio.manager.eio_sid_from_sid(sid, ns)
+        first = sio.get_environ(sid, ns)["aiohttp.request"]  # a WebSocket-only session's
         for r in live:
             if (r is first or r.query.get("sid") == eio_sid) and r.transport: r.transport.abort()
 
@@ -49,7 +51,8 @@ async def main(host, port):
     await web.TCPSite(runner, host, int(port)).start()
     print("listening on http://%s:%d" % runner.addresses[0][:2], flush=True)
     stop = asyncio.Event()
-    for s in (signal.SIGINT, signal.SIGTERM): asyncio.get_running_loop().add_signal_handler(s, stop.set)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
     await stop.wait(); await runner.cleanup()
 
 asyncio.run(main(*(sys.argv[2] if sys.argv[1:2] == ["--addr"] else "127.0.0.1:0").rsplit(":", 1)))

@@ -308,14 +308,11 @@ impl Sio {
             }
             self.send(&text).await?;
         }
-        let reply = self.expect(cx.ms(3000), "the CONNECT reply").await?;
-        if reply.kind != PacketType::Connect || reply.nsp != nsp {
-            return Err(Stop::Fail(format!(
-                "expected a CONNECT reply for {nsp}, got {}",
-                reply.describe()
-            )));
-        }
-        let auth_event = self.expect(cx.ms(3000), "the `auth` event").await?;
+        let (reply, mut early) = self.connect_reply(cx, nsp).await?;
+        let auth_event = match early.iter().position(|p| p.event() == Some("auth")) {
+            Some(i) => early.remove(i),
+            None => self.expect(cx.ms(3000), "the `auth` event").await?,
+        };
         if auth_event.event() != Some("auth") || auth_event.nsp != nsp {
             return Err(Stop::Fail(format!(
                 "expected the `auth` event on {nsp}, got {}",
@@ -323,6 +320,33 @@ impl Sio {
             )));
         }
         Ok(reply)
+    }
+
+    /// The next packet that is not an event of `nsp`, which must be the
+    /// CONNECT reply for `nsp`, and the events that came before it. Such
+    /// events are held, as the official client holds them until it is
+    /// connected; the case sio5.connect.reply-before-events judges the order.
+    pub async fn connect_reply(
+        &mut self,
+        cx: &Ctx,
+        nsp: &str,
+    ) -> Result<(SioPacket, Vec<SioPacket>), Stop> {
+        let mut early = Vec::new();
+        let reply = loop {
+            let p = self.expect(cx.ms(3000), "the CONNECT reply").await?;
+            if p.kind == PacketType::Event && p.nsp == nsp && early.len() < 8 {
+                early.push(p);
+                continue;
+            }
+            break p;
+        };
+        if reply.kind != PacketType::Connect || reply.nsp != nsp {
+            return Err(Stop::Fail(format!(
+                "expected a CONNECT reply for {nsp}, got {}",
+                reply.describe()
+            )));
+        }
+        Ok((reply, early))
     }
 
     /// Waits for the connection to end, skipping packets; `Ok(description)`

@@ -74,6 +74,10 @@ fn legend() -> String {
             "behaviour the protocol leaves open, recorded",
         ),
         (Verdict::Unsupported, "optional feature absent"),
+        (
+            Verdict::Skipped,
+            "the harness cannot judge it against this target; the reason says why",
+        ),
         (Verdict::Failed, "a MUST not followed"),
         (Verdict::Timeout, "the case did not finish in time"),
         (Verdict::Error, "the harness could not run the case"),

@@ -8,7 +8,7 @@
 // against each family and check that the family's cases fail.
 //
 // Families (see FAMILIES below): handshake, errors, echo, heartbeat, close,
-// upgrade, malformed, cors, limits, eio3, sio-connect, sio-event, sio-binary,
+// upgrade, malformed, cors, limits, eio3, sio-connect, sio-order, sio-event, sio-binary,
 // sio-disconnect, sio-rooms, sio-malformed.
 
 const http = require("http");
@@ -168,6 +168,16 @@ const FAMILIES = {
     S.prototype.packet = function (packet, ...rest) {
       if (packet.type === 0 && packet.data && packet.data.sid) packet.data = Object.assign({}, packet.data, { extra: 1 });
       return orig.call(this, packet, ...rest);
+    };
+  },
+  // An event reaches the client before the CONNECT reply of its namespace
+  // (protocol 5), which the official client tolerates by holding it.
+  "sio-order"() {
+    const S = req("socket.io/dist/socket.js").Socket;
+    const orig = S.prototype._onconnect;
+    S.prototype._onconnect = function (...args) {
+      if (this.conn.protocol !== 3) this.packet({ type: 2, data: ["early"] });
+      return orig.apply(this, args);
     };
   },
   // Acks carry an extra argument.
