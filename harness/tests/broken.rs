@@ -299,23 +299,27 @@ async fn sio_order_shows_in_its_case_only() {
         dir: common::node_dir(),
         broken: Some("sio-order".to_owned()),
     };
-    let (_, results) = common::run(&target, &["sio5"], &[], 4).await;
+    // Every Socket.IO case but the two that time the server's connectTimeout
+    // (on a loaded machine they move for reasons of their own); the
+    // engine-level cases never join a namespace.
+    let (_, results) = common::run(
+        &target,
+        &["sio5"],
+        &[
+            "sio5.engine",
+            "sio5.connect.connect-timeout",
+            "sio5.connect.no-handshake",
+        ],
+        4,
+    )
+    .await;
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("baselines/node.json");
     let baseline = siospec::baseline::Baseline::load(&path).expect("baseline loads");
-    let non_ok: Vec<String> = results
-        .iter()
-        .filter(|r| {
-            r.verdict != Verdict::Ok && baseline.accepts("node", &r.id, r.verdict).is_none()
-        })
-        .map(|r| {
-            format!(
-                "{}: {} — {}",
-                r.id,
-                r.verdict,
-                siospec::report::actual_of(r)
-            )
-        })
+    let open: Vec<_> = results
+        .into_iter()
+        .filter(|r| baseline.accepts("node", &r.id, r.verdict).is_none())
         .collect();
+    let non_ok = common::lines(&open, |v| v != Verdict::Ok);
     assert_eq!(non_ok.len(), 1, "{}", non_ok.join("\n"));
     assert!(
         non_ok[0].starts_with("sio5.connect.reply-before-events: NON-STRICT"),
