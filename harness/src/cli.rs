@@ -12,7 +12,7 @@ use crate::probe::Paths;
 use crate::report::{self, RunInfo};
 use crate::runner::{self, CaseResult, Options, Progress, Selection};
 use crate::suite::{Expected, Suite};
-use crate::target::{default_node_dir, TargetSpec};
+use crate::target::{default_node_dir, default_python_dir, TargetSpec};
 
 /// Where `run` and `test server` write their reports unless told: a folder
 /// of the working directory that the repository ignores, so that normal
@@ -275,6 +275,9 @@ enum TargetKind {
     Rust,
     /// The official Node server in harness/peers/node.
     Node,
+    /// python-socketio in harness/peers/python, on its default settings
+    /// (`run` only; harness/peers/python/setup installs it).
+    Python,
 }
 
 #[derive(Debug, Args)]
@@ -505,6 +508,10 @@ fn bench_options(args: &BenchArgs) -> Result<crate::bench::Options, String> {
                     TargetKind::Node => Target::Node {
                         dir: args.node_peer.clone().unwrap_or_else(default_node_dir),
                     },
+                    TargetKind::Python => return Err(
+                        "bench measures rust and node; for another server, start it and pass --url"
+                            .to_owned(),
+                    ),
                 };
                 if !targets.contains(&t) {
                     targets.push(t);
@@ -597,7 +604,14 @@ pub async fn main(cli: Cli) -> i32 {
                         eprintln!("siospec: --break applies to --target node only");
                         return EXIT_HARNESS;
                     }
+                    TargetKind::Python if args.broken.is_some() => {
+                        eprintln!("siospec: --break applies to --target node only");
+                        return EXIT_HARNESS;
+                    }
                     TargetKind::Rust => TargetSpec::Rust,
+                    TargetKind::Python => TargetSpec::Python {
+                        dir: default_python_dir(),
+                    },
                     TargetKind::Node => TargetSpec::Node {
                         dir: args.node_peer.unwrap_or_else(default_node_dir),
                         broken: args.broken,

@@ -125,7 +125,31 @@ pub fn node_peer_command(dir: &Path) -> Result<Command, String> {
 }
 
 /// What errors call the Node peer (its start needs `node` on PATH).
-pub const NODE_PEER: &str = "the Node peer (`node`, Node.js 18+, on PATH)";
+pub const NODE_PEER: &str = "the Node peer (`node`, Node.js 20+, on PATH)";
+
+/// The Python peer's interpreter (its venv's) in its folder `dir`, once
+/// `setup` has made the venv.
+pub fn python_peer_command(dir: &Path) -> Result<Command, String> {
+    if !dir.join("server.py").is_file() {
+        return Err(format!(
+            "no Python peer at {} (server.py missing)",
+            dir.display()
+        ));
+    }
+    let python = dir.join(".venv/bin/python");
+    if !python.is_file() {
+        return Err(format!(
+            "the Python peer's packages are not installed: run {}/setup (scripts/test does it)",
+            dir.display()
+        ));
+    }
+    let mut cmd = Command::new(python);
+    cmd.current_dir(dir);
+    Ok(cmd)
+}
+
+/// What errors call the Python peer.
+pub const PYTHON_PEER: &str = "the Python peer (python-socketio in its venv)";
 
 /// VmRSS of process `pid` from /proc/PID/status, KiB.
 pub fn rss_kib(pid: u32) -> Option<u64> {

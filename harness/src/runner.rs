@@ -300,7 +300,10 @@ pub async fn run_case(case: &Case, endpoint: &Endpoint, opts: &Options) -> CaseR
         trace: trace.clone(),
         conf: endpoint.conf,
     };
-    let limit = cx.ms(case.limit_ms + (case.waits)(&endpoint.conf));
+    // One heartbeat more: a server that does not answer as the case expects
+    // may hold a long-poll, or end a session, only at its timers, and the
+    // case judges what it then sees.
+    let limit = cx.ms(case.limit_ms + (case.waits)(&endpoint.conf) + endpoint.conf.heartbeat());
     let start = Instant::now();
     let task = tokio::spawn((case.run)(cx));
     let abort = task.abort_handle();

@@ -3,7 +3,9 @@
 //! reference server, which plugs in through [`EmbeddedServer`].
 
 use crate::probe::{self, Paths, Probed};
-use crate::process::{node_peer_command, ServerProcess, NODE_PEER};
+use crate::process::{
+    node_peer_command, python_peer_command, ServerProcess, NODE_PEER, PYTHON_PEER,
+};
 use crate::runner::Plan;
 use crate::suite::{Expected, ServerConfig, Suite};
 use std::collections::BTreeMap;
@@ -62,6 +64,11 @@ pub enum TargetSpec {
     },
     /// The embedded Rust reference server.
     Rust,
+    /// python-socketio (harness/peers/python) on its default settings.
+    Python {
+        /// The peer folder (with server.py and .venv).
+        dir: PathBuf,
+    },
 }
 
 /// A prepared target: a plan per suite, and the servers kept alive.
@@ -123,6 +130,13 @@ pub fn default_node_dir() -> PathBuf {
     std::env::var_os("SIOSPEC_NODE_PEER")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/node"))
+}
+
+/// The default Python peer folder: `harness/peers/python` of this source tree.
+pub fn default_python_dir() -> PathBuf {
+    std::env::var_os("SIOSPEC_PYTHON_PEER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/python"))
 }
 
 /// Probes each distinct authority once; the plans of `suites` and the findings.
@@ -252,6 +266,35 @@ impl TargetSpec {
                     _embedded: Vec::new(),
                 })
             }
+            TargetSpec::Python { dir } => {
+                let mut cmd = python_peer_command(dir)?;
+                cmd.args([
+                    "server.py",
+                    "--addr",
+                    "127.0.0.1:0",
+                    "--exit-on-stdin-close",
+                ]);
+                let peer = ServerProcess::spawn(cmd, PYTHON_PEER).await?;
+                let by_suite = suites
+                    .iter()
+                    .map(|&s| (s, peer.authority.clone()))
+                    .collect();
+                // python-socketio has no connectTimeout; engine.io's
+                // upgradeTimeout default is also python-engineio's.
+                let (plans, findings) =
+                    probe_all(&by_suite, &Paths::default(), &Expected::OFFICIAL_DEFAULTS).await?;
+                Ok(Prepared {
+                    name: "python".to_owned(),
+                    description: format!(
+                        "python-socketio ({}), default settings",
+                        pinned_versions(&dir.join("requirements.txt"))
+                    ),
+                    plans,
+                    findings,
+                    _peers: vec![peer],
+                    _embedded: Vec::new(),
+                })
+            }
             TargetSpec::Rust => {
                 let server = embedded();
                 let mut by_suite = BTreeMap::new();
@@ -298,6 +341,22 @@ pub fn installed_versions(dir: &Path) -> String {
         version("socket.io"),
         version("engine.io")
     )
+}
+
+/// `python-socketio X, python-engineio Y, aiohttp Z`, as pinned in `requirements`.
+fn pinned_versions(requirements: &Path) -> String {
+    let text = std::fs::read_to_string(requirements).unwrap_or_default();
+    ["python-socketio", "python-engineio", "aiohttp"]
+        .iter()
+        .map(|name| {
+            let version = text
+                .lines()
+                .find_map(|l| l.trim().strip_prefix(&format!("{name}==")))
+                .unwrap_or("?");
+            format!("{name} {version}")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Starts the Node peer's `server.js` (or `broken/server.js --break

@@ -61,6 +61,12 @@ pub fn ok_body(resp: &Response, want: &str, what: &str) -> Result<(), Stop> {
     body(resp, want.as_bytes(), what)
 }
 
+/// A POST's answer: status 200, whatever the body. The official client
+/// ignores the body; `eio4.polling.post-body` judges that it is `ok`.
+pub fn posted(resp: &Response, what: &str) -> Result<(), Stop> {
+    status(resp, 200, what)
+}
+
 /// The error body `{"code":code,"message":message}` (the JSON keys checked, extra keys allowed).
 pub fn error_json(resp: &Response, code: i64, message: &str) -> Result<(), Stop> {
     let v: Value = serde_json::from_slice(&resp.body).map_err(|_| {
@@ -124,9 +130,27 @@ pub fn handshake(
     }
 }
 
-/// The next frame must be the text `want`.
+/// The next frame that is not a NOOP `6`, which the official client ignores
+/// wherever it comes (eio4.upgrade.noop-over-websocket records it).
+async fn next_not_noop(ws: &mut Ws, wait: Duration) -> Option<Frame> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match ws.recv(left).await {
+            Some(Frame::Text(t)) if t == "6" => continue,
+            other => return other,
+        }
+    }
+}
+
+/// The next frame must be the text `want` (NOOPs skipped unless `want` is one).
 pub async fn text(ws: &mut Ws, want: &str, wait: Duration) -> Result<(), Stop> {
-    match ws.recv(wait).await {
+    let next = if want == "6" {
+        ws.recv(wait).await
+    } else {
+        next_not_noop(ws, wait).await
+    };
+    match next {
         Some(Frame::Text(t)) if t == want => Ok(()),
         Some(other) => fail(format!(
             "expected text frame {want:?}, got {}",
@@ -139,9 +163,9 @@ pub async fn text(ws: &mut Ws, want: &str, wait: Duration) -> Result<(), Stop> {
     }
 }
 
-/// The next frame must be the binary `want`.
+/// The next frame must be the binary `want` (NOOPs skipped).
 pub async fn binary(ws: &mut Ws, want: &[u8], wait: Duration) -> Result<(), Stop> {
-    match ws.recv(wait).await {
+    match next_not_noop(ws, wait).await {
         Some(Frame::Binary(b)) if b == want => Ok(()),
         Some(other) => fail(format!(
             "expected binary frame [{}], got {}",
@@ -155,12 +179,13 @@ pub async fn binary(ws: &mut Ws, want: &[u8], wait: Duration) -> Result<(), Stop
     }
 }
 
-/// The next frame, skipping Engine.IO pings (answered with `3` when `answer`).
+/// The next frame, skipping Engine.IO pings (answered with `3` when
+/// `answer`) and NOOPs.
 pub async fn next_skipping_pings(ws: &mut Ws, wait: Duration, answer: bool) -> Option<Frame> {
     let deadline = tokio::time::Instant::now() + wait;
     loop {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        match ws.recv(left).await {
+        match next_not_noop(ws, left).await {
             Some(Frame::Text(t)) if t == "2" => {
                 if answer {
                     let _ = ws.send_text("3").await;

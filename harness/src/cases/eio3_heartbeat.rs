@@ -26,7 +26,7 @@ pub fn cases() -> Vec<Case> {
             .run(|cx| async move {
                 let s = eio::open_polling(&cx).await?;
                 for i in 0..3 {
-                    verify::ok_body(&s.post(&cx, "1:2").await?, "ok", "POST 1:2")?;
+                    verify::posted(&s.post(&cx, "1:2").await?, "POST 1:2")?;
                     verify::ok_body(&s.get(&cx).await?, "1:3", &format!("GET #{}", i + 1))?;
                 }
                 Ok(Observed::ok("3 × (POST `1:2`, GET `1:3`)"))

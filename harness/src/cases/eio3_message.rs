@@ -38,7 +38,7 @@ pub fn cases() -> Vec<Case> {
             .ok("GET 200 with bytes 00 06 ff 34 68 65 6c 6c 6f 01 05 ff 04 01 02 03 04")
             .run(|cx| async move {
                 let s = eio::open_polling_with(&cx, "").await?;
-                verify::ok_body(&s.post(&cx, "6:4hello10:b4AQIDBA==").await?, "ok", "POST")?;
+                verify::posted(&s.post(&cx, "6:4hello10:b4AQIDBA==").await?, "POST")?;
                 let g = s.get(&cx).await?;
                 verify::status(&g, 200, "GET")?;
                 verify::body(&g, &[0, 6, 255, 52, 104, 101, 108, 108, 111, 1, 5, 255, 4, 1, 2, 3, 4], "GET")?;

@@ -23,7 +23,7 @@ pub(crate) async fn polling_ping_pong(cx: Ctx) -> Outcome {
     for i in 0..3 {
         let g = s.get(&cx).await?;
         verify::ok_body(&g, "2", &format!("GET #{}", i + 1))?;
-        verify::ok_body(&s.post(&cx, "3").await?, "ok", "POST 3")?;
+        verify::posted(&s.post(&cx, "3").await?, "POST 3")?;
     }
     Ok(Observed::ok("3 × (GET `2`, POST `3` → ok)"))
 }
@@ -82,8 +82,8 @@ pub(crate) async fn ws_timeout(cx: Ctx) -> Outcome {
     )))
 }
 
-/// Time from the open packet to the first ping.
-async fn first_ping(cx: Ctx, polling: bool) -> Outcome {
+/// Time from the open packet to the first ping (shared with sio5.engine).
+pub(crate) async fn first_ping(cx: Ctx, polling: bool) -> Outcome {
     let interval = cx.conf.ping_interval;
     let limit = cx.ms(interval + cx.conf.ping_timeout + 300);
     let (start, got) = if polling {
@@ -129,7 +129,7 @@ async fn late_pong(cx: Ctx, polling: bool) -> Outcome {
         let s = eio::open_polling(&cx).await?;
         verify::ok_body(&s.get(&cx).await?, "2", "first GET")?;
         tokio::time::sleep(late).await;
-        verify::ok_body(&s.post(&cx, "3").await?, "ok", "late POST 3")?;
+        verify::posted(&s.post(&cx, "3").await?, "late POST 3")?;
         verify::ok_body(
             &s.get(&cx).await?,
             "2",
@@ -179,7 +179,8 @@ fn client_ping_case(case: Case) -> Case {
         .outcome("ignored", Verdict::Informational, "ignored")
 }
 
-fn timing(case: Case) -> Case {
+/// A first-ping timing case (shared with sio5.engine).
+pub(crate) fn timing(case: Case) -> Case {
     case.req("pingInterval: the server sends a PING every pingInterval ms. The reference server sends the first one pingInterval after the handshake; the protocol does not say when the first ping comes.")
         .should()
         .ok("the first ping comes pingInterval (−60 / +100 ms) after the handshake")

@@ -128,7 +128,7 @@ pub fn cases() -> Vec<Case> {
                     match g.text().as_str() {
                         "6" => noops += 1,
                         // The heartbeat goes on meanwhile.
-                        "2" => verify::ok_body(&s.post(&cx, "3").await?, "ok", "POST 3")?,
+                        "2" => verify::posted(&s.post(&cx, "3").await?, "POST 3")?,
                         other => return verify::fail(format!("GET during the upgrade: expected `6`, got {other:?}")),
                     }
                     times.push(t.elapsed().as_millis());
@@ -171,7 +171,7 @@ pub fn cases() -> Vec<Case> {
             .run(|cx| async move {
                 let s = eio::open_polling(&cx).await?;
                 let mut ws = eio::probe(&cx, &s).await?;
-                verify::ok_body(&s.post(&cx, "4during").await?, "ok", "POST during the upgrade")?;
+                verify::posted(&s.post(&cx, "4during").await?, "POST during the upgrade")?;
                 let mut seen = 0;
                 let g = s.get(&cx).await?;
                 if g.status == 200 {
@@ -207,7 +207,7 @@ pub fn cases() -> Vec<Case> {
                     Some(f) => f,
                     None => return Ok(Observed::not("the WebSocket stays open")),
                 };
-                verify::ok_body(&s.post(&cx, "4still").await?, "ok", "POST after the failed upgrade")?;
+                verify::posted(&s.post(&cx, "4still").await?, "POST after the failed upgrade")?;
                 let packets = s.poll(&cx).await?;
                 if !packets.iter().any(|p| p.data == Data::Text("still".into())) {
                     return Ok(Observed::not(format!("the polling session did not echo: {packets:?}")));
@@ -256,6 +256,29 @@ pub fn cases() -> Vec<Case> {
                             return Ok(Observed::not(format!("WebSocket closed after {ms} ms, but the polling session is gone too ({})", alive.status)));
                         }
                         Ok(Observed::ok(format!("WebSocket {} after {ms} ms; polling session alive", f.describe())))
+                    }
+                }
+            }),
+        Case::new(S, "noop-over-websocket", "After the upgrade, no NOOP comes over the WebSocket")
+            .req("The server sends a `6` NOOP to end the pending polling request; the NOOP's purpose is the poll cycle, so after `5` the WebSocket needs none (the official client ignores one; every other case skips it).")
+            .may()
+            .ok("no `6` over the WebSocket within 500 ms of `5`")
+            .run(|cx| async move {
+                let s = eio::open_polling(&cx).await?;
+                let mut ws = eio::probe(&cx, &s).await?;
+                let _ = s.get(&cx).await?;
+                eio::send(&mut ws, "5").await?;
+                let deadline = Instant::now() + cx.ms(500);
+                loop {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    match ws.recv(left).await {
+                        Some(Frame::Text(t)) if t == "6" => {
+                            return Ok(Observed::not("a `6` NOOP over the WebSocket after `5`"))
+                        }
+                        Some(Frame::Text(t)) if t == "2" => eio::send(&mut ws, "3").await?,
+                        Some(f @ Frame::Closed { .. }) => return verify::fail(format!("the WebSocket ended: {}", f.describe())),
+                        Some(_) => {}
+                        None => return Ok(Observed::ok("none")),
                     }
                 }
             }),

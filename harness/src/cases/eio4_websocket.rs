@@ -208,13 +208,29 @@ pub fn cases() -> Vec<Case> {
             .may()
             .ok("ignored: a later `4x` is still echoed")
             .outcome("closed", Verdict::Informational, "the session is closed")
+            .outcome("noop", Verdict::Informational, "answered with a NOOP `6`; a later `4x` is still echoed")
             .run(|cx| async move {
                 let (mut ws, _) = eio::open_ws(&cx).await?;
                 eio::send(&mut ws, "5").await?;
                 if ws.send_text("4x").await.is_err() {
                     return Ok(Observed::is("closed", "send failed"));
                 }
-                match verify::next_skipping_pings(&mut ws, cx.ms(2000), true).await {
+                // Read raw: a NOOP in answer is this case's observation
+                // (elsewhere NOOPs are skipped).
+                let first = loop {
+                    match ws.recv(cx.ms(2000)).await {
+                        Some(Frame::Text(t)) if t == "2" => eio::send(&mut ws, "3").await?,
+                        other => break other,
+                    }
+                };
+                if matches!(&first, Some(Frame::Text(t)) if t == "6") {
+                    return Ok(match verify::next_skipping_pings(&mut ws, cx.ms(2000), true).await {
+                        Some(Frame::Text(t)) if t == "4x" => Observed::is("noop", "`6`, then `4x` echoed"),
+                        Some(f) => Observed::not(format!("`6`, then {}", f.describe())),
+                        None => Observed::not("`6`, then no echo"),
+                    });
+                }
+                match first {
                     Some(Frame::Text(t)) if t == "4x" => Ok(Observed::ok("`4x` echoed")),
                     Some(f @ Frame::Closed { .. }) => Ok(Observed::is("closed", f.describe())),
                     Some(f) => Ok(Observed::not(f.describe())),

@@ -62,6 +62,12 @@ pub fn cases() -> Vec<Case> {
             .req(REQ_HB)
             .ok("GET `2`, POST `3` three times")
             .run(hb::polling_ping_pong),
+        hb::timing(Case::new(S, "heartbeat.polling.first-ping", "When the first ping comes over polling at /socket.io/"))
+            .waits(|c| c.heartbeat())
+            .run(|cx| hb::first_ping(cx, true)),
+        hb::timing(Case::new(S, "heartbeat.websocket.first-ping", "When the first ping comes over WebSocket at /socket.io/"))
+            .waits(|c| c.heartbeat())
+            .run(|cx| hb::first_ping(cx, false)),
         Case::new(S, "heartbeat.polling.timeout", "Polling session without pong closed at /socket.io/")
             .waits(|c| c.heartbeat())
             .official("Engine.IO protocol / heartbeat / HTTP long-polling / should close the session upon ping timeout", None)

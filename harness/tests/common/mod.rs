@@ -21,6 +21,17 @@ pub fn node_dir() -> PathBuf {
     dir
 }
 
+/// The Python peer folder; panics with the install command when its venv is missing.
+pub fn python_dir() -> PathBuf {
+    let dir = siospec::target::default_python_dir();
+    assert!(
+        dir.join(".venv/bin/python").is_file(),
+        "the Python peer is not installed: run {}/setup (scripts/test does it)",
+        dir.display()
+    );
+    dir
+}
+
 /// Runs the cases matching `include` (minus `exclude`) against `target`.
 pub async fn run(
     target: &TargetSpec,
