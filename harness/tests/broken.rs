@@ -20,17 +20,31 @@ const SLOW: &str = "eio4.upgrade.stalled";
 
 /// Left out of every run: they time the server's connectTimeout windows,
 /// which move on a loaded machine for reasons of their own (several broken
-/// servers run at once here).
-const TIMING: &[&str] = &["sio5.connect.connect-timeout", "sio5.connect.no-handshake"];
+/// servers run at once here). The two engine-level ping-pong cases at
+/// /socket.io/ need three heartbeats (over 900 ms) on a session that joins
+/// no namespace, inside the peer's 1000 ms connectTimeout: under that load
+/// the connectTimeout sometimes ends them first.
+const TIMING: &[&str] = &[
+    "sio5.connect.connect-timeout",
+    "sio5.connect.no-handshake",
+    "sio5.engine.heartbeat.polling.ping-pong",
+    "sio5.engine.heartbeat.websocket.ping-pong",
+];
 
 /// Runs the whole catalogue against the server with `name` broken and
 /// checks that the cases not OK (beyond the baseline) are exactly `want`.
 async fn exactly(name: &str, want: &[(&str, Verdict)]) {
+    exactly_but(name, want, &[]).await
+}
+
+/// [`exactly`], with the cases `unsteady` left out of this family's run
+/// (timing cases that race a server timer under load; each says why).
+async fn exactly_but(name: &str, want: &[(&str, Verdict)], unsteady: &[&str]) {
     let target = TargetSpec::Node {
         dir: common::node_dir(),
         broken: Some(name.to_owned()),
     };
-    let mut exclude: Vec<&str> = TIMING.to_vec();
+    let mut exclude: Vec<&str> = TIMING.iter().chain(unsteady).copied().collect();
     if name != "upgrade" {
         exclude.push(SLOW);
     }
@@ -178,21 +192,28 @@ async fn echo() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn heartbeat() {
-    exactly(
+    // At /socket.io/ a session that joins no namespace is also ended by the
+    // peer's 1000 ms connectTimeout, which races the ping timeout these two
+    // cases wait for (pingInterval + pingTimeout + margin): under load the
+    // connectTimeout sometimes closes the session first and they pass.
+    let unsteady = [
+        "sio5.engine.heartbeat.polling.timeout",
+        "sio5.engine.heartbeat.websocket.timeout",
+    ];
+    exactly_but(
         "heartbeat",
         &[
             ("eio3.heartbeat.polling.timeout", Failed),
             ("eio3.heartbeat.websocket.timeout", Failed),
             ("eio4.heartbeat.polling.timeout", Failed),
             ("eio4.heartbeat.websocket.timeout", Failed),
-            ("sio5.engine.heartbeat.polling.timeout", Failed),
-            ("sio5.engine.heartbeat.websocket.timeout", Failed),
             // engine.io already ignores `1` over WebSocket (baseline: the
             // session only ends at the heartbeat timeout, NON-STRICT); without
             // the timeout it never ends, which is the close rule's failure.
             ("eio3.session.close.websocket", Failed),
             ("eio4.close.websocket.client", Failed),
         ],
+        &unsteady,
     )
     .await;
 }
