@@ -207,10 +207,26 @@ pub async fn closed(ws: &mut Ws, wait: Duration) -> Result<Frame, Stop> {
     }
 }
 
-/// The polling session `query` must be gone: a GET answers 400.
+/// Whether `resp` says the session is unknown: HTTP 400, or the error body
+/// `{"code":1,"message":"Session ID unknown"}` under another status. Which
+/// status an error answer carries is the rule of the `eio4.errors` cases;
+/// elsewhere the answer only tells that the session is gone, and the
+/// official client ends a session on a 200 body that holds no packet too.
+pub fn unknown_sid(resp: &Response) -> bool {
+    resp.status == 400 || error_json(resp, 1, "Session ID unknown").is_ok()
+}
+
+/// Whether `resp` refuses a request with the error `code`: HTTP 400, or the
+/// error body with `code` under another status (see [`unknown_sid`]).
+pub fn refused(resp: &Response, code: i64, message: &str) -> bool {
+    resp.status == 400 || error_json(resp, code, message).is_ok()
+}
+
+/// The polling session `query` must be gone: a GET answers 400 (or the
+/// `Session ID unknown` error body, see [`unknown_sid`]).
 pub async fn session_gone(cx: &Ctx, query: &str) -> Result<Response, Stop> {
     let resp = cx.get(query).await?;
-    if resp.status == 400 {
+    if unknown_sid(&resp) {
         Ok(resp)
     } else {
         fail(format!(

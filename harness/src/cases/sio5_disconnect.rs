@@ -3,7 +3,7 @@
 use siospec_codec::socket::PacketType;
 
 use crate::case::{Case, Observed, Section, Verdict};
-use crate::cases::sio5_connect::only_sid;
+use crate::cases::sio5_connect::reply_sid;
 use crate::client::sio::{Got, Sio};
 use crate::client::ws::Frame;
 use crate::suite::Suite;
@@ -54,12 +54,12 @@ pub fn cases() -> Vec<Case> {
             .ok("a new CONNECT reply with a different sid, and the `auth` event")
             .run(|cx| async move {
                 let mut s = Sio::open(&cx).await?;
-                let a = only_sid(&s.join(&cx, "/", None).await?)?;
+                let a = reply_sid(&s.join(&cx, "/", None).await?)?;
                 s.send("1").await?;
                 // engine.io-based servers finish the DISCONNECT asynchronously:
                 // a CONNECT in the same read would find / still joined.
                 s.sync_on_ping(&cx).await?;
-                let b = only_sid(&s.join(&cx, "/", None).await?)?;
+                let b = reply_sid(&s.join(&cx, "/", None).await?)?;
                 if a == b {
                     return Ok(Observed::not(format!("the same sid {a} again")));
                 }

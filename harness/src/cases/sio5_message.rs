@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 use siospec_codec::socket::PacketType;
 
-use crate::case::{Case, Ctx, Observed, Outcome, Section, Verdict};
+use crate::case::{Case, Ctx, Observed, Outcome, Section, Stop, Verdict};
 use crate::client::sio::{Got, Sio, SioPacket};
 use crate::suite::Suite;
 
@@ -274,7 +274,21 @@ pub fn cases() -> Vec<Case> {
                 s.emit("/custom", None, r#"["message","x"]"#).await?;
                 s.expect_raw(cx.ms(2000), r#"2/custom,["message-back","x"]"#).await?;
                 s.emit("/custom", Some(5), r#"["message-with-ack","y"]"#).await?;
-                s.expect_raw(cx.ms(2000), r#"3/custom,5["y"]"#).await?;
+                // The ack must come on /custom with id 5 and `y` first; further
+                // arguments are the ack cases' rule (the official client passes
+                // them to the callback).
+                let p = s.expect(cx.ms(2000), "the ack on /custom").await?;
+                let first = p.data.as_ref().and_then(|d| d.as_array()?.first().cloned());
+                if p.kind != PacketType::Ack
+                    || p.nsp != "/custom"
+                    || p.id != Some(5)
+                    || first != Some(json!("y"))
+                {
+                    return Err(Stop::Fail(format!(
+                        r#"expected "3/custom,5["y"]" (further arguments tolerated), got {}"#,
+                        p.describe()
+                    )));
+                }
                 Ok(Observed::ok("answered on /custom"))
             }),
         Case::new(S, "no-arguments", "`42[\"message\"]` → `42[\"message-back\"]`")

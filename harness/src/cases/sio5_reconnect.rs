@@ -6,7 +6,7 @@ use std::time::Instant;
 use siospec_codec::engine::{Data, PacketType as EType};
 
 use crate::case::{Case, Observed, Section, Stop, Verdict};
-use crate::cases::sio5_connect::only_sid;
+use crate::cases::sio5_connect::reply_sid;
 use crate::client::eio;
 use crate::client::sio::{Got, Sio};
 use crate::suite::Suite;
@@ -29,7 +29,7 @@ pub fn cases() -> Vec<Case> {
             .outcome("close-packet", Verdict::NonStrict, "the server sent a close or disconnect packet first")
             .run(|cx| async move {
                 let mut s = Sio::open(&cx).await?;
-                let sid1 = only_sid(&s.join(&cx, "/", None).await?)?;
+                let sid1 = reply_sid(&s.join(&cx, "/", None).await?)?;
                 let eio1 = s.handshake.sid.clone();
                 s.emit("/", None, r#"["close-transport"]"#).await?;
                 let mut key = "ok";
@@ -44,7 +44,7 @@ pub fn cases() -> Vec<Case> {
                     key = "close-packet";
                 }
                 let mut t = Sio::open(&cx).await?;
-                let sid2 = only_sid(&t.join(&cx, "/", None).await?)?;
+                let sid2 = reply_sid(&t.join(&cx, "/", None).await?)?;
                 if sid2 == sid1 || t.handshake.sid == eio1 {
                     return Ok(Observed::not("the new connection reuses an old id"));
                 }
@@ -95,7 +95,7 @@ pub fn cases() -> Vec<Case> {
                 let deadline = Instant::now() + cx.ms(1000 + cx.conf.heartbeat());
                 loop {
                     match cx.get(&s.query).await {
-                        Ok(r) if r.status == 400 => break,
+                        Ok(r) if verify::unknown_sid(&r) => break,
                         Err(e @ crate::client::http::HttpError::Connect(_)) => return Err(e.into()),
                         Ok(_) | Err(_) if Instant::now() <= deadline => continue,
                         Ok(r) => return Ok(Observed::not(format!("{how}; the old session still answers {}", r.status))),

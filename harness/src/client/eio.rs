@@ -90,6 +90,28 @@ pub fn encode_body(cx: &Ctx, packets: &[Packet<'_>]) -> Vec<u8> {
     out
 }
 
+/// Whether `text` (a WebSocket text frame) is a message packet, whatever it
+/// carries: the echo's content is judged by the message cases; a case that
+/// only uses the echo to see the session alive takes any message, as the
+/// official client hands any message to the application.
+pub fn is_message_frame(cx: &Ctx, text: &str) -> bool {
+    if cx.suite.eio() == 3 {
+        v3::decode_text(text, Profile::Compat)
+            .ok()
+            .and_then(|d| d.into_packet())
+            .is_some_and(|p| p.kind == PacketType::Message)
+    } else {
+        v4::decode_text(text, Profile::Compat).is_ok_and(|p| p.kind == PacketType::Message)
+    }
+}
+
+/// Whether a polling body holds a message packet, whatever it carries (see
+/// [`is_message_frame`]).
+pub fn has_message(cx: &Ctx, resp: &Response) -> bool {
+    resp.status == 200
+        && decode_body(cx, resp).is_ok_and(|ps| ps.iter().any(|p| p.kind == PacketType::Message))
+}
+
 /// A text message packet.
 pub fn msg(text: &str) -> Packet<'_> {
     Packet::text(PacketType::Message, text)

@@ -105,11 +105,19 @@ const FAMILIES = {
       return p;
     });
   },
-  // No noop ends the pending poll during an upgrade.
+  // No noop ends the pending poll during an upgrade (only then: the noop
+  // that ends the pending poll when the session closes is another rule).
   upgrade() {
+    const S = engineSocket();
+    const maybe = S.prototype._maybeUpgrade;
+    S.prototype._maybeUpgrade = function (...args) {
+      this.transport._brokenSocket = this;
+      return maybe.apply(this, args);
+    };
     const P = req("engine.io/build/transports/polling.js").Polling;
     const orig = P.prototype.send;
     P.prototype.send = function (packets) {
+      if (!(this._brokenSocket && this._brokenSocket.upgrading)) return orig.call(this, packets);
       const kept = packets.filter((p) => p.type !== "noop");
       if (kept.length) return orig.call(this, kept);
     };
