@@ -2,10 +2,9 @@
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
-use std::sync::Arc;
 use std::time::Instant;
 
-use futures_util::stream::{self, StreamExt};
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
@@ -360,8 +359,107 @@ pub async fn run_case(case: &Case, endpoint: &Endpoint, opts: &Options) -> CaseR
     }
 }
 
+/// How long a case waits, for a server's configuration.
+type Wait = fn(&Expected) -> u64;
+
+/// Cases that wait on a timer their `waits` does not declare (it is part of
+/// their time limit instead, or a fixed wait of their own), with how long,
+/// for the configuration advertised: only the order of a run uses it.
+const WAIT_HINTS: &[(&str, Wait)] = &[
+    // Waits for upgradeTimeout (10 s by default): the longest case by far.
+    ("eio4.upgrade.stalled", |c| c.upgrade_timeout),
+    ("sio4.protocol.disconnect.main", |_| 1000),
+    ("sio4.protocol.event.heartbeat", |_| 800),
+];
+
+/// About how long `case` runs under `plan`, in ms before scaling: the
+/// server timers it waits on (its `waits`, or a hint for the few cases whose
+/// wait is not declared there), 0 for a case that will not run. Cases without
+/// such a wait take tens of milliseconds.
+pub fn estimate_ms(case: &Case, plan: Option<&Plan>, opts: &Options) -> u64 {
+    let Some(Plan::At(endpoint)) = plan else {
+        return 0;
+    };
+    if cannot_judge(case, endpoint, opts).is_some() {
+        return 0;
+    }
+    let hint = WAIT_HINTS
+        .iter()
+        .find(|(id, _)| *id == case.id)
+        .map_or(0, |(_, h)| h(&endpoint.conf));
+    (case.waits)(&endpoint.conf).max(hint)
+}
+
+/// The server a case talks to (authority and engine path): an exclusive case
+/// runs alone there, since what it broadcasts to or counts is the clients of
+/// a namespace of that server; cases at other endpoints cannot be among them.
+type Domain = (String, String);
+
+/// One case waiting to start.
+struct Pending<'a> {
+    index: usize,
+    case: &'a Case,
+    estimate: u64,
+    domain: Option<Domain>,
+}
+
+/// What is running at one endpoint.
+#[derive(Default)]
+struct Busy {
+    cases: usize,
+    exclusive: bool,
+}
+
+/// The next case to start, if one may start now: the longest first (an
+/// exclusive case counts as the whole chain of exclusive cases still waiting
+/// at its endpoint, since they run one after another), catalogue order on
+/// ties. An exclusive case starts when nothing runs at its endpoint; while
+/// it waits for that, the cases after it in this order do not start there,
+/// so the endpoint drains for it.
+fn pick(pending: &[Pending<'_>], busy: &BTreeMap<Domain, Busy>) -> Option<usize> {
+    let mut chains: BTreeMap<&Domain, u64> = BTreeMap::new();
+    for p in pending.iter().filter(|p| p.case.exclusive) {
+        if let Some(d) = &p.domain {
+            *chains.entry(d).or_default() += p.estimate.max(1);
+        }
+    }
+    let key = |p: &Pending<'_>| match (&p.domain, p.case.exclusive) {
+        (Some(d), true) => chains.get(d).copied().unwrap_or(p.estimate),
+        _ => p.estimate,
+    };
+    let mut order: Vec<usize> = (0..pending.len()).collect();
+    order.sort_by(|&a, &b| {
+        key(&pending[b])
+            .cmp(&key(&pending[a]))
+            .then(pending[a].index.cmp(&pending[b].index))
+    });
+    let mut reserved: Vec<&Domain> = Vec::new();
+    for i in order {
+        let p = &pending[i];
+        let Some(d) = &p.domain else {
+            return Some(i);
+        };
+        let here = busy.get(d);
+        if p.case.exclusive {
+            if here.is_none_or(|b| b.cases == 0) {
+                return Some(i);
+            }
+            reserved.push(d);
+        } else if !here.is_some_and(|b| b.exclusive) && !reserved.contains(&d) {
+            return Some(i);
+        }
+    }
+    None
+}
+
 /// Runs `cases` by the plan of their suite; cases whose suite has no plan
 /// are ERROR. Results come back in case order.
+///
+/// Up to `jobs` cases run at once, the longest first ([`estimate_ms`]), so
+/// the cases that wait on the server's timers overlap the many short ones
+/// instead of ending the run alone. Exclusive cases run alone at their
+/// endpoint (nothing else runs on that server path meanwhile); cases at
+/// other endpoints go on beside them.
 pub async fn run_all(
     cases: &[&Case],
     plans: &BTreeMap<Suite, Plan>,
@@ -380,27 +478,42 @@ pub async fn run_all(
         }
         _ => None,
     };
-    let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let non_ok = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let running = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-    // Exclusive cases take the write side: nothing else runs meanwhile.
-    let lock = Arc::new(tokio::sync::RwLock::new(()));
-    let mut results: Vec<(usize, CaseResult)> = stream::iter(cases.iter().enumerate())
-        .map(|(i, case)| {
-            let bar = bar.clone();
-            let done = done.clone();
-            let non_ok = non_ok.clone();
-            let running = running.clone();
-            let lock = lock.clone();
-            async move {
-                let (_shared, _alone) = if case.exclusive {
-                    (None, Some(lock.write().await))
-                } else {
-                    (Some(lock.read().await), None)
-                };
-                if let Ok(mut r) = running.lock() {
-                    r.push(case.id.clone());
-                }
+    let mut pending: Vec<Pending<'_>> = cases
+        .iter()
+        .enumerate()
+        .map(|(index, case)| {
+            let plan = plans.get(&case.suite());
+            Pending {
+                index,
+                case,
+                estimate: estimate_ms(case, plan, opts),
+                domain: match plan {
+                    Some(Plan::At(ep)) => Some((ep.authority.clone(), ep.path.clone())),
+                    _ => None,
+                },
+            }
+        })
+        .collect();
+    let mut busy: BTreeMap<Domain, Busy> = BTreeMap::new();
+    let mut running = FuturesUnordered::new();
+    let mut running_ids: Vec<String> = Vec::new();
+    let mut non_ok = 0;
+    let mut results: Vec<(usize, CaseResult)> = Vec::with_capacity(total);
+    let jobs = opts.jobs.max(1);
+    loop {
+        while running.len() < jobs {
+            let Some(i) = pick(&pending, &busy) else {
+                break;
+            };
+            let p = pending.swap_remove(i);
+            if let Some(d) = &p.domain {
+                let b = busy.entry(d.clone()).or_default();
+                b.cases += 1;
+                b.exclusive = p.case.exclusive;
+            }
+            running_ids.push(p.case.id.clone());
+            let case = p.case;
+            running.push(async move {
                 let result = match plans.get(&case.suite()) {
                     Some(Plan::At(ep)) => run_case(case, ep, opts).await,
                     Some(Plan::Absent { verdict, reason }) => {
@@ -412,46 +525,112 @@ pub async fn run_all(
                         format!("no server for suite {}", case.suite().name()),
                     ),
                 };
-                let n = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-                let bad = non_ok.fetch_add(
-                    usize::from(result.verdict != Verdict::Ok),
-                    std::sync::atomic::Ordering::SeqCst,
-                ) + usize::from(result.verdict != Verdict::Ok);
-                let now_running = match running.lock() {
-                    Ok(mut r) => {
-                        r.retain(|id| *id != case.id);
-                        r.clone()
-                    }
-                    Err(_) => Vec::new(),
-                };
-                match (&bar, opts.progress) {
-                    (Some(bar), _) => {
-                        let shown = now_running.first().map_or(String::new(), |first| {
-                            match now_running.len() {
-                                1 => format!(" · running {first}"),
-                                k => format!(" · running {first} and {} more", k - 1),
-                            }
+                (p.index, p.domain, result)
+            });
+        }
+        let Some((index, domain, result)) = running.next().await else {
+            break;
+        };
+        if let Some(b) = domain.as_ref().and_then(|d| busy.get_mut(d)) {
+            b.cases -= 1;
+            b.exclusive = false;
+        }
+        let case = cases[index];
+        running_ids.retain(|id| *id != case.id);
+        non_ok += usize::from(result.verdict != Verdict::Ok);
+        let n = results.len() + 1;
+        match (&bar, opts.progress) {
+            (Some(bar), _) => {
+                let shown =
+                    running_ids
+                        .first()
+                        .map_or(String::new(), |first| match running_ids.len() {
+                            1 => format!(" · running {first}"),
+                            k => format!(" · running {first} and {} more", k - 1),
                         });
-                        bar.set_message(format!("{bad} non-OK{shown}"));
-                        bar.inc(1);
-                    }
-                    (None, Progress::Lines) => println!(
-                        "[{n:>4}/{total}] {:<13} {} ({:.0} ms)",
-                        result.verdict.name(),
-                        case.id,
-                        result.duration_ms
-                    ),
-                    _ => {}
-                }
-                (i, result)
+                bar.set_message(format!("{non_ok} non-OK{shown}"));
+                bar.inc(1);
             }
-        })
-        .buffer_unordered(opts.jobs.max(1))
-        .collect()
-        .await;
+            (None, Progress::Lines) => println!(
+                "[{n:>4}/{total}] {:<13} {} ({:.0} ms)",
+                result.verdict.name(),
+                case.id,
+                result.duration_ms
+            ),
+            _ => {}
+        }
+        results.push((index, result));
+    }
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
     results.sort_by_key(|(i, _)| *i);
     results.into_iter().map(|(_, r)| r).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn domain(path: &str) -> Option<Domain> {
+        Some(("127.0.0.1:1".to_owned(), path.to_owned()))
+    }
+
+    #[test]
+    fn longest_first_and_exclusive_cases_drain_only_their_endpoint() {
+        let catalogue = crate::cases::all();
+        let find = |exclusive: bool| {
+            catalogue
+                .iter()
+                .find(|c| c.exclusive == exclusive)
+                .expect("the catalogue has both kinds")
+        };
+        let (plain, alone) = (find(false), find(true));
+        let job = |index, case, estimate, path| Pending {
+            index,
+            case,
+            estimate,
+            domain: domain(path),
+        };
+        let pending = vec![
+            job(0, plain, 10, "/socket.io/"),
+            job(1, plain, 900, "/socket.io/"),
+            job(2, alone, 300, "/socket.io/"),
+            job(3, plain, 10, "/engine.io/"),
+            job(4, plain, 10_000, "/engine.io/"),
+        ];
+        let mut busy = BTreeMap::new();
+        // Nothing running: the longest case, then the next longest.
+        assert_eq!(pick(&pending, &busy), Some(4));
+        assert_eq!(pick(&pending[..4], &busy), Some(1));
+        // A case runs at /socket.io/: the exclusive one waits, and the
+        // short /socket.io/ case after it in the order waits with it, while
+        // /engine.io/ goes on.
+        busy.insert(
+            domain("/socket.io/").unwrap(),
+            Busy {
+                cases: 1,
+                exclusive: false,
+            },
+        );
+        let rest = [
+            job(0, plain, 10, "/socket.io/"),
+            job(2, alone, 300, "/socket.io/"),
+            job(3, plain, 10, "/engine.io/"),
+        ];
+        assert_eq!(pick(&rest, &busy), Some(2));
+        assert_eq!(pick(&rest[..2], &busy), None);
+        // An exclusive case running keeps its endpoint to itself.
+        busy.insert(
+            domain("/socket.io/").unwrap(),
+            Busy {
+                cases: 1,
+                exclusive: true,
+            },
+        );
+        assert_eq!(pick(&rest[..1], &busy), None);
+        // Idle endpoint: the exclusive case starts.
+        busy.clear();
+        assert_eq!(pick(&rest, &busy), Some(1));
+    }
 }

@@ -1,10 +1,11 @@
 //! `siospec bench`: percentiles, the report and chart writers on made-up
-//! figures, and one short real run against the reference server. Nothing
-//! here judges speed.
+//! figures, partial runs merged into the points of earlier ones, and one
+//! short real run against the reference server. Nothing here judges speed.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+use siospec::bench::report::{LoadSet, SCHEMA};
 use siospec::bench::stats::{self, Latency, Memory};
 use siospec::bench::{report, svg, Machine, Options, Point, Run, Scenario, Target, Transport};
 
@@ -39,6 +40,7 @@ fn point(scenario: Scenario, target: &str, clients: usize, throughput: f64, p99:
     Point {
         scenario,
         target: target.to_owned(),
+        transport: Transport::WebSocket,
         clients,
         connected: clients,
         throughput,
@@ -89,6 +91,7 @@ fn synthetic() -> Run {
         duration: Duration::from_secs(3),
         warmup: Duration::from_millis(750),
         elapsed: Duration::from_secs(90),
+        started: "2026-05-01T10:00:00Z".to_owned(),
         command: "siospec bench".to_owned(),
     }
 }
@@ -121,6 +124,164 @@ fn report_states_ratios_and_misses() {
         md.contains("| 1000 | rust | 10,000 KiB | 20,000 KiB | 10,240 bytes | 1000 |"),
         "{md}"
     );
+}
+
+/// A later partial run: `echo` at 10 clients against every target, with
+/// other figures, on another commit.
+fn partial() -> Run {
+    let points = ["sink", "rust", "node"]
+        .into_iter()
+        .map(|t| point(Scenario::Echo, t, 10, 77_777.0, 1234.0))
+        .collect();
+    Run {
+        points,
+        machine: Machine {
+            cores: 2,
+            commit: "abc1234".to_owned(),
+            load_before: "0.50".to_owned(),
+            ..Machine::default()
+        },
+        elapsed: Duration::from_secs(12),
+        started: "2026-06-02T08:30:00Z".to_owned(),
+        command: "siospec bench --scenario echo --clients 10".to_owned(),
+        ..synthetic()
+    }
+}
+
+fn load_json(dir: &std::path::Path) -> LoadSet {
+    LoadSet::read(&dir.join("load.json"))
+        .expect("load.json reads")
+        .expect("load.json exists")
+}
+
+#[test]
+fn a_partial_run_replaces_its_points_and_keeps_the_others() {
+    let dir = scratch("merge");
+    let full = synthetic();
+    report::write(&dir, &full).expect("full run written");
+    let first = load_json(&dir);
+    assert_eq!(first.schema, SCHEMA);
+    assert_eq!(first.runs.len(), 1);
+    assert_eq!(first.points.len(), full.points.len());
+    let md = std::fs::read_to_string(dir.join("load.md")).expect("load.md");
+    assert!(!md.contains("earlier"), "{md}");
+
+    report::write(&dir, &partial()).expect("partial run written");
+    let merged = load_json(&dir);
+    // Every point is still there, once.
+    assert_eq!(merged.points.len(), full.points.len());
+    assert_eq!(merged.runs.len(), 2);
+    assert_eq!(merged.runs[0].machine.commit, "", "{:?}", merged.runs);
+    assert_eq!(merged.runs[1].machine.commit, "abc1234");
+    for s in &merged.points {
+        let p = &s.point;
+        let remeasured = p.scenario == Scenario::Echo && p.clients == 10;
+        assert_eq!(s.run, usize::from(remeasured), "{p:?}");
+        if remeasured {
+            assert_eq!(p.throughput, 77_777.0, "{p:?}");
+        } else {
+            let old = full
+                .points
+                .iter()
+                .find(|q| {
+                    q.scenario == p.scenario && q.target == p.target && q.clients == p.clients
+                })
+                .expect("an earlier point");
+            assert_eq!(p, old);
+        }
+    }
+    let md = std::fs::read_to_string(dir.join("load.md")).expect("load.md");
+    assert!(
+        md.contains("**19 of these 22 points come from earlier runs**"),
+        "{md}"
+    );
+    assert!(md.contains("## Earlier runs"), "{md}");
+    assert!(
+        md.contains(
+            "| earlier (2026-05-01 10:00 UTC, commit unknown) | 2026-05-01T10:00:00Z | `siospec bench` |"
+        ),
+        "{md}"
+    );
+    // The re-measured rows are this run's, the others say where they come from.
+    assert!(
+        md.contains("| 10 | rust | 77,777 | 308 µs | 617 µs | 1.23 ms | 2.47 ms | 97 % | 12.5 µs | 10 | 0 | 0 | this run |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| 1000 | rust | 100,000 | 375 µs | 750 µs | 1.50 ms | 3.00 ms | 97 % | 9.7 µs | 1000 | 0 | 0 | earlier (2026-05-01 10:00 UTC, commit unknown) |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| 1000 | rust | 10,000 KiB | 20,000 KiB | 10,240 bytes | 1000 | earlier (2026-05-01 10:00 UTC, commit unknown) |"),
+        "{md}"
+    );
+    // The broadcast goal is still judged, on the kept points, and says so.
+    assert!(md.contains("reference ≥ 5× Node: missed"), "{md}");
+    assert!(
+        md.contains("Measured: the reference server's figure earlier (2026-05-01 10:00 UTC, commit unknown), Node's earlier"),
+        "{md}"
+    );
+    // The machine is the latest run's.
+    assert!(md.contains("| commit | abc1234 |"), "{md}");
+    let svg = std::fs::read_to_string(dir.join("load.svg")).expect("load.svg");
+    assert!(
+        svg.contains("abc1234); 19 of 22 points from earlier runs"),
+        "{svg}"
+    );
+    assert!(svg.contains("idle: server memory per connection"));
+    assert!(svg.contains("broadcast: throughput per client count"));
+
+    // The same partial run again: the same 19 kept; the replaced run stays gone.
+    report::write(&dir, &partial()).expect("written again");
+    let again = load_json(&dir);
+    assert_eq!(again.points.len(), 22);
+    assert_eq!(again.runs.len(), 2);
+    // A full run replaces everything: no earlier run is left.
+    report::write(&dir, &full).expect("full run again");
+    let last = load_json(&dir);
+    assert_eq!(last.runs.len(), 1);
+    assert!(last.points.iter().all(|s| s.run == 0));
+    let md = std::fs::read_to_string(dir.join("load.md")).expect("load.md");
+    assert!(!md.contains("earlier"), "{md}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn another_transport_adds_points_and_ratios_stay_within_one() {
+    let mut polling = partial();
+    for p in &mut polling.points {
+        p.transport = Transport::Polling;
+    }
+    polling.transport = Transport::Polling;
+    let merged = LoadSet::merge(LoadSet::from_run(&synthetic()), LoadSet::from_run(&polling));
+    assert_eq!(merged.points.len(), 25);
+    let view = merged.view();
+    // WebSocket has most points: the polling ones are named apart.
+    assert!(view.run.points.iter().any(|p| p.target == "rust (polling)"));
+    let md = report::markdown_of(&view);
+    assert!(md.contains("| 10 | rust (polling) | 77,777 |"), "{md}");
+    assert!(md.contains("| 10 | rust | 100,000 |"), "{md}");
+    // Both echo × 10 ratios are the WebSocket ones: 100,000 / 40,000.
+    assert!(md.contains("| 10 | 2.50× | 0.50× |"), "{md}");
+    let svg = svg::render_of(&view);
+    assert!(svg.contains(">rust (polling)</text>"), "{svg}");
+}
+
+#[test]
+fn an_unreadable_load_json_is_set_aside_not_merged() {
+    let dir = scratch("unreadable");
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("load.json"), "{\"schema\":\"siospec-bench/99\"}").expect("written");
+    report::write(&dir, &partial()).expect("written");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("load.json.unreadable")).expect("set aside"),
+        "{\"schema\":\"siospec-bench/99\"}"
+    );
+    let set = load_json(&dir);
+    assert_eq!((set.runs.len(), set.points.len()), (1, 3));
+    let err = LoadSet::read(&dir.join("load.json.unreadable")).expect_err("another schema");
+    assert!(err.contains("siospec-bench/99"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -175,6 +336,11 @@ async fn a_short_run_against_the_reference_server() {
     let (md, chart) = report::write(&dir, &run).expect("written");
     let md = std::fs::read_to_string(md).expect("load.md");
     assert!(md.contains("## echo (round trips/s)"));
+    // Real figures survive load.json's round trip.
+    let stored = load_json(&dir);
+    assert_eq!(stored.runs[0].started, run.started);
+    let back: Vec<Point> = stored.points.into_iter().map(|s| s.point).collect();
+    assert_eq!(back, run.points);
     assert!(std::fs::read_to_string(chart)
         .expect("load.svg")
         .contains("</svg>"));

@@ -18,6 +18,7 @@ use futures_util::{Sink, Stream};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
+use serde::{Deserialize, Serialize};
 use siospec_codec::session::engine::{
     ClientConfig, ClientTransmit, HttpMethod, HttpRequest, Transports,
 };
@@ -30,7 +31,8 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 
 /// The transport the generator's clients use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Transport {
     /// WebSocket only, from the first request (no polling handshake).
     WebSocket,

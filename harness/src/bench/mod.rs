@@ -7,7 +7,8 @@
 //! * [`gen`]: N such clients playing a scenario for a measured window;
 //! * [`sink`]: a server doing no protocol work, for the generator's ceiling;
 //! * [`process`]: the servers as processes, their CPU time and memory;
-//! * [`stats`], [`report`], [`svg`]: percentiles, `load.md`, `load.svg`.
+//! * [`stats`], [`report`], [`svg`]: percentiles, `load.json` (every point,
+//!   merged with the points of earlier runs), `load.md`, `load.svg`.
 
 pub mod conn;
 pub mod gen;
@@ -22,6 +23,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
+use serde::{Deserialize, Serialize};
 
 pub use conn::Transport;
 pub use stats::{Point, Scenario};
@@ -83,7 +85,8 @@ pub struct Options {
 }
 
 /// The machine a run happened on.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Machine {
     /// Logical CPUs.
     pub cores: usize,
@@ -120,6 +123,8 @@ pub struct Run {
     pub warmup: Duration,
     /// Wall time of the run.
     pub elapsed: Duration,
+    /// When it started, RFC 3339 UTC.
+    pub started: String,
     /// The command line, for the report.
     pub command: String,
 }
@@ -244,6 +249,7 @@ async fn measure(spec: &PointSpec, target: Option<&Target>) -> Result<Point, Str
     Ok(Point {
         scenario: spec.scenario,
         target: target.map_or("sink", Target::name).to_owned(),
+        transport: spec.transport,
         clients: spec.clients,
         connected: measured.connected,
         throughput: if spec.scenario == Scenario::Idle {
@@ -267,6 +273,7 @@ async fn measure(spec: &PointSpec, target: Option<&Target>) -> Result<Point, Str
 /// applies); an error means a server could not be started.
 pub async fn run(opts: &Options, command: String) -> Result<Run, String> {
     let clock = Instant::now();
+    let started = crate::report::now_rfc3339();
     let mut machine = Machine::describe();
     let mut plan: Vec<(PointSpec, Option<&Target>)> = Vec::new();
     for &scenario in &opts.scenarios {
@@ -341,6 +348,7 @@ pub async fn run(opts: &Options, command: String) -> Result<Run, String> {
         duration: opts.duration,
         warmup: opts.warmup,
         elapsed: clock.elapsed(),
+        started,
         command,
     })
 }

@@ -1,11 +1,320 @@
-//! `load.md`: the machine, every measured point, the ratios, and an honest
-//! line for each figure issue #8 asks for, met or not.
+//! `load.json`, `load.md`: every measured point, kept across runs (a partial
+//! run replaces the points it measured and keeps the others), then the
+//! machine, the points, the ratios, and an honest line for each figure
+//! issue #8 asks for, met or not.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
+use super::conn::Transport;
 use super::stats::{Latency, Point, Scenario};
-use super::Run;
+use super::{Machine, Run};
+
+/// The schema of `load.json`; a file with another is not merged.
+pub const SCHEMA: &str = "siospec-bench/1";
+
+/// One run, as `load.json` keeps it beside the points it measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunInfo {
+    /// When it started, RFC 3339 UTC (empty when unknown).
+    #[serde(default)]
+    pub started: String,
+    /// Its command line.
+    #[serde(default)]
+    pub command: String,
+    /// The generator's transport.
+    pub transport: Transport,
+    /// Measured window per point, seconds.
+    pub duration_s: f64,
+    /// Warm-up per point, seconds.
+    pub warmup_s: f64,
+    /// Wall time of the whole run, seconds.
+    #[serde(default)]
+    pub elapsed_s: f64,
+    /// Where it ran (its `commit` is the code measured).
+    #[serde(default)]
+    pub machine: Machine,
+}
+
+impl RunInfo {
+    /// The run's information, without its points.
+    pub fn of(run: &Run) -> RunInfo {
+        RunInfo {
+            started: run.started.clone(),
+            command: run.command.clone(),
+            transport: run.transport,
+            duration_s: run.duration.as_secs_f64(),
+            warmup_s: run.warmup.as_secs_f64(),
+            elapsed_s: run.elapsed.as_secs_f64(),
+            machine: run.machine.clone(),
+        }
+    }
+
+    /// `earlier (2026-05-01 10:00 UTC, f2f5b19)`: how load.md marks a point
+    /// of this run.
+    pub fn label(&self) -> String {
+        let date = match (self.started.get(..10), self.started.get(11..16)) {
+            (Some(day), Some(time)) => Some(format!("{day} {time} UTC")),
+            (Some(day), None) => Some(day.to_owned()),
+            _ => None,
+        };
+        let date = date.as_deref().filter(|d| !d.is_empty());
+        let commit = Some(self.machine.commit.as_str()).filter(|c| !c.is_empty());
+        format!(
+            "earlier ({}, {})",
+            date.unwrap_or("date unknown"),
+            commit.unwrap_or("commit unknown")
+        )
+    }
+}
+
+/// A point and the run that measured it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stored {
+    /// Index into [`LoadSet::runs`].
+    pub run: usize,
+    /// The point.
+    #[serde(flatten)]
+    pub point: Point,
+}
+
+/// `load.json`: every point of a report folder, each with the run that
+/// measured it. The last run is the latest, the one that wrote the file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadSet {
+    /// [`SCHEMA`].
+    pub schema: String,
+    /// The runs the points come from, oldest first.
+    pub runs: Vec<RunInfo>,
+    /// The points, in report order.
+    pub points: Vec<Stored>,
+}
+
+/// What identifies a point across runs: a re-run of the same key replaces it.
+fn key(p: &Point) -> (String, Scenario, Transport, usize) {
+    (p.target.clone(), p.scenario, p.transport, p.clients)
+}
+
+fn target_rank(t: &str) -> usize {
+    ["sink", "rust", "node", "url"]
+        .iter()
+        .position(|x| *x == t)
+        .unwrap_or(4)
+}
+
+impl LoadSet {
+    /// The points of one run.
+    pub fn from_run(run: &Run) -> LoadSet {
+        LoadSet {
+            schema: SCHEMA.to_owned(),
+            runs: vec![RunInfo::of(run)],
+            points: run
+                .points
+                .iter()
+                .map(|p| Stored {
+                    run: 0,
+                    point: p.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// `earlier`'s points with `latest`'s on top: a point of `latest` replaces
+    /// the one of `earlier` with the same target, scenario, transport and
+    /// client count; the others are kept with their run. Runs no point comes
+    /// from any more are dropped; `latest`'s runs come last.
+    pub fn merge(earlier: LoadSet, latest: LoadSet) -> LoadSet {
+        let fresh: Vec<_> = latest.points.iter().map(|s| key(&s.point)).collect();
+        // One point per key (the later one), none that the latest run measured.
+        let mut kept: BTreeMap<_, Stored> = BTreeMap::new();
+        for s in earlier.points {
+            let k = key(&s.point);
+            if s.run < earlier.runs.len() && !fresh.contains(&k) {
+                kept.insert(k, s);
+            }
+        }
+        let mut runs = Vec::new();
+        let mut index = vec![None; earlier.runs.len()];
+        for (i, info) in earlier.runs.into_iter().enumerate() {
+            if kept.values().any(|s| s.run == i) {
+                index[i] = Some(runs.len());
+                runs.push(info);
+            }
+        }
+        let offset = runs.len();
+        runs.extend(latest.runs);
+        let mut points: Vec<Stored> = kept
+            .into_values()
+            .filter_map(|s| {
+                index[s.run].map(|run| Stored {
+                    run,
+                    point: s.point,
+                })
+            })
+            .chain(latest.points.into_iter().map(|s| Stored {
+                run: s.run + offset,
+                point: s.point,
+            }))
+            .collect();
+        points.sort_by(|a, b| {
+            let (a, b) = (&a.point, &b.point);
+            (a.scenario, a.transport, a.clients, target_rank(&a.target)).cmp(&(
+                b.scenario,
+                b.transport,
+                b.clients,
+                target_rank(&b.target),
+            ))
+        });
+        LoadSet {
+            schema: SCHEMA.to_owned(),
+            runs,
+            points,
+        }
+    }
+
+    /// Reads `path`; `None` when there is no such file.
+    pub fn read(path: &Path) -> Result<Option<LoadSet>, String> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        };
+        let value: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| format!("{} is not JSON: {e}", path.display()))?;
+        match value.get("schema").and_then(|v| v.as_str()) {
+            Some(SCHEMA) => {}
+            other => {
+                return Err(format!(
+                    "{} has schema {}, not {SCHEMA}",
+                    path.display(),
+                    other.map_or_else(|| "none".to_owned(), |s| format!("{s:?}"))
+                ))
+            }
+        }
+        let set: LoadSet = serde_json::from_value(value)
+            .map_err(|e| format!("{} does not read as {SCHEMA}: {e}", path.display()))?;
+        if set.runs.is_empty() {
+            return Err(format!("{} lists no run", path.display()));
+        }
+        if let Some(s) = set.points.iter().find(|s| s.run >= set.runs.len()) {
+            return Err(format!(
+                "{}: a point refers to run {}, but only {} are listed",
+                path.display(),
+                s.run,
+                set.runs.len()
+            ));
+        }
+        Ok(Some(set))
+    }
+
+    /// The points as one run for the report: the latest run's information,
+    /// every point, and which come from earlier runs. Where the set holds
+    /// more than one transport, the points of all but the commonest are
+    /// named `rust (polling)` and so on, so that ratios never compare
+    /// transports.
+    pub fn view(&self) -> View {
+        let latest = self.runs.len().saturating_sub(1);
+        let info = self.runs.get(latest).cloned().unwrap_or(RunInfo {
+            started: String::new(),
+            command: String::new(),
+            transport: Transport::WebSocket,
+            duration_s: 0.0,
+            warmup_s: 0.0,
+            elapsed_s: 0.0,
+            machine: Machine::default(),
+        });
+        let count = |t: Transport| {
+            self.points
+                .iter()
+                .filter(|s| s.point.transport == t)
+                .count()
+        };
+        let primary = [Transport::WebSocket, Transport::Polling]
+            .into_iter()
+            .filter(|&t| t != info.transport)
+            .fold(info.transport, |best, t| {
+                if count(t) > count(best) {
+                    t
+                } else {
+                    best
+                }
+            });
+        let secs = |s: f64| Duration::try_from_secs_f64(s).unwrap_or_default();
+        let mut points = Vec::new();
+        let mut origin = Vec::new();
+        for s in &self.points {
+            let mut p = s.point.clone();
+            if p.transport != primary {
+                p.target = format!("{} ({})", p.target, p.transport.name());
+            }
+            points.push(p);
+            origin.push((s.run != latest).then(|| self.runs[s.run].label()));
+        }
+        let earlier = self.runs[..latest]
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.clone(), self.points.iter().filter(|s| s.run == i).count()))
+            .collect();
+        View {
+            run: Run {
+                points,
+                machine: info.machine.clone(),
+                transport: info.transport,
+                duration: secs(info.duration_s),
+                warmup: secs(info.warmup_s),
+                elapsed: secs(info.elapsed_s),
+                started: info.started.clone(),
+                command: info.command.clone(),
+            },
+            origin,
+            earlier,
+        }
+    }
+}
+
+/// A [`LoadSet`] ready to report.
+#[derive(Debug, Clone)]
+pub struct View {
+    /// The latest run's information with every point of the set.
+    pub run: Run,
+    /// Per point of `run`: `None` for the latest run's, else its run's label.
+    pub origin: Vec<Option<String>>,
+    /// The earlier runs, oldest first, with how many of their points are kept.
+    pub earlier: Vec<(RunInfo, usize)>,
+}
+
+impl View {
+    /// A view of one run: every point its own.
+    pub fn of(run: &Run) -> View {
+        View {
+            run: run.clone(),
+            origin: vec![None; run.points.len()],
+            earlier: Vec::new(),
+        }
+    }
+
+    /// How many points come from earlier runs.
+    pub fn kept(&self) -> usize {
+        self.origin.iter().flatten().count()
+    }
+
+    /// Where `p` (a point of `run`) comes from: `None` for the latest run.
+    fn origin_of(&self, p: &Point) -> Option<&str> {
+        self.run
+            .points
+            .iter()
+            .position(|q| std::ptr::eq(q, p))
+            .and_then(|i| self.origin[i].as_deref())
+    }
+
+    fn measured(&self, p: &Point) -> &str {
+        self.origin_of(p).unwrap_or("this run")
+    }
+}
 
 /// What the issue asks: the reference server ≥ 5× the Node peer in
 /// broadcast throughput at 1,000 clients; the generator's ceiling ≥ 5× the
@@ -190,7 +499,8 @@ fn broadcast_why(run: &Run, r: &Point, n: &Point) -> String {
     why
 }
 
-fn goals(run: &Run, out: &mut String) {
+fn goals(view: &View, out: &mut String) {
+    let run = &view.run;
     let _ = writeln!(out, "## The figures issue #8 asks for\n");
     let rust = find(run, Scenario::Broadcast, "rust", GOAL_CLIENTS);
     let node = find(run, Scenario::Broadcast, "node", GOAL_CLIENTS);
@@ -207,6 +517,14 @@ fn goals(run: &Run, out: &mut String) {
                 count(n.throughput),
                 ratio(x)
             );
+            if view.origin_of(r).is_some() || view.origin_of(n).is_some() {
+                let _ = writeln!(
+                    out,
+                    "  Measured: the reference server's figure {}, Node's {}.",
+                    view.measured(r),
+                    view.measured(n)
+                );
+            }
             if !met {
                 let _ = writeln!(out, "{}", broadcast_why(run, r, n));
             }
@@ -249,8 +567,19 @@ fn goals(run: &Run, out: &mut String) {
             if x < GOAL_RATIO && best.server_cpu.is_some_and(|c| c >= 0.9) {
                 saturated += 1;
             }
+            let measured = if view.earlier.is_empty() {
+                String::new()
+            } else if view.measured(sink) == view.measured(best) {
+                format!(" {} |", view.measured(sink))
+            } else {
+                format!(
+                    " sink {}, best {} |",
+                    view.measured(sink),
+                    view.measured(best)
+                )
+            };
             lines.push(format!(
-                "| {} | {c} | {} | {} ({}) | {} | {} | {} |",
+                "| {} | {c} | {} | {} ({}) | {} | {} | {} |{measured}",
                 s.name(),
                 count(sink.throughput),
                 count(best.throughput),
@@ -274,9 +603,14 @@ fn goals(run: &Run, out: &mut String) {
             lines.len() - misses,
             lines.len()
         );
+        let (head, rule) = if view.earlier.is_empty() {
+            ("", "")
+        } else {
+            (" measured |", "---|")
+        };
         let _ = writeln!(
             out,
-            "| scenario | clients | ceiling (sink) | best server | its CPU | ceiling / best | ≥ {GOAL_RATIO}× |\n|---|---:|---:|---:|---:|---:|---|"
+            "| scenario | clients | ceiling (sink) | best server | its CPU | ceiling / best | ≥ {GOAL_RATIO}× |{head}\n|---|---:|---:|---:|---:|---:|---|{rule}"
         );
         for l in &lines {
             let _ = writeln!(out, "{l}");
@@ -307,8 +641,14 @@ fn goals(run: &Run, out: &mut String) {
     let _ = writeln!(out);
 }
 
-/// The whole report.
+/// The report of one run.
 pub fn markdown(run: &Run) -> String {
+    markdown_of(&View::of(run))
+}
+
+/// The report of a set of points, merged from several runs or not.
+pub fn markdown_of(view: &View) -> String {
+    let run = &view.run;
     let m = &run.machine;
     let mut out = String::new();
     let _ = writeln!(out, "# Load benchmark\n");
@@ -319,6 +659,24 @@ pub fn markdown(run: &Run) -> String {
         run.command,
         run.elapsed.as_secs_f64()
     );
+    let kept = view.kept();
+    if kept > 0 {
+        let _ = writeln!(
+            out,
+            "**{kept} of these {} points come from earlier runs**: this run measured only \
+             {}, and the other points were kept from `load.json` (a point measured again, same \
+             target, scenario, transport and client count, replaces the earlier one). Their \
+             rows say *earlier* with the date and commit of the run that measured them, and \
+             [Earlier runs](#earlier-runs) describes those runs; the machine below is this \
+             run's. Figures of different runs met different loads on the machine, so compare \
+             them with care.\n",
+            run.points.len(),
+            match run.points.len() - kept {
+                1 => "one".to_owned(),
+                n => format!("{n}"),
+            }
+        );
+    }
     let _ = writeln!(out, "## Machine\n\n| | |\n|---|---|");
     let rows = [
         ("CPU", format!("{} logical cores, {}", m.cores, m.cpu)),
@@ -342,6 +700,38 @@ pub fn markdown(run: &Run) -> String {
     ];
     for (k, v) in rows {
         let _ = writeln!(out, "| {k} | {v} |");
+    }
+    if !view.earlier.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n## Earlier runs\n\nThe runs the points marked *earlier* come from, oldest \
+             first (`load.json` keeps each with its points).\n\n\
+             | run | started | command | transport, warm-up + measured per point | load average before, after | toolchain | points kept |\n\
+             |---|---|---|---|---|---|---:|"
+        );
+        for (r, n) in &view.earlier {
+            let unknown = |s: &str| {
+                if s.is_empty() {
+                    "unknown".to_owned()
+                } else {
+                    s.to_owned()
+                }
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} | `{}` | {}, {} s + {} s | {}, {} | {}; Node {} | {n} |",
+                r.label(),
+                unknown(&r.started),
+                unknown(&r.command),
+                r.transport.name(),
+                r.warmup_s,
+                r.duration_s,
+                unknown(&r.machine.load_before),
+                unknown(&r.machine.load_after),
+                unknown(&r.machine.rustc),
+                unknown(&r.machine.node),
+            );
+        }
     }
     let _ = writeln!(
         out,
@@ -379,16 +769,21 @@ pub fn markdown(run: &Run) -> String {
          that never reached a receiver (each broadcast carries a sequence number, and one \
          connection delivers in order, so a gap is a message the server dropped).\n"
     );
-    goals(run, &mut out);
+    goals(view, &mut out);
     for s in [Scenario::Echo, Scenario::Broadcast, Scenario::Connect] {
         let clients = client_counts(run, s);
         if clients.is_empty() {
             continue;
         }
         let _ = writeln!(out, "## {} ({})\n", s.name(), s.unit());
+        let (head, rule) = if view.earlier.is_empty() {
+            ("", "")
+        } else {
+            (" measured |", "---|")
+        };
         let _ = writeln!(
             out,
-            "| clients | target | {} | p50 | p90 | p99 | p99.9 | server CPU | CPU per op | connected | errors | lost |\n|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "| clients | target | {} | p50 | p90 | p99 | p99.9 | server CPU | CPU per op | connected | errors | lost |{head}\n|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|{rule}",
             s.unit()
         );
         for &c in &clients {
@@ -399,7 +794,7 @@ pub fn markdown(run: &Run) -> String {
             {
                 let _ = writeln!(
                     out,
-                    "| {c} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                    "| {c} | {} | {} | {} | {} | {} | {} | {} | {} |{}",
                     p.target,
                     count(p.throughput),
                     lat_cells(p.latency),
@@ -407,7 +802,8 @@ pub fn markdown(run: &Run) -> String {
                     cpu_per_op(p).map_or_else(|| "–".to_owned(), |u| format!("{u:.1} µs")),
                     p.connected,
                     p.errors,
-                    p.lost
+                    p.lost,
+                    measured_cell(view, p)
                 );
             }
         }
@@ -444,29 +840,38 @@ pub fn markdown(run: &Run) -> String {
         .filter(|p| p.scenario == Scenario::Idle)
         .collect();
     if !idle.is_empty() {
+        let (head, rule) = if view.earlier.is_empty() {
+            ("", "")
+        } else {
+            (" measured |", "---|")
+        };
         let _ = writeln!(
             out,
-            "## idle (server memory per connection)\n\n| clients | target | RSS before | RSS with the clients | per connection | connected |\n|---:|---|---:|---:|---:|---:|"
+            "## idle (server memory per connection)\n\n| clients | target | RSS before | RSS with the clients | per connection | connected |{head}\n|---:|---|---:|---:|---:|---:|{rule}"
         );
         for p in idle {
             match p.memory {
                 Some(m) => {
                     let _ = writeln!(
                         out,
-                        "| {} | {} | {} KiB | {} KiB | {} bytes | {} |",
+                        "| {} | {} | {} KiB | {} KiB | {} bytes | {} |{}",
                         p.clients,
                         p.target,
                         count(m.before_kib as f64),
                         count(m.after_kib as f64),
                         count(m.per_connection),
-                        p.connected
+                        p.connected,
+                        measured_cell(view, p)
                     );
                 }
                 None => {
                     let _ = writeln!(
                         out,
-                        "| {} | {} | unavailable | unavailable | unavailable (not a local process) | {} |",
-                        p.clients, p.target, p.connected
+                        "| {} | {} | unavailable | unavailable | unavailable (not a local process) | {} |{}",
+                        p.clients,
+                        p.target,
+                        p.connected,
+                        measured_cell(view, p)
                     );
                 }
             }
@@ -501,14 +906,80 @@ pub fn markdown(run: &Run) -> String {
     out
 }
 
-/// Writes `load.md` and `load.svg` into `dir`; returns their paths.
+/// The ` this run |` / ` earlier (…) |` cell of a point's row, when the
+/// report holds points of earlier runs.
+fn measured_cell(view: &View, p: &Point) -> String {
+    if view.earlier.is_empty() {
+        String::new()
+    } else {
+        format!(" {} |", view.measured(p))
+    }
+}
+
+/// A free name beside `path` for a `load.json` that cannot be merged.
+fn set_aside(path: &Path) -> PathBuf {
+    let mut n = 0;
+    loop {
+        let name = match n {
+            0 => "load.json.unreadable".to_owned(),
+            n => format!("load.json.unreadable.{n}"),
+        };
+        let candidate = path.with_file_name(name);
+        if !candidate.exists() {
+            return candidate;
+        }
+        n += 1;
+    }
+}
+
+/// Writes `load.json`, `load.md` and `load.svg` into `dir`, merged with the
+/// `load.json` already there (see [`LoadSet::merge`]), and returns the paths
+/// of `load.md` and `load.svg`. A `load.json` that does not read as
+/// [`SCHEMA`] is renamed `load.json.unreadable` and not merged.
 pub fn write(dir: &Path, run: &Run) -> Result<(PathBuf, PathBuf), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let json = dir.join("load.json");
     let md = dir.join("load.md");
     let svg = dir.join("load.svg");
-    std::fs::write(&md, markdown(run))
+    let latest = LoadSet::from_run(run);
+    let set = match LoadSet::read(&json) {
+        Ok(Some(earlier)) => LoadSet::merge(earlier, latest),
+        Ok(None) => {
+            if md.exists() {
+                eprintln!(
+                    "siospec bench: {} has no load.json beside it (written before siospec kept \
+                     one), so its points cannot be kept; it is replaced",
+                    md.display()
+                );
+            }
+            latest
+        }
+        Err(e) => {
+            let aside = set_aside(&json);
+            std::fs::rename(&json, &aside)
+                .map_err(|r| format!("{e}; cannot move it to {}: {r}", aside.display()))?;
+            eprintln!(
+                "siospec bench: {e}; moved to {} and not merged",
+                aside.display()
+            );
+            latest
+        }
+    };
+    let view = set.view();
+    if view.kept() > 0 {
+        eprintln!(
+            "siospec bench: {} points measured, {} kept from earlier runs",
+            view.run.points.len() - view.kept(),
+            view.kept()
+        );
+    }
+    std::fs::write(&md, markdown_of(&view))
         .map_err(|e| format!("cannot write {}: {e}", md.display()))?;
-    std::fs::write(&svg, super::svg::render(run))
+    std::fs::write(&svg, super::svg::render_of(&view))
         .map_err(|e| format!("cannot write {}: {e}", svg.display()))?;
+    let text = serde_json::to_string_pretty(&set)
+        .map_err(|e| format!("cannot encode {}: {e}", json.display()))?;
+    std::fs::write(&json, text + "\n")
+        .map_err(|e| format!("cannot write {}: {e}", json.display()))?;
     Ok((md, svg))
 }

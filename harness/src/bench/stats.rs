@@ -1,6 +1,9 @@
 //! What one benchmark point measured, and the percentiles of its latencies.
 
 use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+use super::conn::Transport;
 
 /// A latency histogram in microseconds, from 1 µs to 100 s at three
 /// significant digits, so p99.9 of a ten-second run is exact to 0.1 %.
@@ -15,7 +18,7 @@ pub fn record(h: &mut Histogram<u64>, micros: u64) {
 }
 
 /// Latency percentiles, in microseconds.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Latency {
     /// Samples.
     pub count: u64,
@@ -50,7 +53,8 @@ impl Latency {
 }
 
 /// What a benchmark measures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Scenario {
     /// Each client emits `message-with-ack` and waits for the ack, in a loop.
     Echo,
@@ -99,7 +103,7 @@ impl Scenario {
 }
 
 /// The server's resident memory around an idle run.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Memory {
     /// VmRSS before any client connected, KiB.
     pub before_kib: u64,
@@ -109,13 +113,16 @@ pub struct Memory {
     pub per_connection: f64,
 }
 
-/// One measured point: a scenario against a target with a client count.
-#[derive(Debug, Clone, PartialEq)]
+/// One measured point: a scenario against a target with a client count,
+/// over a transport (the four together are its key when reports merge).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Point {
     /// What was measured.
     pub scenario: Scenario,
     /// `rust`, `node`, `url` or `sink` (the generator's ceiling).
     pub target: String,
+    /// The generator's transport.
+    pub transport: Transport,
     /// Clients (for broadcast: receivers, besides the emitter).
     pub clients: usize,
     /// Clients that connected (the rest failed within the time limit).

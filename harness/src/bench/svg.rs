@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use super::report::View;
 use super::stats::{Point, Scenario};
 use super::Run;
 use crate::report::escape::xml as escape;
@@ -13,8 +14,9 @@ const PAD_L: f64 = 70.0;
 const PAD_T: f64 = 34.0;
 const PAD_B: f64 = 36.0;
 
-fn color(target: &str) -> &'static str {
-    match target {
+/// By target, whatever the transport (`rust (polling)` is `rust`'s colour).
+fn color(series: &str) -> &'static str {
+    match series.split(" (").next().unwrap_or(series) {
         "rust" => "#d9480f",
         "node" => "#2b8a3e",
         "sink" => "#868e96",
@@ -167,6 +169,12 @@ fn targets_of(points: &[&Point]) -> Vec<String> {
 
 /// The chart for `run`.
 pub fn render(run: &Run) -> String {
+    render_of(&View::of(run))
+}
+
+/// The chart of a set of points, merged from several runs or not.
+pub fn render_of(view: &View) -> String {
+    let run = &view.run;
     let scenarios: Vec<Scenario> = Scenario::ALL
         .into_iter()
         .filter(|s| run.points.iter().any(|p| p.scenario == *s))
@@ -184,11 +192,15 @@ pub fn render(run: &Run) -> String {
     );
     let _ = writeln!(
         out,
-        r#"<text x="20" y="28" style="font-size:16px;font-weight:bold">siospec bench — {} clients, {} s per point, {} cores ({})</text>"#,
+        r#"<text x="20" y="28" style="font-size:16px;font-weight:bold">siospec bench — {} clients, {} s per point, {} cores ({}){}</text>"#,
         run.transport.name(),
         trim(run.duration.as_secs_f64()),
         run.machine.cores,
-        escape(&run.machine.commit)
+        escape(&run.machine.commit),
+        match view.kept() {
+            0 => String::new(),
+            k => format!("; {k} of {} points from earlier runs", run.points.len()),
+        }
     );
     let half = WIDTH / 2.0;
     for (row, &scenario) in scenarios.iter().enumerate() {
