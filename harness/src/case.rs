@@ -274,8 +274,8 @@ pub struct Case {
     pub close: Vec<Expect>,
     /// Time limit of the whole case, in milliseconds (scaled by `--time-scale`).
     pub limit_ms: u64,
-    /// Runs alone even with `--jobs N` (it broadcasts to, or counts, every
-    /// client of a namespace).
+    /// Runs alone on its server even with `--jobs N` (it broadcasts to, or
+    /// counts, every client of a namespace there).
     pub exclusive: bool,
     /// Needs the bare Engine.IO echo of engine mode: through a Socket.IO
     /// server the messages it sends would be Socket.IO packets.
@@ -376,7 +376,7 @@ impl Case {
         self
     }
 
-    /// Marks the case as one that must run alone.
+    /// Marks the case as one that must run alone on its server.
     pub fn exclusive(mut self) -> Case {
         self.exclusive = true;
         self

@@ -109,7 +109,8 @@ struct BenchArgs {
     /// Skip the generator's ceiling (the runs against the sink).
     #[arg(long)]
     no_ceiling: bool,
-    /// Where to write load.md and load.svg.
+    /// Where to write load.json, load.md and load.svg; a partial run merges
+    /// into the points already there.
     #[arg(long, value_name = "DIR", default_value = DEFAULT_BENCH_DIR)]
     report_dir: PathBuf,
     /// Folder of the Node peer (default: harness/peers/node, or $SIOSPEC_NODE_PEER).
