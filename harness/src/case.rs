@@ -205,6 +205,9 @@ impl Observed {
 pub enum Stop {
     /// The server did something no declared outcome allows.
     Fail(String),
+    /// The server lacks an optional part of the testee contract the case
+    /// needs (CONTRACT.md's table of optional features): UNSUPPORTED.
+    Unsupported(String),
     /// The harness could not do its part (target unreachable, …).
     Harness(String),
 }

@@ -327,6 +327,15 @@ pub async fn run_case(case: &Case, endpoint: &Endpoint, opts: &Options) -> CaseR
         ),
         Ok(Err(join)) => (harness(format!("the case's task failed: {join}")), None),
         Ok(Ok(Err(Stop::Harness(m)))) => (harness(m), None),
+        Ok(Ok(Err(Stop::Unsupported(m)))) => (
+            Judged {
+                verdict: Verdict::Unsupported,
+                outcome: None,
+                expected: None,
+                actual: m,
+            },
+            None,
+        ),
         Ok(Ok(Err(Stop::Fail(m)))) => (judge(&case.expect, case.otherwise(), &Obs::Not(m)), None),
         Ok(Ok(Ok(observed))) => {
             let b = judge(&case.expect, case.otherwise(), &observed.behaviour);

@@ -112,3 +112,16 @@ fn baseline_requires_reasons_and_schema() {
         .is_none());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// CONTRACT.md shows the minimal Python adapter; the copy must be the file.
+#[test]
+fn contract_shows_the_minimal_adapter_as_it_is() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let contract = std::fs::read_to_string(root.join("CONTRACT.md")).expect("CONTRACT.md");
+    let adapter =
+        std::fs::read_to_string(root.join("peers/python/minimal.py")).expect("minimal.py");
+    assert!(
+        contract.contains(&format!("```python\n{adapter}```")),
+        "CONTRACT.md's Python block differs from peers/python/minimal.py"
+    );
+}

@@ -152,8 +152,29 @@ pub fn cases() -> Vec<Case> {
         Case::new(S, "polling.open", "GET ?EIO=4&transport=polling opens a session with the contract's handshake")
             .official("handshake / HTTP long-polling / successfully opens a session", None)
             .req(REQ_OPEN)
-            .ok("200, body `0{...}` with exactly sid (string), upgrades [\"websocket\"], pingInterval 300, pingTimeout 200, maxPayload 1000000")
+            .ok("200, body `0{...}` with exactly sid (string), upgrades [\"websocket\"], and the pingInterval, pingTimeout and maxPayload the probe's handshake advertised")
             .run(polling_open),
+        Case::new(S, "reference-config", "The advertised timings and maxPayload are the contract's reference configuration")
+            .req("The testee contract's reference configuration (CONTRACT.md): pingInterval 300 ms, pingTimeout 200 ms, maxPayload 1000000. Any other configuration is legitimate: every case judges against the advertised values, and this case only records the difference.")
+            .may()
+            .ok("pingInterval 300, pingTimeout 200, maxPayload 1000000")
+            .run(|cx| async move {
+                let h = eio::open_polling(&cx).await?.handshake;
+                let r = crate::suite::Expected::REFERENCE;
+                let actual = format!(
+                    "pingInterval {}, pingTimeout {}, maxPayload {}",
+                    h.ping_interval,
+                    h.ping_timeout,
+                    h.max_payload.map_or("absent".to_owned(), |m| m.to_string())
+                );
+                Ok(
+                    if (h.ping_interval, h.ping_timeout, h.max_payload) == (r.ping_interval, r.ping_timeout, Some(r.max_payload)) {
+                        Observed::ok(actual)
+                    } else {
+                        Observed::not(actual)
+                    },
+                )
+            }),
         Case::new(S, "polling.invalid-eio", "A polling handshake without EIO, or with EIO=abc, is refused with 400")
             .official("handshake / HTTP long-polling / fails with an invalid 'EIO' query parameter", None)
             .req(REQ_EIO)
