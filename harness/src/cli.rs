@@ -130,9 +130,9 @@ enum ServeMode {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum ServeProfile {
-    /// The official suites' reference configuration: pingInterval 300 ms,
+    /// The testee contract's reference configuration: pingInterval 300 ms,
     /// pingTimeout 200 ms, maxPayload 1000000, CORS origin `*`,
-    /// connectTimeout 1000 ms.
+    /// upgradeTimeout 2000 ms, connectTimeout 1000 ms.
     Suite,
 }
 

@@ -375,8 +375,6 @@ type Wait = fn(&Expected) -> u64;
 /// their time limit instead, or a fixed wait of their own), with how long,
 /// for the configuration advertised: only the order of a run uses it.
 const WAIT_HINTS: &[(&str, Wait)] = &[
-    // Waits for upgradeTimeout (10 s by default): the longest case by far.
-    ("eio4.upgrade.stalled", |c| c.upgrade_timeout),
     ("sio4.protocol.disconnect.main", |_| 1000),
     ("sio4.protocol.event.heartbeat", |_| 800),
 ];

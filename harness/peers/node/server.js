@@ -17,7 +17,8 @@ const USAGE = `usage: node server.js [options]
                             on one port; or only one of them
   --profile suite           the official suites' configuration (pingInterval 300,
                             pingTimeout 200, maxHttpBufferSize 1e6, cors origin "*",
-                            connectTimeout 1000); explicit flags override it
+                            upgradeTimeout 2000, connectTimeout 1000); explicit
+                            flags override it
   --ping-interval MS        pingInterval
   --ping-timeout MS         pingTimeout
   --upgrade-timeout MS      upgradeTimeout
@@ -126,6 +127,7 @@ if (args.profile === "suite") {
     pingTimeout: 200,
     maxHttpBufferSize: 1e6,
     cors: { origin: "*" },
+    upgradeTimeout: 2000,
   });
   if (socketMode) opts.connectTimeout = 1000;
 }

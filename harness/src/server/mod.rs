@@ -75,13 +75,19 @@ impl Options {
         .with_node_habits(false)
     }
 
-    /// The official suites' reference configuration (protocol.md §5.1):
-    /// pingInterval 300, pingTimeout 200, maxPayload 1e6, CORS `*`,
-    /// connectTimeout 1000; following the protocol text.
+    /// The testee contract's reference configuration: the official suites'
+    /// (protocol.md §5.1: pingInterval 300, pingTimeout 200, maxPayload 1e6,
+    /// CORS `*`, connectTimeout 1000) with upgradeTimeout 2000; following
+    /// the protocol text.
     pub fn suite(serves: Serves) -> Self {
         Options {
             serves,
-            engine: ServerConfig::suite(),
+            engine: ServerConfig {
+                upgrade_timeout: Duration::from_millis(
+                    crate::suite::Expected::REFERENCE.upgrade_timeout,
+                ),
+                ..ServerConfig::suite()
+            },
             socket: ServerOptions {
                 connect_timeout: Duration::from_millis(1000),
                 ..ServerOptions::default()
