@@ -21,29 +21,7 @@ async fn python_socketio_deviations_are_all_explained() {
         "harness errors or timeouts:\n{}",
         harness.join("\n")
     );
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("baselines/python.json");
-    let baseline = siospec::baseline::Baseline::load(&path).expect("baseline loads");
-    let mut unexplained = Vec::new();
-    for r in &mut results {
-        if r.verdict == Verdict::Ok {
-            continue;
-        }
-        match baseline.accepts("python", &r.id, r.verdict) {
-            Some(a) => r.accepted = Some(a.reason.clone()),
-            None => unexplained.push(format!(
-                "{}: {} — {}",
-                r.id,
-                r.verdict,
-                siospec::report::actual_of(r)
-            )),
-        }
-    }
-    assert!(
-        unexplained.is_empty(),
-        "deviations not in {}:\n{}",
-        path.display(),
-        unexplained.join("\n")
-    );
+    let baseline = common::accept_all(&mut results, "python", "baselines/python.json");
     // Every entry still describes something this run saw.
     let stale: Vec<String> = baseline
         .accepted
