@@ -322,10 +322,12 @@ impl Sio {
         Ok(reply)
     }
 
-    /// The next packet that is not an event of `nsp`, which must be the
-    /// CONNECT reply for `nsp`, and the events that came before it. Such
+    /// The next packet that is not an event, which must be the CONNECT
+    /// reply for `nsp`, and the events of `nsp` that came before it. Such
     /// events are held, as the official client holds them until it is
-    /// connected; the case sio5.connect.reply-before-events judges the order.
+    /// connected (sio5.connect.reply-before-events judges that order);
+    /// events of other namespaces go to [`Sio::pending`], since the order
+    /// between namespaces is free.
     pub async fn connect_reply(
         &mut self,
         cx: &Ctx,
@@ -334,8 +336,12 @@ impl Sio {
         let mut early = Vec::new();
         let reply = loop {
             let p = self.expect(cx.ms(3000), "the CONNECT reply").await?;
-            if p.kind == PacketType::Event && p.nsp == nsp && early.len() < 8 {
-                early.push(p);
+            if p.kind == PacketType::Event && early.len() + self.pending.len() < 16 {
+                if p.nsp == nsp {
+                    early.push(p);
+                } else {
+                    self.pending.push(p);
+                }
                 continue;
             }
             break p;
