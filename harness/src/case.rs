@@ -284,9 +284,10 @@ pub struct Case {
     /// server the messages it sends would be Socket.IO packets.
     pub needs_echo: bool,
     /// How long the case waits on the server's own timers (heartbeat,
-    /// connect or upgrade timeout), in milliseconds before scaling, for the
-    /// configuration the server advertised. Added to the time limit; a case
-    /// that would wait longer than `--max-wait` is SKIPPED.
+    /// connect or upgrade timeout) or in a window of its own, in
+    /// milliseconds before scaling, for the configuration the server
+    /// advertised. Added to the time limit; a case that would wait longer
+    /// than `--max-wait` is SKIPPED; the longest cases of a run start first.
     pub waits: fn(&Expected) -> u64,
     /// Keeps a session that joins no Socket.IO namespace for the whole of
     /// its waits: through a Socket.IO server, whose connectTimeout ends such

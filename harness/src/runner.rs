@@ -368,21 +368,9 @@ pub async fn run_case(case: &Case, endpoint: &Endpoint, opts: &Options) -> CaseR
     }
 }
 
-/// How long a case waits, for a server's configuration.
-type Wait = fn(&Expected) -> u64;
-
-/// Cases that wait on a timer their `waits` does not declare (it is part of
-/// their time limit instead, or a fixed wait of their own), with how long,
-/// for the configuration advertised: only the order of a run uses it.
-const WAIT_HINTS: &[(&str, Wait)] = &[
-    ("sio4.protocol.disconnect.main", |_| 1000),
-    ("sio4.protocol.event.heartbeat", |_| 800),
-];
-
-/// About how long `case` runs under `plan`, in ms before scaling: the
-/// server timers it waits on (its `waits`, or a hint for the few cases whose
-/// wait is not declared there), 0 for a case that will not run. Cases without
-/// such a wait take tens of milliseconds.
+/// About how long `case` runs under `plan`, in ms before scaling: what it
+/// declares it waits ([`Case::waits`]), 0 for a case that will not run.
+/// Cases without such a wait take tens of milliseconds.
 pub fn estimate_ms(case: &Case, plan: Option<&Plan>, opts: &Options) -> u64 {
     let Some(Plan::At(endpoint)) = plan else {
         return 0;
@@ -390,11 +378,7 @@ pub fn estimate_ms(case: &Case, plan: Option<&Plan>, opts: &Options) -> u64 {
     if cannot_judge(case, endpoint, opts).is_some() {
         return 0;
     }
-    let hint = WAIT_HINTS
-        .iter()
-        .find(|(id, _)| *id == case.id)
-        .map_or(0, |(_, h)| h(&endpoint.conf));
-    (case.waits)(&endpoint.conf).max(hint)
+    (case.waits)(&endpoint.conf)
 }
 
 /// The server a case talks to (authority and engine path): an exclusive case

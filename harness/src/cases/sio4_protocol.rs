@@ -109,10 +109,11 @@ pub fn cases() -> Vec<Case> {
             }),
         Case::new(S, "event.heartbeat", "A connected v4 client that pings keeps its connection past pingInterval + pingTimeout")
             .req("Protocol 3 heartbeat: the client pings every pingInterval.")
-            .ok("`message` still answered after 800 ms of client pings")
+            .ok("`message` still answered after pingInterval + pingTimeout + 300 ms of client pings")
+            .waits(|c| c.heartbeat() + 300)
             .run(|cx| async move {
                 let mut s = Sio::connected(&cx).await?;
-                match s.next(cx.ms(800)).await {
+                match s.next(cx.ms(cx.conf.heartbeat() + 300)).await {
                     Got::Nothing => {}
                     other => return Ok(Observed::not(format!("while pinging: {}", other.describe()))),
                 }
@@ -124,6 +125,7 @@ pub fn cases() -> Vec<Case> {
             .may()
             .ok("the connection is closed")
             .outcome("kept", Verdict::Informational, "the Engine.IO connection stays open")
+            .waits(|_| 1000)
             .run(|cx| async move {
                 let mut s = Sio::connected(&cx).await?;
                 s.send("1").await?;
