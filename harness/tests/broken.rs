@@ -346,6 +346,18 @@ async fn sio_connect() {
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sio_connect_error() {
+    // A string CONNECT_ERROR payload: only the case about its shape. The
+    // refusal itself (sio5.connect.invalid-namespace) reads the message from
+    // either shape, and protocol 4 clients now get the string they expect.
+    exactly(
+        "sio-connect-error",
+        &[("sio5.connect.connect-error-object", Failed)],
+    )
+    .await;
+}
+
 /// An event before the CONNECT reply is one deviation, so it shows in the
 /// one case about that order and nowhere else.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

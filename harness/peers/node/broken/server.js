@@ -8,8 +8,8 @@
 // against each family and check that the family's cases fail.
 //
 // Families (see FAMILIES below): handshake, errors, echo, heartbeat, close,
-// upgrade, malformed, cors, limits, eio3, sio-connect, sio-order, sio-event, sio-binary,
-// sio-disconnect, sio-rooms, sio-malformed.
+// upgrade, malformed, cors, limits, eio3, sio-connect, sio-connect-error, sio-order,
+// sio-event, sio-binary, sio-disconnect, sio-rooms, sio-malformed.
 
 const http = require("http");
 const path = require("path");
@@ -175,6 +175,18 @@ const FAMILIES = {
     const orig = S.prototype.packet;
     S.prototype.packet = function (packet, ...rest) {
       if (packet.type === 0 && packet.data && packet.data.sid) packet.data = Object.assign({}, packet.data, { extra: 1 });
+      return orig.call(this, packet, ...rest);
+    };
+  },
+  // CONNECT_ERROR carries its message as a plain string, as in protocol 4,
+  // not the object protocol 5 requires.
+  "sio-connect-error"() {
+    const C = req("socket.io/dist/client.js").Client;
+    const orig = C.prototype._packet;
+    C.prototype._packet = function (packet, ...rest) {
+      if (packet.type === 4 && packet.data && typeof packet.data.message === "string") {
+        packet = Object.assign({}, packet, { data: packet.data.message });
+      }
       return orig.call(this, packet, ...rest);
     };
   },
