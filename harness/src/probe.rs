@@ -291,6 +291,10 @@ fn opened_in(eio: u8, resp: &Response) -> Option<Opened> {
         return None;
     }
     let text = resp.text();
+    // Only the shape of an open packet at the head of the body, not a
+    // decode: an open packet the codec refuses still means a session was
+    // opened (its handshake cases judge it), while a 200 page of another
+    // kind must not count as Engine.IO.
     let framed = match eio {
         3 => text.split_once(':').is_some_and(|(n, rest)| {
             n.bytes().all(|b| b.is_ascii_digit()) && rest.starts_with('0')
@@ -304,12 +308,11 @@ fn opened_in(eio: u8, resp: &Response) -> Option<Opened> {
         Some((PacketType::Open, json)) => {
             Handshake::decode(&json, Profile::Compat).map_err(|e| e.to_string())
         }
-        _ => Err(format!("undecodable payload {:?}", verify_short(&text))),
+        _ => Err(format!(
+            "undecodable payload {:?}",
+            crate::verify::short(&text)
+        )),
     }))
-}
-
-fn verify_short(s: &str) -> String {
-    s.chars().take(80).collect()
 }
 
 /// A short description of an answer that is not a handshake.
