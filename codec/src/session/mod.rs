@@ -17,6 +17,10 @@
 //! | server | [`engine::Endpoint`] (request verifier, one per server) and [`engine::ServerSession`] (one per session) | [`socket::ServerConnection`] (wraps a `ServerSession`) |
 //! | client | [`engine::ClientSession`] | [`socket::ClientConnection`] (wraps a `ClientSession`, reconnects with [`socket::Backoff`]) |
 //!
+//! Both server machines implement [`ServerMachine`], so one adapter drives
+//! either. [`contract`] is the application siospec's conformance cases
+//! expect on top of them (its testee contract).
+//!
 //! # Call order
 //!
 //! The interface follows quinn-proto: inputs are `handle_*(now, …)` calls and
@@ -97,8 +101,10 @@
 //! assert!(s.is_closed());
 //! ```
 
+pub mod contract;
 pub mod engine;
 mod http;
+mod machine;
 mod query;
 pub mod socket;
 
@@ -106,6 +112,7 @@ pub use http::{
     negotiate_compression, Compression, Cookie, Cors, CorsOrigin, Header, HttpResponse,
     RequestHead, APPLICATION_JSON, OCTET_STREAM, TEXT_HTML, TEXT_PLAIN_UTF8,
 };
+pub use machine::ServerMachine;
 pub use query::{Query, MAX_QUERY_PAIRS};
 
 use std::fmt;

@@ -25,7 +25,7 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::WebSocketStream;
 
-use super::app::{Contract, Echo};
+use super::app::{Echo, Socket};
 use super::head::OwnedHead;
 use super::session::{self, First, Handle, Input, Reply, WsOut, OUTPUT_QUEUE};
 use super::{Mode, Shared};
@@ -128,18 +128,13 @@ async fn open_session(
         &head.as_head(),
     );
     let spawn = |first: First| -> Handle {
+        let registry = shared.registry.clone();
         match mode {
-            Mode::Engine => session::spawn(
-                shared.registry.clone(),
-                sid.clone(),
-                Echo::new(engine),
-                id,
-                first,
-            ),
+            Mode::Engine => session::spawn(registry, sid.clone(), engine, id, first, |_| Echo),
             Mode::Socket => {
                 let connection = ServerConnection::new(now, engine, shared.options.socket);
-                session::spawn_with(shared.registry.clone(), sid.clone(), id, first, |inbox| {
-                    Contract::new(connection, sid.clone(), shared.hub.clone(), inbox)
+                session::spawn(registry, sid.clone(), connection, id, first, |inbox| {
+                    Socket::new(shared.rooms.clone(), shared.registry.clone(), inbox)
                 })
             }
         }

@@ -20,9 +20,10 @@ mod session;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use siospec_codec::session::contract::{self, Rooms};
 use siospec_codec::session::engine::{Endpoint, NodeHabits, ServerConfig};
 use siospec_codec::session::socket::ServerOptions;
 use siospec_codec::session::TransportId;
@@ -75,23 +76,14 @@ impl Options {
         .with_node_habits(false)
     }
 
-    /// The testee contract's reference configuration: the official suites'
-    /// (protocol.md §5.1: pingInterval 300, pingTimeout 200, maxPayload 1e6,
-    /// CORS `*`, connectTimeout 1000) with upgradeTimeout 2000; following
-    /// the protocol text.
+    /// The testee contract's reference configuration
+    /// ([`contract::Config::reference`]), following the protocol text.
     pub fn suite(serves: Serves) -> Self {
+        let reference = contract::Config::reference();
         Options {
             serves,
-            engine: ServerConfig {
-                upgrade_timeout: Duration::from_millis(
-                    crate::suite::Expected::REFERENCE.upgrade_timeout,
-                ),
-                ..ServerConfig::suite()
-            },
-            socket: ServerOptions {
-                connect_timeout: Duration::from_millis(1000),
-                ..ServerOptions::default()
-            },
+            engine: reference.engine,
+            socket: reference.socket,
         }
         .with_node_habits(false)
     }
@@ -115,7 +107,8 @@ pub(crate) struct Shared {
     pub(crate) options: Options,
     pub(crate) endpoint: Endpoint,
     pub(crate) registry: Arc<Registry>,
-    pub(crate) hub: Arc<app::Hub>,
+    /// Socket mode's namespaces and rooms, which its sessions share.
+    pub(crate) rooms: Arc<Mutex<Rooms>>,
     next_transport: AtomicU64,
 }
 
@@ -142,7 +135,7 @@ impl Server {
             endpoint: Endpoint::new(options.engine.clone()),
             options,
             registry: Arc::new(Registry::default()),
-            hub: Arc::new(app::Hub::default()),
+            rooms: Arc::new(Mutex::new(Rooms::default())),
             next_transport: AtomicU64::new(1),
         });
         let (stop, mut stopped) = watch::channel(false);

@@ -6,11 +6,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use siospec_codec::session::contract::Emit;
 use siospec_codec::session::engine::{SessionInfo, Transmit, TransportKind};
-use siospec_codec::session::{Frame, HttpResponse, RequestHead, TransportId};
+use siospec_codec::session::{Frame, HttpResponse, ServerMachine, TransportId};
 use tokio::sync::{mpsc, oneshot};
 
-use super::app::Command;
 use super::head::OwnedHead;
 
 /// How many inputs may wait for a session's task; senders wait beyond it,
@@ -70,8 +70,8 @@ pub enum Input {
     WebSocketClosed { id: TransportId },
     /// The WebSocket failed.
     WebSocketError { id: TransportId },
-    /// Another session asks this one to act (rooms, broadcasts).
-    Command(Command),
+    /// Another session's emit for this one (rooms, broadcasts).
+    Relay(Arc<Emit>),
     /// Drop the session's transport without a close packet, as a network
     /// failure would (the contract's `close-transport`).
     DropTransport,
@@ -79,43 +79,13 @@ pub enum Input {
     Shutdown,
 }
 
-/// A session machine with its application logic on top: the Engine.IO
+/// What a session's task runs on top of its machine `M`: the Engine.IO
 /// echo of engine mode, or the Socket.IO testee contract of socket mode.
-pub trait Machine: Send + 'static {
-    /// A polling request or a WebSocket upgrade request for this session.
-    fn handle_request(&mut self, now: Instant, id: TransportId, head: &RequestHead<'_>);
-    /// Part of a POST body.
-    fn handle_body(&mut self, now: Instant, id: TransportId, chunk: &[u8]);
-    /// The end of a POST body.
-    fn handle_body_end(&mut self, now: Instant, id: TransportId);
-    /// A request closed before its answer.
-    fn handle_request_closed(&mut self, now: Instant, id: TransportId);
-    /// A WebSocket opened for this session.
-    fn handle_websocket(&mut self, now: Instant, id: TransportId, head: &RequestHead<'_>);
-    /// A frame.
-    fn handle_frame(&mut self, now: Instant, id: TransportId, frame: Frame);
-    /// A message over the size limit, which the WebSocket layer refused to buffer.
-    fn handle_frame_too_big(&mut self, now: Instant, id: TransportId);
-    /// The WebSocket closed.
-    fn handle_websocket_closed(&mut self, now: Instant, id: TransportId);
-    /// The WebSocket failed.
-    fn handle_websocket_error(&mut self, now: Instant, id: TransportId);
-    /// A timer expired.
-    fn handle_timeout(&mut self, now: Instant);
-    /// The server shuts down.
-    fn shutdown(&mut self, now: Instant);
+pub trait Application<M>: Send + 'static {
     /// Drains the machine's events and acts on them.
-    fn react(&mut self, now: Instant);
-    /// Carries out what another session asked.
-    fn deliver(&mut self, now: Instant, command: Command);
-    /// The next transmit.
-    fn poll_transmit(&mut self) -> Option<Transmit>;
-    /// The next deadline.
-    fn poll_timeout(&self) -> Option<Instant>;
-    /// What the request verifier needs to know about the session.
-    fn info(&self) -> Option<SessionInfo>;
-    /// `true` once the session is over and has nothing left to write.
-    fn is_finished(&self) -> bool;
+    fn react(&mut self, machine: &mut M, now: Instant);
+    /// Emits what another session relayed.
+    fn relay(&mut self, machine: &mut M, now: Instant, emit: &Emit);
 }
 
 /// A session's entry in the registry.
@@ -184,7 +154,7 @@ struct Routes {
 impl Routes {
     /// Cuts every transport as a network failure would, and tells the
     /// machine what it would then see.
-    fn drop_transports<M: Machine>(&mut self, machine: &mut M, now: Instant) {
+    fn drop_transports<M: ServerMachine>(&mut self, machine: &mut M, now: Instant) {
         let sockets: Vec<_> = self.sockets.drain().collect();
         for (id, out) in sockets {
             let _ = out.try_send(WsOut::Terminate);
@@ -243,44 +213,26 @@ impl Routes {
     }
 }
 
-/// [`spawn`] for a machine that needs its own input queue (to send itself
-/// inputs, or to be reachable by other sessions).
-pub fn spawn_with<M: Machine>(
-    registry: Arc<Registry>,
-    sid: String,
-    id: TransportId,
-    first: First,
-    make: impl FnOnce(mpsc::Sender<Input>) -> M,
-) -> Handle {
-    let (tx, rx) = mpsc::channel(INPUT_QUEUE);
-    let machine = make(tx.clone());
-    run(registry, sid, machine, id, first, tx, rx)
-}
-
-/// Starts the task of a new session whose first transport is `id`.
+/// Starts the task of a new session whose first transport is `id`, running
+/// `machine` and the application `make` builds from the session's own input
+/// queue (to send itself inputs, or to be reachable by other sessions).
 ///
 /// `first` is the reply slot of the handshake request (polling) or the
 /// writer of the WebSocket (WebSocket sessions).
-pub fn spawn<M: Machine>(
-    registry: Arc<Registry>,
-    sid: String,
-    machine: M,
-    id: TransportId,
-    first: First,
-) -> Handle {
-    let (tx, rx) = mpsc::channel(INPUT_QUEUE);
-    run(registry, sid, machine, id, first, tx, rx)
-}
-
-fn run<M: Machine>(
+pub fn spawn<M, A>(
     registry: Arc<Registry>,
     sid: String,
     mut machine: M,
     id: TransportId,
     first: First,
-    tx: mpsc::Sender<Input>,
-    mut rx: mpsc::Receiver<Input>,
-) -> Handle {
+    make: impl FnOnce(mpsc::Sender<Input>) -> A,
+) -> Handle
+where
+    M: ServerMachine + Send + 'static,
+    A: Application<M>,
+{
+    let (tx, mut rx) = mpsc::channel(INPUT_QUEUE);
+    let mut app = make(tx.clone());
     let info = Arc::new(Mutex::new(machine.info()));
     let handle = Handle {
         tx,
@@ -299,7 +251,7 @@ fn run<M: Machine>(
     tokio::spawn(async move {
         let mut now = Instant::now();
         loop {
-            machine.react(now);
+            app.react(&mut machine, now);
             let mut woke_writer = false;
             while let Some(t) = machine.poll_transmit() {
                 woke_writer |= routes.route(t);
@@ -329,7 +281,7 @@ fn run<M: Machine>(
             };
             now = Instant::now();
             let Some(input) = input else { break };
-            apply(&mut machine, &mut routes, now, input);
+            apply(&mut machine, &mut app, &mut routes, now, input);
         }
         registry.remove(&sid);
     });
@@ -351,7 +303,13 @@ async fn sleep_until(deadline: Option<Instant>) {
     }
 }
 
-fn apply<M: Machine>(machine: &mut M, routes: &mut Routes, now: Instant, input: Input) {
+fn apply<M: ServerMachine, A: Application<M>>(
+    machine: &mut M,
+    app: &mut A,
+    routes: &mut Routes,
+    now: Instant,
+    input: Input,
+) {
     match input {
         Input::Request { id, head, reply } => {
             if std::mem::take(&mut routes.drop_next_request) {
@@ -383,7 +341,7 @@ fn apply<M: Machine>(machine: &mut M, routes: &mut Routes, now: Instant, input: 
             routes.sockets.remove(&id);
             machine.handle_websocket_error(now, id);
         }
-        Input::Command(command) => machine.deliver(now, command),
+        Input::Relay(emit) => app.relay(machine, now, &emit),
         Input::DropTransport => routes.drop_transports(machine, now),
         Input::Shutdown => machine.shutdown(now),
     }

@@ -52,6 +52,17 @@ impl Default for ServerOptions {
     }
 }
 
+impl ServerOptions {
+    /// The official suite's Socket.IO server (socket.io-protocol's test
+    /// server): connectTimeout 1000 ms, the rest as [`Default`].
+    pub fn suite() -> Self {
+        ServerOptions {
+            connect_timeout: Duration::from_millis(1000),
+            ..ServerOptions::default()
+        }
+    }
+}
+
 /// What a Socket.IO server connection tells its application.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ServerEvent {

@@ -1,0 +1,396 @@
+//! siospec's testee contract: the application the conformance cases expect
+//! a server to run (harness/CONTRACT.md, "contract 1"), as pure logic over
+//! the server machines.
+//!
+//! Engine mode (`/engine.io/`) is [`echo`]: every message goes back to the
+//! session it came from. Socket mode (`/socket.io/`) is [`Contract`]: the
+//! namespaces of [`NAMESPACES`], the `auth` emit on connection, and the
+//! events of the contract's table (`message`, `message-with-ack`,
+//! `emit-with-ack`, `join`, `leave`, `to-room`, `broadcast`,
+//! `disconnect-me`, `close-transport`).
+//!
+//! Like the machines, nothing here does I/O: what reaches beyond one
+//! connection (an emit for other sessions, dropping the transport) comes
+//! back as an [`Effect`] for the adapter to carry out, and room membership
+//! is a [`Rooms`] value the adapter owns and shares between its sessions.
+//! siospec's reference server runs this module, and so do the codec's
+//! in-memory test beds.
+//!
+//! # Example
+//!
+//! ```
+//! use std::time::Instant;
+//! use siospec_codec::session::contract::{Contract, Rooms};
+//! use siospec_codec::session::engine::{Endpoint, Transmit, Verdict};
+//! use siospec_codec::session::socket::ServerConnection;
+//! use siospec_codec::session::{contract, Frame, RequestHead, TransportId};
+//!
+//! let t0 = Instant::now();
+//! let config = contract::Config::reference();
+//! let endpoint = Endpoint::new(config.engine);
+//! let head = RequestHead::websocket("EIO=4&transport=websocket");
+//! let Verdict::Handshake(h) = endpoint.verify(&head, |_| None) else { unreachable!() };
+//! let engine = siospec_codec::session::engine::ServerSession::new(
+//!     t0, endpoint.config().clone(), "s1", h.accept().unwrap(), TransportId(1), &head);
+//! let mut connection = ServerConnection::new(t0, engine, config.socket);
+//! let (mut app, mut rooms) = (Contract::default(), Rooms::default());
+//!
+//! let mut frames = Vec::new();
+//! for text in ["40", r#"42["message","hi"]"#] {
+//!     connection.handle_frame(t0, TransportId(1), Frame::Text(text.into()));
+//!     while let Some(event) = connection.poll_event() {
+//!         assert!(app.handle(&mut connection, &mut rooms, t0, &event).is_none());
+//!     }
+//!     while let Some(t) = connection.poll_transmit() {
+//!         if let Transmit::Frame { frame: Frame::Text(text), .. } = t {
+//!             frames.push(text);
+//!         }
+//!     }
+//! }
+//! assert_eq!(frames[1], r#"40{"sid":"s1-1"}"#);
+//! assert_eq!(frames[2], r#"42["auth",{}]"#);
+//! assert_eq!(frames[3], r#"42["message-back","hi"]"#);
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use super::engine::{Event, ServerConfig, ServerSession};
+use super::socket::{Payload, ServerConnection, ServerEvent, ServerOptions};
+use crate::socket::AckId;
+
+/// The namespaces socket mode serves; a CONNECT to any other is refused
+/// with `{"message":"Invalid namespace"}`.
+pub const NAMESPACES: [&str; 2] = ["/", "/custom"];
+
+/// The configuration a server runs the contract with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The Engine.IO configuration.
+    pub engine: ServerConfig,
+    /// The Socket.IO configuration.
+    pub socket: ServerOptions,
+}
+
+impl Config {
+    /// The contract's reference configuration (CONTRACT.md,
+    /// "Configuration"), which keeps a full run to seconds: the official
+    /// suites' ([`ServerConfig::suite`], [`ServerOptions::suite`]:
+    /// pingInterval 300 ms, pingTimeout 200 ms, maxPayload 1,000,000 bytes,
+    /// CORS `*`, connectTimeout 1000 ms, EIO=3 refused) with an
+    /// upgradeTimeout of 2000 ms.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use siospec_codec::session::contract::Config;
+    ///
+    /// let reference = Config::reference();
+    /// assert_eq!(reference.engine.ping_interval, Duration::from_millis(300));
+    /// assert_eq!(reference.engine.upgrade_timeout, Duration::from_millis(2000));
+    /// assert_eq!(reference.socket.connect_timeout, Duration::from_millis(1000));
+    /// ```
+    pub fn reference() -> Self {
+        Config {
+            engine: ServerConfig {
+                // Shorter than engine.io's 10 s so that the one case that
+                // waits it out does not set the length of a whole run.
+                upgrade_timeout: Duration::from_millis(2000),
+                ..ServerConfig::suite()
+            },
+            socket: ServerOptions::suite(),
+        }
+    }
+}
+
+/// Engine mode's application: a message goes back, as it came, to the
+/// session it came from. Every other event needs no answer.
+pub fn echo(session: &mut ServerSession, now: Instant, event: &Event) {
+    if let Event::Message(message) = event {
+        // A client that does not read is closed by the session when its
+        // buffer is full; there is nothing more to do here.
+        let _ = session.send(now, message.clone());
+    }
+}
+
+/// Which sessions have joined which namespace, and which rooms, by
+/// Engine.IO session id: the state socket mode's sessions share. Each
+/// session joins a namespace at most once, so a session id stands for its
+/// socket there.
+#[derive(Debug, Clone, Default)]
+pub struct Rooms {
+    namespaces: BTreeMap<String, BTreeSet<String>>,
+    rooms: BTreeMap<(String, String), BTreeSet<String>>,
+}
+
+impl Rooms {
+    fn join_namespace(&mut self, namespace: &str, sid: &str) {
+        self.namespaces
+            .entry(namespace.to_owned())
+            .or_default()
+            .insert(sid.to_owned());
+    }
+
+    /// Leaving a namespace leaves its rooms too.
+    fn leave_namespace(&mut self, namespace: &str, sid: &str) {
+        if let Some(members) = self.namespaces.get_mut(namespace) {
+            members.remove(sid);
+        }
+        self.rooms.retain(|(ns, _), members| {
+            if ns == namespace {
+                members.remove(sid);
+            }
+            !members.is_empty()
+        });
+    }
+
+    fn join_room(&mut self, namespace: &str, room: &str, sid: &str) {
+        self.rooms
+            .entry((namespace.to_owned(), room.to_owned()))
+            .or_default()
+            .insert(sid.to_owned());
+    }
+
+    fn leave_room(&mut self, namespace: &str, room: &str, sid: &str) {
+        let key = (namespace.to_owned(), room.to_owned());
+        if let Some(members) = self.rooms.get_mut(&key) {
+            members.remove(sid);
+            if members.is_empty() {
+                self.rooms.remove(&key);
+            }
+        }
+    }
+
+    /// The sessions joined to `namespace` (and in `room`, when given).
+    fn members(&self, namespace: &str, room: Option<&str>) -> Vec<String> {
+        let Some(members) = self.namespaces.get(namespace) else {
+            return Vec::new();
+        };
+        let in_room = room.map(|room| self.rooms.get(&(namespace.to_owned(), room.to_owned())));
+        members
+            .iter()
+            .filter(|sid| in_room.is_none_or(|r| r.is_some_and(|r| r.contains(*sid))))
+            .cloned()
+            .collect()
+    }
+}
+
+/// An event one session's application emits on other sessions' connections
+/// (`to-room`, `broadcast`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Emit {
+    /// The namespace.
+    pub namespace: String,
+    /// The event array, placeholders included, as JSON.
+    pub json: String,
+    /// The binary attachments, in placeholder order.
+    pub attachments: Vec<Vec<u8>>,
+}
+
+impl Emit {
+    /// Emits on `connection`, if it is still joined to the namespace (it may
+    /// have left since the recipients were chosen).
+    pub fn apply(&self, connection: &mut ServerConnection, now: Instant) {
+        if connection.is_connected(&self.namespace) {
+            // A full queue drops the emit, as a slow client would miss it.
+            let _ = connection.emit_raw(now, &self.namespace, &self.json, self.attachments.clone());
+        }
+    }
+}
+
+/// What the application asks of the adapter, beyond the connection it
+/// handled an event of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// [`Emit::apply`] `emit` on the connections of these sessions.
+    Relay {
+        /// The recipients' session ids.
+        to: Vec<String>,
+        /// What they emit.
+        emit: Emit,
+    },
+    /// Drop the session's transport without a close packet, as a network
+    /// failure would (`close-transport`): a WebSocket's TCP connection, or
+    /// the pending polling GET (or, without one, the next).
+    DropTransport,
+}
+
+/// Socket mode's application, one per connection: hand it every event the
+/// connection reports, in order, with [`handle`](Self::handle).
+#[derive(Debug, Clone, Default)]
+pub struct Contract {
+    /// How many socket ids this connection has handed out.
+    socket_ids: u64,
+}
+
+impl Contract {
+    /// Answers `event`, which `connection` just reported, through
+    /// `connection`, and updates `rooms`; returns what else is to be done.
+    ///
+    /// A socket id is the session id and a counter (`sid-1`, `sid-2`…):
+    /// unique without a random draw, which this crate leaves to callers.
+    pub fn handle(
+        &mut self,
+        connection: &mut ServerConnection,
+        rooms: &mut Rooms,
+        now: Instant,
+        event: &ServerEvent,
+    ) -> Option<Effect> {
+        let sid = connection.engine().sid().to_owned();
+        match event {
+            ServerEvent::Connect { namespace, auth } => {
+                if !NAMESPACES.contains(&namespace.as_str()) {
+                    let _ = connection.reject_invalid_namespace(now, namespace);
+                    return None;
+                }
+                self.socket_ids += 1;
+                let socket_id = format!("{sid}-{}", self.socket_ids);
+                if connection.accept(now, namespace, &socket_id).is_ok() {
+                    rooms.join_namespace(namespace, &sid);
+                    let _ = connection.emit_raw(
+                        now,
+                        namespace,
+                        &array("auth", &[auth.as_str()]),
+                        Vec::new(),
+                    );
+                }
+                None
+            }
+            ServerEvent::Event {
+                namespace,
+                data,
+                ack,
+            } => on_event(connection, rooms, &sid, now, namespace, data, *ack),
+            ServerEvent::Ack {
+                namespace, data, ..
+            } => {
+                let args = data.elements().unwrap_or_default();
+                let json = array("emit-with-ack-result", &args);
+                let _ = connection.emit_raw(now, namespace, &json, data.attachments().to_vec());
+                None
+            }
+            ServerEvent::Disconnect { namespace, .. } => {
+                rooms.leave_namespace(namespace, &sid);
+                None
+            }
+            ServerEvent::Closed(_) => {
+                for namespace in NAMESPACES {
+                    rooms.leave_namespace(namespace, &sid);
+                }
+                None
+            }
+            ServerEvent::AckTimeout { .. } | ServerEvent::Violation(_) | ServerEvent::Engine(_) => {
+                None
+            }
+        }
+    }
+}
+
+/// The event array `[name, args…]`, the args being JSON already.
+fn array(name: &str, args: &[&str]) -> String {
+    let mut json = format!("[\"{name}\"");
+    for arg in args {
+        json.push(',');
+        json.push_str(arg);
+    }
+    json.push(']');
+    json
+}
+
+/// The contract's table of client events.
+fn on_event(
+    connection: &mut ServerConnection,
+    rooms: &mut Rooms,
+    sid: &str,
+    now: Instant,
+    namespace: &str,
+    data: &Payload,
+    ack: Option<AckId>,
+) -> Option<Effect> {
+    let elements = data.elements()?;
+    let name = data.event_name()?;
+    let args = elements.get(1..).unwrap_or_default();
+    let attachments = data.attachments().to_vec();
+    let answer_ok = |connection: &mut ServerConnection| {
+        if let Some(id) = ack {
+            let _ = connection.ack_raw(now, namespace, id, "[\"ok\"]", Vec::new());
+        }
+    };
+    let room = || {
+        args.first()
+            .and_then(|r| serde_json::from_str::<String>(r).ok())
+    };
+    match name.as_str() {
+        "message" => {
+            let _ = connection.emit_raw(now, namespace, &array("message-back", args), attachments);
+            None
+        }
+        "message-with-ack" => {
+            if let Some(id) = ack {
+                let json = format!("[{}]", args.join(","));
+                let _ = connection.ack_raw(now, namespace, id, &json, attachments);
+            }
+            None
+        }
+        "emit-with-ack" => {
+            let json = array("emit-with-ack", args);
+            let _ = connection.emit_raw_with_ack(now, namespace, &json, attachments, None);
+            None
+        }
+        "join" => {
+            if let Some(room) = room() {
+                rooms.join_room(namespace, &room, sid);
+            }
+            answer_ok(connection);
+            None
+        }
+        "leave" => {
+            if let Some(room) = room() {
+                rooms.leave_room(namespace, &room, sid);
+            }
+            answer_ok(connection);
+            None
+        }
+        "to-room" => {
+            let relay = room().map(|room| {
+                let to = rooms
+                    .members(namespace, Some(&room))
+                    .into_iter()
+                    .filter(|member| member != sid)
+                    .collect();
+                let emit = Emit {
+                    namespace: namespace.to_owned(),
+                    json: array("room-message", &args[1..]),
+                    attachments,
+                };
+                Effect::Relay { to, emit }
+            });
+            answer_ok(connection);
+            relay
+        }
+        "broadcast" => {
+            let emit = Emit {
+                namespace: namespace.to_owned(),
+                json: array("broadcast-message", args),
+                attachments,
+            };
+            let (own, to): (Vec<String>, Vec<String>) = rooms
+                .members(namespace, None)
+                .into_iter()
+                .partition(|member| member == sid);
+            // The sender's copy goes out before the "ok", as socket.io
+            // writes it synchronously.
+            if !own.is_empty() {
+                emit.apply(connection, now);
+            }
+            answer_ok(connection);
+            Some(Effect::Relay { to, emit })
+        }
+        "disconnect-me" => {
+            let _ = connection.disconnect(now, namespace);
+            rooms.leave_namespace(namespace, sid);
+            None
+        }
+        "close-transport" => Some(Effect::DropTransport),
+        _ => None,
+    }
+}
