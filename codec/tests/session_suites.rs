@@ -11,125 +11,17 @@
 //! run with Node's behaviour (400 for the last request, where the skipped
 //! case says 500).
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 
-use siospec_codec::session::engine::{
-    Delivery, Endpoint, Event as EioEvent, ServerConfig, ServerSession, Transmit, Verdict,
-};
-use siospec_codec::session::socket::{ServerConnection, ServerEvent, ServerOptions};
+use siospec_codec::session::engine::{Delivery, ServerConfig, Transmit};
+use siospec_codec::session::socket::ServerOptions;
 use siospec_codec::session::{Frame, HttpResponse, RequestHead, TransportId};
+use support::network::{Arrival, Mode, Output, Rng, Servers};
 
 // ----- the bed ---------------------------------------------------------------
-
-/// xorshift64*: the seed's only source of variation.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-
-    /// A 20-character base64id-like session id.
-    fn sid(&mut self) -> String {
-        const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-        (0..20)
-            .map(|_| char::from(A[self.below(64) as usize]))
-            .collect()
-    }
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Mode {
-    /// Engine.IO echo server.
-    Engine,
-    /// The Socket.IO suite's application.
-    Socket,
-}
-
-enum Machine {
-    Engine(Box<ServerSession>),
-    Socket(Box<ServerConnection>),
-}
-
-impl Machine {
-    fn poll_transmit(&mut self) -> Option<Transmit> {
-        match self {
-            Machine::Engine(s) => s.poll_transmit(),
-            Machine::Socket(s) => s.poll_transmit(),
-        }
-    }
-
-    fn poll_timeout(&self) -> Option<Instant> {
-        match self {
-            Machine::Engine(s) => s.poll_timeout(),
-            Machine::Socket(s) => s.poll_timeout(),
-        }
-    }
-
-    fn handle_timeout(&mut self, now: Instant) {
-        match self {
-            Machine::Engine(s) => s.handle_timeout(now),
-            Machine::Socket(s) => s.handle_timeout(now),
-        }
-    }
-
-    fn engine(&self) -> &ServerSession {
-        match self {
-            Machine::Engine(s) => s,
-            Machine::Socket(s) => s.engine(),
-        }
-    }
-
-    fn is_closed(&self) -> bool {
-        match self {
-            Machine::Engine(s) => s.is_closed(),
-            Machine::Socket(s) => s.is_closed(),
-        }
-    }
-
-    fn handle_request(
-        &mut self,
-        now: Instant,
-        id: TransportId,
-        head: &RequestHead<'_>,
-        body: Option<&[u8]>,
-    ) {
-        match (self, body) {
-            (Machine::Engine(s), Some(b)) => s.handle_post(now, id, head, b),
-            (Machine::Engine(s), None) => s.handle_request(now, id, head),
-            (Machine::Socket(s), Some(b)) => s.handle_post(now, id, head, b),
-            (Machine::Socket(s), None) => s.handle_request(now, id, head),
-        }
-    }
-
-    fn handle_websocket(&mut self, now: Instant, id: TransportId, head: &RequestHead<'_>) {
-        match self {
-            Machine::Engine(s) => s.handle_websocket(now, id, head),
-            Machine::Socket(s) => s.handle_websocket(now, id, head),
-        }
-    }
-
-    fn handle_frame(&mut self, now: Instant, id: TransportId, frame: Frame) {
-        match self {
-            Machine::Engine(s) => s.handle_frame(now, id, frame),
-            Machine::Socket(s) => s.handle_frame(now, id, frame),
-        }
-    }
-}
 
 #[derive(Default)]
 struct WsClient {
@@ -141,11 +33,8 @@ struct WsClient {
 struct Bed {
     t0: Instant,
     now: Instant,
-    endpoint: Endpoint,
-    mode: Mode,
     rng: Rng,
-    sessions: BTreeMap<String, Machine>,
-    ws_sid: BTreeMap<TransportId, String>,
+    server: Servers,
     responses: BTreeMap<TransportId, HttpResponse>,
     aborted: BTreeSet<TransportId>,
     ws: BTreeMap<TransportId, WsClient>,
@@ -171,11 +60,9 @@ impl Bed {
         Bed {
             t0,
             now: t0,
-            endpoint: Endpoint::new(config),
-            mode,
             rng,
-            sessions: BTreeMap::new(),
-            ws_sid: BTreeMap::new(),
+            // The socket.io-protocol suite's server.
+            server: Servers::new(config, mode, ServerOptions::suite()),
             responses: BTreeMap::new(),
             aborted: BTreeSet::new(),
             ws: BTreeMap::new(),
@@ -206,25 +93,14 @@ impl Bed {
 
     fn advance_to(&mut self, target: Instant) {
         loop {
-            let next = self
-                .sessions
-                .values()
-                .filter_map(Machine::poll_timeout)
-                .min();
-            match next {
+            match self.server.next_deadline() {
                 Some(t) if t <= target => {
                     if t > self.now {
                         self.now = t;
                     }
-                    let due: Vec<String> = self
-                        .sessions
-                        .iter()
-                        .filter(|(_, m)| m.poll_timeout().is_some_and(|d| d <= self.now))
-                        .map(|(k, _)| k.clone())
-                        .collect();
-                    for sid in due {
-                        if let Some(m) = self.sessions.get_mut(&sid) {
-                            m.handle_timeout(self.now);
+                    for sid in self.server.due(self.now) {
+                        if let Some(h) = self.server.sessions.get_mut(&sid) {
+                            h.machine_mut().handle_timeout(self.now);
                         }
                         self.pump(&sid);
                     }
@@ -257,124 +133,21 @@ impl Bed {
             Transmit::CloseWebSocket { id, .. } => {
                 self.trace.push_str(&format!("{at} close {}\n", id.0));
                 self.ws.entry(id).or_default().closed = true;
-                self.ws_sid.remove(&id);
             }
         }
     }
 
-    /// Drains a session and runs the application on its events until quiet.
+    /// Drains a session and runs the contract on its events until quiet,
+    /// then forgets it if it closed.
     fn pump(&mut self, sid: &str) {
-        loop {
-            let Some(m) = self.sessions.get_mut(sid) else {
-                return;
-            };
-            let mut transmits = Vec::new();
-            while let Some(t) = m.poll_transmit() {
-                transmits.push(t);
-            }
-            let acted = self.app(sid);
-            for t in transmits {
+        for (_, output) in self.server.pump(self.now, sid) {
+            if let Output::Transmit(t) = output {
                 self.route(t);
             }
-            if !acted {
-                break;
-            }
         }
-        if self.sessions.get(sid).is_some_and(Machine::is_closed) {
-            // drain what is left, then forget the session
-            if let Some(mut m) = self.sessions.remove(sid) {
-                while let Some(t) = m.poll_transmit() {
-                    self.route(t);
-                }
-            }
-            self.ws_sid.retain(|_, s| s != sid);
+        for t in self.server.sweep(sid) {
+            self.route(t);
         }
-    }
-
-    /// The suites' server applications. Returns whether any event was handled.
-    fn app(&mut self, sid: &str) -> bool {
-        let now = self.now;
-        let socket_sid = self.rng.sid();
-        let Some(m) = self.sessions.get_mut(sid) else {
-            return false;
-        };
-        let mut acted = false;
-        match m {
-            Machine::Engine(s) => {
-                while let Some(e) = s.poll_event() {
-                    acted = true;
-                    if let EioEvent::Message(msg) = e {
-                        let _ = s.send(now, msg);
-                    }
-                }
-            }
-            Machine::Socket(c) => {
-                while let Some(e) = c.poll_event() {
-                    acted = true;
-                    match e {
-                        ServerEvent::Connect { namespace, auth } => {
-                            if namespace == "/" || namespace == "/custom" {
-                                c.accept(now, &namespace, &socket_sid).expect("accept");
-                                c.emit_raw(now, &namespace, &format!(r#"["auth",{auth}]"#), vec![])
-                                    .expect("auth");
-                            } else {
-                                c.reject_invalid_namespace(now, &namespace).expect("reject");
-                            }
-                        }
-                        ServerEvent::Event {
-                            namespace,
-                            data,
-                            ack,
-                        } => {
-                            let Some(elements) = data.elements() else {
-                                continue;
-                            };
-                            let rest = elements.get(1..).unwrap_or_default().join(",");
-                            let attachments = data.attachments().to_vec();
-                            match (data.event_name().as_deref(), ack) {
-                                (Some("message"), _) => {
-                                    let json = if rest.is_empty() {
-                                        r#"["message-back"]"#.to_owned()
-                                    } else {
-                                        format!(r#"["message-back",{rest}]"#)
-                                    };
-                                    c.emit_raw(now, &namespace, &json, attachments)
-                                        .expect("echo");
-                                }
-                                (Some("message-with-ack"), Some(id)) => {
-                                    c.ack_raw(
-                                        now,
-                                        &namespace,
-                                        id,
-                                        &format!("[{rest}]"),
-                                        attachments,
-                                    )
-                                    .expect("ack");
-                                }
-                                _ => {}
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-            }
-        }
-        acted
-    }
-
-    fn open_session(&mut self, sid: String, engine: ServerSession) {
-        let machine = match self.mode {
-            Mode::Engine => Machine::Engine(Box::new(engine)),
-            Mode::Socket => {
-                let options = ServerOptions {
-                    connect_timeout: Duration::from_millis(1000),
-                    ..ServerOptions::default()
-                };
-                Machine::Socket(Box::new(ServerConnection::new(self.now, engine, options)))
-            }
-        };
-        self.sessions.insert(sid.clone(), machine);
-        self.pump(&sid);
     }
 
     /// Sends an HTTP request; its answer may come now or later.
@@ -384,36 +157,15 @@ impl Bed {
         self.trace
             .push_str(&format!("{} {method} {} {query}\n", self.ms(), id.0));
         let head = RequestHead::new(method, query);
-        let sessions = &self.sessions;
-        let verdict = self.endpoint.verify(&head, |sid| {
-            sessions.get(sid).and_then(|m| m.engine().info())
-        });
-        match verdict {
-            Verdict::Preflight(r) => {
+        match self.server.arrive(self.now, id, &head, body, &mut self.rng) {
+            Arrival::Preflight(r) => {
                 self.responses.insert(id, r);
             }
-            Verdict::Reject(r) => {
+            Arrival::Rejected(r) => {
                 let response = r.response.expect("polling rejections have a response");
                 self.route(Transmit::Http { id, response });
             }
-            Verdict::Handshake(h) => match h.accept() {
-                Err(r) => {
-                    let response = r.response.expect("response");
-                    self.route(Transmit::Http { id, response });
-                }
-                Ok(open) => {
-                    let sid = self.rng.sid();
-                    let config = self.endpoint.config().clone();
-                    let engine = ServerSession::new(self.now, config, sid.clone(), open, id, &head);
-                    self.open_session(sid, engine);
-                }
-            },
-            Verdict::Session(req) => {
-                if let Some(m) = self.sessions.get_mut(&req.sid) {
-                    m.handle_request(self.now, id, &head, body);
-                }
-                self.pump(&req.sid);
-            }
+            Arrival::Opened(sid) | Arrival::Session { sid, .. } => self.pump(&sid),
         }
         id
     }
@@ -424,12 +176,7 @@ impl Bed {
             if let Some(r) = self.responses.remove(&id) {
                 return Some(r);
             }
-            let next = self
-                .sessions
-                .values()
-                .filter_map(Machine::poll_timeout)
-                .min();
-            match next {
+            match self.server.next_deadline() {
                 Some(t) if t <= deadline => self.advance_to(t.max(self.now)),
                 _ => {
                     self.advance_to(deadline);
@@ -457,36 +204,17 @@ impl Bed {
             .push_str(&format!("{} ws {} {query}\n", self.ms(), id.0));
         self.ws.insert(id, WsClient::default());
         let head = RequestHead::websocket(query);
-        let sessions = &self.sessions;
-        let verdict = self.endpoint.verify(&head, |sid| {
-            sessions.get(sid).and_then(|m| m.engine().info())
-        });
         let refuse = |bed: &mut Bed, delivery: Delivery| {
             let c = bed.ws.entry(id).or_default();
             c.opened = delivery != Delivery::BeforeUpgrade;
             c.closed = true;
         };
-        match verdict {
-            Verdict::Preflight(_) => refuse(self, Delivery::BeforeUpgrade),
-            Verdict::Reject(r) => refuse(self, r.delivery),
-            Verdict::Handshake(h) => match h.accept() {
-                Err(r) => refuse(self, r.delivery),
-                Ok(open) => {
-                    self.ws.entry(id).or_default().opened = true;
-                    let sid = self.rng.sid();
-                    self.ws_sid.insert(id, sid.clone());
-                    let config = self.endpoint.config().clone();
-                    let engine = ServerSession::new(self.now, config, sid.clone(), open, id, &head);
-                    self.open_session(sid, engine);
-                }
-            },
-            Verdict::Session(req) => {
+        match self.server.arrive(self.now, id, &head, None, &mut self.rng) {
+            Arrival::Preflight(_) => refuse(self, Delivery::BeforeUpgrade),
+            Arrival::Rejected(r) => refuse(self, r.delivery),
+            Arrival::Opened(sid) | Arrival::Session { sid, .. } => {
                 self.ws.entry(id).or_default().opened = true;
-                self.ws_sid.insert(id, req.sid.clone());
-                if let Some(m) = self.sessions.get_mut(&req.sid) {
-                    m.handle_websocket(self.now, id, &head);
-                }
-                self.pump(&req.sid);
+                self.pump(&sid);
             }
         }
         id
@@ -499,11 +227,11 @@ impl Bed {
         if self.ws.get(&id).is_none_or(|c| c.closed) {
             return;
         }
-        let Some(sid) = self.ws_sid.get(&id).cloned() else {
+        let Some(sid) = self.server.ws_routes.get(&id).cloned() else {
             return;
         };
-        if let Some(m) = self.sessions.get_mut(&sid) {
-            m.handle_frame(self.now, id, frame);
+        if let Some(h) = self.server.sessions.get_mut(&sid) {
+            h.machine_mut().handle_frame(self.now, id, frame);
         }
         self.pump(&sid);
     }
@@ -518,12 +246,7 @@ impl Bed {
             if done(self) {
                 return true;
             }
-            let next = self
-                .sessions
-                .values()
-                .filter_map(Machine::poll_timeout)
-                .min();
-            match next {
+            match self.server.next_deadline() {
                 Some(t) if t <= deadline => self.advance_to(t.max(self.now)),
                 _ => {
                     self.advance_to(deadline);

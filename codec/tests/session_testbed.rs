@@ -9,6 +9,8 @@
 //! (so concurrent requests may overtake each other) and keeps each
 //! WebSocket direction in order, as TCP does.
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
@@ -16,48 +18,21 @@ use proptest::prelude::*;
 use siospec_codec::session::engine::{
     self, ClientCloseReason, ClientConfig, ClientEvent as EioClientEvent, ClientSession,
     ClientTransmit, CloseReason, Delivery as RejectDelivery, Endpoint, Event as EioEvent,
-    HttpMethod, Protocol, ServerConfig, ServerSession, Transmit, Transports, Verdict,
+    HttpMethod, Protocol, ServerConfig, Transmit, Transports,
 };
 use siospec_codec::session::socket::{
     Backoff, ClientConnection, ClientDisconnectReason, ClientEvent as SioClientEvent,
-    ClientOptions, ServerConnection, ServerEvent, ServerOptions,
+    ClientOptions, ServerEvent, ServerOptions,
 };
 use siospec_codec::session::{Frame, Message, RequestHead, TransportId};
 use siospec_codec::socket::binary::Value;
+use support::network::{Arrival, Hosted, Mode, Output, Rng, Servers};
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
 // ----- the network -----------------------------------------------------------
-
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-
-    fn sid(&mut self) -> String {
-        const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-        (0..20)
-            .map(|_| char::from(A[self.below(64) as usize]))
-            .collect()
-    }
-}
 
 #[derive(Debug, Clone)]
 enum Delivery {
@@ -102,58 +77,6 @@ impl Delivery {
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum App {
-    /// Engine.IO echo.
-    Echo,
-    /// The testee contract's Socket.IO application (part of it).
-    Socket,
-}
-
-enum ServerMachine {
-    Engine(Box<ServerSession>),
-    Socket(Box<ServerConnection>),
-}
-
-impl ServerMachine {
-    fn engine(&self) -> &ServerSession {
-        match self {
-            ServerMachine::Engine(s) => s,
-            ServerMachine::Socket(s) => s.engine(),
-        }
-    }
-
-    fn poll_timeout(&self) -> Option<Instant> {
-        match self {
-            ServerMachine::Engine(s) => s.poll_timeout(),
-            ServerMachine::Socket(s) => s.poll_timeout(),
-        }
-    }
-
-    fn poll_transmit(&mut self) -> Option<Transmit> {
-        match self {
-            ServerMachine::Engine(s) => s.poll_transmit(),
-            ServerMachine::Socket(s) => s.poll_transmit(),
-        }
-    }
-
-    fn is_closed(&self) -> bool {
-        match self {
-            ServerMachine::Engine(s) => s.is_closed(),
-            ServerMachine::Socket(s) => s.is_closed(),
-        }
-    }
-}
-
-macro_rules! server_call {
-    ($m:expr, $method:ident ( $($arg:expr),* )) => {
-        match $m {
-            ServerMachine::Engine(s) => s.$method($($arg),*),
-            ServerMachine::Socket(s) => s.$method($($arg),*),
-        }
-    };
-}
-
 enum ClientMachine {
     Engine(Box<ClientSession>),
     Socket(Box<ClientConnection>),
@@ -185,10 +108,7 @@ struct Net {
     rng: Rng,
     latency: (u64, u64),
     drop_permille: u64,
-    endpoint: Endpoint,
-    app: App,
-    sessions: BTreeMap<String, ServerMachine>,
-    ws_route: BTreeMap<TransportId, String>,
+    server: Servers,
     queue: BTreeMap<(Instant, u64), Delivery>,
     channel_last: BTreeMap<(bool, TransportId), Instant>,
     seq: u64,
@@ -253,7 +173,7 @@ impl Net {
     fn new(
         seed: u64,
         config: ServerConfig,
-        app: App,
+        mode: Mode,
         client: impl FnOnce(Instant) -> ClientMachine,
     ) -> Self {
         let t0 = Instant::now();
@@ -263,10 +183,7 @@ impl Net {
             rng: Rng::new(seed),
             latency: (1, 5),
             drop_permille: 0,
-            endpoint: Endpoint::new(config),
-            app,
-            sessions: BTreeMap::new(),
-            ws_route: BTreeMap::new(),
+            server: Servers::new(config, mode, ServerOptions::default()),
             queue: BTreeMap::new(),
             channel_last: BTreeMap::new(),
             seq: 0,
@@ -288,7 +205,7 @@ impl Net {
 
     fn engine_client(seed: u64, server: ServerConfig, client: ClientConfig) -> Self {
         let track = !client.transports.polling;
-        let mut net = Net::new(seed, server, App::Echo, |t| {
+        let mut net = Net::new(seed, server, Mode::Engine, |t| {
             ClientMachine::Engine(Box::new(ClientSession::new(t, client)))
         });
         net.track_client = track;
@@ -297,7 +214,7 @@ impl Net {
 
     fn socket_client(seed: u64, server: ServerConfig, client: ClientOptions) -> Self {
         let track = !client.engine.transports.polling;
-        let mut net = Net::new(seed, server, App::Socket, |t| {
+        let mut net = Net::new(seed, server, Mode::Socket, |t| {
             ClientMachine::Socket(Box::new(ClientConnection::new(t, client)))
         });
         net.track_client = track;
@@ -326,11 +243,7 @@ impl Net {
     fn next_time(&self) -> Option<Instant> {
         let q = self.queue.keys().next().map(|k| k.0);
         let c = client_call!(&self.client, poll_timeout());
-        let s = self
-            .sessions
-            .values()
-            .filter_map(ServerMachine::poll_timeout)
-            .min();
+        let s = self.server.next_deadline();
         [q, c, s].into_iter().flatten().min()
     }
 
@@ -381,7 +294,7 @@ impl Net {
         self.now += ms(d);
         self.jumping = true;
         self.client_timeout();
-        let sids: Vec<String> = self.sessions.keys().cloned().collect();
+        let sids: Vec<String> = self.server.sessions.keys().cloned().collect();
         for sid in sids {
             self.server_timeout(&sid);
         }
@@ -393,13 +306,7 @@ impl Net {
         if client_call!(&self.client, poll_timeout()).is_some_and(|t| t <= now) {
             self.client_timeout();
         }
-        let due: Vec<String> = self
-            .sessions
-            .iter()
-            .filter(|(_, m)| m.poll_timeout().is_some_and(|t| t <= now))
-            .map(|(k, _)| k.clone())
-            .collect();
-        for sid in due {
+        for sid in self.server.due(now) {
             self.server_timeout(&sid);
         }
         let first = self.queue.keys().next().copied().filter(|k| k.0 <= now);
@@ -419,9 +326,10 @@ impl Net {
 
     fn server_timeout(&mut self, sid: &str) {
         let now = self.now;
-        if let Some(m) = self.sessions.get_mut(sid) {
+        if let Some(h) = self.server.sessions.get_mut(sid) {
+            let m = h.machine_mut();
             self.deadlines.insert(sid.to_owned(), m.poll_timeout());
-            server_call!(m, handle_timeout(now));
+            m.handle_timeout(now);
         }
         self.pump_server(sid);
     }
@@ -437,18 +345,18 @@ impl Net {
                 body,
             } => self.server_request(id, method, &uri, content_type, &body),
             Delivery::RequestClosed(id) => {
-                let sid = self.sessions.keys().cloned().collect::<Vec<_>>();
+                let sid = self.server.sessions.keys().cloned().collect::<Vec<_>>();
                 for s in sid {
-                    if let Some(m) = self.sessions.get_mut(&s) {
-                        server_call!(m, handle_request_closed(now, id));
+                    if let Some(h) = self.server.sessions.get_mut(&s) {
+                        h.machine_mut().handle_request_closed(now, id);
                     }
                     self.pump_server(&s);
                 }
             }
             Delivery::WsOpen { id, uri } => self.server_websocket(id, &uri),
             Delivery::ToServerFrame(id, frame) => {
-                if let Some(sid) = self.ws_route.get(&id).cloned() {
-                    let timeout = self.endpoint.config().ping_timeout;
+                if let Some(sid) = self.server.ws_routes.get(&id).cloned() {
+                    let timeout = self.server.endpoint.config().ping_timeout;
                     if let Some(Some(hb)) = self.server_heartbeat.get_mut(&sid) {
                         match (frame.as_text(), *hb) {
                             (Some("3"), _) => *hb = (None, false),
@@ -456,17 +364,18 @@ impl Net {
                             _ => {}
                         }
                     }
-                    if let Some(m) = self.sessions.get_mut(&sid) {
+                    if let Some(h) = self.server.sessions.get_mut(&sid) {
+                        let m = h.machine_mut();
                         self.deadlines.insert(sid.clone(), m.poll_timeout());
-                        server_call!(m, handle_frame(now, id, frame));
+                        m.handle_frame(now, id, frame);
                     }
                     self.pump_server(&sid);
                 }
             }
             Delivery::ToServerWsClosed(id) => {
-                if let Some(sid) = self.ws_route.remove(&id) {
-                    if let Some(m) = self.sessions.get_mut(&sid) {
-                        server_call!(m, handle_websocket_closed(now, id));
+                if let Some(sid) = self.server.ws_routes.remove(&id) {
+                    if let Some(h) = self.server.sessions.get_mut(&sid) {
+                        h.machine_mut().handle_websocket_closed(now, id);
                     }
                     self.pump_server(&sid);
                 }
@@ -493,7 +402,7 @@ impl Net {
                 self.pump_client();
             }
             Delivery::ToClientFrame(id, frame) => {
-                let config = self.endpoint.config();
+                let config = self.server.endpoint.config();
                 if self.track_client
                     && frame
                         .as_text()
@@ -529,34 +438,14 @@ impl Net {
         }
     }
 
-    fn new_session(&mut self, open: engine::OpenRequest, id: TransportId, head: &RequestHead<'_>) {
-        let sid = self.rng.sid();
-        let engine = ServerSession::new(
-            self.now,
-            self.endpoint.config().clone(),
-            sid.clone(),
-            open,
-            id,
-            head,
-        );
-        let machine = match self.app {
-            App::Echo => ServerMachine::Engine(Box::new(engine)),
-            App::Socket => ServerMachine::Socket(Box::new(ServerConnection::new(
-                self.now,
-                engine,
-                ServerOptions {
-                    connect_timeout: ms(45_000),
-                    ..ServerOptions::default()
-                },
-            ))),
-        };
-        if head.websocket {
-            self.ws_route.insert(id, sid.clone());
+    /// A session opened: Node's heartbeat rules are tracked for
+    /// WebSocket-only ones.
+    fn opened(&mut self, sid: &str, websocket: bool) {
+        if websocket {
             self.server_heartbeat
-                .insert(sid.clone(), Some((None, false)));
+                .insert(sid.to_owned(), Some((None, false)));
         }
-        self.sessions.insert(sid.clone(), machine);
-        self.pump_server(&sid);
+        self.pump_server(sid);
     }
 
     fn server_request(
@@ -574,27 +463,14 @@ impl Net {
         ));
         let mut head = RequestHead::new(method.as_str(), &query);
         head.content_type = content_type;
-        let sessions = &self.sessions;
-        let verdict = self.endpoint.verify(&head, |sid| {
-            sessions.get(sid).and_then(|m| m.engine().info())
-        });
-        let now = self.now;
-        match verdict {
-            Verdict::Preflight(_) => {}
-            Verdict::Reject(r) => self.reject(id, r, false),
-            Verdict::Handshake(h) => match h.accept() {
-                Ok(open) => self.new_session(open, id, &head),
-                Err(r) => self.reject(id, r, false),
-            },
-            Verdict::Session(req) => {
-                if let Some(m) = self.sessions.get_mut(&req.sid) {
-                    self.deadlines.insert(req.sid.clone(), m.poll_timeout());
-                    match method {
-                        HttpMethod::Get => server_call!(m, handle_request(now, id, &head)),
-                        HttpMethod::Post => server_call!(m, handle_post(now, id, &head, body)),
-                    }
-                }
-                self.pump_server(&req.sid);
+        let body = (method == HttpMethod::Post).then_some(body);
+        match self.server.arrive(self.now, id, &head, body, &mut self.rng) {
+            Arrival::Preflight(_) => {}
+            Arrival::Rejected(r) => self.reject(id, r, false),
+            Arrival::Opened(sid) => self.opened(&sid, false),
+            Arrival::Session { sid, deadline } => {
+                self.deadlines.insert(sid.clone(), deadline);
+                self.pump_server(&sid);
             }
         }
     }
@@ -604,28 +480,16 @@ impl Net {
         self.seen
             .push((self.now, Seen::ServerGot(format!("WS {query}"))));
         let head = RequestHead::websocket(&query);
-        let sessions = &self.sessions;
-        let verdict = self.endpoint.verify(&head, |sid| {
-            sessions.get(sid).and_then(|m| m.engine().info())
-        });
-        let now = self.now;
-        match verdict {
-            Verdict::Preflight(_) => {}
-            Verdict::Reject(r) => self.reject(id, r, true),
-            Verdict::Handshake(h) => match h.accept() {
-                Ok(open) => {
-                    self.schedule(Delivery::WsOpened(id));
-                    self.new_session(open, id, &head);
-                }
-                Err(r) => self.reject(id, r, true),
-            },
-            Verdict::Session(req) => {
+        match self.server.arrive(self.now, id, &head, None, &mut self.rng) {
+            Arrival::Preflight(_) => {}
+            Arrival::Rejected(r) => self.reject(id, r, true),
+            Arrival::Opened(sid) => {
                 self.schedule(Delivery::WsOpened(id));
-                self.ws_route.insert(id, req.sid.clone());
-                if let Some(m) = self.sessions.get_mut(&req.sid) {
-                    server_call!(m, handle_websocket(now, id, &head));
-                }
-                self.pump_server(&req.sid);
+                self.opened(&sid, true);
+            }
+            Arrival::Session { sid, .. } => {
+                self.schedule(Delivery::WsOpened(id));
+                self.pump_server(&sid);
             }
         }
     }
@@ -633,53 +497,47 @@ impl Net {
     // ----- pumping ----------------------------------------------------------
 
     fn pump_server(&mut self, sid: &str) {
-        for _ in 0..1000 {
-            let Some(m) = self.sessions.get_mut(sid) else {
-                return;
-            };
-            let mut out = Vec::new();
-            while let Some(t) = m.poll_transmit() {
-                out.push(t);
-            }
-            for t in out {
-                match t {
-                    Transmit::Http { id, response } => self.schedule(Delivery::Response {
-                        id,
-                        status: response.status,
-                        content_type: response.header("content-type").map(str::to_owned),
-                        body: response.body,
-                    }),
-                    Transmit::HttpAbort { id } => self.schedule(Delivery::RequestFailed(id)),
-                    Transmit::Frame { id, frame } => {
-                        if frame.as_text() == Some("2") {
-                            let timeout = self.endpoint.config().ping_timeout;
-                            let jumping = self.jumping;
-                            if let Some(hb) = self.server_heartbeat.get_mut(sid) {
-                                *hb = (!jumping).then_some((Some(self.now + timeout), false));
-                            }
-                        }
-                        self.schedule(Delivery::ToClientFrame(id, frame))
-                    }
-                    Transmit::CloseWebSocket { id, .. } => {
-                        self.ws_route.remove(&id);
-                        self.schedule(Delivery::ToClientWsClosed(id));
-                    }
-                }
-            }
-            if !self.server_app(sid) {
-                break;
+        for (from, output) in self.server.pump(self.now, sid) {
+            match output {
+                Output::Transmit(t) => self.server_transmit(&from, t),
+                Output::Engine(e) => self.observe(Seen::Server(from, e)),
+                Output::Socket(e) => self.observe(Seen::ServerSocket(from, e)),
             }
         }
         self.check_server(sid);
-        if self.sessions.get(sid).is_some_and(ServerMachine::is_closed) {
-            self.sessions.remove(sid);
-            self.ws_route.retain(|_, s| s != sid);
+        for t in self.server.sweep(sid) {
+            self.server_transmit(sid, t);
+        }
+    }
+
+    fn server_transmit(&mut self, sid: &str, t: Transmit) {
+        match t {
+            Transmit::Http { id, response } => self.schedule(Delivery::Response {
+                id,
+                status: response.status,
+                content_type: response.header("content-type").map(str::to_owned),
+                body: response.body,
+            }),
+            Transmit::HttpAbort { id } => self.schedule(Delivery::RequestFailed(id)),
+            Transmit::Frame { id, frame } => {
+                if frame.as_text() == Some("2") {
+                    let timeout = self.server.endpoint.config().ping_timeout;
+                    let jumping = self.jumping;
+                    if let Some(hb) = self.server_heartbeat.get_mut(sid) {
+                        *hb = (!jumping).then_some((Some(self.now + timeout), false));
+                    }
+                }
+                self.schedule(Delivery::ToClientFrame(id, frame))
+            }
+            Transmit::CloseWebSocket { id, .. } => {
+                self.schedule(Delivery::ToClientWsClosed(id));
+            }
         }
     }
 
     fn check_server(&mut self, sid: &str) {
         let now = self.now;
-        let Some(m) = self.sessions.get(sid) else {
+        let Some(m) = self.server.sessions.get(sid).map(Hosted::machine) else {
             return;
         };
         let e = m.engine();
@@ -696,82 +554,6 @@ impl Net {
             self.violations
                 .push(format!("{sid}: write buffer past its bound"));
         }
-    }
-
-    /// The server application. Returns whether it saw any event.
-    fn server_app(&mut self, sid: &str) -> bool {
-        let now = self.now;
-        let reply_sid = self.rng.sid();
-        let Some(m) = self.sessions.get_mut(sid) else {
-            return false;
-        };
-        let mut seen = Vec::new();
-        match m {
-            ServerMachine::Engine(s) => {
-                while let Some(e) = s.poll_event() {
-                    if let EioEvent::Message(msg) = &e {
-                        let _ = s.send(now, msg.clone());
-                    }
-                    seen.push(Seen::Server(sid.to_owned(), e));
-                }
-            }
-            ServerMachine::Socket(c) => {
-                while let Some(e) = c.poll_event() {
-                    match &e {
-                        ServerEvent::Connect { namespace, auth } => {
-                            if namespace == "/" || namespace == "/custom" {
-                                let _ = c.accept(now, namespace, &reply_sid);
-                                let _ = c.emit_raw(
-                                    now,
-                                    namespace,
-                                    &format!(r#"["auth",{auth}]"#),
-                                    vec![],
-                                );
-                            } else {
-                                let _ = c.reject_invalid_namespace(now, namespace);
-                            }
-                        }
-                        ServerEvent::Event {
-                            namespace,
-                            data,
-                            ack,
-                        } => {
-                            let rest = data
-                                .elements()
-                                .map(|e| e.get(1..).unwrap_or_default().join(","));
-                            let attachments = data.attachments().to_vec();
-                            match (data.event_name().as_deref(), ack, rest) {
-                                (Some("message"), _, Some(rest)) => {
-                                    let json = if rest.is_empty() {
-                                        r#"["message-back"]"#.to_owned()
-                                    } else {
-                                        format!(r#"["message-back",{rest}]"#)
-                                    };
-                                    let _ = c.emit_raw(now, namespace, &json, attachments);
-                                }
-                                (Some("message-with-ack"), Some(id), Some(rest)) => {
-                                    let _ = c.ack_raw(
-                                        now,
-                                        namespace,
-                                        *id,
-                                        &format!("[{rest}]"),
-                                        attachments,
-                                    );
-                                }
-                                _ => {}
-                            }
-                        }
-                        _ => {}
-                    }
-                    seen.push(Seen::ServerSocket(sid.to_owned(), e));
-                }
-            }
-        }
-        let any = !seen.is_empty();
-        for s in seen {
-            self.observe(s);
-        }
-        any
     }
 
     fn pump_client(&mut self) {
@@ -953,13 +735,13 @@ impl Net {
     }
 
     fn only_session(&self) -> Option<&str> {
-        self.sessions.keys().next().map(String::as_str)
+        self.server.sessions.keys().next().map(String::as_str)
     }
 
-    fn server_do(&mut self, f: impl FnOnce(&mut ServerMachine, Instant)) {
+    fn server_do(&mut self, f: impl FnOnce(&mut Hosted, Instant)) {
         let now = self.now;
         if let Some(sid) = self.only_session().map(str::to_owned) {
-            if let Some(m) = self.sessions.get_mut(&sid) {
+            if let Some(m) = self.server.sessions.get_mut(&sid) {
                 f(m, now);
             }
             self.pump_server(&sid);
@@ -972,7 +754,7 @@ impl Net {
             return;
         };
         let mut got = None;
-        if let Some(ServerMachine::Socket(c)) = self.sessions.get_mut(&sid) {
+        if let Some(Hosted::Socket(c, _)) = self.server.sessions.get_mut(&sid) {
             got = c.emit_with_ack(now, ns, data, Some(ms(5_000))).ok();
         }
         if let Some(id) = got {
@@ -1101,7 +883,7 @@ fn thousand_heartbeats(client: ClientConfig, server: ServerConfig) {
         net.count(|s| matches!(s, Seen::Client(EioClientEvent::Closed(_)))),
         0
     );
-    assert_eq!(net.sessions.len(), 1);
+    assert_eq!(net.server.sessions.len(), 1);
     net.assert_clean();
     assert!(
         started.elapsed() < Duration::from_secs(5),
@@ -1189,7 +971,7 @@ fn client_close_over_polling_and_over_websocket() {
             net.engine_client_mut().close_reason(),
             Some(ClientCloseReason::ForcedClose)
         );
-        assert!(net.sessions.is_empty());
+        assert!(net.server.sessions.is_empty());
         net.assert_clean();
     }
 }
@@ -1203,7 +985,7 @@ fn server_close_over_polling_and_over_websocket() {
         };
         let mut net = Net::engine_client(6, suite_server(), client);
         net.run_for(200);
-        net.server_do(|m, now| server_call!(m, close(now)));
+        net.server_do(|m, now| m.machine_mut().close(now));
         net.run_for(50);
         assert_eq!(
             net.engine_client_mut().close_reason(),
@@ -1380,7 +1162,7 @@ fn namespace_disconnect_keeps_the_connection() {
         net.count(|s| matches!(s, Seen::ServerSocket(_, ServerEvent::Disconnect { namespace, .. }) if namespace == "/custom")),
         1
     );
-    assert_eq!(net.sessions.len(), 1);
+    assert_eq!(net.server.sessions.len(), 1);
     assert!(net.socket_client_mut().is_connected("/"));
     net.assert_clean();
 }
@@ -1397,10 +1179,10 @@ fn reconnects_with_the_socket_io_client_backoff() {
     net.run_for(100);
     // the server drops the connection without a close packet
     let lost_at = net.now;
-    net.server_do(|m, now| server_call!(m, shutdown(now)));
+    net.server_do(|m, now| m.machine_mut().shutdown(now));
     // every server is down for a while: attempts fail
     let endpoint = std::mem::replace(
-        &mut net.endpoint,
+        &mut net.server.endpoint,
         Endpoint::new(ServerConfig {
             transports: Transports {
                 polling: false,
@@ -1413,7 +1195,7 @@ fn reconnects_with_the_socket_io_client_backoff() {
         s,
         Seen::ClientSocket(SioClientEvent::ReconnectAttempt { .. })
     )) == 4));
-    net.endpoint = endpoint;
+    net.server.endpoint = endpoint;
     assert!(net.run_while_not(20_000, |n| n
         .count(|s| matches!(s, Seen::ClientSocket(SioClientEvent::Reconnected { .. })))
         == 1));
@@ -1593,17 +1375,17 @@ fn run_actions(seed: u64, socket: bool, mode: u8, actions: &[Action]) -> Net {
             Action::ServerSend(b) => {
                 let b = *b;
                 net.server_do(move |m, now| match m {
-                    ServerMachine::Engine(e) => {
+                    Hosted::Engine(e) => {
                         let _ = e.send(now, text(&format!("s{b}")));
                     }
-                    ServerMachine::Socket(c) => {
+                    Hosted::Socket(c, _) => {
                         let _ = c.emit(now, "/", &arr(vec![s("news"), Value::Number(b.into())]));
                     }
                 });
             }
             Action::ServerEmitAck => net.server_emit_with_ack("/", &arr(vec![s("ask")])),
-            Action::ServerClose => net.server_do(|m, now| server_call!(m, close(now))),
-            Action::ServerShutdown => net.server_do(|m, now| server_call!(m, shutdown(now))),
+            Action::ServerClose => net.server_do(|m, now| m.machine_mut().close(now)),
+            Action::ServerShutdown => net.server_do(|m, now| m.machine_mut().shutdown(now)),
             Action::Advance(d) => net.run_for(u64::from(*d)),
             Action::Jump(d) => net.jump(u64::from(*d)),
             Action::DropOn(p) => net.drop_permille = u64::from(*p),
@@ -1616,11 +1398,14 @@ fn run_actions(seed: u64, socket: bool, mode: u8, actions: &[Action]) -> Net {
                 assert!(c.buffered_emits(ns) <= 16, "client emits past their bound");
             }
         }
-        for m in net.sessions.values() {
-            if let ServerMachine::Socket(c) = m {
+        for m in net.server.sessions.values() {
+            if let Hosted::Socket(c, _) = m {
                 assert!(c.pending_acks("/") <= ServerOptions::default().max_pending_acks);
             }
-            assert!(m.engine().buffered() <= 64, "server buffer past its bound");
+            assert!(
+                m.machine().engine().buffered() <= 64,
+                "server buffer past its bound"
+            );
         }
     }
     // let everything settle: the dark network heals, timers run out
@@ -1666,9 +1451,9 @@ fn a_network_that_heals_ends_with_no_session_leak() {
         let client_closed = net.engine_client_mut().is_closed();
         if client_closed {
             assert!(
-                net.sessions.is_empty(),
+                net.server.sessions.is_empty(),
                 "seed {seed}: {} session(s) left",
-                net.sessions.len()
+                net.server.sessions.len()
             );
         }
         net.assert_clean();

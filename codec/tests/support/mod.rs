@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod js_value;
+pub mod network;
 pub mod reference;
 
 use serde_json::{json, Map, Value};
