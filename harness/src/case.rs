@@ -8,10 +8,11 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::client::http::{Http, HttpError, Req, Response};
-use crate::client::ws::{Refused, Ws};
 use crate::suite::{Expected, Suite};
 use crate::trace::Trace;
+use crate::wire::heartbeat::Engine;
+use crate::wire::http::{Http, HttpError, Req, Response};
+use crate::wire::ws::{Refused, Ws};
 
 /// A verdict, for one axis of a case or for the whole case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -519,6 +520,10 @@ impl Ctx {
             &self.target(query),
             headers,
             self.ms(4000),
+            Engine {
+                eio: self.suite.eio(),
+                ping_interval: self.ms(self.conf.ping_interval),
+            },
             self.trace.clone(),
         )
         .await

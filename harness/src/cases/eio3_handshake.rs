@@ -1,11 +1,11 @@
 //! Engine.IO v3 — handshake.
 
-use crate::case::{Case, Observed, Section, Stop, Verdict};
+use crate::case::{Case, Observed, Section, Verdict};
 use crate::cases::eio4_handshake as v4;
-use crate::client::eio;
-use crate::client::ws::{Frame, Refused};
 use crate::suite::Suite;
 use crate::verify;
+use crate::wire::eio;
+use crate::wire::ws::{Frame, Refused};
 
 const S: Section = Section {
     id: "eio3.handshake",
@@ -26,13 +26,15 @@ pub fn cases() -> Vec<Case> {
                 let r = cx.get(&eio::polling_query(&cx, "")).await?;
                 verify::status(&r, 200, "handshake")?;
                 let text = r.text();
-                let (len, content) = text
-                    .split_once(':')
-                    .ok_or_else(|| Stop::Fail(format!("no length prefix in {text:?}")))?;
-                if len != content.encode_utf16().count().to_string() {
-                    return verify::fail(format!("length prefix {len} does not match the {} characters that follow", content.encode_utf16().count()));
+                let packets = eio::decode_body(&cx, &r)?;
+                let [open] = packets.as_slice() else {
+                    return verify::fail(format!("expected one packet `<length>:0{{...}}`, got {text:?}"));
+                };
+                // The codec writes the length in UTF-16 code units, as the protocol counts it.
+                if eio::encode_body(&cx, &packets) != r.body {
+                    return verify::fail(format!("the length prefix of {text:?} is not the length of the packet that follows"));
                 }
-                let h = eio::parse_open(content)?;
+                let h = eio::parse_open(&cx, &eio::encode_text(&cx, open))?;
                 verify::handshake(&cx, &h, &["websocket"], true)?;
                 Ok(Observed::ok(text))
             }),

@@ -2,9 +2,9 @@
 
 use crate::case::{Case, Observed, Section};
 use crate::cases::{eio4_polling as p4, eio4_websocket as w4};
-use crate::client::eio;
 use crate::suite::Suite;
 use crate::verify;
+use crate::wire::eio;
 
 const S: Section = Section {
     id: "eio3.message",

@@ -3,10 +3,10 @@
 use std::time::Instant;
 
 use crate::case::{Case, Ctx, Observed, Outcome, Section, Stop, Verdict};
-use crate::client::eio;
-use crate::client::http::Response;
 use crate::suite::Suite;
 use crate::verify;
+use crate::wire::eio;
+use crate::wire::http::Response;
 
 const S: Section = Section {
     id: "eio4.close",
@@ -68,7 +68,7 @@ pub(crate) fn polling_close_case(case: Case, noop: &str) -> Case {
 /// WebSocket `1`: does the server close promptly (shared).
 pub(crate) async fn ws_close(cx: Ctx) -> Outcome {
     let (mut ws, _) = eio::open_ws(&cx).await?;
-    eio::send(&mut ws, "1").await?;
+    ws.send(&eio::close()).await?;
     let start = Instant::now();
     let prompt = cx.ms(cx.conf.ping_interval / 2);
     if let Some(f) = ws.wait_closed(prompt).await {

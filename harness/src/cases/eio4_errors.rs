@@ -2,10 +2,10 @@
 //! `{"code":N,"message":"..."}` of codes 0–5.
 
 use crate::case::{Case, Ctx, Observed, Outcome, Section, Verdict};
-use crate::client::eio;
-use crate::client::http::raw_status;
 use crate::suite::Suite;
 use crate::verify;
+use crate::wire::eio;
+use crate::wire::http::raw_status;
 
 const S: Section = Section {
     id: "eio4.errors",

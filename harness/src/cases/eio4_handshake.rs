@@ -2,10 +2,12 @@
 
 use std::collections::BTreeSet;
 
+use siospec_codec::engine::{Data, Packet};
+
 use crate::case::{Case, Ctx, Observed, Outcome, Section, Stop, Verdict};
-use crate::client::eio;
 use crate::suite::Suite;
 use crate::verify;
+use crate::wire::eio;
 
 const S: Section = Section {
     id: "eio4.handshake",
@@ -25,9 +27,16 @@ pub(crate) async fn polling_open(cx: Ctx) -> Outcome {
     let resp = cx.get(&eio::polling_query(&cx, "")).await?;
     verify::status(&resp, 200, "handshake")?;
     let text = resp.text();
-    let h = eio::parse_open(&text)?;
+    let h = eio::parse_open(&cx, &text)?;
+    let json = match eio::decode_text(&cx, &text) {
+        Some(Packet {
+            data: Data::Text(json),
+            ..
+        }) => json,
+        _ => return verify::fail(format!("expected an open packet, got {text:?}")),
+    };
     let keys: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(&text[1..]).map_err(|e| Stop::Fail(e.to_string()))?;
+        serde_json::from_str(&json).map_err(|e| Stop::Fail(e.to_string()))?;
     let names: BTreeSet<&str> = keys.keys().map(String::as_str).collect();
     let want: BTreeSet<&str> = [
         "maxPayload",

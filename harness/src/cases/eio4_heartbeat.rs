@@ -3,10 +3,10 @@
 use std::time::Instant;
 
 use crate::case::{Case, Ctx, Observed, Outcome, Section, Verdict};
-use crate::client::eio;
-use crate::client::ws::Frame;
 use crate::suite::Suite;
 use crate::verify;
+use crate::wire::eio;
+use crate::wire::ws::Frame;
 
 const S: Section = Section {
     id: "eio4.heartbeat",
@@ -56,7 +56,7 @@ pub(crate) async fn ws_ping_pong(cx: Ctx) -> Outcome {
             cx.ms(cx.conf.ping_interval + cx.conf.ping_timeout + 500),
         )
         .await?;
-        eio::send(&mut ws, "3").await?;
+        ws.send(&eio::pong()).await?;
     }
     Ok(Observed::ok("3 × (`2` received, `3` sent)"))
 }
@@ -139,7 +139,7 @@ async fn late_pong(cx: Ctx, polling: bool) -> Outcome {
         let (mut ws, _) = eio::open_ws(&cx).await?;
         verify::text(&mut ws, "2", cx.ms(cx.conf.ping_interval + 500)).await?;
         tokio::time::sleep(late).await;
-        eio::send(&mut ws, "3").await?;
+        ws.send(&eio::pong()).await?;
         verify::text(&mut ws, "2", cx.ms(cx.conf.ping_interval + 500)).await?;
     }
     Ok(Observed::ok(format!(
@@ -162,7 +162,7 @@ async fn client_ping(cx: Ctx, polling: bool) -> Outcome {
         });
     }
     let (mut ws, _) = eio::open_ws(&cx).await?;
-    eio::send(&mut ws, "2").await?;
+    ws.send(&eio::ping()).await?;
     Ok(match ws.recv(cx.ms(cx.conf.ping_interval / 2)).await {
         Some(f @ Frame::Closed { .. }) => Observed::ok(f.describe()),
         Some(Frame::Text(t)) if t == "3" => Observed::is("pong", "answered `3`"),
@@ -244,12 +244,12 @@ pub fn cases() -> Vec<Case> {
                 let (mut ws, _) = eio::open_ws(&cx).await?;
                 let wait = cx.ms(cx.conf.ping_interval + cx.conf.ping_timeout + 500);
                 verify::text(&mut ws, "2", wait).await?;
-                eio::send(&mut ws, "3").await?;
+                ws.send(&eio::pong()).await?;
                 let mut gaps = Vec::new();
                 for _ in 0..3 {
                     let t = Instant::now();
                     verify::text(&mut ws, "2", wait).await?;
-                    eio::send(&mut ws, "3").await?;
+                    ws.send(&eio::pong()).await?;
                     gaps.push(t.elapsed().as_millis() as u64);
                 }
                 let lo = ((cx.conf.ping_interval - 60) as f64 * cx.scale) as u64;
@@ -270,9 +270,9 @@ pub fn cases() -> Vec<Case> {
             .outcome("closed", Verdict::Informational, "the session is closed")
             .run(|cx| async move {
                 let (mut ws, _) = eio::open_ws(&cx).await?;
-                eio::send(&mut ws, "3").await?;
-                let _ = ws.send_text("4still").await;
-                Ok(match verify::next_skipping_pings(&mut ws, cx.ms(1500), true).await {
+                ws.send(&eio::pong()).await?;
+                let _ = ws.send(&eio::msg("still")).await;
+                Ok(match verify::next_keeping_heartbeat(&mut ws, cx.ms(1500)).await {
                     // Any message shows the session lives on (the echo's content is the message cases' rule).
                     Some(Frame::Text(t)) if eio::is_message_frame(&cx, &t) => Observed::ok("echo after the pong"),
                     Some(f @ Frame::Closed { .. }) => Observed::is("closed", f.describe()),

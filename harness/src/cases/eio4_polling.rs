@@ -4,9 +4,9 @@ use siospec_codec::engine::{Data, Packet, PacketType};
 use tokio::io::AsyncReadExt;
 
 use crate::case::{Case, Ctx, Observed, Outcome, Section, Verdict};
-use crate::client::eio;
 use crate::suite::Suite;
 use crate::verify;
+use crate::wire::eio;
 
 const S: Section = Section {
     id: "eio4.polling",

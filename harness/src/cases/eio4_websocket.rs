@@ -1,10 +1,10 @@
 //! Engine.IO v4 — WebSocket transport: frames, binary, limits.
 
 use crate::case::{Case, Ctx, Observed, Outcome, Section, Stop, Verdict};
-use crate::client::eio;
-use crate::client::ws::Frame;
 use crate::suite::Suite;
 use crate::verify;
+use crate::wire::eio;
+use crate::wire::ws::Frame;
 
 const S: Section = Section {
     id: "eio4.websocket",
@@ -18,8 +18,8 @@ const REQ_FRAME: &str = "With WebSocket, each packet is sent in its own frame: t
 /// Opens a WebSocket session, sends `text`, expects the same text back (skipping pings).
 pub(crate) async fn ws_echo_text(cx: &Ctx, text: &str) -> Outcome {
     let (mut ws, _) = eio::open_ws(cx).await?;
-    eio::send(&mut ws, text).await?;
-    match verify::next_skipping_pings(&mut ws, cx.ms(3000), true).await {
+    eio::send_raw(&mut ws, text).await?;
+    match verify::next_keeping_heartbeat(&mut ws, cx.ms(3000)).await {
         Some(Frame::Text(t)) if t == text => {
             Ok(Observed::ok(format!("echoed {}", verify::short(&t))))
         }
@@ -34,8 +34,8 @@ pub(crate) async fn ws_echo_text(cx: &Ctx, text: &str) -> Outcome {
 
 pub(crate) async fn ws_echo_binary(cx: &Ctx, data: &[u8]) -> Outcome {
     let (mut ws, _) = eio::open_ws(cx).await?;
-    eio::send_binary(&mut ws, data).await?;
-    match verify::next_skipping_pings(&mut ws, cx.ms(3000), true).await {
+    eio::send_raw_binary(&mut ws, data).await?;
+    match verify::next_keeping_heartbeat(&mut ws, cx.ms(3000)).await {
         Some(Frame::Binary(b)) if b == data => {
             Ok(Observed::ok(format!("echoed {} bytes", b.len())))
         }
@@ -50,7 +50,7 @@ pub(crate) async fn ws_echo_binary(cx: &Ctx, data: &[u8]) -> Outcome {
 /// Sends an invalid frame; the session must end (shared with eio3, malformed).
 pub(crate) async fn ws_invalid(cx: Ctx, text: &'static str) -> Outcome {
     let (mut ws, _) = eio::open_ws(&cx).await?;
-    eio::send(&mut ws, text).await?;
+    eio::send_raw(&mut ws, text).await?;
     // Well before the heartbeat would end it: half a ping interval plus a margin.
     let wait = cx.ms(cx.conf.ping_interval / 2 + 100);
     match ws.wait_closed(wait).await {
@@ -82,14 +82,14 @@ async fn too_large(cx: Ctx) -> Outcome {
     while m.len() <= cx.conf.max_payload as usize {
         m.push_str("0123456789abcdef");
     }
-    let _ = ws.send_text(&m).await;
+    let _ = ws.send_raw(&m).await;
     let deadline = std::time::Instant::now() + cx.ms(2000);
     loop {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
         match ws.recv(left).await {
             // Answer the heartbeat so only the oversize frame can end the connection.
             Some(Frame::Text(t)) if t == "2" => {
-                let _ = ws.send_text("3").await;
+                let _ = ws.send(&eio::pong()).await;
             }
             Some(Frame::Text(t)) if t.len() > cx.conf.max_payload as usize => {
                 return Ok(Observed::not(format!(
@@ -168,11 +168,11 @@ pub fn cases() -> Vec<Case> {
             .run(|cx| async move {
                 let (mut ws, _) = eio::open_ws(&cx).await?;
                 for i in 0..200 {
-                    eio::send(&mut ws, &format!("4m{i}")).await?;
+                    ws.send(&eio::msg(&format!("m{i}"))).await?;
                 }
                 for i in 0..200 {
                     let want = format!("4m{i}");
-                    match verify::next_skipping_pings(&mut ws, cx.ms(3000), true).await {
+                    match verify::next_keeping_heartbeat(&mut ws, cx.ms(3000)).await {
                         Some(Frame::Text(t)) if t == want => {}
                         Some(f) => return Ok(Observed::not(format!("echo {i}: expected {want:?}, got {}", f.describe()))),
                         None => return Ok(Observed::not(format!("echo {i} missing"))),
@@ -211,22 +211,22 @@ pub fn cases() -> Vec<Case> {
             .outcome("noop", Verdict::Informational, "answered with a NOOP `6`; a later `4x` is still echoed")
             .run(|cx| async move {
                 let (mut ws, _) = eio::open_ws(&cx).await?;
-                eio::send(&mut ws, "5").await?;
-                if ws.send_text("4x").await.is_err() {
+                ws.send(&eio::upgrade()).await?;
+                if ws.send(&eio::msg("x")).await.is_err() {
                     return Ok(Observed::is("closed", "send failed"));
                 }
                 // Read raw: a NOOP in answer is this case's observation
                 // (elsewhere NOOPs are skipped).
                 let first = loop {
                     match ws.recv(cx.ms(2000)).await {
-                        Some(Frame::Text(t)) if t == "2" => eio::send(&mut ws, "3").await?,
+                        Some(Frame::Text(t)) if t == "2" => ws.send(&eio::pong()).await?,
                         other => break other,
                     }
                 };
                 // Any message shows the session lives on (the echo's content
                 // is the message cases' rule).
                 if matches!(&first, Some(Frame::Text(t)) if t == "6") {
-                    return Ok(match verify::next_skipping_pings(&mut ws, cx.ms(2000), true).await {
+                    return Ok(match verify::next_keeping_heartbeat(&mut ws, cx.ms(2000)).await {
                         Some(Frame::Text(t)) if eio::is_message_frame(&cx, &t) => Observed::is("noop", "`6`, then `4x` echoed"),
                         Some(f) => Observed::not(format!("`6`, then {}", f.describe())),
                         None => Observed::not("`6`, then no echo"),

@@ -6,11 +6,11 @@ use std::time::Instant;
 use siospec_codec::engine::{Data, PacketType as EType};
 
 use crate::case::{Case, Observed, Section, Stop, Verdict};
-use crate::cases::sio5_connect::reply_sid;
-use crate::client::eio;
-use crate::client::sio::{Got, Sio};
 use crate::suite::Suite;
 use crate::verify;
+use crate::verify::sio::reply_sid;
+use crate::wire::eio;
+use crate::wire::sio::{Got, Sio};
 
 const S: Section = Section {
     id: "sio5.reconnect",
@@ -97,7 +97,7 @@ pub fn cases() -> Vec<Case> {
                 loop {
                     match cx.get(&s.query).await {
                         Ok(r) if verify::unknown_sid(&r) => break,
-                        Err(e @ crate::client::http::HttpError::Connect(_)) => return Err(e.into()),
+                        Err(e @ crate::wire::http::HttpError::Connect(_)) => return Err(e.into()),
                         Ok(_) | Err(_) if Instant::now() <= deadline => continue,
                         Ok(r) => return Ok(Observed::not(format!("{how}; the old session still answers {}", r.status))),
                         Err(e) => return Ok(Observed::not(format!("{how}; the old session's polls keep failing: {e}"))),
