@@ -189,7 +189,7 @@ pub fn cases() -> Vec<Case> {
                 let s = eio::open_polling(&cx).await?;
                 // `40`: a message for an echo server, a CONNECT to `/` for a
                 // Socket.IO server; either way a packet the server takes.
-                let r = s.post(&cx, "40").await?;
+                let r = s.post_packets(&cx, &[eio::msg("0")]).await?;
                 verify::posted(&r, "POST")?;
                 Ok(if r.body.as_ref() == b"ok" {
                     Observed::ok("200 `ok`")

@@ -171,7 +171,7 @@ pub fn cases() -> Vec<Case> {
                     ws.send(&eio::msg(&format!("m{i}"))).await?;
                 }
                 for i in 0..200 {
-                    let want = format!("4m{i}");
+                    let want = eio::encode_text(&cx, &eio::msg(&format!("m{i}")));
                     match verify::next_keeping_heartbeat(&mut ws, cx.ms(3000)).await {
                         Some(Frame::Text(t)) if t == want => {}
                         Some(f) => return Ok(Observed::not(format!("echo {i}: expected {want:?}, got {}", f.describe()))),

@@ -12,7 +12,7 @@ use crate::verify;
 use crate::verify::sio::{only_sid, reply_sid};
 use crate::wire::eio;
 use crate::wire::heartbeat::Heartbeat;
-use crate::wire::sio::{Got, Sio};
+use crate::wire::sio::{self, Got, Sio};
 
 const S: Section = Section {
     id: "sio5.connect",
@@ -236,7 +236,8 @@ pub fn cases() -> Vec<Case> {
             .ok("POST `40` → a GET returns `40{\"sid\":...}` and `42[\"auth\",{}]`")
             .run(|cx| async move {
                 let s = eio::open_polling(&cx).await?;
-                verify::posted(&s.post(&cx, "40").await?, "POST 40")?;
+                let connect = sio::encode(PacketType::Connect, "/", None, None)?;
+                verify::posted(&s.post_packets(&cx, &[eio::msg(&connect)]).await?, "POST 40")?;
                 let mut got: Vec<String> = Vec::new();
                 let deadline = Instant::now() + cx.ms(2000);
                 while got.len() < 2 && Instant::now() < deadline {

@@ -224,9 +224,14 @@ impl Session {
         Ok(cx.post(&self.query, body).await?)
     }
 
+    /// POST packets encoded as a payload of the suite's revision.
+    pub async fn post_packets(&self, cx: &Ctx, packets: &[Packet<'_>]) -> Result<Response, Stop> {
+        self.post(cx, encode_body(cx, packets)).await
+    }
+
     /// POST packets; must answer 200.
     pub async fn send(&self, cx: &Ctx, packets: &[Packet<'_>]) -> Result<(), Stop> {
-        let resp = self.post(cx, encode_body(cx, packets)).await?;
+        let resp = self.post_packets(cx, packets).await?;
         if resp.status != 200 {
             return Err(Stop::Fail(format!(
                 "POST answered {} {:?}",
