@@ -1,7 +1,6 @@
 //! Engine.IO v3 — handshake.
 
 use crate::case::{Case, Observed, Section, Verdict};
-use crate::cases::eio4_handshake as v4;
 use crate::suite::Suite;
 use crate::verify;
 use crate::wire::eio;
@@ -42,18 +41,18 @@ pub fn cases() -> Vec<Case> {
             .official("handshake / HTTP long-polling / fails with an invalid 'transport' query parameter", None)
             .req("transport: the name of the transport (mandatory).")
             .ok("400 for both requests")
-            .run(v4::polling_invalid_transport),
+            .run(verify::handshake::polling_invalid_transport),
         Case::new(S, "polling.invalid-method", "A v3 handshake by POST or PUT is refused with 400")
             .official("handshake / HTTP long-polling / fails with an invalid request method", None)
             .req("To establish a connection, the client sends an HTTP GET request.")
             .ok("400 for POST and for PUT")
-            .run(v4::polling_invalid_method),
+            .run(verify::handshake::polling_invalid_method),
         Case::new(S, "websocket.open", "A v3 WebSocket without sid opens a session")
             .official("handshake / WebSocket / successfully opens a session", None)
             .req(REQ_OPEN)
             .ok("first frame `0{...}` with upgrades []")
-            .run(v4::websocket_open),
-        v4::refusal_outcomes(
+            .run(verify::handshake::websocket_open),
+        verify::handshake::refusal_outcomes(
             Case::new(S, "websocket.invalid-eio", "A WebSocket without EIO, or with EIO=abc, on a server that speaks v3")
                 .official("handshake / WebSocket / fails with an invalid 'EIO' query parameter", Some("the official case never awaits anything; here the outcome is awaited and judged"))
                 .req("EIO: the version of the protocol (mandatory)."),
@@ -90,12 +89,12 @@ pub fn cases() -> Vec<Case> {
             }
             Ok(Observed::is(key, parts.join("; ")))
         }),
-        v4::refusal_outcomes(
+        verify::handshake::refusal_outcomes(
             Case::new(S, "websocket.invalid-transport", "A v3 WebSocket without transport, or with transport=abc, gets no session")
                 .official("handshake / WebSocket / fails with an invalid 'transport' query parameter", Some("the official case never awaits the close; here it is awaited and judged"))
                 .req("transport: the name of the transport (mandatory)."),
         )
-        .run(v4::websocket_invalid_transport),
+        .run(verify::handshake::websocket_invalid_transport),
         Case::new(S, "polling.jsonp", "JSONP polling (`j=0`) wraps the payload in `___eio[0](\"...\");`")
             .req("JSONP: when the `j` query parameter is present the response is JavaScript calling ___eio[j] with the payload (protocol 3).")
             .may()

@@ -3,6 +3,7 @@
 use crate::case::{Case, Ctx, Observed, Outcome, Section, Stop, Verdict};
 use crate::suite::Suite;
 use crate::verify;
+use crate::verify::ws::{ws_echo_binary, ws_echo_text, ws_invalid, ws_invalid_case};
 use crate::wire::eio;
 use crate::wire::ws::Frame;
 
@@ -14,67 +15,6 @@ const S: Section = Section {
 };
 
 const REQ_FRAME: &str = "With WebSocket, each packet is sent in its own frame: text packets in text frames (`<type><data>`), binary messages in binary frames holding the raw data.";
-
-/// Opens a WebSocket session, sends `text`, expects the same text back (skipping pings).
-pub(crate) async fn ws_echo_text(cx: &Ctx, text: &str) -> Outcome {
-    let (mut ws, _) = eio::open_ws(cx).await?;
-    eio::send_raw(&mut ws, text).await?;
-    match verify::next_keeping_heartbeat(&mut ws, cx.ms(3000)).await {
-        Some(Frame::Text(t)) if t == text => {
-            Ok(Observed::ok(format!("echoed {}", verify::short(&t))))
-        }
-        Some(f) => Ok(Observed::not(format!(
-            "expected {:?}, got {}",
-            verify::short(text),
-            f.describe()
-        ))),
-        None => Ok(Observed::not("no echo within 3000 ms")),
-    }
-}
-
-pub(crate) async fn ws_echo_binary(cx: &Ctx, data: &[u8]) -> Outcome {
-    let (mut ws, _) = eio::open_ws(cx).await?;
-    eio::send_raw_binary(&mut ws, data).await?;
-    match verify::next_keeping_heartbeat(&mut ws, cx.ms(3000)).await {
-        Some(Frame::Binary(b)) if b == data => {
-            Ok(Observed::ok(format!("echoed {} bytes", b.len())))
-        }
-        Some(f) => Ok(Observed::not(format!(
-            "expected the same binary frame, got {}",
-            f.describe()
-        ))),
-        None => Ok(Observed::not("no echo within 3000 ms")),
-    }
-}
-
-/// Sends an invalid frame; the session must end (shared with eio3, malformed).
-pub(crate) async fn ws_invalid(cx: Ctx, text: &'static str) -> Outcome {
-    let (mut ws, _) = eio::open_ws(&cx).await?;
-    eio::send_raw(&mut ws, text).await?;
-    // Well before the heartbeat would end it: half a ping interval plus a margin.
-    let wait = cx.ms(cx.conf.ping_interval / 2 + 100);
-    match ws.wait_closed(wait).await {
-        Some(f) => Ok(Observed::ok(f.describe())),
-        None => match ws
-            .wait_closed(cx.ms(cx.conf.ping_interval + cx.conf.ping_timeout + 500))
-            .await
-        {
-            Some(f) => Ok(Observed::is(
-                "heartbeat-close",
-                format!("closed only later: {}", f.describe()),
-            )),
-            None => Ok(Observed::not("the connection stays open")),
-        },
-    }
-}
-
-pub(crate) fn ws_invalid_case(case: Case) -> Case {
-    case.ok("the server closes the connection at once").outcome(
-        "heartbeat-close",
-        Verdict::Failed,
-        "the frame is ignored; the connection ends only when the unanswered heartbeat times out",
-    )
-}
 
 async fn too_large(cx: Ctx) -> Outcome {
     let (mut ws, _) = eio::open_ws(&cx).await?;

@@ -5,9 +5,13 @@
 
 use crate::case::Stop;
 
+pub mod close;
 pub mod handshake;
+pub mod heartbeat;
 pub mod http;
+pub mod polling;
 pub mod sio;
+pub mod upgrade;
 pub mod ws;
 
 pub use self::handshake::handshake;

@@ -1,9 +1,12 @@
-//! Checks on WebSocket frames and on how a WebSocket ends.
+//! Checks on WebSocket frames and on how a WebSocket ends, and the frame
+//! rules shared by the eio4 and eio3 sections.
 
 use std::time::Duration;
 
 use super::{fail, short};
-use crate::case::{Ctx, Stop};
+use crate::case::{Case, Ctx, Observed, Outcome, Stop, Verdict};
+use crate::verify;
+use crate::wire::eio;
 use crate::wire::heartbeat::Heartbeat;
 use crate::wire::ws::{Frame, Refused, Ws};
 
@@ -109,4 +112,67 @@ pub async fn ws_refusal(cx: &Ctx, query: &str) -> Result<(&'static str, String),
             ))),
         },
     }
+}
+
+/// Opens a WebSocket session, sends `text`, expects the same text back (skipping pings).
+pub async fn ws_echo_text(cx: &Ctx, text: &str) -> Outcome {
+    let (mut ws, _) = eio::open_ws(cx).await?;
+    eio::send_raw(&mut ws, text).await?;
+    match verify::next_keeping_heartbeat(&mut ws, cx.ms(3000)).await {
+        Some(Frame::Text(t)) if t == text => {
+            Ok(Observed::ok(format!("echoed {}", verify::short(&t))))
+        }
+        Some(f) => Ok(Observed::not(format!(
+            "expected {:?}, got {}",
+            verify::short(text),
+            f.describe()
+        ))),
+        None => Ok(Observed::not("no echo within 3000 ms")),
+    }
+}
+
+/// Opens a WebSocket session, sends `data` as it is in a binary frame, expects the same frame back.
+pub async fn ws_echo_binary(cx: &Ctx, data: &[u8]) -> Outcome {
+    let (mut ws, _) = eio::open_ws(cx).await?;
+    eio::send_raw_binary(&mut ws, data).await?;
+    match verify::next_keeping_heartbeat(&mut ws, cx.ms(3000)).await {
+        Some(Frame::Binary(b)) if b == data => {
+            Ok(Observed::ok(format!("echoed {} bytes", b.len())))
+        }
+        Some(f) => Ok(Observed::not(format!(
+            "expected the same binary frame, got {}",
+            f.describe()
+        ))),
+        None => Ok(Observed::not("no echo within 3000 ms")),
+    }
+}
+
+/// Sends an invalid frame; the session must end (shared with eio3, malformed).
+pub async fn ws_invalid(cx: Ctx, text: &'static str) -> Outcome {
+    let (mut ws, _) = eio::open_ws(&cx).await?;
+    eio::send_raw(&mut ws, text).await?;
+    // Well before the heartbeat would end it: half a ping interval plus a margin.
+    let wait = cx.ms(cx.conf.ping_interval / 2 + 100);
+    match ws.wait_closed(wait).await {
+        Some(f) => Ok(Observed::ok(f.describe())),
+        None => match ws
+            .wait_closed(cx.ms(cx.conf.ping_interval + cx.conf.ping_timeout + 500))
+            .await
+        {
+            Some(f) => Ok(Observed::is(
+                "heartbeat-close",
+                format!("closed only later: {}", f.describe()),
+            )),
+            None => Ok(Observed::not("the connection stays open")),
+        },
+    }
+}
+
+/// The outcomes of [`ws_invalid`].
+pub fn ws_invalid_case(case: Case) -> Case {
+    case.ok("the server closes the connection at once").outcome(
+        "heartbeat-close",
+        Verdict::Failed,
+        "the frame is ignored; the connection ends only when the unanswered heartbeat times out",
+    )
 }
