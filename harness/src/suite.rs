@@ -106,17 +106,29 @@ pub struct Expected {
     pub upgrade_timeout: u64,
 }
 
+/// The reference server's `connectTimeout`, in ms: the official suites'
+/// (the codec's Socket.IO server options have no suite configuration).
+const REFERENCE_CONNECT_TIMEOUT_MS: u64 = 1000;
+
+/// The reference server's `upgradeTimeout`, in ms: shorter than engine.io's
+/// 10 s (which the codec's suite configuration keeps) so that the one case
+/// that waits it out does not set the length of a whole run.
+const REFERENCE_UPGRADE_TIMEOUT_MS: u64 = 2000;
+
 impl Expected {
-    /// The testee contract's reference configuration.
-    pub const REFERENCE: Expected = Expected {
-        ping_interval: 300,
-        ping_timeout: 200,
-        max_payload: 1_000_000,
-        connect_timeout: 1000,
-        // Shorter than engine.io's 10 s so that the one case that waits it
-        // out does not set the length of a whole run.
-        upgrade_timeout: 2000,
-    };
+    /// The testee contract's reference configuration: the timings and
+    /// `maxPayload` of the codec's [`ServerConfig::suite`](siospec_codec::session::engine::ServerConfig::suite),
+    /// with the two timeouts no handshake carries.
+    pub fn reference() -> Expected {
+        let engine = siospec_codec::session::engine::ServerConfig::suite();
+        Expected {
+            ping_interval: engine.ping_interval.as_millis() as u64,
+            ping_timeout: engine.ping_timeout.as_millis() as u64,
+            max_payload: engine.max_payload as u64,
+            connect_timeout: REFERENCE_CONNECT_TIMEOUT_MS,
+            upgrade_timeout: REFERENCE_UPGRADE_TIMEOUT_MS,
+        }
+    }
 
     /// The official server's defaults (engine.io 6, socket.io 4), which a
     /// server given by URL is assumed to keep for what its handshake does
@@ -137,6 +149,6 @@ impl Expected {
 
 impl Default for Expected {
     fn default() -> Self {
-        Expected::REFERENCE
+        Expected::reference()
     }
 }

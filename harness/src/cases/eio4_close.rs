@@ -2,7 +2,8 @@
 
 use std::time::Instant;
 
-use crate::case::{Case, Ctx, Observed, Outcome, Section, Stop, Verdict};
+use crate::case::server::Ctx;
+use crate::case::{Case, Observed, Outcome, Section, Stop, Verdict};
 use crate::suite::Suite;
 use crate::verify;
 use crate::verify::close::{polling_close, polling_close_case, ws_close, ws_close_case};

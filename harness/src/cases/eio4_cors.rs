@@ -1,6 +1,7 @@
 //! Engine.IO v4 — CORS headers of the reference configuration (`cors: {origin: "*"}`).
 
-use crate::case::{Case, Ctx, Observed, Outcome, Section, Stop, Verdict};
+use crate::case::server::Ctx;
+use crate::case::{Case, Observed, Outcome, Section, Stop, Verdict};
 use crate::suite::Suite;
 use crate::verify;
 use crate::wire::eio;

@@ -1,7 +1,8 @@
 //! Engine.IO v4 — how bad requests are refused: status and the error body
 //! `{"code":N,"message":"..."}` of codes 0–5.
 
-use crate::case::{Case, Ctx, Observed, Outcome, Section, Verdict};
+use crate::case::server::Ctx;
+use crate::case::{Case, Observed, Outcome, Section, Verdict};
 use crate::suite::Suite;
 use crate::verify;
 use crate::wire::eio;

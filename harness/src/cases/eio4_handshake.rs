@@ -37,7 +37,7 @@ pub fn cases() -> Vec<Case> {
             .ok("pingInterval 300, pingTimeout 200, maxPayload 1000000")
             .run(|cx| async move {
                 let h = eio::open_polling(&cx).await?.handshake;
-                let r = crate::suite::Expected::REFERENCE;
+                let r = crate::suite::Expected::reference();
                 let actual = format!(
                     "pingInterval {}, pingTimeout {}, maxPayload {}",
                     h.ping_interval,

@@ -2,7 +2,8 @@
 
 use std::time::Instant;
 
-use crate::case::{Case, Ctx, Observed, Outcome, Section, Verdict};
+use crate::case::server::Ctx;
+use crate::case::{Case, Observed, Outcome, Section, Verdict};
 use crate::suite::Suite;
 use crate::verify;
 use crate::verify::heartbeat::{

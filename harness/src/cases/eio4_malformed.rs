@@ -6,7 +6,8 @@
 use siospec_codec::engine::{v4, Packet, PacketType};
 use siospec_codec::{Limits, Profile};
 
-use crate::case::{Case, Ctx, Observed, Outcome, Section, Stop};
+use crate::case::server::Ctx;
+use crate::case::{Case, Observed, Outcome, Section, Stop};
 use crate::suite::Suite;
 use crate::verify;
 use crate::wire::eio;

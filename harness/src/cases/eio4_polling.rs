@@ -3,7 +3,8 @@
 use siospec_codec::engine::{Data, Packet, PacketType};
 use tokio::io::AsyncReadExt;
 
-use crate::case::{Case, Ctx, Observed, Outcome, Section, Verdict};
+use crate::case::server::Ctx;
+use crate::case::{Case, Observed, Outcome, Section, Verdict};
 use crate::suite::Suite;
 use crate::verify;
 use crate::verify::polling::{duplicate_get, echo, invalid_post, invalid_post_case};

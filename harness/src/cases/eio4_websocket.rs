@@ -1,6 +1,7 @@
 //! Engine.IO v4 — WebSocket transport: frames, binary, limits.
 
-use crate::case::{Case, Ctx, Observed, Outcome, Section, Stop, Verdict};
+use crate::case::server::Ctx;
+use crate::case::{Case, Observed, Outcome, Section, Stop, Verdict};
 use crate::suite::Suite;
 use crate::verify;
 use crate::verify::ws::{ws_echo_binary, ws_echo_text, ws_invalid, ws_invalid_case};

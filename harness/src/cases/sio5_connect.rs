@@ -6,7 +6,8 @@ use serde_json::Value;
 use siospec_codec::engine::{Data, PacketType as EType};
 use siospec_codec::socket::PacketType;
 
-use crate::case::{Case, Ctx, Observed, Outcome, Section, Verdict};
+use crate::case::server::Ctx;
+use crate::case::{Case, Observed, Outcome, Section, Verdict};
 use crate::suite::Suite;
 use crate::verify;
 use crate::verify::sio::{only_sid, reply_sid};

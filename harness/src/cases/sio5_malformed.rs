@@ -6,7 +6,8 @@
 use siospec_codec::socket::{self, PacketType, Version};
 use siospec_codec::{Limits, Profile};
 
-use crate::case::{Case, Ctx, Level, Observed, Outcome, Section, Stop};
+use crate::case::server::Ctx;
+use crate::case::{Case, Level, Observed, Outcome, Section, Stop};
 use crate::suite::Suite;
 use crate::wire::sio::{self, Sio};
 

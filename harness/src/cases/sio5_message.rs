@@ -3,7 +3,8 @@
 use serde_json::{json, Value};
 use siospec_codec::socket::{self, binary, PacketType};
 
-use crate::case::{Case, Ctx, Observed, Outcome, Section, Stop, Verdict};
+use crate::case::server::Ctx;
+use crate::case::{Case, Observed, Outcome, Section, Stop, Verdict};
 use crate::suite::Suite;
 use crate::verify;
 use crate::wire::sio::{self, Got, Sio};

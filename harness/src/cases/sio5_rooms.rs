@@ -9,7 +9,8 @@ use std::collections::BTreeSet;
 
 use serde_json::json;
 
-use crate::case::{Case, Ctx, Observed, Outcome, Section, Stop};
+use crate::case::server::Ctx;
+use crate::case::{Case, Observed, Outcome, Section, Stop};
 use crate::suite::Suite;
 use crate::verify;
 use crate::wire::sio::{self, Got, Sio};

@@ -84,7 +84,7 @@ impl Options {
             serves,
             engine: ServerConfig {
                 upgrade_timeout: Duration::from_millis(
-                    crate::suite::Expected::REFERENCE.upgrade_timeout,
+                    crate::suite::Expected::reference().upgrade_timeout,
                 ),
                 ..ServerConfig::suite()
             },

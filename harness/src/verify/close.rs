@@ -3,7 +3,8 @@
 
 use std::time::Instant;
 
-use crate::case::{Case, Ctx, Observed, Outcome, Stop, Verdict};
+use crate::case::server::Ctx;
+use crate::case::{Case, Observed, Outcome, Stop, Verdict};
 use crate::verify;
 use crate::wire::eio;
 

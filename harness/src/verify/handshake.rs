@@ -7,7 +7,8 @@ use siospec_codec::engine::handshake::Handshake;
 use siospec_codec::engine::{Data, Packet};
 
 use super::fail;
-use crate::case::{Case, Ctx, Observed, Outcome, Stop, Verdict};
+use crate::case::server::Ctx;
+use crate::case::{Case, Observed, Outcome, Stop, Verdict};
 use crate::verify;
 use crate::wire::eio;
 

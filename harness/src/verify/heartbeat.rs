@@ -3,7 +3,8 @@
 
 use std::time::Instant;
 
-use crate::case::{Case, Ctx, Observed, Outcome, Verdict};
+use crate::case::server::Ctx;
+use crate::case::{Case, Observed, Outcome, Verdict};
 use crate::verify;
 use crate::wire::eio;
 use crate::wire::ws::Frame;

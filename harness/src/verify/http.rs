@@ -3,7 +3,8 @@
 use serde_json::Value;
 
 use super::{fail, short};
-use crate::case::{Ctx, Stop};
+use crate::case::server::Ctx;
+use crate::case::Stop;
 use crate::wire::eio;
 use crate::wire::http::{HttpError, Response};
 

@@ -1,7 +1,8 @@
 //! Long-polling rules shared by the eio4 and eio3 sections: echo,
 //! invalid POST, duplicate GET.
 
-use crate::case::{Case, Ctx, Observed, Outcome, Verdict};
+use crate::case::server::Ctx;
+use crate::case::{Case, Observed, Outcome, Verdict};
 use crate::verify;
 use crate::wire::eio;
 

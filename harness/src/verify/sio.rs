@@ -4,7 +4,8 @@ use serde_json::Value;
 use siospec_codec::socket::PacketType;
 
 use super::fail;
-use crate::case::{Ctx, Observed, Outcome, Stop};
+use crate::case::server::Ctx;
+use crate::case::{Observed, Outcome, Stop};
 use crate::wire::sio::{Sio, SioPacket};
 
 /// The CONNECT reply must carry exactly `{"sid": <string>}`.

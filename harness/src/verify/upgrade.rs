@@ -1,7 +1,8 @@
 //! The upgrade from polling to WebSocket, shared by the eio4, eio3 and
 //! sio5.engine sections.
 
-use crate::case::{Ctx, Observed, Outcome, Stop};
+use crate::case::server::Ctx;
+use crate::case::{Observed, Outcome, Stop};
 use crate::verify;
 use crate::wire::eio;
 use crate::wire::ws::{Frame, Ws};

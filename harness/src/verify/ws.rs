@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use super::{fail, short};
-use crate::case::{Case, Ctx, Observed, Outcome, Stop, Verdict};
+use crate::case::server::Ctx;
+use crate::case::{Case, Observed, Outcome, Stop, Verdict};
 use crate::verify;
 use crate::wire::eio;
 use crate::wire::heartbeat::Heartbeat;

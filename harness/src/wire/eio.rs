@@ -8,7 +8,8 @@ use siospec_codec::{Limits, Profile};
 use super::heartbeat;
 use super::http::Response;
 use super::ws::{Frame, Ws};
-use crate::case::{Ctx, Stop};
+use crate::case::server::Ctx;
+use crate::case::Stop;
 
 /// An open polling session.
 #[derive(Debug, Clone)]

@@ -16,7 +16,8 @@ use tokio::time::Instant;
 use super::eio;
 use super::heartbeat::{self, Heartbeat};
 use super::ws::{Frame, Ws};
-use crate::case::{Ctx, Stop};
+use crate::case::server::Ctx;
+use crate::case::Stop;
 
 /// A received Socket.IO packet.
 #[derive(Debug, Clone, PartialEq)]
