@@ -5,7 +5,7 @@
 //!   stable hierarchical id, the requirement it checks, its expected
 //!   outcomes each mapped to a [`Verdict`](case::Verdict), and a short run
 //!   function over the shared checks in [`verify`].
-//! * [`client`]: the harness's own HTTP / WebSocket / Engine.IO / Socket.IO
+//! * [`wire`]: the harness's own HTTP / WebSocket / Engine.IO / Socket.IO
 //!   drivers on `siospec-codec`, tracing every exchange ([`trace`]).
 //! * [`runner`] runs cases against a [`target`], [`report`] writes the reports,
 //!   [`baseline`] reads accepted deviations, [`cli`] is the command line.
@@ -18,7 +18,6 @@ pub mod bench;
 pub mod case;
 pub mod cases;
 pub mod cli;
-pub mod client;
 pub mod probe;
 pub mod process;
 pub mod report;
@@ -28,3 +27,4 @@ pub mod suite;
 pub mod target;
 pub mod trace;
 pub mod verify;
+pub mod wire;

@@ -15,11 +15,12 @@ use siospec_codec::engine::{v3, v4, Data, PacketType};
 use siospec_codec::{Limits, Profile};
 
 use crate::case::Verdict;
-use crate::client::http::{Http, HttpError, Req, Response};
-use crate::client::ws::{Frame, Refused as WsRefused, Ws};
 use crate::runner::{Endpoint, Plan};
 use crate::suite::{Expected, Mode, Suite};
 use crate::trace::Trace;
+use crate::wire::heartbeat::Engine;
+use crate::wire::http::{Http, HttpError, Req, Response};
+use crate::wire::ws::{Frame, Refused as WsRefused, Ws};
 
 /// How long each probe request may take.
 const WAIT: Duration = Duration::from_secs(3);
@@ -380,7 +381,11 @@ async fn offer_at(
         // upgrades but never sends the open packet.
         let trace = Trace::new();
         let target = format!("{path}?EIO=4&transport=websocket");
-        match Ws::connect(authority, &target, &[], WAIT, trace).await {
+        let engine = Engine {
+            eio: 4,
+            ping_interval: WAIT,
+        };
+        match Ws::connect(authority, &target, &[], WAIT, engine, trace).await {
             Ok(mut ws) => match ws.recv(WAIT).await {
                 Some(Frame::Text(t)) if t.starts_with('0') => {
                     offer.websocket = true;
@@ -478,7 +483,8 @@ async fn polling_connects(http: &Http, path: &str, query: &str) -> bool {
 
 /// Whether `40` over a WebSocket gets a CONNECT reply.
 async fn ws_connects(ws: &mut Ws) -> bool {
-    if ws.send_text("40").await.is_err() {
+    // Sent as is: the probe sniffs an unknown server, before any suite is chosen.
+    if ws.send_raw("40").await.is_err() {
         return false;
     }
     for _ in 0..5 {

@@ -8,7 +8,8 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
-use crate::case::{Case, Ctx, Expect, Obs, Stop, Verdict};
+use crate::case::server::Ctx;
+use crate::case::{Case, Expect, Obs, Stop, Verdict};
 use crate::suite::{Expected, Suite};
 use crate::trace::{Event, Trace};
 
@@ -32,7 +33,7 @@ impl Endpoint {
         Endpoint {
             authority: authority.into(),
             path: path.into(),
-            conf: Expected::REFERENCE,
+            conf: Expected::reference(),
             echo,
         }
     }

@@ -107,16 +107,20 @@ pub struct Expected {
 }
 
 impl Expected {
-    /// The testee contract's reference configuration.
-    pub const REFERENCE: Expected = Expected {
-        ping_interval: 300,
-        ping_timeout: 200,
-        max_payload: 1_000_000,
-        connect_timeout: 1000,
-        // Shorter than engine.io's 10 s so that the one case that waits it
-        // out does not set the length of a whole run.
-        upgrade_timeout: 2000,
-    };
+    /// The testee contract's reference configuration, read from the codec's
+    /// [`contract::Config::reference`](siospec_codec::session::contract::Config::reference):
+    /// what the reference server and the Node peer's suite profile run with.
+    pub fn reference() -> Expected {
+        let reference = siospec_codec::session::contract::Config::reference();
+        let ms = |d: std::time::Duration| d.as_millis() as u64;
+        Expected {
+            ping_interval: ms(reference.engine.ping_interval),
+            ping_timeout: ms(reference.engine.ping_timeout),
+            max_payload: reference.engine.max_payload as u64,
+            connect_timeout: ms(reference.socket.connect_timeout),
+            upgrade_timeout: ms(reference.engine.upgrade_timeout),
+        }
+    }
 
     /// The official server's defaults (engine.io 6, socket.io 4), which a
     /// server given by URL is assumed to keep for what its handshake does
@@ -137,6 +141,6 @@ impl Expected {
 
 impl Default for Expected {
     fn default() -> Self {
-        Expected::REFERENCE
+        Expected::reference()
     }
 }

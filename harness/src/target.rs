@@ -163,7 +163,7 @@ async fn probe_all(
             findings.push(format!("{}: every case {verdict}: {reason}", suite.name()));
         }
     }
-    let reference = Expected::REFERENCE;
+    let reference = Expected::reference();
     let differs: Vec<String> = plans
         .values()
         .filter_map(|p| match p {
@@ -244,7 +244,7 @@ impl TargetSpec {
                     by_suite.insert(s, authority);
                 }
                 let (plans, findings) =
-                    probe_all(&by_suite, &Paths::default(), &Expected::REFERENCE).await?;
+                    probe_all(&by_suite, &Paths::default(), &Expected::reference()).await?;
                 Ok(Prepared {
                     name: match broken {
                         Some(b) => format!("node-broken-{b}"),
@@ -313,7 +313,7 @@ impl TargetSpec {
                     by_suite.insert(s, authority);
                 }
                 let (plans, findings) =
-                    probe_all(&by_suite, &Paths::default(), &Expected::REFERENCE).await?;
+                    probe_all(&by_suite, &Paths::default(), &Expected::reference()).await?;
                 Ok(Prepared {
                     name: "rust".to_owned(),
                     description: "siospec reference server (embedded), --profile suite".to_owned(),

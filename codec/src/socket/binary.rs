@@ -174,12 +174,28 @@ pub fn write_json<'v>(value: &'v Value, out: &mut Vec<u8>, attachments: &mut Vec
             out.push(b'}');
         }
         Value::Binary(bytes) => {
-            out.extend_from_slice(b"{\"_placeholder\":true,\"num\":");
-            write_u64(attachments.len() as u64, out);
-            out.push(b'}');
+            write_placeholder(attachments.len(), out);
             attachments.push(bytes);
         }
     }
+}
+
+/// Writes the placeholder `{"_placeholder":true,"num":N}` that stands for
+/// attachment `num`. [`encode`] numbers placeholders in the order they
+/// appear; this is for building input it never writes but decoders must
+/// accept, such as placeholders that refer to the attachments out of order.
+///
+/// ```
+/// use siospec_codec::socket::binary;
+///
+/// let mut out = Vec::new();
+/// binary::write_placeholder(3, &mut out);
+/// assert_eq!(out, br#"{"_placeholder":true,"num":3}"#);
+/// ```
+pub fn write_placeholder(num: usize, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"{\"_placeholder\":true,\"num\":");
+    write_u64(num as u64, out);
+    out.push(b'}');
 }
 
 /// What placeholders resolve to while walking the JSON.

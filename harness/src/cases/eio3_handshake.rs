@@ -1,11 +1,10 @@
 //! Engine.IO v3 — handshake.
 
-use crate::case::{Case, Observed, Section, Stop, Verdict};
-use crate::cases::eio4_handshake as v4;
-use crate::client::eio;
-use crate::client::ws::{Frame, Refused};
+use crate::case::{Case, Observed, Section, Verdict};
 use crate::suite::Suite;
 use crate::verify;
+use crate::wire::eio;
+use crate::wire::ws::{Frame, Refused};
 
 const S: Section = Section {
     id: "eio3.handshake",
@@ -26,13 +25,15 @@ pub fn cases() -> Vec<Case> {
                 let r = cx.get(&eio::polling_query(&cx, "")).await?;
                 verify::status(&r, 200, "handshake")?;
                 let text = r.text();
-                let (len, content) = text
-                    .split_once(':')
-                    .ok_or_else(|| Stop::Fail(format!("no length prefix in {text:?}")))?;
-                if len != content.encode_utf16().count().to_string() {
-                    return verify::fail(format!("length prefix {len} does not match the {} characters that follow", content.encode_utf16().count()));
+                let packets = eio::decode_body(&cx, &r)?;
+                let [open] = packets.as_slice() else {
+                    return verify::fail(format!("expected one packet `<length>:0{{...}}`, got {text:?}"));
+                };
+                // The codec writes the length in UTF-16 code units, as the protocol counts it.
+                if eio::encode_body(&cx, &packets) != r.body {
+                    return verify::fail(format!("the length prefix of {text:?} is not the length of the packet that follows"));
                 }
-                let h = eio::parse_open(content)?;
+                let h = eio::parse_open(&cx, &eio::encode_text(&cx, open))?;
                 verify::handshake(&cx, &h, &["websocket"], true)?;
                 Ok(Observed::ok(text))
             }),
@@ -40,18 +41,18 @@ pub fn cases() -> Vec<Case> {
             .official("handshake / HTTP long-polling / fails with an invalid 'transport' query parameter", None)
             .req("transport: the name of the transport (mandatory).")
             .ok("400 for both requests")
-            .run(v4::polling_invalid_transport),
+            .run(verify::handshake::polling_invalid_transport),
         Case::new(S, "polling.invalid-method", "A v3 handshake by POST or PUT is refused with 400")
             .official("handshake / HTTP long-polling / fails with an invalid request method", None)
             .req("To establish a connection, the client sends an HTTP GET request.")
             .ok("400 for POST and for PUT")
-            .run(v4::polling_invalid_method),
+            .run(verify::handshake::polling_invalid_method),
         Case::new(S, "websocket.open", "A v3 WebSocket without sid opens a session")
             .official("handshake / WebSocket / successfully opens a session", None)
             .req(REQ_OPEN)
             .ok("first frame `0{...}` with upgrades []")
-            .run(v4::websocket_open),
-        v4::refusal_outcomes(
+            .run(verify::handshake::websocket_open),
+        verify::handshake::refusal_outcomes(
             Case::new(S, "websocket.invalid-eio", "A WebSocket without EIO, or with EIO=abc, on a server that speaks v3")
                 .official("handshake / WebSocket / fails with an invalid 'EIO' query parameter", Some("the official case never awaits anything; here the outcome is awaited and judged"))
                 .req("EIO: the version of the protocol (mandatory)."),
@@ -88,12 +89,12 @@ pub fn cases() -> Vec<Case> {
             }
             Ok(Observed::is(key, parts.join("; ")))
         }),
-        v4::refusal_outcomes(
+        verify::handshake::refusal_outcomes(
             Case::new(S, "websocket.invalid-transport", "A v3 WebSocket without transport, or with transport=abc, gets no session")
                 .official("handshake / WebSocket / fails with an invalid 'transport' query parameter", Some("the official case never awaits the close; here it is awaited and judged"))
                 .req("transport: the name of the transport (mandatory)."),
         )
-        .run(v4::websocket_invalid_transport),
+        .run(verify::handshake::websocket_invalid_transport),
         Case::new(S, "polling.jsonp", "JSONP polling (`j=0`) wraps the payload in `___eio[0](\"...\");`")
             .req("JSONP: when the `j` query parameter is present the response is JavaScript calling ___eio[j] with the payload (protocol 3).")
             .may()

@@ -3,10 +3,10 @@
 use std::time::Instant;
 
 use crate::case::{Case, Observed, Section, Verdict};
-use crate::client::eio;
-use crate::client::ws::Frame;
 use crate::suite::Suite;
 use crate::verify;
+use crate::wire::eio;
+use crate::wire::ws::Frame;
 
 const S: Section = Section {
     id: "eio3.heartbeat",
@@ -49,7 +49,7 @@ pub fn cases() -> Vec<Case> {
             .run(|cx| async move {
                 let (mut ws, _) = eio::open_ws(&cx).await?;
                 for _ in 0..3 {
-                    eio::send(&mut ws, "2").await?;
+                    ws.send(&eio::ping()).await?;
                     verify::text(&mut ws, "3", cx.ms(1000)).await?;
                 }
                 Ok(Observed::ok("3 × (`2` → `3`)"))
@@ -74,7 +74,7 @@ pub fn cases() -> Vec<Case> {
             .run(|cx| async move {
                 let s = eio::open_polling(&cx).await?;
                 let mut ws = eio::probe(&cx, &s).await?;
-                eio::send(&mut ws, "5").await?;
+                ws.send(&eio::upgrade()).await?;
                 let t = Instant::now();
                 let limit = cx.ms(cx.conf.ping_interval + cx.conf.ping_timeout + 500);
                 match ws.wait_closed(limit).await {
@@ -92,7 +92,7 @@ pub fn cases() -> Vec<Case> {
             .outcome("other", Verdict::Informational, "answered otherwise")
             .run(|cx| async move {
                 let (mut ws, _) = eio::open_ws(&cx).await?;
-                eio::send(&mut ws, "2probe").await?;
+                ws.send(&eio::probe_ping()).await?;
                 Ok(match ws.recv(cx.ms(1000)).await {
                     Some(Frame::Text(t)) if t == "3probe" => Observed::ok("3probe"),
                     Some(f) => Observed::is("other", f.describe()),

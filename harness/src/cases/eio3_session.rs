@@ -1,8 +1,8 @@
 //! Engine.IO v3 — closing and upgrading a session.
 
 use crate::case::{Case, Section};
-use crate::cases::{eio4_close as c4, eio4_upgrade as u4};
 use crate::suite::Suite;
+use crate::verify;
 
 const S: Section = Section {
     id: "eio3.session",
@@ -15,7 +15,7 @@ const REQ_UPGRADE: &str = "The client probes the WebSocket with `2probe`/`3probe
 
 pub fn cases() -> Vec<Case> {
     vec![
-        c4::polling_close_case(
+        verify::close::polling_close_case(
             Case::new(
                 S,
                 "close.polling",
@@ -28,8 +28,8 @@ pub fn cases() -> Vec<Case> {
             .req("close (1): the transport can be closed."),
             "1:6",
         )
-        .run(|cx| c4::polling_close(cx, "1:1", "1:6")),
-        c4::ws_close_case(
+        .run(|cx| verify::close::polling_close(cx, "1:1", "1:6")),
+        verify::close::ws_close_case(
             Case::new(
                 S,
                 "close.websocket",
@@ -38,7 +38,7 @@ pub fn cases() -> Vec<Case> {
             .official("close / WebSocket / forcefully closes the session", None)
             .req("close (1): the transport can be closed."),
         )
-        .run(c4::ws_close),
+        .run(verify::close::ws_close),
         Case::new(
             S,
             "upgrade.probe",
@@ -50,7 +50,7 @@ pub fn cases() -> Vec<Case> {
         )
         .req(REQ_UPGRADE)
         .ok("`3probe`; GET `1:6`; `4hello` echoed over WebSocket")
-        .run(|cx| u4::upgrade(cx, true, true)),
+        .run(|cx| verify::upgrade::upgrade(cx, true, true)),
         Case::new(
             S,
             "upgrade.polling-after-upgrade",
@@ -62,7 +62,7 @@ pub fn cases() -> Vec<Case> {
         )
         .req(REQ_UPGRADE)
         .ok("GET 400; `4hello` echoed over WebSocket")
-        .run(|cx| u4::polling_after_upgrade(cx, true)),
+        .run(|cx| verify::upgrade::polling_after_upgrade(cx, true)),
         Case::new(
             S,
             "upgrade.second-websocket",
@@ -74,6 +74,6 @@ pub fn cases() -> Vec<Case> {
         )
         .req(REQ_UPGRADE)
         .ok("second WebSocket refused or closed; the first still echoes")
-        .run(|cx| u4::second_websocket(cx, true)),
+        .run(|cx| verify::upgrade::second_websocket(cx, true)),
     ]
 }

@@ -1,10 +1,11 @@
 //! Engine.IO v4 — CORS headers of the reference configuration (`cors: {origin: "*"}`).
 
-use crate::case::{Case, Ctx, Observed, Outcome, Section, Stop, Verdict};
-use crate::client::eio;
-use crate::client::http::Response;
+use crate::case::server::Ctx;
+use crate::case::{Case, Observed, Outcome, Section, Stop, Verdict};
 use crate::suite::Suite;
 use crate::verify;
+use crate::wire::eio;
+use crate::wire::http::Response;
 
 const S: Section = Section {
     id: "eio4.cors",

@@ -1,11 +1,12 @@
 //! Engine.IO v4 — how bad requests are refused: status and the error body
 //! `{"code":N,"message":"..."}` of codes 0–5.
 
-use crate::case::{Case, Ctx, Observed, Outcome, Section, Verdict};
-use crate::client::eio;
-use crate::client::http::raw_status;
+use crate::case::server::Ctx;
+use crate::case::{Case, Observed, Outcome, Section, Verdict};
 use crate::suite::Suite;
 use crate::verify;
+use crate::wire::eio;
+use crate::wire::http::raw_status;
 
 const S: Section = Section {
     id: "eio4.errors",

@@ -2,10 +2,14 @@
 
 use std::collections::BTreeSet;
 
-use crate::case::{Case, Ctx, Observed, Outcome, Section, Stop, Verdict};
-use crate::client::eio;
+use crate::case::{Case, Observed, Section};
 use crate::suite::Suite;
 use crate::verify;
+use crate::verify::handshake::{
+    polling_invalid_eio, polling_invalid_method, polling_invalid_transport, polling_open,
+    refusal_outcomes, websocket_invalid_eio, websocket_invalid_transport, websocket_open,
+};
+use crate::wire::eio;
 
 const S: Section = Section {
     id: "eio4.handshake",
@@ -20,133 +24,6 @@ const REQ_TRANSPORT: &str =
     "transport: the name of the transport (mandatory): \"polling\" or \"websocket\".";
 const REQ_WS: &str = "A WebSocket connection opened without sid starts a session: the first frame is the open packet; the list of upgrades is empty.";
 
-/// Polling handshake: exact keys and the contract's values (shared with sio5.engine).
-pub(crate) async fn polling_open(cx: Ctx) -> Outcome {
-    let resp = cx.get(&eio::polling_query(&cx, "")).await?;
-    verify::status(&resp, 200, "handshake")?;
-    let text = resp.text();
-    let h = eio::parse_open(&text)?;
-    let keys: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(&text[1..]).map_err(|e| Stop::Fail(e.to_string()))?;
-    let names: BTreeSet<&str> = keys.keys().map(String::as_str).collect();
-    let want: BTreeSet<&str> = [
-        "maxPayload",
-        "pingInterval",
-        "pingTimeout",
-        "sid",
-        "upgrades",
-    ]
-    .into();
-    if names != want {
-        return verify::fail(format!(
-            "handshake keys must be exactly sid, upgrades, pingInterval, pingTimeout, maxPayload; got {names:?}"
-        ));
-    }
-    if !keys["sid"].is_string() {
-        return verify::fail("sid must be a string");
-    }
-    verify::handshake(&cx, &h, &["websocket"], false)?;
-    Ok(Observed::ok(text))
-}
-
-pub(crate) async fn polling_invalid_eio(cx: Ctx) -> Outcome {
-    let mut seen = Vec::new();
-    for q in ["transport=polling", "EIO=abc&transport=polling"] {
-        let r = cx.get(q).await?;
-        seen.push(format!("{q}: {}", r.status));
-        if r.status == 200 && cx.suite.eio() == 4 {
-            if let Ok(Some(h)) = eio::decode_body(&cx, &r).map(|p| p.first().cloned()) {
-                return Err(Stop::Fail(format!(
-                    "{q}: the server opened a session ({h:?})"
-                )));
-            }
-        }
-        verify::status(&r, 400, q)?;
-    }
-    Ok(Observed::ok(seen.join(", ")))
-}
-
-pub(crate) async fn polling_invalid_transport(cx: Ctx) -> Outcome {
-    let eio_v = cx.suite.eio();
-    let mut seen = Vec::new();
-    for q in [format!("EIO={eio_v}"), format!("EIO={eio_v}&transport=abc")] {
-        let r = cx.get(&q).await?;
-        verify::status(&r, 400, &q)?;
-        seen.push(format!("{q}: 400"));
-    }
-    Ok(Observed::ok(seen.join(", ")))
-}
-
-pub(crate) async fn polling_invalid_method(cx: Ctx) -> Outcome {
-    let q = eio::polling_query(&cx, "");
-    let mut seen = Vec::new();
-    for m in ["POST", "PUT"] {
-        let r = cx.request(m, &q, Vec::new(), b"".to_vec()).await?;
-        verify::status(&r, 400, m)?;
-        seen.push(format!("{m}: 400"));
-    }
-    Ok(Observed::ok(seen.join(", ")))
-}
-
-pub(crate) async fn websocket_open(cx: Ctx) -> Outcome {
-    let (_ws, h) = eio::open_ws(&cx).await?;
-    verify::handshake(&cx, &h, &[], cx.suite.eio() == 3)?;
-    Ok(Observed::ok(format!(
-        "open packet, sid {:?}, upgrades []",
-        h.sid
-    )))
-}
-
-pub(crate) async fn websocket_invalid_eio(cx: Ctx) -> Outcome {
-    let mut keys = Vec::new();
-    for q in ["transport=websocket", "EIO=abc&transport=websocket"] {
-        let (key, actual) = verify::ws_refusal(&cx, q).await?;
-        keys.push((key, format!("{q}: {actual}")));
-    }
-    worst_refusal(keys)
-}
-
-pub(crate) async fn websocket_invalid_transport(cx: Ctx) -> Outcome {
-    let eio_v = cx.suite.eio();
-    let mut keys = Vec::new();
-    for q in [format!("EIO={eio_v}"), format!("EIO={eio_v}&transport=abc")] {
-        let (key, actual) = verify::ws_refusal(&cx, &q).await?;
-        keys.push((key, format!("{q}: {actual}")));
-    }
-    worst_refusal(keys)
-}
-
-/// Several refusals: the least clean one decides.
-pub(crate) fn worst_refusal(keys: Vec<(&'static str, String)>) -> Outcome {
-    let rank = |k: &str| match k {
-        "refused" => 0,
-        "refused-other" => 1,
-        _ => 2,
-    };
-    let worst = keys
-        .iter()
-        .map(|(k, _)| *k)
-        .max_by_key(|k| rank(k))
-        .unwrap_or("refused");
-    let actual = keys
-        .into_iter()
-        .map(|(_, a)| a)
-        .collect::<Vec<_>>()
-        .join("; ");
-    Ok(Observed::is(worst, actual))
-}
-
-/// The outcomes of a WebSocket request that must be refused.
-pub(crate) fn refusal_outcomes(case: Case) -> Case {
-    case.outcome("refused", Verdict::Ok, "the opening handshake is refused with HTTP 400")
-        .outcome("refused-other", Verdict::NonStrict, "refused with another 4xx status")
-        .outcome(
-            "closed-after-upgrade",
-            Verdict::NonStrict,
-            "101 Switching Protocols, then the connection is closed without a session (engine.io checks EIO only after the WebSocket handshake and writes its HTTP 400 into the upgraded stream)",
-        )
-}
-
 pub fn cases() -> Vec<Case> {
     vec![
         Case::new(S, "polling.open", "GET ?EIO=4&transport=polling opens a session with the contract's handshake")
@@ -160,7 +37,7 @@ pub fn cases() -> Vec<Case> {
             .ok("pingInterval 300, pingTimeout 200, maxPayload 1000000")
             .run(|cx| async move {
                 let h = eio::open_polling(&cx).await?.handshake;
-                let r = crate::suite::Expected::REFERENCE;
+                let r = crate::suite::Expected::reference();
                 let actual = format!(
                     "pingInterval {}, pingTimeout {}, maxPayload {}",
                     h.ping_interval,

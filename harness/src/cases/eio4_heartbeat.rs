@@ -2,11 +2,15 @@
 
 use std::time::Instant;
 
-use crate::case::{Case, Ctx, Observed, Outcome, Section, Verdict};
-use crate::client::eio;
-use crate::client::ws::Frame;
+use crate::case::server::Ctx;
+use crate::case::{Case, Observed, Outcome, Section, Verdict};
 use crate::suite::Suite;
 use crate::verify;
+use crate::verify::heartbeat::{
+    first_ping, polling_ping_pong, polling_timeout, timing, ws_ping_pong, ws_timeout,
+};
+use crate::wire::eio;
+use crate::wire::ws::Frame;
 
 const S: Section = Section {
     id: "eio4.heartbeat",
@@ -16,112 +20,6 @@ const S: Section = Section {
 };
 
 const REQ_HB: &str = "At regular intervals (pingInterval) the server sends a PING packet and the client has a few seconds (pingTimeout) to send a PONG packet back. If the server does not receive a PONG packet back, it considers that the connection is closed.";
-
-/// Three rounds of GET `2` / POST `3` (shared with sio5.engine).
-pub(crate) async fn polling_ping_pong(cx: Ctx) -> Outcome {
-    let s = eio::open_polling(&cx).await?;
-    for i in 0..3 {
-        let g = s.get(&cx).await?;
-        verify::ok_body(&g, "2", &format!("GET #{}", i + 1))?;
-        verify::posted(&s.post(&cx, "3").await?, "POST 3")?;
-    }
-    Ok(Observed::ok("3 × (GET `2`, POST `3` → ok)"))
-}
-
-/// No pong: the session must be gone at pingInterval + pingTimeout + margin.
-pub(crate) async fn polling_timeout(cx: Ctx) -> Outcome {
-    let s = eio::open_polling(&cx).await?;
-    let start = Instant::now();
-    tokio::time::sleep(cx.ms(cx.conf.ping_interval + cx.conf.ping_timeout + 150)).await;
-    let r = cx.get(&s.query).await?;
-    let actual = format!(
-        "GET after {} ms: {} {:?}",
-        start.elapsed().as_millis(),
-        r.status,
-        verify::short(&r.text())
-    );
-    Ok(if verify::unknown_sid(&r) {
-        Observed::ok(actual)
-    } else {
-        Observed::not(actual)
-    })
-}
-
-pub(crate) async fn ws_ping_pong(cx: Ctx) -> Outcome {
-    let (mut ws, _) = eio::open_ws(&cx).await?;
-    for _ in 0..3 {
-        verify::text(
-            &mut ws,
-            "2",
-            cx.ms(cx.conf.ping_interval + cx.conf.ping_timeout + 500),
-        )
-        .await?;
-        eio::send(&mut ws, "3").await?;
-    }
-    Ok(Observed::ok("3 × (`2` received, `3` sent)"))
-}
-
-pub(crate) async fn ws_timeout(cx: Ctx) -> Outcome {
-    let (mut ws, _) = eio::open_ws(&cx).await?;
-    let start = Instant::now();
-    let f = verify::closed(
-        &mut ws,
-        cx.ms(cx.conf.ping_interval + cx.conf.ping_timeout + 500),
-    )
-    .await?;
-    let ms = start.elapsed().as_millis();
-    if start.elapsed() < cx.ms(cx.conf.ping_interval / 2) {
-        return Ok(Observed::not(format!(
-            "closed after only {ms} ms: {}",
-            f.describe()
-        )));
-    }
-    Ok(Observed::ok(format!(
-        "closed after {ms} ms: {}",
-        f.describe()
-    )))
-}
-
-/// Time from the open packet to the first ping (shared with sio5.engine).
-pub(crate) async fn first_ping(cx: Ctx, polling: bool) -> Outcome {
-    let interval = cx.conf.ping_interval;
-    let limit = cx.ms(interval + cx.conf.ping_timeout + 300);
-    let (start, got) = if polling {
-        let s = eio::open_polling(&cx).await?;
-        let start = Instant::now();
-        let g = s.get(&cx).await?;
-        (
-            start,
-            if g.status == 200 && g.text() == "2" {
-                Some(())
-            } else {
-                None
-            },
-        )
-    } else {
-        let (mut ws, _) = eio::open_ws(&cx).await?;
-        let start = Instant::now();
-        (
-            start,
-            match ws.recv(limit).await {
-                Some(Frame::Text(t)) if t == "2" => Some(()),
-                _ => None,
-            },
-        )
-    };
-    let ms = start.elapsed().as_millis() as u64;
-    let scaled = |x: u64| (x as f64 * cx.scale) as u64;
-    Ok(match got {
-        None => Observed::not(format!("no ping within {} ms", limit.as_millis())),
-        Some(()) if ms + scaled(60) >= scaled(interval) && ms <= scaled(interval + 100) => {
-            Observed::ok(format!("first ping after {ms} ms"))
-        }
-        Some(()) if ms <= scaled(interval + cx.conf.ping_timeout) => {
-            Observed::is("other", format!("first ping after {ms} ms"))
-        }
-        Some(()) => Observed::not(format!("first ping only after {ms} ms")),
-    })
-}
 
 async fn late_pong(cx: Ctx, polling: bool) -> Outcome {
     let late = cx.ms(cx.conf.ping_timeout / 2);
@@ -139,7 +37,7 @@ async fn late_pong(cx: Ctx, polling: bool) -> Outcome {
         let (mut ws, _) = eio::open_ws(&cx).await?;
         verify::text(&mut ws, "2", cx.ms(cx.conf.ping_interval + 500)).await?;
         tokio::time::sleep(late).await;
-        eio::send(&mut ws, "3").await?;
+        ws.send(&eio::pong()).await?;
         verify::text(&mut ws, "2", cx.ms(cx.conf.ping_interval + 500)).await?;
     }
     Ok(Observed::ok(format!(
@@ -162,7 +60,7 @@ async fn client_ping(cx: Ctx, polling: bool) -> Outcome {
         });
     }
     let (mut ws, _) = eio::open_ws(&cx).await?;
-    eio::send(&mut ws, "2").await?;
+    ws.send(&eio::ping()).await?;
     Ok(match ws.recv(cx.ms(cx.conf.ping_interval / 2)).await {
         Some(f @ Frame::Closed { .. }) => Observed::ok(f.describe()),
         Some(Frame::Text(t)) if t == "3" => Observed::is("pong", "answered `3`"),
@@ -177,14 +75,6 @@ fn client_ping_case(case: Case) -> Case {
         .ok("the session is closed")
         .outcome("pong", Verdict::NonStrict, "answered with a pong (protocol 3 behaviour)")
         .outcome("ignored", Verdict::Informational, "ignored")
-}
-
-/// A first-ping timing case (shared with sio5.engine).
-pub(crate) fn timing(case: Case) -> Case {
-    case.req("pingInterval: the server sends a PING every pingInterval ms. The reference server sends the first one pingInterval after the handshake; the protocol does not say when the first ping comes.")
-        .should()
-        .ok("the first ping comes pingInterval (−60 / +100 ms) after the handshake")
-        .outcome("other", Verdict::NonStrict, "a ping comes, at another time within pingInterval + pingTimeout")
 }
 
 pub fn cases() -> Vec<Case> {
@@ -244,12 +134,12 @@ pub fn cases() -> Vec<Case> {
                 let (mut ws, _) = eio::open_ws(&cx).await?;
                 let wait = cx.ms(cx.conf.ping_interval + cx.conf.ping_timeout + 500);
                 verify::text(&mut ws, "2", wait).await?;
-                eio::send(&mut ws, "3").await?;
+                ws.send(&eio::pong()).await?;
                 let mut gaps = Vec::new();
                 for _ in 0..3 {
                     let t = Instant::now();
                     verify::text(&mut ws, "2", wait).await?;
-                    eio::send(&mut ws, "3").await?;
+                    ws.send(&eio::pong()).await?;
                     gaps.push(t.elapsed().as_millis() as u64);
                 }
                 let lo = ((cx.conf.ping_interval - 60) as f64 * cx.scale) as u64;
@@ -270,9 +160,9 @@ pub fn cases() -> Vec<Case> {
             .outcome("closed", Verdict::Informational, "the session is closed")
             .run(|cx| async move {
                 let (mut ws, _) = eio::open_ws(&cx).await?;
-                eio::send(&mut ws, "3").await?;
-                let _ = ws.send_text("4still").await;
-                Ok(match verify::next_skipping_pings(&mut ws, cx.ms(1500), true).await {
+                ws.send(&eio::pong()).await?;
+                let _ = ws.send(&eio::msg("still")).await;
+                Ok(match verify::next_keeping_heartbeat(&mut ws, cx.ms(1500)).await {
                     // Any message shows the session lives on (the echo's content is the message cases' rule).
                     Some(Frame::Text(t)) if eio::is_message_frame(&cx, &t) => Observed::ok("echo after the pong"),
                     Some(f @ Frame::Closed { .. }) => Observed::is("closed", f.describe()),

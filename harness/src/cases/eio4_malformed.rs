@@ -6,10 +6,11 @@
 use siospec_codec::engine::{v4, Packet, PacketType};
 use siospec_codec::{Limits, Profile};
 
-use crate::case::{Case, Ctx, Observed, Outcome, Section, Stop};
-use crate::client::eio;
+use crate::case::server::Ctx;
+use crate::case::{Case, Observed, Outcome, Section, Stop};
 use crate::suite::Suite;
 use crate::verify;
+use crate::wire::eio;
 
 const S: Section = Section {
     id: "eio4.malformed",
@@ -117,7 +118,7 @@ async fn websocket(cx: Ctx, frame: Vec<u8>) -> Outcome {
         )));
     }
     let (mut ws, _) = eio::open_ws(&cx).await?;
-    eio::send(&mut ws, &text).await?;
+    eio::send_raw(&mut ws, &text).await?;
     let closed = ws.wait_closed(cx.ms(cx.conf.ping_interval / 2 + 100)).await;
     verify::server_alive(&cx).await?;
     let o = Observed::ok("a new handshake still works");

@@ -3,10 +3,12 @@
 use siospec_codec::engine::{Data, Packet, PacketType};
 use tokio::io::AsyncReadExt;
 
-use crate::case::{Case, Ctx, Observed, Outcome, Section, Verdict};
-use crate::client::eio;
+use crate::case::server::Ctx;
+use crate::case::{Case, Observed, Outcome, Section, Verdict};
 use crate::suite::Suite;
 use crate::verify;
+use crate::verify::polling::{duplicate_get, echo, invalid_post, invalid_post_case};
+use crate::wire::eio;
 
 const S: Section = Section {
     id: "eio4.polling",
@@ -17,98 +19,6 @@ const S: Section = Section {
 
 const REQ_PAYLOAD: &str = "With HTTP long-polling, packets are concatenated with the record separator \\x1e; binary packets are base64-encoded and prefixed with `b`. The client sends with POST, receives with GET.";
 const REQ_CONCURRENT: &str = "The client must not have more than one active polling request of each kind; the server closes the session when it does.";
-
-/// POST `body`, expect 200, GET, expect exactly `want` (shared with eio3).
-pub(crate) async fn echo(cx: &Ctx, body: &[u8], want: &[u8]) -> Outcome {
-    let s = eio::open_polling(cx).await?;
-    let r = s.post(cx, body.to_vec()).await?;
-    verify::posted(&r, "POST")?;
-    let g = s.get(cx).await?;
-    verify::status(&g, 200, "GET")?;
-    verify::body(&g, want, "GET")?;
-    Ok(Observed::ok(format!(
-        "POST ok; GET {:?}",
-        verify::short(&g.text())
-    )))
-}
-
-/// An invalid POST: the status (behaviour axis) and whether the session is closed (close axis).
-pub(crate) async fn invalid_post(cx: Ctx, body: &'static [u8]) -> Outcome {
-    let s = eio::open_polling(&cx).await?;
-    let r = cx.post(&s.query, body.to_vec()).await;
-    let behaviour = match &r {
-        Ok(resp) if resp.status == 400 => Observed::ok("POST answered 400"),
-        Ok(resp) if resp.status == 200 => Observed::is(
-            "accepted-200",
-            format!("POST answered 200 {:?}", resp.text()),
-        ),
-        Err(e) => Observed::is("dropped", format!("POST: {e}")),
-        Ok(resp) => Observed::not(format!("POST answered {} {:?}", resp.status, resp.text())),
-    };
-    Ok(match verify::session_gone(&cx, &s.query).await {
-        Ok(_) => behaviour.close_is("closed", "next GET: 400"),
-        Err(crate::case::Stop::Fail(m)) => behaviour.close_not(m),
-        Err(h) => return Err(h),
-    })
-}
-
-pub(crate) fn invalid_post_case(case: Case) -> Case {
-    case.ok("the POST is answered 400")
-        .outcome(
-            "accepted-200",
-            Verdict::NonStrict,
-            "the POST is answered 200 `ok` and the session is closed anyway (engine.io's habit)",
-        )
-        .outcome(
-            "dropped",
-            Verdict::NonStrict,
-            "the connection is dropped without a response",
-        )
-        .close(
-            "closed",
-            Verdict::Ok,
-            "the session is closed: the next GET gets 400",
-        )
-}
-
-/// Two concurrent GETs (shared with eio3).
-pub(crate) async fn duplicate_get(cx: Ctx, close_body: &'static str) -> Outcome {
-    let s = eio::open_polling(&cx).await?;
-    let first = {
-        let cx = cx.clone();
-        let q = s.query.clone();
-        tokio::spawn(async move { cx.get(&q).await })
-    };
-    // Margin for the first GET to reach the server; it stays pending for a ping interval.
-    tokio::time::sleep(cx.ms(50)).await;
-    let second = cx.get(&format!("{}&t=burst", s.query)).await?;
-    let first = first
-        .await
-        .map_err(|e| crate::case::Stop::Harness(e.to_string()))?;
-    let first = first?;
-    let actual = format!(
-        "first GET {} {:?}; second GET {}",
-        first.status,
-        first.text(),
-        second.status
-    );
-    let mut o = if first.status == 200
-        && first.text() == close_body
-        && matches!(second.status, 400 | 500)
-    {
-        Observed::ok(actual)
-    } else if matches!(second.status, 400 | 500) {
-        Observed::is("second-refused", actual)
-    } else {
-        Observed::not(actual)
-    };
-    o = match verify::session_gone(&cx, &s.query).await {
-        Ok(_) => o.close_is("closed", "a further GET: 400"),
-        Err(crate::case::Stop::Fail(m)) => o.close_not(m),
-        Err(h) => return Err(h),
-    };
-    Ok(o)
-}
 
 async fn concurrent_post(cx: Ctx) -> Outcome {
     let s = eio::open_polling(&cx).await?;
@@ -189,7 +99,7 @@ pub fn cases() -> Vec<Case> {
                 let s = eio::open_polling(&cx).await?;
                 // `40`: a message for an echo server, a CONNECT to `/` for a
                 // Socket.IO server; either way a packet the server takes.
-                let r = s.post(&cx, "40").await?;
+                let r = s.post_packets(&cx, &[eio::msg("0")]).await?;
                 verify::posted(&r, "POST")?;
                 Ok(if r.body.as_ref() == b"ok" {
                     Observed::ok("200 `ok`")

@@ -2,13 +2,14 @@
 
 use std::time::Instant;
 
-use siospec_codec::engine::{Data, PacketType};
+use siospec_codec::engine::{Data, Packet, PacketType};
 
-use crate::case::{Case, Ctx, Observed, Outcome, Section, Stop, Verdict};
-use crate::client::eio;
-use crate::client::ws::{Frame, Ws};
+use crate::case::{Case, Observed, Section, Verdict};
 use crate::suite::Suite;
 use crate::verify;
+use crate::verify::upgrade::{polling_after_upgrade, second_websocket, upgrade};
+use crate::wire::eio;
+use crate::wire::ws::Frame;
 
 const S: Section = Section {
     id: "eio4.upgrade",
@@ -18,81 +19,6 @@ const S: Section = Section {
 };
 
 const REQ_UPGRADE: &str = "The client opens a WebSocket with the sid, sends a `2probe` PING and expects `3probe`; the server sends a `6` NOOP to end the pending polling request; the client sends `5` UPGRADE and from then on uses only the WebSocket.";
-
-/// `1:6` for v3 bodies, `6` for v4.
-fn noop(cx: &Ctx) -> &'static str {
-    if cx.suite.eio() == 3 {
-        "1:6"
-    } else {
-        "6"
-    }
-}
-
-/// Probe, noop on the poll, `5`, echo over WebSocket (shared; `echo` off for sio5).
-pub(crate) async fn upgrade(cx: Ctx, check_noop: bool, echo: bool) -> Outcome {
-    let s = eio::open_polling(&cx).await?;
-    let mut ws = eio::probe(&cx, &s).await?;
-    if check_noop {
-        verify::ok_body(&s.get(&cx).await?, noop(&cx), "GET during the upgrade")?;
-    }
-    eio::send(&mut ws, "5").await?;
-    if echo {
-        echoed_over_websocket(&cx, &mut ws, "over WebSocket").await?;
-    } else {
-        // Without an application echo: the upgraded session answers the heartbeat.
-        verify::text(&mut ws, "2", cx.ms(cx.conf.ping_interval + 500)).await?;
-        eio::send(&mut ws, "3").await?;
-    }
-    Ok(Observed::ok("upgraded"))
-}
-
-/// `4hello` sent over the upgraded WebSocket comes back (pings skipped). The
-/// echo only shows that the WebSocket carries the session: any message
-/// counts (its content is the message cases' rule, see [`eio::is_message_frame`]).
-async fn echoed_over_websocket(cx: &Ctx, ws: &mut Ws, place: &str) -> Result<(), Stop> {
-    eio::send(ws, "4hello").await?;
-    match verify::next_skipping_pings(ws, cx.ms(2000), true).await {
-        Some(Frame::Text(t)) if eio::is_message_frame(cx, &t) => Ok(()),
-        Some(f) => verify::fail(format!("expected `4hello` {place}, got {}", f.describe())),
-        None => verify::fail(format!("no `4hello` {place}")),
-    }
-}
-
-pub(crate) async fn polling_after_upgrade(cx: Ctx, echo: bool) -> Outcome {
-    let s = eio::open_polling(&cx).await?;
-    let mut ws = eio::probe(&cx, &s).await?;
-    eio::send(&mut ws, "5").await?;
-    let r = s.get(&cx).await?;
-    // A GET may still drain the noop the upgrade produced; the next one must fail.
-    let r = if r.status == 200 && r.text() == noop(&cx) {
-        s.get(&cx).await?
-    } else {
-        r
-    };
-    verify::status(&r, 400, "GET after the upgrade")?;
-    if echo {
-        echoed_over_websocket(&cx, &mut ws, "over WebSocket").await?;
-    }
-    Ok(Observed::ok("GET after the upgrade: 400"))
-}
-
-pub(crate) async fn second_websocket(cx: Ctx, echo: bool) -> Outcome {
-    let s = eio::open_polling(&cx).await?;
-    let mut ws = eio::probe(&cx, &s).await?;
-    eio::send(&mut ws, "5").await?;
-    let second = match cx.ws(&s.ws_query(&cx)).await {
-        Err(r @ crate::client::ws::Refused::Connect(_)) => return Err(r.into()),
-        Err(r) => format!("second WebSocket refused: {r}"),
-        Ok(mut w2) => match w2.wait_closed(cx.ms(1500)).await {
-            Some(f) => format!("second WebSocket closed: {}", f.describe()),
-            None => return verify::fail("the second WebSocket with the same sid stays open"),
-        },
-    };
-    if echo {
-        echoed_over_websocket(&cx, &mut ws, "on the first WebSocket").await?;
-    }
-    Ok(Observed::ok(second))
-}
 
 pub fn cases() -> Vec<Case> {
     vec![
@@ -146,7 +72,7 @@ pub fn cases() -> Vec<Case> {
             .run(|cx| async move {
                 let s = eio::open_polling(&cx).await?;
                 let mut ws = eio::probe(&cx, &s).await?;
-                eio::send(&mut ws, "5").await?;
+                ws.send(&eio::upgrade()).await?;
                 let r = s.post(&cx, "4late").await?;
                 verify::status(&r, 400, "POST after the upgrade")?;
                 Ok(Observed::ok("400"))
@@ -158,9 +84,9 @@ pub fn cases() -> Vec<Case> {
             .run(|cx| async move {
                 let s = eio::open_polling(&cx).await?;
                 let mut ws = eio::probe(&cx, &s).await?;
-                eio::send(&mut ws, "5").await?;
-                eio::send_binary(&mut ws, &[1, 2, 3]).await?;
-                match verify::next_skipping_pings(&mut ws, cx.ms(2000), true).await {
+                ws.send(&eio::upgrade()).await?;
+                eio::send_raw_binary(&mut ws, &[1, 2, 3]).await?;
+                match verify::next_keeping_heartbeat(&mut ws, cx.ms(2000)).await {
                     Some(Frame::Binary(b)) if b == [1, 2, 3] => Ok(Observed::ok("binary echo")),
                     Some(f) => Ok(Observed::not(f.describe())),
                     None => Ok(Observed::not("no echo")),
@@ -183,10 +109,10 @@ pub fn cases() -> Vec<Case> {
                         }
                     }
                 }
-                eio::send(&mut ws, "5").await?;
-                eio::send(&mut ws, "4marker").await?;
+                ws.send(&eio::upgrade()).await?;
+                ws.send(&eio::msg("marker")).await?;
                 loop {
-                    match verify::next_skipping_pings(&mut ws, cx.ms(2000), true).await {
+                    match verify::next_keeping_heartbeat(&mut ws, cx.ms(2000)).await {
                         Some(Frame::Text(t)) if t == "4during" => seen += 1,
                         Some(Frame::Text(t)) if t == "4marker" => break,
                         Some(Frame::Text(t)) if t == "6" => {}
@@ -204,7 +130,7 @@ pub fn cases() -> Vec<Case> {
             .run(|cx| async move {
                 let s = eio::open_polling(&cx).await?;
                 let mut ws = cx.ws(&s.ws_query(&cx)).await?;
-                eio::send(&mut ws, "2notprobe").await?;
+                ws.send(&Packet::text(PacketType::Ping, "notprobe")).await?;
                 let f = match ws.wait_closed(cx.ms(1000)).await {
                     Some(f) => f,
                     None => return Ok(Observed::not("the WebSocket stays open")),
@@ -237,7 +163,7 @@ pub fn cases() -> Vec<Case> {
                         while !stop.load(std::sync::atomic::Ordering::SeqCst) {
                             match s.get(&cx).await {
                                 Ok(r) if r.status == 200 => {
-                                    if r.text().split('\u{1e}').any(|p| p == "2") && s.post(&cx, "3").await.is_err() {
+                                    if eio::decode_body(&cx, &r).is_ok_and(|ps| ps.contains(&eio::ping())) && s.post(&cx, eio::encode_body(&cx, &[eio::pong()])).await.is_err() {
                                         break;
                                     }
                                 }
@@ -270,7 +196,7 @@ pub fn cases() -> Vec<Case> {
                 let s = eio::open_polling(&cx).await?;
                 let mut ws = eio::probe(&cx, &s).await?;
                 let _ = s.get(&cx).await?;
-                eio::send(&mut ws, "5").await?;
+                ws.send(&eio::upgrade()).await?;
                 let deadline = Instant::now() + cx.ms(500);
                 loop {
                     let left = deadline.saturating_duration_since(Instant::now());
@@ -278,7 +204,7 @@ pub fn cases() -> Vec<Case> {
                         Some(Frame::Text(t)) if t == "6" => {
                             return Ok(Observed::not("a `6` NOOP over the WebSocket after `5`"))
                         }
-                        Some(Frame::Text(t)) if t == "2" => eio::send(&mut ws, "3").await?,
+                        Some(Frame::Text(t)) if t == "2" => ws.send(&eio::pong()).await?,
                         Some(f @ Frame::Closed { .. }) => return verify::fail(format!("the WebSocket ended: {}", f.describe())),
                         Some(_) => {}
                         None => return Ok(Observed::ok("none")),
@@ -293,9 +219,9 @@ pub fn cases() -> Vec<Case> {
             .run(|cx| async move {
                 let s = eio::open_polling(&cx).await?;
                 let mut ws = cx.ws(&s.ws_query(&cx)).await?;
-                eio::send(&mut ws, "5").await?;
-                let _ = ws.send_text("4x").await;
-                Ok(match verify::next_skipping_pings(&mut ws, cx.ms(1000), true).await {
+                ws.send(&eio::upgrade()).await?;
+                let _ = ws.send(&eio::msg("x")).await;
+                Ok(match verify::next_keeping_heartbeat(&mut ws, cx.ms(1000)).await {
                     Some(Frame::Text(t)) if t == "4x" => Observed::is("upgraded", "`4x` echoed over WebSocket"),
                     Some(f @ Frame::Closed { .. }) => Observed::ok(f.describe()),
                     Some(Frame::Text(t)) if t == "6" => Observed::is("upgraded", "noop, upgrade in progress"),

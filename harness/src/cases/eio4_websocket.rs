@@ -1,10 +1,12 @@
 //! Engine.IO v4 — WebSocket transport: frames, binary, limits.
 
-use crate::case::{Case, Ctx, Observed, Outcome, Section, Stop, Verdict};
-use crate::client::eio;
-use crate::client::ws::Frame;
+use crate::case::server::Ctx;
+use crate::case::{Case, Observed, Outcome, Section, Stop, Verdict};
 use crate::suite::Suite;
 use crate::verify;
+use crate::verify::ws::{ws_echo_binary, ws_echo_text, ws_invalid, ws_invalid_case};
+use crate::wire::eio;
+use crate::wire::ws::Frame;
 
 const S: Section = Section {
     id: "eio4.websocket",
@@ -15,81 +17,20 @@ const S: Section = Section {
 
 const REQ_FRAME: &str = "With WebSocket, each packet is sent in its own frame: text packets in text frames (`<type><data>`), binary messages in binary frames holding the raw data.";
 
-/// Opens a WebSocket session, sends `text`, expects the same text back (skipping pings).
-pub(crate) async fn ws_echo_text(cx: &Ctx, text: &str) -> Outcome {
-    let (mut ws, _) = eio::open_ws(cx).await?;
-    eio::send(&mut ws, text).await?;
-    match verify::next_skipping_pings(&mut ws, cx.ms(3000), true).await {
-        Some(Frame::Text(t)) if t == text => {
-            Ok(Observed::ok(format!("echoed {}", verify::short(&t))))
-        }
-        Some(f) => Ok(Observed::not(format!(
-            "expected {:?}, got {}",
-            verify::short(text),
-            f.describe()
-        ))),
-        None => Ok(Observed::not("no echo within 3000 ms")),
-    }
-}
-
-pub(crate) async fn ws_echo_binary(cx: &Ctx, data: &[u8]) -> Outcome {
-    let (mut ws, _) = eio::open_ws(cx).await?;
-    eio::send_binary(&mut ws, data).await?;
-    match verify::next_skipping_pings(&mut ws, cx.ms(3000), true).await {
-        Some(Frame::Binary(b)) if b == data => {
-            Ok(Observed::ok(format!("echoed {} bytes", b.len())))
-        }
-        Some(f) => Ok(Observed::not(format!(
-            "expected the same binary frame, got {}",
-            f.describe()
-        ))),
-        None => Ok(Observed::not("no echo within 3000 ms")),
-    }
-}
-
-/// Sends an invalid frame; the session must end (shared with eio3, malformed).
-pub(crate) async fn ws_invalid(cx: Ctx, text: &'static str) -> Outcome {
-    let (mut ws, _) = eio::open_ws(&cx).await?;
-    eio::send(&mut ws, text).await?;
-    // Well before the heartbeat would end it: half a ping interval plus a margin.
-    let wait = cx.ms(cx.conf.ping_interval / 2 + 100);
-    match ws.wait_closed(wait).await {
-        Some(f) => Ok(Observed::ok(f.describe())),
-        None => match ws
-            .wait_closed(cx.ms(cx.conf.ping_interval + cx.conf.ping_timeout + 500))
-            .await
-        {
-            Some(f) => Ok(Observed::is(
-                "heartbeat-close",
-                format!("closed only later: {}", f.describe()),
-            )),
-            None => Ok(Observed::not("the connection stays open")),
-        },
-    }
-}
-
-pub(crate) fn ws_invalid_case(case: Case) -> Case {
-    case.ok("the server closes the connection at once").outcome(
-        "heartbeat-close",
-        Verdict::Failed,
-        "the frame is ignored; the connection ends only when the unanswered heartbeat times out",
-    )
-}
-
 async fn too_large(cx: Ctx) -> Outcome {
     let (mut ws, _) = eio::open_ws(&cx).await?;
     let mut m = String::from("4");
     while m.len() <= cx.conf.max_payload as usize {
         m.push_str("0123456789abcdef");
     }
-    let _ = ws.send_text(&m).await;
+    let _ = ws.send_raw(&m).await;
     let deadline = std::time::Instant::now() + cx.ms(2000);
     loop {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
         match ws.recv(left).await {
             // Answer the heartbeat so only the oversize frame can end the connection.
             Some(Frame::Text(t)) if t == "2" => {
-                let _ = ws.send_text("3").await;
+                let _ = ws.send(&eio::pong()).await;
             }
             Some(Frame::Text(t)) if t.len() > cx.conf.max_payload as usize => {
                 return Ok(Observed::not(format!(
@@ -168,11 +109,11 @@ pub fn cases() -> Vec<Case> {
             .run(|cx| async move {
                 let (mut ws, _) = eio::open_ws(&cx).await?;
                 for i in 0..200 {
-                    eio::send(&mut ws, &format!("4m{i}")).await?;
+                    ws.send(&eio::msg(&format!("m{i}"))).await?;
                 }
                 for i in 0..200 {
-                    let want = format!("4m{i}");
-                    match verify::next_skipping_pings(&mut ws, cx.ms(3000), true).await {
+                    let want = eio::encode_text(&cx, &eio::msg(&format!("m{i}")));
+                    match verify::next_keeping_heartbeat(&mut ws, cx.ms(3000)).await {
                         Some(Frame::Text(t)) if t == want => {}
                         Some(f) => return Ok(Observed::not(format!("echo {i}: expected {want:?}, got {}", f.describe()))),
                         None => return Ok(Observed::not(format!("echo {i} missing"))),
@@ -211,22 +152,22 @@ pub fn cases() -> Vec<Case> {
             .outcome("noop", Verdict::Informational, "answered with a NOOP `6`; a later `4x` is still echoed")
             .run(|cx| async move {
                 let (mut ws, _) = eio::open_ws(&cx).await?;
-                eio::send(&mut ws, "5").await?;
-                if ws.send_text("4x").await.is_err() {
+                ws.send(&eio::upgrade()).await?;
+                if ws.send(&eio::msg("x")).await.is_err() {
                     return Ok(Observed::is("closed", "send failed"));
                 }
                 // Read raw: a NOOP in answer is this case's observation
                 // (elsewhere NOOPs are skipped).
                 let first = loop {
                     match ws.recv(cx.ms(2000)).await {
-                        Some(Frame::Text(t)) if t == "2" => eio::send(&mut ws, "3").await?,
+                        Some(Frame::Text(t)) if t == "2" => ws.send(&eio::pong()).await?,
                         other => break other,
                     }
                 };
                 // Any message shows the session lives on (the echo's content
                 // is the message cases' rule).
                 if matches!(&first, Some(Frame::Text(t)) if t == "6") {
-                    return Ok(match verify::next_skipping_pings(&mut ws, cx.ms(2000), true).await {
+                    return Ok(match verify::next_keeping_heartbeat(&mut ws, cx.ms(2000)).await {
                         Some(Frame::Text(t)) if eio::is_message_frame(&cx, &t) => Observed::is("noop", "`6`, then `4x` echoed"),
                         Some(f) => Observed::not(format!("`6`, then {}", f.describe())),
                         None => Observed::not("`6`, then no echo"),

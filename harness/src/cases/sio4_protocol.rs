@@ -5,10 +5,10 @@ use siospec_codec::engine::{Data, PacketType as EType};
 use siospec_codec::socket::PacketType;
 
 use crate::case::{Case, Observed, Section, Verdict};
-use crate::cases::sio5_message::{expect_content, send_binary};
-use crate::client::eio;
-use crate::client::sio::{Got, Sio};
 use crate::suite::Suite;
+use crate::verify::sio::expect_content;
+use crate::wire::eio;
+use crate::wire::sio::{self, Got, Sio};
 
 const S: Section = Section {
     id: "sio4.protocol",
@@ -39,7 +39,8 @@ pub fn cases() -> Vec<Case> {
             .ok("`40/custom,` then `42/custom,[\"auth\",{\"token\":\"abc\"}]`")
             .run(|cx| async move {
                 let mut s = Sio::connected(&cx).await?;
-                s.send("0/custom?token=abc").await?;
+                // As the official suite writes it, without the comma.
+                s.send_raw("0/custom?token=abc").await?;
                 let p = s.expect(cx.ms(2000), "CONNECT /custom").await?;
                 if p.kind != PacketType::Connect || p.nsp != "/custom" {
                     return Ok(Observed::not(p.describe()));
@@ -53,7 +54,7 @@ pub fn cases() -> Vec<Case> {
             .outcome("v5-object", Verdict::NonStrict, "`44/random,{\"message\":\"Invalid namespace\"}`: the v5 CONNECT_ERROR object on a v4 connection (socket.io 4 encodes every client alike)")
             .run(|cx| async move {
                 let mut s = Sio::connected(&cx).await?;
-                s.send("0/random").await?;
+                s.send_packet(PacketType::Connect, "/random", None, None).await?;
                 let p = s.expect(cx.ms(2000), "ERROR").await?;
                 Ok(match p.raw.as_str() {
                     r#"4/random,"Invalid namespace""# => Observed::ok(p.raw),
@@ -84,7 +85,7 @@ pub fn cases() -> Vec<Case> {
             .ok("`451-[\"message-back\",<0>]` + binary 04 01 02 03")
             .run(|cx| async move {
                 let mut s = Sio::connected(&cx).await?;
-                send_binary(&mut s, r#"51-["message",{"_placeholder":true,"num":0}]"#, &[&[1, 2, 3]]).await?;
+                s.send_data(PacketType::Event, "/", None, &sio::event_with("message", &[&[1, 2, 3]])).await?;
                 expect_content(&cx, &mut s, PacketType::BinaryEvent, None, json!(["message-back", {"$bin": "01 02 03"}])).await
             }),
         Case::new(S, "event.binary-ack", "A binary event with an id gets a binary ack")
@@ -92,7 +93,7 @@ pub fn cases() -> Vec<Case> {
             .ok("`461-7[<0>]` + the same bytes")
             .run(|cx| async move {
                 let mut s = Sio::connected(&cx).await?;
-                send_binary(&mut s, r#"51-7["message-with-ack",{"_placeholder":true,"num":0}]"#, &[&[5, 6]]).await?;
+                s.send_data(PacketType::Event, "/", Some(7), &sio::event_with("message-with-ack", &[&[5, 6]])).await?;
                 expect_content(&cx, &mut s, PacketType::BinaryAck, Some(7), json!([{"$bin": "05 06"}])).await
             }),
         Case::new(S, "event.custom-namespace", "Events on /custom are answered on /custom")
@@ -100,7 +101,8 @@ pub fn cases() -> Vec<Case> {
             .ok("`42/custom,[\"message-back\",\"x\"]`")
             .run(|cx| async move {
                 let mut s = Sio::connected(&cx).await?;
-                s.send("0/custom").await?;
+                // As the official suite writes it, without the comma.
+                s.send_raw("0/custom").await?;
                 s.expect(cx.ms(2000), "CONNECT /custom").await?;
                 s.expect(cx.ms(2000), "auth on /custom").await?;
                 s.emit("/custom", None, r#"["message","x"]"#).await?;
@@ -128,7 +130,7 @@ pub fn cases() -> Vec<Case> {
             .waits(|_| 1000)
             .run(|cx| async move {
                 let mut s = Sio::connected(&cx).await?;
-                s.send("1").await?;
+                s.send_packet(PacketType::Disconnect, "/", None, None).await?;
                 Ok(match s.next(cx.ms(1000)).await {
                     Got::Closed(d) => Observed::ok(d),
                     Got::Nothing => Observed::is("kept", "still open after 1000 ms"),
@@ -140,7 +142,7 @@ pub fn cases() -> Vec<Case> {
             .ok("closed")
             .run(|cx| async move {
                 let mut s = Sio::connected(&cx).await?;
-                s.send("abc").await?;
+                s.send_raw("abc").await?;
                 Ok(Observed::ok(s.expect_closed(cx.ms(1000)).await?))
             }),
         Case::new(S, "connect.polling", "Over EIO=3 polling (b64), the implicit CONNECT and `auth` come with the first polls")
@@ -168,8 +170,11 @@ pub fn cases() -> Vec<Case> {
             .ok("the connection is closed or the bytes are misread; the server survives")
             .run(|cx| async move {
                 let mut s = Sio::connected(&cx).await?;
-                s.send(r#"51-["message",{"_placeholder":true,"num":0}]"#).await?;
-                crate::client::eio::send_binary(&mut s.ws, &[1, 2, 3]).await?;
+                let data = sio::event_with("message", &[&[1, 2, 3]]);
+                for attachment in s.send_header(PacketType::Event, "/", None, &data).await? {
+                    // Without the type byte a protocol 3 binary frame starts with.
+                    eio::send_raw_binary(&mut s.ws, &attachment).await?;
+                }
                 let got = s.next(cx.ms(1000)).await.describe();
                 Sio::connected(&cx).await?;
                 Ok(Observed::ok(format!("{got}; server alive")))

@@ -6,11 +6,14 @@ use serde_json::Value;
 use siospec_codec::engine::{Data, PacketType as EType};
 use siospec_codec::socket::PacketType;
 
-use crate::case::{Case, Ctx, Observed, Outcome, Section, Stop, Verdict};
-use crate::client::eio;
-use crate::client::sio::{Got, Sio, SioPacket};
+use crate::case::server::Ctx;
+use crate::case::{Case, Observed, Outcome, Section, Verdict};
 use crate::suite::Suite;
 use crate::verify;
+use crate::verify::sio::{only_sid, reply_sid};
+use crate::wire::eio;
+use crate::wire::heartbeat::Heartbeat;
+use crate::wire::sio::{self, Got, Sio};
 
 const S: Section = Section {
     id: "sio5.connect",
@@ -21,47 +24,20 @@ const S: Section = Section {
 
 const REQ: &str = "The client sends a CONNECT packet for each namespace (with an optional auth payload); the server answers CONNECT with {\"sid\":...} or CONNECT_ERROR.";
 
-/// The CONNECT reply must carry exactly `{"sid": <string>}`.
-pub(crate) fn only_sid(p: &SioPacket) -> Result<String, Stop> {
-    match &p.data {
-        Some(Value::Object(m)) if m.len() == 1 => match m.get("sid") {
-            Some(Value::String(s)) => Ok(s.clone()),
-            _ => verify::fail(format!(
-                "CONNECT reply must carry a string sid: {}",
-                p.describe()
-            )),
-        },
-        _ => verify::fail(format!(
-            "CONNECT reply must be exactly {{\"sid\":...}}: {}",
-            p.describe()
-        )),
-    }
-}
-
-/// The sid of a CONNECT reply, other keys tolerated as the official client
-/// tolerates them (it reads `sid` and ignores the rest): for the cases whose
-/// rule is not the reply's shape, which the `connect` cases judge.
-pub(crate) fn reply_sid(p: &SioPacket) -> Result<String, Stop> {
-    match p.data.as_ref().and_then(|d| d.get("sid")) {
-        Some(Value::String(s)) => Ok(s.clone()),
-        _ => verify::fail(format!(
-            "CONNECT reply must carry a string sid: {}",
-            p.describe()
-        )),
-    }
-}
-
 /// Joins with `send` and reads the reply and the `auth` event; `exact`:
 /// the reply must be exactly `{"sid":...}` (the case judges its shape).
 async fn connect(
     cx: Ctx,
-    send: &'static str,
+    send: Request,
     nsp: &'static str,
     auth_event: &'static str,
     exact: bool,
 ) -> Outcome {
     let mut s = Sio::open(&cx).await?;
-    s.send(send).await?;
+    match send {
+        Request::Auth(auth) => s.send_packet(PacketType::Connect, nsp, None, auth).await?,
+        Request::Raw(text) => s.send_raw(text).await?,
+    }
     let (reply, early) = s.connect_reply(&cx, nsp).await?;
     let sid = if exact {
         only_sid(&reply)?
@@ -77,35 +53,42 @@ async fn connect(
     )))
 }
 
+/// The CONNECT a case sends: encoded by the codec with this auth payload,
+/// or a packet text the encoder would not write, sent as it is.
+enum Request {
+    Auth(Option<&'static str>),
+    Raw(&'static str),
+}
+
 pub fn cases() -> Vec<Case> {
     vec![
         Case::new(S, "main", "`40` → CONNECT reply with only sid, then `auth` {}")
             .official("Socket.IO protocol / connect / should allow connection to the main namespace", None)
             .req(REQ)
             .ok("`40{\"sid\":...}`, then exactly `42[\"auth\",{}]`")
-            .run(|cx| connect(cx, "0", "/", r#"2["auth",{}]"#, true)),
+            .run(|cx| connect(cx, Request::Auth(None), "/", r#"2["auth",{}]"#, true)),
         Case::new(S, "main-with-auth", "`40{\"token\":\"123\"}` → the auth payload is passed on")
             .official("Socket.IO protocol / connect / should allow connection to the main namespace with a payload", None)
             .req(REQ)
             .ok("`40{\"sid\":...}`, then exactly `42[\"auth\",{\"token\":\"123\"}]`")
-            .run(|cx| connect(cx, r#"0{"token":"123"}"#, "/", r#"2["auth",{"token":"123"}]"#, true)),
+            .run(|cx| connect(cx, Request::Auth(Some(r#"{"token":"123"}"#)), "/", r#"2["auth",{"token":"123"}]"#, true)),
         Case::new(S, "custom", "`40/custom,` → CONNECT reply on /custom, then `auth` {}")
             .official("Socket.IO protocol / connect / should allow connection to a custom namespace", None)
             .req(REQ)
             .ok("`40/custom,{\"sid\":...}`, then exactly `42/custom,[\"auth\",{}]`")
-            .run(|cx| connect(cx, "0/custom,", "/custom", r#"2/custom,["auth",{}]"#, true)),
+            .run(|cx| connect(cx, Request::Auth(None), "/custom", r#"2/custom,["auth",{}]"#, true)),
         Case::new(S, "custom-with-auth", "`40/custom,{\"token\":\"abc\"}` → the auth payload is passed on")
             .official("Socket.IO protocol / connect / should allow connection to a custom namespace with a payload", None)
             .req(REQ)
             .ok("`40/custom,{\"sid\":...}`, then `42/custom,[\"auth\",{\"token\":\"abc\"}]`")
-            .run(|cx| connect(cx, r#"0/custom,{"token":"abc"}"#, "/custom", r#"2/custom,["auth",{"token":"abc"}]"#, true)),
+            .run(|cx| connect(cx, Request::Auth(Some(r#"{"token":"abc"}"#)), "/custom", r#"2/custom,["auth",{"token":"abc"}]"#, true)),
         Case::new(S, "invalid-namespace", "`40/random` → CONNECT_ERROR \"Invalid namespace\"")
             .official("Socket.IO protocol / connect / should disallow connection to an unknown namespace", None)
             .req("If the server refuses the connection, it answers CONNECT_ERROR. The testee contract knows only / and /custom, and refuses the others with the message \"Invalid namespace\".")
             .ok("a CONNECT_ERROR on /random whose message is \"Invalid namespace\" (exactly `44/random,{\"message\":\"Invalid namespace\"}` in the official suite; the payload's shape is sio5.connect.connect-error-object's rule)")
             .run(|cx| async move {
                 let mut s = Sio::open(&cx).await?;
-                s.send("0/random").await?;
+                s.send_packet(PacketType::Connect, "/random", None, None).await?;
                 let p = s.expect(cx.ms(2000), "the CONNECT_ERROR").await?;
                 let message = match &p.data {
                     Some(Value::Object(m)) => m.get("message").and_then(Value::as_str),
@@ -122,7 +105,7 @@ pub fn cases() -> Vec<Case> {
             .ok("a JSON object with a string `message`")
             .run(|cx| async move {
                 let mut s = Sio::open(&cx).await?;
-                s.send("0/random").await?;
+                s.send_packet(PacketType::Connect, "/random", None, None).await?;
                 let p = s.expect(cx.ms(2000), "the CONNECT_ERROR").await?;
                 if p.kind != PacketType::ConnectError {
                     return verify::fail(format!("expected a CONNECT_ERROR for /random, got {}", p.describe()));
@@ -138,8 +121,8 @@ pub fn cases() -> Vec<Case> {
             .ok("the connection is closed")
             .run(|cx| async move {
                 let mut s = Sio::open(&cx).await?;
-                s.silent();
-                s.send("abc").await?;
+                s.set_heartbeat(Heartbeat::Silent);
+                s.send_raw("abc").await?;
                 let d = s.expect_closed(cx.ms(1000)).await?;
                 Ok(Observed::ok(d))
             }),
@@ -150,7 +133,7 @@ pub fn cases() -> Vec<Case> {
             .ok("the connection is closed within connectTimeout + 500 ms")
             .run(|cx| async move {
                 let mut s = Sio::open(&cx).await?;
-                s.silent();
+                s.set_heartbeat(Heartbeat::Silent);
                 let d = s.expect_closed(cx.ms(cx.conf.connect_timeout + 500)).await?;
                 Ok(Observed::ok(d))
             }),
@@ -175,7 +158,7 @@ pub fn cases() -> Vec<Case> {
             .ok("the first packet after `40` is the CONNECT reply")
             .run(|cx| async move {
                 let mut s = Sio::open(&cx).await?;
-                s.send("0").await?;
+                s.send_packet(PacketType::Connect, "/", None, None).await?;
                 let first = s.expect(cx.ms(3000), "the first packet after CONNECT").await?;
                 Ok(if first.kind == PacketType::Connect {
                     Observed::ok(first.describe())
@@ -218,7 +201,7 @@ pub fn cases() -> Vec<Case> {
             .req("The namespace ends at `,` or at the end of the packet.")
             .should()
             .ok("CONNECT reply on /custom")
-            .run(|cx| connect(cx, "0/custom", "/custom", r#"2/custom,["auth",{}]"#, false)),
+            .run(|cx| connect(cx, Request::Raw("0/custom"), "/custom", r#"2/custom,["auth",{}]"#, false)),
         Case::new(S, "already-joined", "A second CONNECT to a namespace already joined")
             .req("Each namespace is joined once per connection; the protocol does not say what a repeated CONNECT does.")
             .may()
@@ -227,7 +210,7 @@ pub fn cases() -> Vec<Case> {
             .outcome("ignored", Verdict::Informational, "ignored")
             .run(|cx| async move {
                 let mut s = Sio::connected(&cx).await?;
-                s.send("0").await?;
+                s.send_packet(PacketType::Connect, "/", None, None).await?;
                 Ok(match s.next(cx.ms(1000)).await {
                     Got::Closed(d) => Observed::ok(d),
                     Got::Packet(p) if p.kind == PacketType::Connect => Observed::is("reconnected", p.describe()),
@@ -254,7 +237,8 @@ pub fn cases() -> Vec<Case> {
             .ok("POST `40` → a GET returns `40{\"sid\":...}` and `42[\"auth\",{}]`")
             .run(|cx| async move {
                 let s = eio::open_polling(&cx).await?;
-                verify::posted(&s.post(&cx, "40").await?, "POST 40")?;
+                let connect = sio::encode(PacketType::Connect, "/", None, None)?;
+                verify::posted(&s.post_packets(&cx, &[eio::msg(&connect)]).await?, "POST 40")?;
                 let mut got: Vec<String> = Vec::new();
                 let deadline = Instant::now() + cx.ms(2000);
                 while got.len() < 2 && Instant::now() < deadline {

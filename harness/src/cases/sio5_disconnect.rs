@@ -3,10 +3,11 @@
 use siospec_codec::socket::PacketType;
 
 use crate::case::{Case, Observed, Section, Verdict};
-use crate::cases::sio5_connect::reply_sid;
-use crate::client::sio::{Got, Sio};
-use crate::client::ws::Frame;
 use crate::suite::Suite;
+use crate::verify::sio::reply_sid;
+use crate::wire::heartbeat::Heartbeat;
+use crate::wire::sio::{Got, Sio};
+use crate::wire::ws::Frame;
 
 const S: Section = Section {
     id: "sio5.disconnect",
@@ -26,8 +27,9 @@ pub fn cases() -> Vec<Case> {
             .ok("the next frame is the ping `2`")
             .run(|cx| async move {
                 let mut s = Sio::connected(&cx).await?;
-                s.silent();
-                s.send("1").await?;
+                // The ping must reach the case: it is what comes next.
+                s.set_heartbeat(Heartbeat::Manual);
+                s.send_packet(PacketType::Disconnect, "/", None, None).await?;
                 match s.ws.recv(cx.ms(cx.conf.ping_interval + 500)).await {
                     Some(Frame::Text(t)) if t == "2" => Ok(Observed::ok("next frame: `2`")),
                     Some(f) => Ok(Observed::not(format!("expected the ping `2`, got {}", f.describe()))),
@@ -43,7 +45,8 @@ pub fn cases() -> Vec<Case> {
                 let mut s = Sio::connected(&cx).await?;
                 s.sync_on_ping(&cx).await?;
                 s.join(&cx, "/custom", None).await?;
-                s.send("1/custom").await?;
+                // As the official suite writes it, without the comma.
+                s.send_raw("1/custom").await?;
                 s.emit("/", None, r#"["message","message to main namespace"]"#).await?;
                 s.expect_raw(cx.ms(2000), r#"2["message-back","message to main namespace"]"#).await?;
                 Ok(Observed::ok("main namespace unaffected"))
@@ -55,7 +58,7 @@ pub fn cases() -> Vec<Case> {
             .run(|cx| async move {
                 let mut s = Sio::open(&cx).await?;
                 let a = reply_sid(&s.join(&cx, "/", None).await?)?;
-                s.send("1").await?;
+                s.send_packet(PacketType::Disconnect, "/", None, None).await?;
                 // engine.io-based servers finish the DISCONNECT asynchronously:
                 // a CONNECT in the same read would find / still joined.
                 s.sync_on_ping(&cx).await?;
@@ -73,7 +76,7 @@ pub fn cases() -> Vec<Case> {
             .outcome("ignored", Verdict::Informational, "ignored; the connection stays")
             .run(|cx| async move {
                 let mut s = Sio::connected(&cx).await?;
-                s.send("1").await?;
+                s.send_packet(PacketType::Disconnect, "/", None, None).await?;
                 s.sync_on_ping(&cx).await?;
                 s.emit("/", None, r#"["message","gone"]"#).await?;
                 Ok(match s.next(cx.ms(1000)).await {

@@ -6,9 +6,10 @@
 use siospec_codec::socket::{self, PacketType, Version};
 use siospec_codec::{Limits, Profile};
 
-use crate::case::{Case, Ctx, Level, Observed, Outcome, Section, Stop};
-use crate::client::sio::{self, Sio};
+use crate::case::server::Ctx;
+use crate::case::{Case, Level, Observed, Outcome, Section, Stop};
 use crate::suite::Suite;
+use crate::wire::sio::{self, Sio};
 
 const S: Section = Section {
     id: "sio5.malformed",
@@ -206,14 +207,14 @@ async fn run(cx: Ctx, input: Input) -> Outcome {
     }
     let mut s = Sio::connected(&cx).await?;
     match input {
-        Input::Text(t) => s.send(&t).await?,
+        Input::Text(t) => s.send_raw(&t).await?,
         Input::TextThenText(a, b) => {
-            s.send(&a).await?;
-            s.send(&b).await?;
+            s.send_raw(&a).await?;
+            s.send_raw(&b).await?;
         }
         Input::Binary(b) => s.send_attachment(&b).await?,
         Input::TextThenBinary(t, b) => {
-            s.send(&t).await?;
+            s.send_raw(&t).await?;
             s.send_attachment(&b).await?;
         }
     }

@@ -1,11 +1,13 @@
 //! Socket.IO v5 — events, acknowledgements and binary attachments.
 
 use serde_json::{json, Value};
-use siospec_codec::socket::PacketType;
+use siospec_codec::socket::{self, binary, PacketType};
 
-use crate::case::{Case, Ctx, Observed, Outcome, Section, Stop, Verdict};
-use crate::client::sio::{Got, Sio, SioPacket};
+use crate::case::server::Ctx;
+use crate::case::{Case, Observed, Outcome, Section, Stop, Verdict};
 use crate::suite::Suite;
+use crate::verify;
+use crate::wire::sio::{self, Got, Sio};
 
 const S: Section = Section {
     id: "sio5.message",
@@ -17,92 +19,41 @@ const S: Section = Section {
 const REQ_EVENT: &str = "EVENT (2) carries a non-empty array, the event name first; an EVENT with an id asks for an ACK (3) carrying the same id.";
 const REQ_BINARY: &str = "BINARY_EVENT (5) / BINARY_ACK (6): each binary value is replaced by {\"_placeholder\":true,\"num\":N} and sent as its own binary message after the packet, in order; the packet gives the attachment count before a dash.";
 
-/// Replaces placeholders by `{"$bin": hex}` so packets compare by content.
-pub(crate) fn resolve(v: &Value, att: &[Vec<u8>]) -> Value {
-    match v {
-        Value::Object(m) if m.get("_placeholder") == Some(&Value::Bool(true)) => {
-            match m
-                .get("num")
-                .and_then(Value::as_u64)
-                .and_then(|n| att.get(n as usize))
-            {
-                Some(b) => json!({ "$bin": crate::trace::hex(b) }),
-                None => v.clone(),
-            }
-        }
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .map(|(k, x)| (k.clone(), resolve(x, att)))
-                .collect(),
-        ),
-        Value::Array(a) => Value::Array(a.iter().map(|x| resolve(x, att)).collect()),
-        other => other.clone(),
-    }
-}
-
-fn content(p: &SioPacket) -> Value {
-    p.data
-        .as_ref()
-        .map(|d| resolve(d, &p.attachments))
-        .unwrap_or(Value::Null)
-}
-
-fn ph(n: usize) -> String {
-    format!(r#"{{"_placeholder":true,"num":{n}}}"#)
-}
-
-/// Sends a binary packet and its attachments.
-pub(crate) async fn send_binary(
-    s: &mut Sio,
-    header: &str,
-    att: &[&[u8]],
-) -> Result<(), crate::case::Stop> {
-    s.send(header).await?;
-    for a in att {
-        s.send_attachment(a).await?;
-    }
-    Ok(())
-}
-
-/// Expect a packet of `kind` on `/` whose content (placeholders resolved) equals `want`.
-pub(crate) async fn expect_content(
-    cx: &Ctx,
-    s: &mut Sio,
-    kind: PacketType,
-    id: Option<u64>,
-    want: Value,
-) -> Outcome {
-    let p = s.expect(cx.ms(2000), "the answer").await?;
-    if p.kind != kind || p.id != id || p.nsp != "/" || content(&p) != want {
-        return Ok(Observed::not(format!(
-            "expected {kind:?} id {id:?} with {want}, got {} (content {})",
-            p.describe(),
-            content(&p)
-        )));
-    }
-    Ok(Observed::ok(p.describe()))
-}
-
 async fn binary_order(cx: Ctx, n: usize) -> Outcome {
     let mut s = Sio::connected(&cx).await?;
     let blobs: Vec<Vec<u8>> = (0..n).map(|i| vec![i as u8; i + 1]).collect();
     // Placeholders referenced out of order, nested.
     let mut order: Vec<usize> = (0..n).rev().collect();
     order.rotate_left(n / 2);
-    let nested: Vec<String> = order
-        .iter()
-        .map(|&i| format!(r#"{{"k{i}":[{}]}}"#, ph(i)))
-        .collect();
-    let header = format!(r#"5{n}-["message",{}]"#, nested.join(","));
-    let refs: Vec<&[u8]> = blobs.iter().map(Vec::as_slice).collect();
-    send_binary(&mut s, &header, &refs).await?;
+    // The codec's encoder numbers placeholders in the order they appear,
+    // so the header is built here around its placeholder writer.
+    let mut json = br#"["message""#.to_vec();
+    for &i in &order {
+        json.extend_from_slice(format!(r#",{{"k{i}":["#).as_bytes());
+        binary::write_placeholder(i, &mut json);
+        json.extend_from_slice(b"]}");
+    }
+    json.push(b']');
+    let json = String::from_utf8(json).map_err(|e| Stop::Harness(e.to_string()))?;
+    let mut header = Vec::new();
+    let mut packet = socket::Packet::new(
+        PacketType::BinaryEvent,
+        "/",
+        Some(socket::Json::parse(&json).map_err(|e| Stop::Harness(e.to_string()))?),
+    );
+    packet.attachments = n;
+    socket::encode(&packet, &mut header);
+    s.send_raw(&String::from_utf8_lossy(&header)).await?;
+    for b in &blobs {
+        s.send_attachment(b).await?;
+    }
     let want_args: Vec<Value> = order
         .iter()
         .map(|&i| json!({ format!("k{i}"): [ {"$bin": crate::trace::hex(&blobs[i])} ] }))
         .collect();
     let mut want = vec![json!("message-back")];
     want.extend(want_args);
-    expect_content(
+    verify::sio::expect_content(
         &cx,
         &mut s,
         PacketType::BinaryEvent,
@@ -130,10 +81,10 @@ pub fn cases() -> Vec<Case> {
             .ok("`452-[\"message-back\",<0>,<1>]` then binary 01 02 03 and 04 05 06")
             .run(|cx| async move {
                 let mut s = Sio::connected(&cx).await?;
-                send_binary(&mut s, &format!(r#"52-["message",{},{}]"#, ph(0), ph(1)), &[&[1, 2, 3], &[4, 5, 6]]).await?;
+                s.send_data(PacketType::Event, "/", None, &sio::event_with("message", &[&[1, 2, 3], &[4, 5, 6]])).await?;
                 let p = s.expect(cx.ms(2000), "`message-back`").await?;
-                let want = format!(r#"52-["message-back",{},{}]"#, ph(0), ph(1));
-                if p.raw != want || p.attachments != [vec![1, 2, 3], vec![4, 5, 6]] {
+                let (want, attachments) = sio::encode_data(PacketType::Event, "/", None, &sio::event_with("message-back", &[&[1, 2, 3], &[4, 5, 6]]))?;
+                if p.raw != want || p.attachments != attachments {
                     return Ok(Observed::not(format!("expected {want:?} + 010203, 040506; got {}", p.describe())));
                 }
                 Ok(Observed::ok(p.describe()))
@@ -154,10 +105,11 @@ pub fn cases() -> Vec<Case> {
             .ok("`462-789[<0>,<1>]` then 01 02 03 and 04 05 06")
             .run(|cx| async move {
                 let mut s = Sio::connected(&cx).await?;
-                send_binary(&mut s, &format!(r#"52-789["message-with-ack",{},{}]"#, ph(0), ph(1)), &[&[1, 2, 3], &[4, 5, 6]]).await?;
+                s.send_data(PacketType::Event, "/", Some(789), &sio::event_with("message-with-ack", &[&[1, 2, 3], &[4, 5, 6]])).await?;
                 let p = s.expect(cx.ms(2000), "the binary ack").await?;
-                let want = format!(r#"62-789[{},{}]"#, ph(0), ph(1));
-                if p.raw != want || p.attachments != [vec![1, 2, 3], vec![4, 5, 6]] {
+                let args = binary::Value::Array(vec![binary::Value::Binary(vec![1, 2, 3]), binary::Value::Binary(vec![4, 5, 6])]);
+                let (want, attachments) = sio::encode_data(PacketType::Ack, "/", Some(789), &args)?;
+                if p.raw != want || p.attachments != attachments {
                     return Ok(Observed::not(format!("expected {want:?} + attachments; got {}", p.describe())));
                 }
                 Ok(Observed::ok(p.describe()))
@@ -175,7 +127,7 @@ pub fn cases() -> Vec<Case> {
                 if p.event() != Some("emit-with-ack") || p.args() != [json!(1), json!("x")] {
                     return Ok(Observed::not(p.describe()));
                 }
-                s.send(&format!(r#"3{id}["r",2]"#)).await?;
+                s.send_packet(PacketType::Ack, "/", Some(id), Some(r#"["r",2]"#)).await?;
                 s.expect_raw(cx.ms(2000), r#"2["emit-with-ack-result","r",2]"#).await?;
                 Ok(Observed::ok(format!("ack id {id} round trip")))
             }),
@@ -189,17 +141,17 @@ pub fn cases() -> Vec<Case> {
                 let Some(id) = p.id else {
                     return Ok(Observed::not(format!("no ack id: {}", p.describe())));
                 };
-                send_binary(&mut s, &format!("61-{id}[{}]", ph(0)), &[&[9, 8, 7]]).await?;
-                expect_content(&cx, &mut s, PacketType::BinaryEvent, None, json!(["emit-with-ack-result", {"$bin": "09 08 07"}])).await
+                s.send_data(PacketType::Ack, "/", Some(id), &binary::Value::Array(vec![binary::Value::Binary(vec![9, 8, 7])])).await?;
+                verify::sio::expect_content(&cx, &mut s, PacketType::BinaryEvent, None, json!(["emit-with-ack-result", {"$bin": "09 08 07"}])).await
             }),
         Case::new(S, "server-binary-event-ack", "A server event carrying binary, with an ack id")
             .req(REQ_BINARY)
             .ok("`451-<id>[\"emit-with-ack\",<0>]` + the same bytes")
             .run(|cx| async move {
                 let mut s = Sio::connected(&cx).await?;
-                send_binary(&mut s, &format!(r#"51-["emit-with-ack",{}]"#, ph(0)), &[&[0xca, 0xfe]]).await?;
+                s.send_data(PacketType::Event, "/", None, &sio::event_with("emit-with-ack", &[&[0xca, 0xfe]])).await?;
                 let p = s.expect(cx.ms(2000), "`emit-with-ack`").await?;
-                if p.kind != PacketType::BinaryEvent || p.id.is_none() || content(&p) != json!(["emit-with-ack", {"$bin": "ca fe"}]) {
+                if p.kind != PacketType::BinaryEvent || p.id.is_none() || p.content() != json!(["emit-with-ack", {"$bin": "ca fe"}]) {
                     return Ok(Observed::not(p.describe()));
                 }
                 Ok(Observed::ok(p.describe()))
@@ -219,10 +171,9 @@ pub fn cases() -> Vec<Case> {
             .outcome("accepted", Verdict::NonStrict, "accepted (no limit, or a higher one)")
             .run(|cx| async move {
                 let mut s = Sio::connected(&cx).await?;
-                let phs: Vec<String> = (0..11).map(ph).collect();
                 let blobs: Vec<Vec<u8>> = (0..11u8).map(|i| vec![i]).collect();
                 let refs: Vec<&[u8]> = blobs.iter().map(Vec::as_slice).collect();
-                let _ = send_binary(&mut s, &format!(r#"511-["message",{}]"#, phs.join(",")), &refs).await;
+                let _ = s.send_data(PacketType::Event, "/", None, &sio::event_with("message", &refs)).await;
                 Ok(match s.next(cx.ms(1000)).await {
                     Got::Closed(d) => Observed::ok(d),
                     Got::Packet(p) => Observed::is("accepted", p.describe()),
@@ -234,8 +185,8 @@ pub fn cases() -> Vec<Case> {
             .ok("`451-[\"message-back\",<0>]` + an empty binary message")
             .run(|cx| async move {
                 let mut s = Sio::connected(&cx).await?;
-                send_binary(&mut s, &format!(r#"51-["message",{}]"#, ph(0)), &[&[]]).await?;
-                expect_content(&cx, &mut s, PacketType::BinaryEvent, None, json!(["message-back", {"$bin": ""}])).await
+                s.send_data(PacketType::Event, "/", None, &sio::event_with("message", &[&[]])).await?;
+                verify::sio::expect_content(&cx, &mut s, PacketType::BinaryEvent, None, json!(["message-back", {"$bin": ""}])).await
             }),
         Case::new(S, "ack-empty", "An ack with no arguments is `43<id>[]`")
             .req(REQ_EVENT)
@@ -261,7 +212,7 @@ pub fn cases() -> Vec<Case> {
             .ok("ignored: the connection keeps working")
             .run(|cx| async move {
                 let mut s = Sio::connected(&cx).await?;
-                s.send(r#"3999["unexpected"]"#).await?;
+                s.send_packet(PacketType::Ack, "/", Some(999), Some(r#"["unexpected"]"#)).await?;
                 s.still_alive(&cx).await?;
                 Ok(Observed::ok("ignored"))
             }),
@@ -335,7 +286,7 @@ pub fn cases() -> Vec<Case> {
             .outcome("closed", Verdict::Informational, "the connection is closed")
             .run(|cx| async move {
                 let mut s = Sio::connected(&cx).await?;
-                s.send("2[1,2]").await?;
+                s.emit("/", None, "[1,2]").await?;
                 Ok(match s.still_alive(&cx).await {
                     Ok(()) => Observed::ok("accepted"),
                     Err(e) => Observed::is("closed", format!("{e:?}")),

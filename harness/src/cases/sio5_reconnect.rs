@@ -6,11 +6,12 @@ use std::time::Instant;
 use siospec_codec::engine::{Data, PacketType as EType};
 
 use crate::case::{Case, Observed, Section, Stop, Verdict};
-use crate::cases::sio5_connect::reply_sid;
-use crate::client::eio;
-use crate::client::sio::{Got, Sio};
 use crate::suite::Suite;
 use crate::verify;
+use crate::verify::sio::reply_sid;
+use crate::wire::eio;
+use crate::wire::sio::{self, Got, Sio};
+use siospec_codec::socket::PacketType;
 
 const S: Section = Section {
     id: "sio5.reconnect",
@@ -59,7 +60,8 @@ pub fn cases() -> Vec<Case> {
             .ok("the pending GET fails (connection destroyed) or ends; the old sid gets 400; a new session joins /")
             .run(|cx| async move {
                 let s = eio::open_polling(&cx).await?;
-                verify::posted(&s.post(&cx, "40").await?, "POST 40")?;
+                let connect = sio::encode(PacketType::Connect, "/", None, None)?;
+                verify::posted(&s.post_packets(&cx, &[eio::msg(&connect)]).await?, "POST 40")?;
                 // Read the CONNECT reply and the auth event.
                 let mut msgs = 0;
                 let deadline = Instant::now() + cx.ms(2000);
@@ -79,7 +81,8 @@ pub fn cases() -> Vec<Case> {
                     tokio::spawn(async move { cx.get(&q).await })
                 };
                 tokio::time::sleep(cx.ms(20)).await;
-                verify::posted(&s.post(&cx, r#"42["close-transport"]"#).await?, "POST close-transport")?;
+                let close_transport = sio::encode(PacketType::Event, "/", None, Some(r#"["close-transport"]"#))?;
+                verify::posted(&s.post_packets(&cx, &[eio::msg(&close_transport)]).await?, "POST close-transport")?;
                 let pending = get.await.map_err(|e| Stop::Harness(e.to_string()))?;
                 let how = match &pending {
                     Err(e) => format!("pending GET failed: {e}"),
@@ -97,7 +100,7 @@ pub fn cases() -> Vec<Case> {
                 loop {
                     match cx.get(&s.query).await {
                         Ok(r) if verify::unknown_sid(&r) => break,
-                        Err(e @ crate::client::http::HttpError::Connect(_)) => return Err(e.into()),
+                        Err(e @ crate::wire::http::HttpError::Connect(_)) => return Err(e.into()),
                         Ok(_) | Err(_) if Instant::now() <= deadline => continue,
                         Ok(r) => return Ok(Observed::not(format!("{how}; the old session still answers {}", r.status))),
                         Err(e) => return Ok(Observed::not(format!("{how}; the old session's polls keep failing: {e}"))),

@@ -9,10 +9,12 @@ use std::collections::BTreeSet;
 
 use serde_json::json;
 
-use crate::case::{Case, Ctx, Observed, Outcome, Section, Stop};
-use crate::client::sio::{Got, Sio};
+use crate::case::server::Ctx;
+use crate::case::{Case, Observed, Outcome, Section, Stop};
 use crate::suite::Suite;
 use crate::verify;
+use crate::wire::sio::{self, Got, Sio};
+use siospec_codec::socket::PacketType;
 
 const S: Section = Section {
     id: "sio5.rooms",
@@ -257,12 +259,14 @@ pub fn cases() -> Vec<Case> {
         .ok("each of the 10 clients gets `broadcast-message` with the same bytes")
         .run(|cx| async move {
             let mut all = clients(&cx, 10).await?;
-            crate::cases::sio5_message::send_binary(
-                &mut all[0],
-                r#"51-1["broadcast",{"_placeholder":true,"num":0}]"#,
-                &[&[0xde, 0xad]],
-            )
-            .await?;
+            all[0]
+                .send_data(
+                    PacketType::Event,
+                    "/",
+                    Some(1),
+                    &sio::event_with("broadcast", &[&[0xde, 0xad]]),
+                )
+                .await?;
             let mut got = 0;
             for (i, s) in all.iter_mut().enumerate() {
                 loop {

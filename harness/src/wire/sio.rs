@@ -1,18 +1,23 @@
-//! Socket.IO helpers over a WebSocket Engine.IO session: send raw packets,
-//! receive whole packets (binary attachments joined by the codec's
-//! reassembler), answer heartbeats on the way.
+//! Socket.IO helpers over a WebSocket Engine.IO session: packets encoded
+//! by the codec (or sent as given with [`Sio::send_raw`]), whole packets
+//! received (binary attachments joined by the codec's reassembler), the
+//! heartbeat kept under the connection's [`Heartbeat`] policy.
 
 use std::time::Duration;
 
 use serde_json::Value;
 use siospec_codec::engine::handshake::Handshake;
+use siospec_codec::engine::{self, v3, Data};
+use siospec_codec::socket::binary;
 use siospec_codec::socket::{self, AckId, PacketType, Reassembler, Step, Version};
 use siospec_codec::{Limits, Profile};
 use tokio::time::Instant;
 
 use super::eio;
+use super::heartbeat::{self, Heartbeat};
 use super::ws::{Frame, Ws};
-use crate::case::{Ctx, Stop};
+use crate::case::server::Ctx;
+use crate::case::Stop;
 
 /// A received Socket.IO packet.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,6 +30,9 @@ pub struct SioPacket {
     pub id: Option<u64>,
     /// JSON payload (placeholders left in place).
     pub data: Option<Value>,
+    /// The payload with each placeholder replaced by its attachment (the
+    /// codec's reconstruction); `None` when it does not reconstruct.
+    pub value: Option<binary::Value>,
     /// Binary attachments, in order.
     pub attachments: Vec<Vec<u8>>,
     /// The packet's text as received (without the Engine.IO `4`).
@@ -50,6 +58,12 @@ impl SioPacket {
         }
     }
 
+    /// The payload as JSON with each attachment shown as `{"$bin": hex}`,
+    /// so packets compare by content; `null` without a payload.
+    pub fn content(&self) -> Value {
+        self.value.as_ref().map_or(Value::Null, shown)
+    }
+
     /// A short description for failure messages.
     pub fn describe(&self) -> String {
         let raw = if self.raw.len() > 300 {
@@ -70,6 +84,21 @@ impl SioPacket {
                     .join(" | ")
             )
         }
+    }
+}
+
+/// `v` as JSON, bytes shown as `{"$bin": "<hex>"}`.
+pub fn shown(v: &binary::Value) -> Value {
+    match v {
+        binary::Value::Null => Value::Null,
+        binary::Value::Bool(b) => Value::Bool(*b),
+        binary::Value::Number(n) => Value::Number(n.clone()),
+        binary::Value::String(s) => Value::String(s.clone()),
+        binary::Value::Array(a) => Value::Array(a.iter().map(shown).collect()),
+        binary::Value::Object(o) => {
+            Value::Object(o.iter().map(|(k, x)| (k.clone(), shown(x))).collect())
+        }
+        binary::Value::Binary(b) => serde_json::json!({ "$bin": crate::trace::hex(b) }),
     }
 }
 
@@ -116,14 +145,11 @@ impl Sio {
     /// Opens a WebSocket session with the suite's Engine.IO revision and reads its open packet.
     pub async fn open(cx: &Ctx) -> Result<Sio, Stop> {
         let (ws, handshake) = eio::open_ws(cx).await?;
+        let mut ws = ws;
         let eio = cx.suite.eio();
         let version = if eio == 3 { Version::V4 } else { Version::V5 };
         // Keep the session alive while the case looks elsewhere.
-        if eio == 3 {
-            ws.keep_pinging(cx.ms(cx.conf.ping_interval / 2));
-        } else {
-            ws.set_auto_pong(true);
-        }
+        ws.set_heartbeat(Heartbeat::AutoPong);
         Ok(Sio {
             ws,
             handshake,
@@ -142,39 +168,72 @@ impl Sio {
         Ok(s)
     }
 
-    /// Stops answering the server's pings (v4).
-    pub fn silent(&mut self) {
-        self.ws.set_auto_pong(false);
+    /// Sets the heartbeat policy (see [`Ws::set_heartbeat`]); returns the previous one.
+    pub fn set_heartbeat(&mut self, policy: Heartbeat) -> Heartbeat {
+        self.ws.set_heartbeat(policy)
     }
 
-    /// Sends one Socket.IO packet (`text` without the Engine.IO `4`).
-    pub async fn send(&mut self, text: &str) -> Result<(), Stop> {
-        eio::send(&mut self.ws, &format!("4{text}")).await
+    /// Sends the Socket.IO packet text `text` as it is, in an Engine.IO
+    /// message the codec frames: for input the Socket.IO encoder would not
+    /// write (malformed packets).
+    pub async fn send_raw(&mut self, text: &str) -> Result<(), Stop> {
+        self.ws
+            .send(&engine::Packet::text(engine::PacketType::Message, text))
+            .await
     }
 
-    /// Sends one binary attachment.
+    /// Sends one binary attachment as it is (an Engine.IO binary message).
     pub async fn send_attachment(&mut self, data: &[u8]) -> Result<(), Stop> {
-        if self.eio == 3 {
-            let mut framed = vec![4u8];
-            framed.extend_from_slice(data);
-            eio::send_binary(&mut self.ws, &framed).await
-        } else {
-            eio::send_binary(&mut self.ws, data).await
-        }
+        self.ws.send(&engine::Packet::binary(data)).await
+    }
+
+    /// Sends a packet from its parts, encoded by the codec (`json` is the
+    /// payload's JSON text, kept as written).
+    pub async fn send_packet(
+        &mut self,
+        kind: PacketType,
+        nsp: &str,
+        id: Option<u64>,
+        json: Option<&str>,
+    ) -> Result<(), Stop> {
+        let text = encode(kind, nsp, id, json)?;
+        self.send_raw(&text).await
     }
 
     /// Sends an event packet: `2[nsp,][id]json`.
     pub async fn emit(&mut self, nsp: &str, id: Option<u64>, json: &str) -> Result<(), Stop> {
-        let mut text = String::from("2");
-        if nsp != "/" {
-            text.push_str(nsp);
-            text.push(',');
+        self.send_packet(PacketType::Event, nsp, id, Some(json))
+            .await
+    }
+
+    /// Sends an event (`Event`) or ack (`Ack`) carrying `data`, its bytes as
+    /// attachments after the header (the codec makes it a binary packet
+    /// with placeholders when it holds bytes).
+    pub async fn send_data(
+        &mut self,
+        kind: PacketType,
+        nsp: &str,
+        id: Option<u64>,
+        data: &binary::Value,
+    ) -> Result<(), Stop> {
+        for a in self.send_header(kind, nsp, id, data).await? {
+            self.send_attachment(&a).await?;
         }
-        if let Some(id) = id {
-            text.push_str(&id.to_string());
-        }
-        text.push_str(json);
-        self.send(&text).await
+        Ok(())
+    }
+
+    /// Sends the header of [`Sio::send_data`] alone and returns the
+    /// attachments, for a case that sends them otherwise.
+    pub async fn send_header(
+        &mut self,
+        kind: PacketType,
+        nsp: &str,
+        id: Option<u64>,
+        data: &binary::Value,
+    ) -> Result<Vec<Vec<u8>>, Stop> {
+        let (header, attachments) = encode_data(kind, nsp, id, data)?;
+        self.send_raw(&header).await?;
+        Ok(attachments)
     }
 
     /// The next Socket.IO packet within `wait`, answering pings on the way.
@@ -190,13 +249,19 @@ impl Sio {
                 None => return Got::Nothing,
             };
             let got = match frame {
-                Frame::Text(t) => match t.as_bytes().first() {
-                    // A ping while auto-pong is off (a silent client): not answered.
-                    Some(b'2') if t.len() == 1 && self.eio == 4 => continue,
-                    Some(b'3') if t.len() == 1 && self.eio == 3 => continue,
-                    Some(b'6') if t.len() == 1 => continue,
-                    Some(b'1') if t.len() == 1 => Got::Closed("Engine.IO close packet `1`".into()),
-                    Some(b'4') => match self.text_packet(&t[1..]) {
+                Frame::Text(t) => match heartbeat::decode_text(self.eio, &t) {
+                    Some(engine::Packet {
+                        kind: engine::PacketType::Noop,
+                        data: Data::None,
+                    }) => continue,
+                    Some(engine::Packet {
+                        kind: engine::PacketType::Close,
+                        data: Data::None,
+                    }) => Got::Closed("Engine.IO close packet `1`".into()),
+                    Some(engine::Packet {
+                        kind: engine::PacketType::Message,
+                        data: Data::Text(text),
+                    }) => match self.text_packet(&text) {
                         Some(got) => got,
                         None => continue,
                     },
@@ -204,8 +269,11 @@ impl Sio {
                 },
                 Frame::Binary(b) => {
                     let data = if self.eio == 3 {
-                        match b.split_first() {
-                            Some((4, rest)) => rest.to_vec(),
+                        match v3::decode_binary(&b, Profile::Compat) {
+                            Ok(v3::Decoded::Packet(engine::Packet {
+                                kind: engine::PacketType::Message,
+                                data: Data::Binary(d),
+                            })) => d.into_owned(),
                             _ => {
                                 return Got::Undecodable(format!(
                                     "EIO=3 binary frame without the message type byte: {}",
@@ -224,6 +292,7 @@ impl Sio {
                                 nsp: p.namespace.to_owned(),
                                 id: p.ack_id.and_then(AckId::exact),
                                 data: p.payload.and_then(|j| j.to_value().ok()),
+                                value: done.clone().into_value().ok(),
                                 attachments: done.attachments().to_vec(),
                                 raw: done.into_parts().0,
                             };
@@ -249,6 +318,10 @@ impl Sio {
                 nsp: p.namespace.to_owned(),
                 id: p.ack_id.and_then(AckId::exact),
                 data: p.payload.and_then(|j| j.to_value().ok()),
+                value: p
+                    .payload
+                    .and_then(|j| j.to_value().ok())
+                    .map(binary::Value::from),
                 attachments: Vec::new(),
                 raw: text.to_owned(),
             }),
@@ -298,15 +371,8 @@ impl Sio {
         auth: Option<&str>,
     ) -> Result<SioPacket, Stop> {
         if !(self.eio == 3 && nsp == "/") {
-            let mut text = String::from("0");
-            if nsp != "/" {
-                text.push_str(nsp);
-                text.push(',');
-            }
-            if let Some(a) = auth {
-                text.push_str(a);
-            }
-            self.send(&text).await?;
+            self.send_packet(PacketType::Connect, nsp, None, auth)
+                .await?;
         }
         let (reply, mut early) = self.connect_reply(cx, nsp).await?;
         let auth_event = match early.iter().position(|p| p.event() == Some("auth")) {
@@ -389,16 +455,20 @@ impl Sio {
         if self.eio != 4 {
             return Err(Stop::Harness("sync_on_ping needs Engine.IO 4".into()));
         }
-        self.ws.set_auto_pong(false);
+        let previous = self.ws.set_heartbeat(Heartbeat::Manual);
         let r = match self.ws.recv(cx.ms(cx.conf.ping_interval + 500)).await {
-            Some(Frame::Text(t)) if t == "2" => eio::send(&mut self.ws, "3").await,
+            Some(Frame::Text(t)) if heartbeat::is_bare(4, &t, engine::PacketType::Ping) => {
+                self.ws
+                    .send(&engine::Packet::new(engine::PacketType::Pong))
+                    .await
+            }
             Some(f) => Err(Stop::Fail(format!(
                 "expected the heartbeat ping, got {}",
                 f.describe()
             ))),
             None => Err(Stop::Fail("no heartbeat ping".into())),
         };
-        self.ws.set_auto_pong(true);
+        self.ws.set_heartbeat(previous);
         r
     }
 
@@ -415,6 +485,30 @@ impl Sio {
         }
         Ok(())
     }
+}
+
+/// `["name", ...args]` with each of `bytes` as an argument, as
+/// [`Sio::send_data`] takes it.
+pub fn event_with(name: &str, bytes: &[&[u8]]) -> binary::Value {
+    let mut items = vec![binary::Value::String(name.to_owned())];
+    items.extend(bytes.iter().map(|b| binary::Value::Binary(b.to_vec())));
+    binary::Value::Array(items)
+}
+
+/// Encodes an event or ack carrying `data` as the codec does: the header
+/// text (a binary packet with placeholders when `data` holds bytes) and
+/// the attachments, in order.
+pub fn encode_data(
+    kind: PacketType,
+    nsp: &str,
+    id: Option<u64>,
+    data: &binary::Value,
+) -> Result<(String, Vec<Vec<u8>>), Stop> {
+    let mut header = Vec::new();
+    let attachments = binary::encode(kind, nsp, id.map(AckId::Exact), data, &mut header);
+    let attachments = attachments.into_iter().map(<[u8]>::to_vec).collect();
+    let header = String::from_utf8(header).map_err(|e| Stop::Harness(e.to_string()))?;
+    Ok((header, attachments))
 }
 
 /// Encodes a Socket.IO packet from its parts, for building test input.

@@ -1,5 +1,8 @@
 //! A WebSocket client on tokio-tungstenite whose received frames go into a
-//! queue per connection, so none is lost between two waits.
+//! queue per connection, so none is lost between two waits. Engine.IO
+//! packets are encoded by the codec ([`Ws::send`]); exact bytes go out only
+//! through [`Ws::send_raw`] and [`Ws::send_raw_binary`]. The heartbeat is
+//! kept under the connection's [`Heartbeat`] policy.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -15,7 +18,11 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 
-use crate::client::http::split_target;
+use siospec_codec::engine::{v3, v4, FrameKind, Packet};
+
+use super::heartbeat::{Engine, Heartbeat, Policy, Screen};
+use super::http::split_target;
+use crate::case::Stop;
 use crate::trace::{Body, Dir, Trace, What};
 
 /// Frames buffered per connection before the reader stops reading (the
@@ -116,7 +123,8 @@ pub struct Ws {
     rx: mpsc::Receiver<Frame>,
     trace: Arc<Trace>,
     ended: bool,
-    auto_pong: Arc<AtomicBool>,
+    heartbeat: Arc<Policy>,
+    pinging: bool,
     alive: Arc<AtomicBool>,
     reader: tokio::task::AbortHandle,
 }
@@ -152,12 +160,14 @@ impl std::fmt::Debug for Ws {
 }
 
 impl Ws {
-    /// Opens `ws://authority` + `target` (path and query) with extra headers.
+    /// Opens `ws://authority` + `target` (path and query) with extra headers,
+    /// speaking `engine`, under the [`Heartbeat::Manual`] policy.
     pub async fn connect(
         authority: &str,
         target: &str,
         headers: &[(&str, String)],
         wait: Duration,
+        engine: Engine,
         trace: Arc<Trace>,
     ) -> Result<Ws, Refused> {
         let name = trace.conn("ws");
@@ -215,8 +225,8 @@ impl Ws {
         let (tx, rx) = mpsc::channel(QUEUE);
         let reader_trace = trace.clone();
         let reader_name = name.clone();
-        let auto_pong = Arc::new(AtomicBool::new(false));
-        let reader_pong = auto_pong.clone();
+        let heartbeat = Arc::new(Policy::new(engine));
+        let reader_heartbeat = heartbeat.clone();
         let reader_sink = sink.clone();
         let reader = tokio::spawn(async move {
             loop {
@@ -229,10 +239,17 @@ impl Ws {
                                 data: Body::of(t.as_bytes()),
                             },
                         );
-                        if t.as_str() == "2" && reader_pong.load(Ordering::SeqCst) {
-                            // Heartbeat answered here so idle clients stay alive.
-                            let _ = send_on(&reader_sink, &reader_trace, &reader_name, "3").await;
-                            continue;
+                        // Answered here, not when the case reads, so that
+                        // a case looking elsewhere stays alive.
+                        match reader_heartbeat.screen(t.as_str()) {
+                            Screen::Deliver => {}
+                            Screen::Drop => continue,
+                            Screen::Answer => {
+                                let beat = reader_heartbeat.our_beat();
+                                let _ =
+                                    send_on(&reader_sink, &reader_trace, &reader_name, &beat).await;
+                                continue;
+                            }
                         }
                         Frame::Text(t.as_str().to_owned())
                     }
@@ -307,35 +324,54 @@ impl Ws {
             rx,
             trace,
             ended: false,
-            auto_pong,
+            heartbeat,
+            pinging: false,
             alive: Arc::new(AtomicBool::new(true)),
             reader: reader.abort_handle(),
         })
     }
 
-    /// Answers Engine.IO v4 pings (`2` → `3`) as they arrive, without
-    /// queueing them, while `on`.
-    pub fn set_auto_pong(&self, on: bool) {
-        self.auto_pong.store(on, Ordering::SeqCst);
+    /// Sets the heartbeat policy; returns the previous one. Under
+    /// Engine.IO 3, [`Heartbeat::AutoPong`] starts pinging every half
+    /// `pingInterval` until the connection is dropped or ends.
+    pub fn set_heartbeat(&mut self, policy: Heartbeat) -> Heartbeat {
+        let previous = self.heartbeat.set(policy);
+        if policy == Heartbeat::AutoPong && self.heartbeat.engine().eio == 3 && !self.pinging {
+            self.pinging = true;
+            self.keep_pinging();
+        }
+        previous
     }
 
-    /// Sends an Engine.IO v3 ping (`2`) every `every` until the connection
-    /// is dropped or ends.
-    pub fn keep_pinging(&self, every: Duration) {
+    /// Engine.IO 3's client side of the heartbeat, while the policy is
+    /// [`Heartbeat::AutoPong`].
+    fn keep_pinging(&self) {
         let sink = self.sink.clone();
         let trace = self.trace.clone();
         let name = self.name.clone();
         let alive = self.alive.clone();
+        let heartbeat = self.heartbeat.clone();
+        let every = heartbeat.engine().ping_interval / 2;
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(every).await;
-                if !alive.load(Ordering::SeqCst)
-                    || send_on(&sink, &trace, &name, "2").await.is_err()
+                if !alive.load(Ordering::SeqCst) {
+                    break;
+                }
+                if heartbeat.get() == Heartbeat::AutoPong
+                    && send_on(&sink, &trace, &name, &heartbeat.our_beat())
+                        .await
+                        .is_err()
                 {
                     break;
                 }
             }
         });
+    }
+
+    /// The Engine.IO side of this connection.
+    pub fn engine(&self) -> Engine {
+        self.heartbeat.engine()
     }
 
     async fn handshake(
@@ -392,8 +428,35 @@ impl Ws {
         &self.name
     }
 
-    /// Sends a text frame. An error means the connection is gone.
-    pub async fn send_text(&mut self, text: &str) -> Result<(), String> {
+    /// Sends one Engine.IO packet, encoded by the codec for the
+    /// connection's revision (binary data in a binary frame); a closed
+    /// connection is a failure.
+    pub async fn send(&mut self, packet: &Packet<'_>) -> Result<(), Stop> {
+        let mut out = Vec::new();
+        let kind = if self.engine().eio == 3 {
+            v3::encode(packet, true, &mut out)
+        } else {
+            v4::encode(packet, true, &mut out)
+        };
+        let sent = match kind {
+            FrameKind::Text => {
+                let text = String::from_utf8_lossy(&out).into_owned();
+                self.send_raw(&text)
+                    .await
+                    .map_err(|e| format!("could not send {text:?}: {e}"))
+            }
+            FrameKind::Binary => self
+                .send_raw_binary(&out)
+                .await
+                .map_err(|e| format!("could not send a binary frame: {e}")),
+        };
+        sent.map_err(Stop::Fail)
+    }
+
+    /// Sends `text` as it is in a text frame, for input the codec would not
+    /// write (malformed packets, exact bytes a case compares). An error
+    /// means the connection is gone.
+    pub async fn send_raw(&mut self, text: &str) -> Result<(), String> {
         match send_on(&self.sink, &self.trace, &self.name, text).await {
             Ok(()) => Ok(()),
             Err(detail) => {
@@ -404,8 +467,8 @@ impl Ws {
         }
     }
 
-    /// Sends a binary frame.
-    pub async fn send_binary(&mut self, data: &[u8]) -> Result<(), String> {
+    /// Sends `data` as it is in a binary frame (see [`Ws::send_raw`]).
+    pub async fn send_raw_binary(&mut self, data: &[u8]) -> Result<(), String> {
         self.trace.push(
             &self.name,
             Dir::Out,
@@ -413,7 +476,7 @@ impl Ws {
                 data: Body::of(data),
             },
         );
-        self.send(Message::binary(data.to_vec())).await
+        self.send_message(Message::binary(data.to_vec())).await
     }
 
     /// Sends a close frame with `code`.
@@ -426,14 +489,14 @@ impl Ws {
                 reason: String::new(),
             },
         );
-        self.send(Message::Close(Some(CloseFrame {
+        self.send_message(Message::Close(Some(CloseFrame {
             code: CloseCode::from(code),
             reason: "".into(),
         })))
         .await
     }
 
-    async fn send(&mut self, msg: Message) -> Result<(), String> {
+    async fn send_message(&mut self, msg: Message) -> Result<(), String> {
         let result = self.sink.lock().await.send(msg).await;
         match result {
             Ok(()) => Ok(()),
@@ -447,8 +510,30 @@ impl Ws {
     }
 
     /// The next frame, waiting at most `wait`; `None` when nothing arrived.
-    /// After the connection ended, every call returns the `Closed` frame again.
+    /// After the connection ended, every call returns the `Closed` frame
+    /// again. Heartbeat frames queued before the policy last changed are
+    /// treated as the policy says now.
     pub async fn recv(&mut self, wait: Duration) -> Option<Frame> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let frame = self.recv_queued(left).await;
+            if let Some(Frame::Text(t)) = &frame {
+                match self.heartbeat.screen(t) {
+                    Screen::Deliver => {}
+                    Screen::Drop => continue,
+                    Screen::Answer => {
+                        let beat = self.heartbeat.our_beat();
+                        let _ = self.send_raw(&beat).await;
+                        continue;
+                    }
+                }
+            }
+            return frame;
+        }
+    }
+
+    async fn recv_queued(&mut self, wait: Duration) -> Option<Frame> {
         if self.ended {
             return Some(Frame::Closed {
                 code: None,

@@ -1,12 +1,15 @@
-//! Engine.IO helpers: open a session over polling or WebSocket, poll, push.
+//! Engine.IO helpers: open a session over polling or WebSocket, poll, push;
+//! every packet and payload encoded and decoded by the codec.
 
 use siospec_codec::engine::handshake::Handshake;
 use siospec_codec::engine::{v3, v4, Data, Packet, PacketType};
 use siospec_codec::{Limits, Profile};
 
+use super::heartbeat;
 use super::http::Response;
 use super::ws::{Frame, Ws};
-use crate::case::{Ctx, Stop};
+use crate::case::server::Ctx;
+use crate::case::Stop;
 
 /// An open polling session.
 #[derive(Debug, Clone)]
@@ -29,13 +32,25 @@ pub fn ws_query(cx: &Ctx, extra: &str) -> String {
     format!("EIO={}&transport=websocket{extra}", cx.suite.eio())
 }
 
-/// Parses the data of an `open` packet given as `0{...}`.
-pub fn parse_open(text: &str) -> Result<Handshake, Stop> {
-    let json = text
-        .strip_prefix('0')
-        .ok_or_else(|| Stop::Fail(format!("expected an open packet `0{{...}}`, got {text:?}")))?;
+/// Parses an `open` packet (`0{...}`, a WebSocket frame or one packet of a
+/// payload) of the suite's revision.
+pub fn parse_open(cx: &Ctx, text: &str) -> Result<Handshake, Stop> {
+    match heartbeat::decode_text(cx.suite.eio(), text) {
+        Some(Packet {
+            kind: PacketType::Open,
+            data: Data::Text(json),
+        }) => handshake_of(&json, text),
+        _ => Err(Stop::Fail(format!(
+            "expected an open packet `0{{...}}`, got {text:?}"
+        ))),
+    }
+}
+
+/// Reads the handshake JSON of an open packet; `packet` is the packet as
+/// received, for the failure message.
+fn handshake_of(json: &str, packet: &str) -> Result<Handshake, Stop> {
     Handshake::decode(json, Profile::Compat)
-        .map_err(|e| Stop::Fail(format!("open packet {text:?}: {e}")))
+        .map_err(|e| Stop::Fail(format!("open packet {packet:?}: {e}")))
 }
 
 /// Decodes a polling response body into packets, for the suite's revision
@@ -90,6 +105,18 @@ pub fn encode_body(cx: &Ctx, packets: &[Packet<'_>]) -> Vec<u8> {
     out
 }
 
+/// A packet without binary data as the suite's revision writes it in a
+/// WebSocket text frame or one packet of a payload.
+pub fn encode_text(cx: &Ctx, packet: &Packet<'_>) -> String {
+    heartbeat::encode_text(cx.suite.eio(), packet)
+}
+
+/// Decodes a WebSocket text frame of the suite's revision; `None` when it
+/// is no Engine.IO packet.
+pub fn decode_text<'t>(cx: &Ctx, text: &'t str) -> Option<Packet<'t>> {
+    heartbeat::decode_text(cx.suite.eio(), text)
+}
+
 /// Whether `text` (a WebSocket text frame) is a message packet, whatever it
 /// carries: the echo's content is judged by the message cases; a case that
 /// only uses the echo to see the session alive takes any message, as the
@@ -117,6 +144,26 @@ pub fn msg(text: &str) -> Packet<'_> {
     Packet::text(PacketType::Message, text)
 }
 
+/// A heartbeat ping, `2`.
+pub fn ping() -> Packet<'static> {
+    Packet::new(PacketType::Ping)
+}
+
+/// A heartbeat pong, `3`.
+pub fn pong() -> Packet<'static> {
+    Packet::new(PacketType::Pong)
+}
+
+/// The close packet, `1`.
+pub fn close() -> Packet<'static> {
+    Packet::new(PacketType::Close)
+}
+
+/// The upgrade packet, `5`.
+pub fn upgrade() -> Packet<'static> {
+    Packet::new(PacketType::Upgrade)
+}
+
 /// Opens a polling session with `extra` query parameters (`&b64=1`, …).
 pub async fn open_polling_with(cx: &Ctx, extra: &str) -> Result<Session, Stop> {
     let resp = cx.get(&polling_query(cx, extra)).await?;
@@ -132,7 +179,7 @@ pub async fn open_polling_with(cx: &Ctx, extra: &str) -> Result<Session, Stop> {
         .first()
         .ok_or_else(|| Stop::Fail("handshake body holds no packet".into()))?;
     let handshake = match (&first.kind, &first.data) {
-        (PacketType::Open, Data::Text(t)) => parse_open(&format!("0{t}"))?,
+        (PacketType::Open, Data::Text(t)) => handshake_of(t, &encode_text(cx, first))?,
         _ => {
             return Err(Stop::Fail(format!(
                 "first packet of the handshake is not `open`: {:?}",
@@ -178,9 +225,14 @@ impl Session {
         Ok(cx.post(&self.query, body).await?)
     }
 
+    /// POST packets encoded as a payload of the suite's revision.
+    pub async fn post_packets(&self, cx: &Ctx, packets: &[Packet<'_>]) -> Result<Response, Stop> {
+        self.post(cx, encode_body(cx, packets)).await
+    }
+
     /// POST packets; must answer 200.
     pub async fn send(&self, cx: &Ctx, packets: &[Packet<'_>]) -> Result<(), Stop> {
-        let resp = self.post(cx, encode_body(cx, packets)).await?;
+        let resp = self.post_packets(cx, packets).await?;
         if resp.status != 200 {
             return Err(Stop::Fail(format!(
                 "POST answered {} {:?}",
@@ -200,7 +252,7 @@ impl Session {
 /// Reads the open packet from a fresh WebSocket.
 pub async fn ws_handshake(cx: &Ctx, ws: &mut Ws) -> Result<Handshake, Stop> {
     match ws.recv(cx.ms(3000)).await {
-        Some(Frame::Text(t)) => parse_open(&t),
+        Some(Frame::Text(t)) => parse_open(cx, &t),
         Some(other) => Err(Stop::Fail(format!(
             "expected the open packet, got {}",
             other.describe()
@@ -221,13 +273,23 @@ pub async fn open_ws(cx: &Ctx) -> Result<(Ws, Handshake), Stop> {
     open_ws_with(cx, "").await
 }
 
+/// The upgrade probe the client sends, `2probe`.
+pub fn probe_ping() -> Packet<'static> {
+    Packet::text(PacketType::Ping, "probe")
+}
+
+/// Whether `text` is the server's probe answer, `3probe`.
+pub fn is_probe_pong(cx: &Ctx, text: &str) -> bool {
+    decode_text(cx, text).is_some_and(|p| p.kind == PacketType::Pong && p.is_probe())
+}
+
 /// Upgrades a polling session: opens the WebSocket with its sid, sends
 /// `2probe`, expects `3probe`. Does not send `5`.
 pub async fn probe(cx: &Ctx, session: &Session) -> Result<Ws, Stop> {
     let mut ws = cx.ws(&session.ws_query(cx)).await?;
-    send(&mut ws, "2probe").await?;
+    ws.send(&probe_ping()).await?;
     match ws.recv(cx.ms(3000)).await {
-        Some(Frame::Text(t)) if t == "3probe" => Ok(ws),
+        Some(Frame::Text(t)) if is_probe_pong(cx, &t) => Ok(ws),
         Some(other) => Err(Stop::Fail(format!(
             "expected `3probe`, got {}",
             other.describe()
@@ -236,16 +298,16 @@ pub async fn probe(cx: &Ctx, session: &Session) -> Result<Ws, Stop> {
     }
 }
 
-/// Sends a text frame; a closed connection is a failure.
-pub async fn send(ws: &mut Ws, text: &str) -> Result<(), Stop> {
-    ws.send_text(text)
+/// Sends `text` as it is (see [`Ws::send_raw`]); a closed connection is a failure.
+pub async fn send_raw(ws: &mut Ws, text: &str) -> Result<(), Stop> {
+    ws.send_raw(text)
         .await
         .map_err(|e| Stop::Fail(format!("could not send {text:?}: {e}")))
 }
 
-/// Sends a binary frame; a closed connection is a failure.
-pub async fn send_binary(ws: &mut Ws, data: &[u8]) -> Result<(), Stop> {
-    ws.send_binary(data)
+/// Sends `data` as it is in a binary frame; a closed connection is a failure.
+pub async fn send_raw_binary(ws: &mut Ws, data: &[u8]) -> Result<(), Stop> {
+    ws.send_raw_binary(data)
         .await
         .map_err(|e| Stop::Fail(format!("could not send a binary frame: {e}")))
 }

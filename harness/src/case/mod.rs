@@ -1,17 +1,22 @@
-//! The case model: sections, cases, expected outcomes and verdicts, and the
-//! context a case runs in.
+//! The case model, the same whichever role the harness plays: sections,
+//! cases, levels, expected outcomes and their verdicts, what a case
+//! observed on the behaviour and close axes, and why it stopped. What a
+//! case runs against is its role's context: [`server::Ctx`] when the
+//! harness judges a server.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::client::http::{Http, HttpError, Req, Response};
-use crate::client::ws::{Refused, Ws};
 use crate::suite::{Expected, Suite};
-use crate::trace::Trace;
+use crate::wire::http::HttpError;
+use crate::wire::ws::Refused;
+
+pub mod server;
+
+use server::Ctx;
 
 /// A verdict, for one axis of a case or for the whole case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -423,104 +428,5 @@ impl Case {
     /// The verdict for an unexpected outcome.
     pub fn otherwise(&self) -> Verdict {
         self.level.otherwise()
-    }
-}
-
-/// Everything a run function gets: where the server is, the clock scale,
-/// the trace, and the configuration the server is expected to have.
-#[derive(Debug, Clone)]
-pub struct Ctx {
-    /// `host:port` of the server.
-    pub authority: String,
-    /// The engine path, with both slashes (`/engine.io/`).
-    pub path: String,
-    /// The suite being run.
-    pub suite: Suite,
-    /// `--time-scale`: every wait is multiplied by it.
-    pub scale: f64,
-    /// The case's trace.
-    pub trace: Arc<Trace>,
-    /// The configuration the server advertised (timings, maxPayload) and
-    /// the timeouts it does not advertise.
-    pub conf: Expected,
-}
-
-impl Ctx {
-    /// `ms` milliseconds, scaled.
-    pub fn ms(&self, ms: u64) -> Duration {
-        Duration::from_secs_f64(ms as f64 * self.scale / 1000.0)
-    }
-
-    /// Records a harness remark in the trace.
-    pub fn note(&self, text: impl Into<String>) {
-        self.trace.note(text);
-    }
-
-    /// An HTTP client for the server.
-    pub fn http(&self) -> Http {
-        Http::new(&self.authority, self.trace.clone())
-    }
-
-    /// The engine path followed by `?query`.
-    pub fn target(&self, query: &str) -> String {
-        if query.is_empty() {
-            self.path.clone()
-        } else {
-            format!("{}?{query}", self.path)
-        }
-    }
-
-    /// Sends a request to the engine path with `query`.
-    pub async fn request(
-        &self,
-        method: &str,
-        query: &str,
-        headers: Vec<(&str, String)>,
-        body: Vec<u8>,
-    ) -> Result<Response, HttpError> {
-        self.http()
-            .send(Req {
-                method,
-                target: self.target(query),
-                headers,
-                body,
-                // A long-poll GET is held until there is something to send,
-                // at the latest the next ping.
-                wait: self.ms(4000 + self.conf.ping_interval),
-            })
-            .await
-    }
-
-    /// GET on the engine path.
-    pub async fn get(&self, query: &str) -> Result<Response, HttpError> {
-        self.request("GET", query, Vec::new(), Vec::new()).await
-    }
-
-    /// POST a text body on the engine path.
-    pub async fn post(&self, query: &str, body: impl Into<Vec<u8>>) -> Result<Response, HttpError> {
-        self.request(
-            "POST",
-            query,
-            vec![("content-type", "text/plain;charset=UTF-8".to_owned())],
-            body.into(),
-        )
-        .await
-    }
-
-    /// Opens a WebSocket on the engine path with `query`.
-    pub async fn ws(&self, query: &str) -> Result<Ws, Refused> {
-        self.ws_with(query, &[]).await
-    }
-
-    /// Opens a WebSocket with extra headers.
-    pub async fn ws_with(&self, query: &str, headers: &[(&str, String)]) -> Result<Ws, Refused> {
-        Ws::connect(
-            &self.authority,
-            &self.target(query),
-            headers,
-            self.ms(4000),
-            self.trace.clone(),
-        )
-        .await
     }
 }

@@ -1,0 +1,85 @@
+//! The upgrade from polling to WebSocket, shared by the eio4, eio3 and
+//! sio5.engine sections.
+
+use crate::case::server::Ctx;
+use crate::case::{Observed, Outcome, Stop};
+use crate::verify;
+use crate::wire::eio;
+use crate::wire::ws::{Frame, Ws};
+
+/// `1:6` for v3 bodies, `6` for v4.
+fn noop(cx: &Ctx) -> &'static str {
+    if cx.suite.eio() == 3 {
+        "1:6"
+    } else {
+        "6"
+    }
+}
+
+/// Probe, noop on the poll, `5`, echo over WebSocket (shared; `echo` off for sio5).
+pub async fn upgrade(cx: Ctx, check_noop: bool, echo: bool) -> Outcome {
+    let s = eio::open_polling(&cx).await?;
+    let mut ws = eio::probe(&cx, &s).await?;
+    if check_noop {
+        verify::ok_body(&s.get(&cx).await?, noop(&cx), "GET during the upgrade")?;
+    }
+    ws.send(&eio::upgrade()).await?;
+    if echo {
+        echoed_over_websocket(&cx, &mut ws, "over WebSocket").await?;
+    } else {
+        // Without an application echo: the upgraded session answers the heartbeat.
+        verify::text(&mut ws, "2", cx.ms(cx.conf.ping_interval + 500)).await?;
+        ws.send(&eio::pong()).await?;
+    }
+    Ok(Observed::ok("upgraded"))
+}
+
+/// `4hello` sent over the upgraded WebSocket comes back (pings skipped). The
+/// echo only shows that the WebSocket carries the session: any message
+/// counts (its content is the message cases' rule, see [`eio::is_message_frame`]).
+async fn echoed_over_websocket(cx: &Ctx, ws: &mut Ws, place: &str) -> Result<(), Stop> {
+    ws.send(&eio::msg("hello")).await?;
+    match verify::next_keeping_heartbeat(ws, cx.ms(2000)).await {
+        Some(Frame::Text(t)) if eio::is_message_frame(cx, &t) => Ok(()),
+        Some(f) => verify::fail(format!("expected `4hello` {place}, got {}", f.describe())),
+        None => verify::fail(format!("no `4hello` {place}")),
+    }
+}
+
+/// After the upgrade, a polling request of the session is refused; with `echo`, the WebSocket still echoes.
+pub async fn polling_after_upgrade(cx: Ctx, echo: bool) -> Outcome {
+    let s = eio::open_polling(&cx).await?;
+    let mut ws = eio::probe(&cx, &s).await?;
+    ws.send(&eio::upgrade()).await?;
+    let r = s.get(&cx).await?;
+    // A GET may still drain the noop the upgrade produced; the next one must fail.
+    let r = if r.status == 200 && r.text() == noop(&cx) {
+        s.get(&cx).await?
+    } else {
+        r
+    };
+    verify::status(&r, 400, "GET after the upgrade")?;
+    if echo {
+        echoed_over_websocket(&cx, &mut ws, "over WebSocket").await?;
+    }
+    Ok(Observed::ok("GET after the upgrade: 400"))
+}
+
+/// A second WebSocket with the sid of an upgraded session is refused; with `echo`, the first still echoes.
+pub async fn second_websocket(cx: Ctx, echo: bool) -> Outcome {
+    let s = eio::open_polling(&cx).await?;
+    let mut ws = eio::probe(&cx, &s).await?;
+    ws.send(&eio::upgrade()).await?;
+    let second = match cx.ws(&s.ws_query(&cx)).await {
+        Err(r @ crate::wire::ws::Refused::Connect(_)) => return Err(r.into()),
+        Err(r) => format!("second WebSocket refused: {r}"),
+        Ok(mut w2) => match w2.wait_closed(cx.ms(1500)).await {
+            Some(f) => format!("second WebSocket closed: {}", f.describe()),
+            None => return verify::fail("the second WebSocket with the same sid stays open"),
+        },
+    };
+    if echo {
+        echoed_over_websocket(&cx, &mut ws, "on the first WebSocket").await?;
+    }
+    Ok(Observed::ok(second))
+}
