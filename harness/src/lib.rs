@@ -19,6 +19,7 @@ pub mod case;
 pub mod cases;
 pub mod cli;
 pub mod client;
+pub mod peer;
 pub mod probe;
 pub mod process;
 pub mod report;

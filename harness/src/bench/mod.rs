@@ -6,20 +6,17 @@
 //!   a WebSocket or on long-polling;
 //! * [`gen`]: N such clients playing a scenario for a measured window;
 //! * [`sink`]: a server doing no protocol work, for the generator's ceiling;
-//! * [`process`]: the servers as processes, their CPU time and memory;
 //! * [`stats`], [`report`], [`svg`]: percentiles, `load.json` (every point,
 //!   merged with the points of earlier runs), `load.md`, `load.svg`.
 
 pub mod conn;
 pub mod gen;
-pub mod process;
 pub mod report;
 pub mod sink;
 pub mod stats;
 pub mod svg;
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -28,40 +25,11 @@ use serde::{Deserialize, Serialize};
 pub use conn::Transport;
 pub use stats::{Point, Scenario};
 
+use crate::peer::Running as Peer;
 use crate::process::{ServerProcess, TICKS_PER_SECOND};
+use crate::target::Target;
 use gen::{Mark, PointSpec};
 use stats::Memory;
-
-/// A server to put under load.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    /// The reference server, started as `siospec serve` from `exe`.
-    Rust {
-        /// The siospec binary.
-        exe: PathBuf,
-    },
-    /// The official Node server in the peer folder.
-    Node {
-        /// harness/peers/node.
-        dir: PathBuf,
-    },
-    /// A running server (memory and CPU unavailable).
-    Url {
-        /// `host:port`.
-        authority: String,
-    },
-}
-
-impl Target {
-    /// The name in reports.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Target::Rust { .. } => "rust",
-            Target::Node { .. } => "node",
-            Target::Url { .. } => "url",
-        }
-    }
-}
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -174,8 +142,9 @@ impl Machine {
     }
 }
 
+/// The server under load at one point.
 enum Running {
-    Process(ServerProcess),
+    Peer(Peer),
     Sink(sink::Sink),
     External(String),
 }
@@ -183,7 +152,7 @@ enum Running {
 impl Running {
     fn authority(&self) -> String {
         match self {
-            Running::Process(p) => p.authority.clone(),
+            Running::Peer(p) => p.authority(),
             Running::Sink(s) => s.authority(),
             Running::External(a) => a.clone(),
         }
@@ -191,7 +160,7 @@ impl Running {
 
     fn process(&self) -> Option<&ServerProcess> {
         match self {
-            Running::Process(p) => Some(p),
+            Running::Peer(p) => p.process(),
             _ => None,
         }
     }
@@ -202,9 +171,10 @@ async fn start(target: Option<&Target>) -> Result<Running, String> {
         None => {
             Running::Sink(sink::Sink::start().map_err(|e| format!("cannot start the sink: {e}"))?)
         }
-        Some(Target::Rust { exe }) => Running::Process(process::start_rust(exe).await?),
-        Some(Target::Node { dir }) => Running::Process(process::start_node(dir).await?),
-        Some(Target::Url { authority }) => Running::External(authority.clone()),
+        Some(Target::Peer(peer)) => Running::Peer(peer.start_for_load().await?),
+        Some(Target::Url(urls)) => Running::External(crate::target::authority_of(
+            urls.default.as_deref().unwrap_or_default(),
+        )?),
     })
 }
 
@@ -248,7 +218,10 @@ async fn measure(spec: &PointSpec, target: Option<&Target>) -> Result<Point, Str
     };
     Ok(Point {
         scenario: spec.scenario,
-        target: target.map_or("sink", Target::name).to_owned(),
+        target: target.map_or("sink".to_owned(), |t| match t {
+            Target::Url(_) => "url".to_owned(),
+            Target::Peer(p) => p.name(),
+        }),
         transport: spec.transport,
         clients: spec.clients,
         connected: measured.connected,
@@ -313,7 +286,7 @@ pub async fn run(opts: &Options, command: String) -> Result<Run, String> {
             "{} × {} clients against {}",
             spec.scenario.name(),
             spec.clients,
-            target.map_or("sink", |t| t.name())
+            target.map_or("sink".to_owned(), Target::name)
         );
         match &bar {
             Some(b) => b.set_message(label.clone()),
