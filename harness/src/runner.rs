@@ -379,7 +379,7 @@ fn cannot_judge(case: &Case, endpoint: &Endpoint, opts: &Options) -> Option<Stri
 }
 
 /// Runs one case against `endpoint` and judges it.
-pub async fn run_case(case: &Case, endpoint: &Endpoint, opts: &Options) -> CaseResult {
+pub(crate) async fn run_case(case: &Case, endpoint: &Endpoint, opts: &Options) -> CaseResult {
     if let Some(reason) = cannot_judge(case, endpoint, opts) {
         return not_run(case, Verdict::Skipped, reason);
     }
@@ -464,7 +464,7 @@ pub async fn run_case(case: &Case, endpoint: &Endpoint, opts: &Options) -> CaseR
 /// About how long `case` runs under `plan`, in ms before scaling: what it
 /// declares it waits ([`Case::waits`]), 0 for a case that will not run.
 /// Cases without such a wait take tens of milliseconds.
-pub fn estimate_ms(case: &Case, plan: Option<&Plan>, opts: &Options) -> u64 {
+pub(crate) fn estimate_ms(case: &Case, plan: Option<&Plan>, opts: &Options) -> u64 {
     let Some(Plan::At(endpoint)) = plan else {
         return 0;
     };

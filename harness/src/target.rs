@@ -3,7 +3,8 @@
 //! `bench` all take this one type.
 
 use crate::peer::{Peer, Running};
-use crate::probe::{self, Paths, Probed};
+pub use crate::probe::Paths;
+use crate::probe::{self, Probed};
 use crate::runner::Plan;
 use crate::suite::{Expected, Suite};
 use std::collections::BTreeMap;
@@ -146,7 +147,7 @@ impl Target {
     }
 
     /// Starts what is needed for `suites` and probes it.
-    pub async fn prepare(&self, suites: &[Suite]) -> Result<Prepared, String> {
+    pub(crate) async fn prepare(&self, suites: &[Suite]) -> Result<Prepared, String> {
         match self {
             Target::Url(Urls {
                 name,

@@ -29,19 +29,6 @@ pub fn status(resp: &Response, want: u16, what: &str) -> Result<(), Stop> {
     }
 }
 
-/// The status must be one of `want`.
-pub fn status_in(resp: &Response, want: &[u16], what: &str) -> Result<(), Stop> {
-    if want.contains(&resp.status) {
-        Ok(())
-    } else {
-        fail(format!(
-            "{what}: expected HTTP {want:?}, got {} {:?}",
-            resp.status,
-            short(&resp.text())
-        ))
-    }
-}
-
 /// The body must be exactly `want`.
 pub fn body(resp: &Response, want: &[u8], what: &str) -> Result<(), Stop> {
     if resp.body.as_ref() == want {
@@ -158,22 +145,6 @@ pub async fn text(ws: &mut Ws, want: &str, wait: Duration) -> Result<(), Stop> {
         )),
         None => fail(format!(
             "expected text frame {want:?}, got nothing within {} ms",
-            wait.as_millis()
-        )),
-    }
-}
-
-/// The next frame must be the binary `want` (NOOPs skipped).
-pub async fn binary(ws: &mut Ws, want: &[u8], wait: Duration) -> Result<(), Stop> {
-    match next_not_noop(ws, wait).await {
-        Some(Frame::Binary(b)) if b == want => Ok(()),
-        Some(other) => fail(format!(
-            "expected binary frame [{}], got {}",
-            crate::trace::hex(want),
-            other.describe()
-        )),
-        None => fail(format!(
-            "expected a binary frame, got nothing within {} ms",
             wait.as_millis()
         )),
     }

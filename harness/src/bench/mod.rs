@@ -9,10 +9,10 @@
 //! * [`stats`], [`report`], [`svg`]: percentiles, `load.json` (every point,
 //!   merged with the points of earlier runs), `load.md`, `load.svg`.
 
-pub mod conn;
-pub mod gen;
+pub(crate) mod conn;
+pub(crate) mod gen;
 pub mod report;
-pub mod sink;
+pub(crate) mod sink;
 pub mod stats;
 pub mod svg;
 
@@ -117,7 +117,7 @@ fn load_average() -> String {
 
 impl Machine {
     /// Describes this machine now (the load average after is filled in later).
-    pub fn describe() -> Machine {
+    pub(crate) fn describe() -> Machine {
         let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
         let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
         Machine {

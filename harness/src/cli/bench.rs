@@ -63,10 +63,10 @@ pub(super) struct BenchArgs {
     node_peer: Option<PathBuf>,
 }
 
-fn bench_options(args: &BenchArgs) -> Result<crate::bench::Options, String> {
-    use crate::bench::{Options, Scenario, Transport};
-    use crate::peer::Peer;
-    use crate::target::{Target, Urls};
+fn bench_options(args: &BenchArgs) -> Result<siospec::bench::Options, String> {
+    use siospec::bench::{Options, Scenario, Transport};
+    use siospec::peer::Peer;
+    use siospec::target::{Target, Urls};
     use std::time::Duration;
     let mut scenarios = Vec::new();
     for s in &args.scenario {
@@ -91,13 +91,13 @@ fn bench_options(args: &BenchArgs) -> Result<crate::bench::Options, String> {
     }
     let targets = match &args.url {
         Some(url) => {
-            crate::target::authority_of(url)?;
+            siospec::target::authority_of(url)?;
             vec![Target::Url(Urls {
                 name: "url".to_owned(),
                 default: Some(url.clone()),
                 per_suite: Default::default(),
                 paths: Default::default(),
-                known: crate::suite::Expected::OFFICIAL_DEFAULTS,
+                known: siospec::suite::Expected::OFFICIAL_DEFAULTS,
             })]
         }
         None => {
@@ -148,17 +148,17 @@ pub(super) async fn bench(args: BenchArgs) -> i32 {
         .chain(std::env::args().skip(1))
         .collect::<Vec<_>>()
         .join(" ");
-    let run = match crate::bench::run(&options, command).await {
+    let run = match siospec::bench::run(&options, command).await {
         Ok(run) => run,
         Err(e) => {
             eprintln!("siospec bench: {e}");
             return EXIT_HARNESS;
         }
     };
-    match crate::bench::report::write(&args.report_dir, &run) {
+    match siospec::bench::report::write(&args.report_dir, &run) {
         Ok((md, svg)) => {
             for p in &run.points {
-                println!("{}", crate::bench::report::one_line(p));
+                println!("{}", siospec::bench::report::one_line(p));
             }
             eprintln!("siospec bench: {} and {}", md.display(), svg.display());
             EXIT_OK

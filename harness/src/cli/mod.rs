@@ -1,6 +1,6 @@
 //! The command line, one file per command: argument parsing and printing
 //! only. The work is the library's: [`runner::Run`] for `run` and
-//! `test server`, [`crate::bench::run`], [`crate::server`].
+//! `test server`, [`siospec::bench::run`], [`siospec::server`].
 
 mod bench;
 mod print;
@@ -14,15 +14,14 @@ use std::path::PathBuf;
 use clap::builder::{PossibleValue, PossibleValuesParser};
 use clap::{Args, Parser, Subcommand};
 
-use crate::baseline::Baseline;
-use crate::peer::Peer;
-use crate::probe::Paths;
-use crate::report::{self, RunInfo};
-use crate::runner::{self, Options, Run, Selection};
-use crate::suite::{Expected, Suite};
-use crate::target::{Target, Urls};
+use siospec::baseline::Baseline;
+use siospec::peer::Peer;
+use siospec::report::{self, RunInfo};
+use siospec::runner::{self, Options, Run, Selection};
+use siospec::suite::{Expected, Suite};
+use siospec::target::{Paths, Target, Urls};
 
-pub use crate::runner::{EXIT_FAILED, EXIT_HARNESS, EXIT_OK};
+pub(crate) use siospec::runner::{EXIT_HARNESS, EXIT_OK};
 
 /// Where `run` and `test server` write their reports unless told: a folder
 /// of the working directory that the repository ignores, so that normal
@@ -165,7 +164,7 @@ fn url_target(name: &str, urls: &[String], o: &UrlOptions) -> Result<Target, Str
             .split_once('=')
             .filter(|(s, _)| !s.contains('/'))
             .map_or(u.as_str(), |(_, u)| u);
-        if let Some(path) = crate::target::path_of(url) {
+        if let Some(path) = siospec::target::path_of(url) {
             paths.socket = path;
         }
         match u.split_once('=') {
@@ -215,7 +214,7 @@ fn parse_suites(list: &[String]) -> Result<Vec<Suite>, String> {
 /// `run` and `test server` once the target is known: list, or run and
 /// report.
 async fn conform(target: Target, common: Common) -> i32 {
-    let catalogue = crate::cases::all();
+    let catalogue = siospec::cases::all();
     let suites = match parse_suites(&common.suite) {
         Ok(s) => s,
         Err(e) => {

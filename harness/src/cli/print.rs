@@ -6,10 +6,10 @@ use std::io::IsTerminal;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::case::{Case, Verdict};
-use crate::report;
-use crate::runner::{CaseResult, Observer};
-use crate::target::Prepared;
+use siospec::case::{Case, Verdict};
+use siospec::report;
+use siospec::runner::{CaseResult, Observer};
+use siospec::target::Prepared;
 
 /// The terminal's view of a run: a progress bar on stderr when it is a
 /// terminal, one plain line per case on stdout otherwise.

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::{conform, target_names, url_target, Common, UrlOptions, EXIT_HARNESS};
-use crate::peer::Peer;
-use crate::target::Target;
+use siospec::peer::Peer;
+use siospec::target::Target;
 
 #[derive(Debug, Args)]
 pub(super) struct RunArgs {

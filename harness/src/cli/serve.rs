@@ -73,8 +73,8 @@ pub(super) struct ServeArgs {
     node_habits: bool,
 }
 
-fn serve_options(args: &ServeArgs) -> Result<crate::server::Options, String> {
-    use crate::server::{Mode, Options, Serves};
+fn serve_options(args: &ServeArgs) -> Result<siospec::server::Options, String> {
+    use siospec::server::{Mode, Options, Serves};
     use siospec_codec::session::{Cors, CorsOrigin};
     use std::time::Duration;
     let mode = match args.mode {
@@ -143,7 +143,7 @@ pub(super) async fn serve(args: ServeArgs) -> i32 {
     };
     let addr = args.addr;
     let server = match tokio::task::spawn_blocking(move || {
-        crate::server::ServerThread::start(addr, options)
+        siospec::server::ServerThread::start(addr, options)
     })
     .await
     {
