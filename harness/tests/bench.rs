@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use siospec::bench::report::{LoadSet, SCHEMA};
 use siospec::bench::stats::{self, Latency, Memory};
-use siospec::bench::{report, svg, Machine, Options, Point, Run, Scenario, Transport};
+use siospec::bench::{report, svg, Machine, Options, Point, Quiet, Run, Scenario, Transport};
 use siospec::peer::Peer;
 use siospec::target::Target;
 
@@ -315,9 +315,8 @@ async fn a_short_run_against_the_reference_server() {
         duration: Duration::from_millis(400),
         warmup: Duration::from_millis(100),
         ceiling: true,
-        bar: false,
     };
-    let run = siospec::bench::run(&opts, "test".to_owned())
+    let run = siospec::bench::run(&opts, "test".to_owned(), &mut Quiet)
         .await
         .expect("the run");
     assert_eq!(run.points.len(), 3 * 2 + 1, "{:#?}", run.points);
@@ -366,10 +365,9 @@ fn polling_clients_work_too() {
         duration: Duration::from_millis(400),
         warmup: Duration::from_millis(100),
         ceiling: true,
-        bar: false,
     };
     let run = runtime
-        .block_on(siospec::bench::run(&opts, "test".to_owned()))
+        .block_on(siospec::bench::run(&opts, "test".to_owned(), &mut Quiet))
         .expect("the run");
     // The sink speaks WebSocket only: no ceiling points over polling.
     assert!(run.points.iter().all(|p| p.target == "rust"));

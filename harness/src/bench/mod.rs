@@ -16,10 +16,8 @@ pub(crate) mod sink;
 pub mod stats;
 pub mod svg;
 
-use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
 pub use conn::Transport;
@@ -48,9 +46,24 @@ pub struct Options {
     pub warmup: Duration,
     /// Also measure the generator's ceiling against the sink.
     pub ceiling: bool,
-    /// A progress bar (else one line per point on stderr).
-    pub bar: bool,
 }
+
+/// What a bench run tells as it goes; every method does nothing unless
+/// overridden, so [`Quiet`] is the empty implementation.
+pub trait Observer: Send {
+    /// The `index`th point of `total` (from 0) starts; `label` says which.
+    fn point_started(&mut self, _index: usize, _total: usize, _label: &str) {}
+    /// A point was measured.
+    fn point_done(&mut self, _point: &Point) {}
+    /// The run ended, measured or not.
+    fn finished(&mut self) {}
+}
+
+/// An observer that says nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Quiet;
+
+impl Observer for Quiet {}
 
 /// The machine a run happened on.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -244,7 +257,11 @@ async fn measure(spec: &PointSpec, target: Option<&Target>) -> Result<Point, Str
 
 /// Runs every scenario × client count × target (plus the sink, where it
 /// applies); an error means a server could not be started.
-pub async fn run(opts: &Options, command: String) -> Result<Run, String> {
+pub async fn run(
+    opts: &Options,
+    command: String,
+    observer: &mut dyn Observer,
+) -> Result<Run, String> {
     let clock = Instant::now();
     let started = crate::report::now_rfc3339();
     let mut machine = Machine::describe();
@@ -269,17 +286,6 @@ pub async fn run(opts: &Options, command: String) -> Result<Run, String> {
             }
         }
     }
-    let bar = if opts.bar && std::io::stderr().is_terminal() {
-        let bar = ProgressBar::new(plan.len() as u64);
-        bar.set_style(
-            ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
-        );
-        Some(bar)
-    } else {
-        None
-    };
     let mut points = Vec::new();
     for (i, (spec, target)) in plan.iter().enumerate() {
         let label = format!(
@@ -288,31 +294,18 @@ pub async fn run(opts: &Options, command: String) -> Result<Run, String> {
             spec.clients,
             target.map_or("sink".to_owned(), Target::name)
         );
-        match &bar {
-            Some(b) => b.set_message(label.clone()),
-            None => eprintln!("siospec bench: [{}/{}] {label}", i + 1, plan.len()),
-        }
-        let point = measure(spec, *target).await;
-        let point = match point {
+        observer.point_started(i, plan.len(), &label);
+        let point = match measure(spec, *target).await {
             Ok(p) => p,
             Err(e) => {
-                if let Some(b) = &bar {
-                    b.finish_and_clear();
-                }
+                observer.finished();
                 return Err(e);
             }
         };
-        if bar.is_none() {
-            eprintln!("siospec bench:         {}", report::one_line(&point));
-        }
+        observer.point_done(&point);
         points.push(point);
-        if let Some(b) = &bar {
-            b.inc(1);
-        }
     }
-    if let Some(b) = &bar {
-        b.finish_and_clear();
-    }
+    observer.finished();
     machine.load_after = load_average();
     Ok(Run {
         points,

@@ -1,10 +1,64 @@
 //! `siospec bench`: the load benchmark.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{target_names, DEFAULT_BENCH_DIR, EXIT_HARNESS, EXIT_OK};
+use siospec::bench::{Observer, Point};
+
+/// The terminal's view of a bench run: a bar on stderr when it is a
+/// terminal, two lines per point on stderr otherwise.
+struct Progress {
+    /// `None`: plain lines.
+    bar: Option<ProgressBar>,
+}
+
+impl Progress {
+    fn auto() -> Progress {
+        Progress {
+            bar: std::io::stderr().is_terminal().then(|| {
+                let bar = ProgressBar::new(0);
+                bar.set_style(
+                    ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
+                        .unwrap_or_else(|_| ProgressStyle::default_bar())
+                        .progress_chars("=> "),
+                );
+                bar
+            }),
+        }
+    }
+}
+
+impl Observer for Progress {
+    fn point_started(&mut self, index: usize, total: usize, label: &str) {
+        match &self.bar {
+            Some(b) => {
+                b.set_length(total as u64);
+                b.set_message(label.to_owned());
+            }
+            None => eprintln!("siospec bench: [{}/{total}] {label}", index + 1),
+        }
+    }
+
+    fn point_done(&mut self, point: &Point) {
+        match &self.bar {
+            Some(b) => b.inc(1),
+            None => eprintln!(
+                "siospec bench:         {}",
+                siospec::bench::report::one_line(point)
+            ),
+        }
+    }
+
+    fn finished(&mut self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum BenchTransport {
@@ -131,7 +185,6 @@ fn bench_options(args: &BenchArgs) -> Result<siospec::bench::Options, String> {
         duration: Duration::from_secs_f64(seconds),
         warmup: Duration::from_secs_f64((seconds / 4.0).max(0.25)),
         ceiling: !args.no_ceiling,
-        bar: true,
     })
 }
 
@@ -148,7 +201,7 @@ pub(super) async fn bench(args: BenchArgs) -> i32 {
         .chain(std::env::args().skip(1))
         .collect::<Vec<_>>()
         .join(" ");
-    let run = match siospec::bench::run(&options, command).await {
+    let run = match siospec::bench::run(&options, command, &mut Progress::auto()).await {
         Ok(run) => run,
         Err(e) => {
             eprintln!("siospec bench: {e}");
