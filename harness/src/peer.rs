@@ -303,8 +303,9 @@ impl Peer {
     pub fn known(&self) -> Expected {
         match self.manifest.server.run_profile {
             Profile::Suite => Expected::REFERENCE,
-            // python-socketio has no connectTimeout; engine.io's
-            // upgradeTimeout default is also python-engineio's.
+            // No handshake advertises connectTimeout or upgradeTimeout: on
+            // its own defaults, the official ones are the best guess (and
+            // python-engineio's upgradeTimeout is engine.io's).
             Profile::Default => Expected::OFFICIAL_DEFAULTS,
         }
     }
