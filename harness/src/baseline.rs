@@ -20,7 +20,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::case::Verdict;
-use crate::runner::id_matches;
+use crate::runner::{id_matches, CaseResult};
 
 /// The schema name a baseline file must declare.
 pub const SCHEMA: &str = "siospec-baseline/1";
@@ -83,5 +83,38 @@ impl Baseline {
         self.accepted.iter().find(|a| {
             a.verdict == verdict && id_matches(&a.target, target) && id_matches(&a.case, case)
         })
+    }
+
+    /// Marks every non-OK result of `target` this baseline accepts with the
+    /// entry's reason. Returns, one line each, the entries for `target` that
+    /// matched a case of these results but not its verdict: a deviation
+    /// fixed, or changed.
+    pub fn apply(&self, target: &str, results: &mut [CaseResult]) -> Vec<String> {
+        for r in results.iter_mut() {
+            if r.verdict != Verdict::Ok {
+                r.accepted = self
+                    .accepts(target, &r.id, r.verdict)
+                    .map(|a| a.reason.clone());
+            }
+        }
+        let mut stale = Vec::new();
+        for a in &self.accepted {
+            let ran: Vec<&CaseResult> = results
+                .iter()
+                .filter(|r| id_matches(&a.target, target) && id_matches(&a.case, &r.id))
+                .collect();
+            if !ran.is_empty() && !ran.iter().any(|r| r.verdict == a.verdict) {
+                stale.push(format!(
+                    "baseline entry {} ({}) no longer applies: {}",
+                    a.case,
+                    a.verdict,
+                    ran.iter()
+                        .map(|r| format!("{} is {}", r.id, r.verdict))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+        }
+        stale
     }
 }

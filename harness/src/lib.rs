@@ -7,8 +7,10 @@
 //!   function over the shared checks in [`verify`].
 //! * [`wire`]: the harness's own HTTP / WebSocket / Engine.IO / Socket.IO
 //!   drivers on `siospec-codec`, tracing every exchange ([`trace`]).
-//! * [`runner`] runs cases against a [`target`], [`report`] writes the reports,
-//!   [`baseline`] reads accepted deviations, [`cli`] is the command line.
+//! * [`runner`] runs cases against a [`target`] (a URL or a [`peer`] it
+//!   starts), [`report`] writes the reports, [`baseline`] reads accepted
+//!   deviations; the `siospec` binary's command line is a thin layer over
+//!   [`runner::Run`].
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -17,14 +19,14 @@ pub mod baseline;
 pub mod bench;
 pub mod case;
 pub mod cases;
-pub mod cli;
-pub mod probe;
-pub mod process;
+pub mod peer;
+pub(crate) mod probe;
+pub(crate) mod process;
 pub mod report;
 pub mod runner;
 pub mod server;
 pub mod suite;
 pub mod target;
 pub mod trace;
-pub mod verify;
-pub mod wire;
+pub(crate) mod verify;
+pub(crate) mod wire;

@@ -7,7 +7,6 @@
 //! with what was found and what to check ([`Refusal`]); one that can gets a
 //! [`Plan`] per suite and the findings that head the report.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use siospec_codec::engine::handshake::Handshake;
@@ -567,11 +566,6 @@ impl Probed {
                 _ => eio3_refused(socket),
             },
         }
-    }
-
-    /// The plans of `suites`.
-    pub fn plans(&self, suites: &[Suite], known: &Expected) -> BTreeMap<Suite, Plan> {
-        suites.iter().map(|&s| (s, self.plan(s, known))).collect()
     }
 }
 

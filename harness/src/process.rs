@@ -1,8 +1,7 @@
-//! Servers started as child processes: the official Node peer for the
-//! runner, and both servers for the load benchmark. Each announces itself
-//! with one `listening on http://ADDR` line on stdout (harness/CONTRACT.md).
+//! Servers started as child processes (the peers, and the reference server
+//! for the load benchmark). Each announces itself with one line on stdout,
+//! `listening on http://ADDR` (harness/CONTRACT.md).
 
-use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -27,9 +26,9 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
-    /// Runs `cmd` and waits for its `listening on` line; `what` names it in
-    /// errors, which carry the start of its stderr.
-    pub async fn spawn(mut cmd: Command, what: &str) -> Result<ServerProcess, String> {
+    /// Runs `cmd` and waits for its first stdout line, `ready` followed by
+    /// its URL; `what` names it in errors, which carry the start of its stderr.
+    pub async fn spawn(mut cmd: Command, ready: &str, what: &str) -> Result<ServerProcess, String> {
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -67,7 +66,7 @@ impl ServerProcess {
                     .and_then(Result::ok)
                     .unwrap_or_default();
                 let why = match other {
-                    Err(_) => "no `listening on` line within 20 s".to_owned(),
+                    Err(_) => format!("no `{}` line within 20 s", ready.trim_end()),
                     Ok(Err(e)) => e.to_string(),
                     Ok(Ok(_)) => "it exited".to_owned(),
                 };
@@ -82,7 +81,7 @@ impl ServerProcess {
             }
         };
         let url = line
-            .strip_prefix("listening on ")
+            .strip_prefix(ready)
             .ok_or_else(|| format!("unexpected first line from {what}: {line:?}"))?;
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         Ok(ServerProcess {
@@ -103,53 +102,6 @@ impl ServerProcess {
         cpu_ticks(self.pid)
     }
 }
-
-/// `node` in the Node peer's folder `dir`, once its server and its
-/// packages are there.
-pub fn node_peer_command(dir: &Path) -> Result<Command, String> {
-    if !dir.join("server.js").is_file() {
-        return Err(format!(
-            "no Node peer at {} (server.js missing)",
-            dir.display()
-        ));
-    }
-    if !dir.join("node_modules").is_dir() {
-        return Err(format!(
-            "the Node peer's packages are not installed: run `npm ci` in {} (scripts/test does it)",
-            dir.display()
-        ));
-    }
-    let mut cmd = Command::new("node");
-    cmd.current_dir(dir);
-    Ok(cmd)
-}
-
-/// What errors call the Node peer (its start needs `node` on PATH).
-pub const NODE_PEER: &str = "the Node peer (`node`, Node.js 20+, on PATH)";
-
-/// The Python peer's interpreter (its venv's) in its folder `dir`, once
-/// `setup` has made the venv.
-pub fn python_peer_command(dir: &Path) -> Result<Command, String> {
-    if !dir.join("server.py").is_file() {
-        return Err(format!(
-            "no Python peer at {} (server.py missing)",
-            dir.display()
-        ));
-    }
-    let python = dir.join(".venv/bin/python");
-    if !python.is_file() {
-        return Err(format!(
-            "the Python peer's packages are not installed: run {}/setup (scripts/test does it)",
-            dir.display()
-        ));
-    }
-    let mut cmd = Command::new(python);
-    cmd.current_dir(dir);
-    Ok(cmd)
-}
-
-/// What errors call the Python peer.
-pub const PYTHON_PEER: &str = "the Python peer (python-socketio in its venv)";
 
 /// VmRSS of process `pid` from /proc/PID/status, KiB.
 pub fn rss_kib(pid: u32) -> Option<u64> {

@@ -1,16 +1,16 @@
 //! Selecting cases, running them against a target, judging what they saw.
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::time::Instant;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
+use crate::baseline::Baseline;
 use crate::case::server::Ctx;
 use crate::case::{Case, Expect, Obs, Stop, Verdict};
 use crate::suite::{Expected, Suite};
+use crate::target::{Prepared, Target};
 use crate::trace::{Event, Trace};
 
 /// Where one suite's server is, and what it offers there.
@@ -152,26 +152,122 @@ impl Selection {
     }
 }
 
-/// How a run reports progress.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Progress {
-    /// A progress bar on stderr (a terminal).
-    Bar,
-    /// One plain line per case on stdout.
-    Lines,
-    /// Nothing.
-    Quiet,
+/// What a run tells as it goes; every method does nothing unless overridden,
+/// so [`Quiet`] is the empty implementation.
+pub trait Observer: Send {
+    /// The target is up and probed; `cases` cases are about to run.
+    fn prepared(&mut self, _cases: usize, _target: &Prepared) {}
+    /// A case started.
+    fn case_started(&mut self, _id: &str) {}
+    /// A case ended: the `done`th of `total`.
+    fn case_done(&mut self, _done: usize, _total: usize, _result: &CaseResult) {}
+    /// Every case ended.
+    fn finished(&mut self) {}
 }
 
-impl Progress {
-    /// A bar when stderr is a terminal, plain lines otherwise.
-    pub fn auto() -> Progress {
-        if std::io::stderr().is_terminal() {
-            Progress::Bar
-        } else {
-            Progress::Lines
+/// An observer that says nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Quiet;
+
+impl Observer for Quiet {}
+
+/// A conformance run: which cases, against what, how, and which deviations
+/// are accepted.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// What to test.
+    pub target: Target,
+    /// Which cases.
+    pub selection: Selection,
+    /// How.
+    pub options: Options,
+    /// Accepted deviations.
+    pub baseline: Option<Baseline>,
+}
+
+/// What a run found.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The target's name in reports.
+    pub name: String,
+    /// Its one-line description.
+    pub description: String,
+    /// What the probe found, one line each.
+    pub findings: Vec<String>,
+    /// When the run started, RFC 3339 UTC.
+    pub started: String,
+    /// Wall time, starting the target included.
+    pub duration_ms: f64,
+    /// One result per case, in case order, the baseline applied.
+    pub results: Vec<CaseResult>,
+    /// Baseline entries for this target that matched a case of the run but
+    /// not its verdict, one line each.
+    pub stale: Vec<String>,
+}
+
+impl Run {
+    /// The selected cases of `catalogue`, in catalogue order; an error when
+    /// there is none.
+    pub fn cases<'a>(&self, catalogue: &'a [Case]) -> Result<Vec<&'a Case>, String> {
+        let selected = self.selection.apply(catalogue);
+        if selected.is_empty() {
+            return Err("no case matches the selection (see --list)".to_owned());
+        }
+        Ok(selected)
+    }
+
+    /// Starts the target (stopped again before this returns), runs `cases`
+    /// against it and applies the baseline.
+    pub async fn execute(
+        &self,
+        cases: &[&Case],
+        observer: &mut dyn Observer,
+    ) -> Result<Outcome, String> {
+        let mut suites: Vec<Suite> = cases.iter().map(|c| c.suite()).collect();
+        suites.sort();
+        suites.dedup();
+        let started = crate::report::now_rfc3339();
+        let clock = Instant::now();
+        let prepared = self.target.prepare(&suites).await?;
+        observer.prepared(cases.len(), &prepared);
+        let mut results = run_all(cases, &prepared.plans, &self.options, observer).await;
+        let duration_ms = clock.elapsed().as_secs_f64() * 1000.0;
+        let stale = match &self.baseline {
+            Some(b) => b.apply(&prepared.name, &mut results),
+            None => Vec::new(),
+        };
+        Ok(Outcome {
+            name: prepared.name.clone(),
+            description: prepared.description.clone(),
+            findings: prepared.findings.clone(),
+            started,
+            duration_ms,
+            results,
+            stale,
+        })
+    }
+}
+
+/// Exit status: every selected case OK (or accepted by the baseline).
+pub const EXIT_OK: i32 = 0;
+/// Exit status: conformance failures.
+pub const EXIT_FAILED: i32 = 1;
+/// Exit status: usage or harness error (including zero matched cases).
+pub const EXIT_HARNESS: i32 = 2;
+
+/// The exit status for a set of results (see [`EXIT_OK`], [`EXIT_FAILED`], [`EXIT_HARNESS`]).
+pub fn exit_status(results: &[CaseResult], strict: bool) -> i32 {
+    let open = results.iter().filter(|r| r.accepted.is_none());
+    let mut status = EXIT_OK;
+    for r in open {
+        match r.verdict {
+            Verdict::Error => return EXIT_HARNESS,
+            Verdict::Failed | Verdict::Timeout => status = EXIT_FAILED,
+            Verdict::NonStrict if strict => status = EXIT_FAILED,
+            _ => {}
         }
     }
+    status
 }
 
 /// Run options.
@@ -181,8 +277,6 @@ pub struct Options {
     pub scale: f64,
     /// Cases run at the same time.
     pub jobs: usize,
-    /// Progress output.
-    pub progress: Progress,
     /// `--max-wait`: a case that would wait longer on the server's timers
     /// (before scaling) is SKIPPED.
     pub max_wait_ms: u64,
@@ -199,7 +293,6 @@ impl Default for Options {
         Options {
             scale: 1.0,
             jobs: 1,
-            progress: Progress::Quiet,
             max_wait_ms: DEFAULT_MAX_WAIT_S * 1000,
         }
     }
@@ -287,7 +380,7 @@ fn cannot_judge(case: &Case, endpoint: &Endpoint, opts: &Options) -> Option<Stri
 }
 
 /// Runs one case against `endpoint` and judges it.
-pub async fn run_case(case: &Case, endpoint: &Endpoint, opts: &Options) -> CaseResult {
+pub(crate) async fn run_case(case: &Case, endpoint: &Endpoint, opts: &Options) -> CaseResult {
     if let Some(reason) = cannot_judge(case, endpoint, opts) {
         return not_run(case, Verdict::Skipped, reason);
     }
@@ -372,7 +465,7 @@ pub async fn run_case(case: &Case, endpoint: &Endpoint, opts: &Options) -> CaseR
 /// About how long `case` runs under `plan`, in ms before scaling: what it
 /// declares it waits ([`Case::waits`]), 0 for a case that will not run.
 /// Cases without such a wait take tens of milliseconds.
-pub fn estimate_ms(case: &Case, plan: Option<&Plan>, opts: &Options) -> u64 {
+pub(crate) fn estimate_ms(case: &Case, plan: Option<&Plan>, opts: &Options) -> u64 {
     let Some(Plan::At(endpoint)) = plan else {
         return 0;
     };
@@ -456,20 +549,9 @@ pub async fn run_all(
     cases: &[&Case],
     plans: &BTreeMap<Suite, Plan>,
     opts: &Options,
+    observer: &mut dyn Observer,
 ) -> Vec<CaseResult> {
     let total = cases.len();
-    let bar = match opts.progress {
-        Progress::Bar => {
-            let bar = ProgressBar::new(total as u64);
-            if let Ok(style) = ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} ETA {eta} {msg}",
-            ) {
-                bar.set_style(style);
-            }
-            Some(bar)
-        }
-        _ => None,
-    };
     let mut pending: Vec<Pending<'_>> = cases
         .iter()
         .enumerate()
@@ -488,8 +570,6 @@ pub async fn run_all(
         .collect();
     let mut busy: BTreeMap<Domain, Busy> = BTreeMap::new();
     let mut running = FuturesUnordered::new();
-    let mut running_ids: Vec<String> = Vec::new();
-    let mut non_ok = 0;
     let mut results: Vec<(usize, CaseResult)> = Vec::with_capacity(total);
     let jobs = opts.jobs.max(1);
     loop {
@@ -503,7 +583,7 @@ pub async fn run_all(
                 b.cases += 1;
                 b.exclusive = p.case.exclusive;
             }
-            running_ids.push(p.case.id.clone());
+            observer.case_started(&p.case.id);
             let case = p.case;
             running.push(async move {
                 let result = match plans.get(&case.suite()) {
@@ -527,35 +607,10 @@ pub async fn run_all(
             b.cases -= 1;
             b.exclusive = false;
         }
-        let case = cases[index];
-        running_ids.retain(|id| *id != case.id);
-        non_ok += usize::from(result.verdict != Verdict::Ok);
-        let n = results.len() + 1;
-        match (&bar, opts.progress) {
-            (Some(bar), _) => {
-                let shown =
-                    running_ids
-                        .first()
-                        .map_or(String::new(), |first| match running_ids.len() {
-                            1 => format!(" · running {first}"),
-                            k => format!(" · running {first} and {} more", k - 1),
-                        });
-                bar.set_message(format!("{non_ok} non-OK{shown}"));
-                bar.inc(1);
-            }
-            (None, Progress::Lines) => println!(
-                "[{n:>4}/{total}] {:<13} {} ({:.0} ms)",
-                result.verdict.name(),
-                case.id,
-                result.duration_ms
-            ),
-            _ => {}
-        }
+        observer.case_done(results.len() + 1, total, &result);
         results.push((index, result));
     }
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
+    observer.finished();
     results.sort_by_key(|(i, _)| *i);
     results.into_iter().map(|(_, r)| r).collect()
 }

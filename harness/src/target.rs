@@ -1,74 +1,36 @@
-//! Targets: a server given by URL, the official Node server (the peer in
-//! `harness/peers/node`, started here on a free port), and the embedded Rust
-//! reference server, which plugs in through [`EmbeddedServer`].
+//! What siospec tests: servers already running, given by URL, or an
+//! implementation it starts itself (a [`Peer`]). `run`, `test server` and
+//! `bench` all take this one type.
 
-use crate::probe::{self, Paths, Probed};
-use crate::process::{
-    node_peer_command, python_peer_command, ServerProcess, NODE_PEER, PYTHON_PEER,
-};
+use crate::peer::{Peer, Running};
+pub use crate::probe::Paths;
+use crate::probe::{self, Probed};
 use crate::runner::Plan;
-use crate::suite::{Expected, ServerConfig, Suite};
+use crate::suite::{Expected, Suite};
 use std::collections::BTreeMap;
-use std::future::Future;
-use std::path::{Path, PathBuf};
-use std::pin::Pin;
 
-/// A started server; dropping it stops the server.
-pub trait RunningServer: Send {
-    /// `host:port` it listens on.
-    fn authority(&self) -> String;
-}
-
-/// What [`EmbeddedServer::start`] returns.
-pub type StartFuture<'a> =
-    Pin<Box<dyn Future<Output = Result<Box<dyn RunningServer>, String>> + Send + 'a>>;
-
-/// A server the runner can start in-process, one per [`ServerConfig`].
-///
-/// `siospec run --target rust` asks [`embedded`] for it. The reference server
-/// (`siospec serve`, harness/src/server/) implements this trait and is
-/// returned from [`embedded`]: that one function is the whole plug.
-pub trait EmbeddedServer: Send + Sync {
-    /// Starts a server with the testee contract in both modes, `config`'s
-    /// options and the suite profile (`--profile suite`), on `127.0.0.1:0`.
-    fn start(&self, config: ServerConfig) -> StartFuture<'_>;
-}
-
-/// The embedded reference server.
-pub fn embedded() -> Box<dyn EmbeddedServer> {
-    Box::new(crate::server::Embedded)
-}
-
-/// Which server to test.
+/// What to test.
 #[derive(Debug, Clone)]
-pub enum TargetSpec {
-    /// Servers given by URL: one for every suite, or per suite.
-    Url {
-        /// Report name.
-        name: String,
-        /// URL for every suite without its own.
-        default: Option<String>,
-        /// Per-suite URLs.
-        per_suite: BTreeMap<Suite, String>,
-        /// The Socket.IO and engine paths to probe.
-        paths: Paths,
-        /// The timeouts no handshake advertises (connectTimeout, upgradeTimeout).
-        known: Expected,
-    },
-    /// The official Node server, started once per suite configuration.
-    Node {
-        /// The peer folder (with server.js and node_modules).
-        dir: PathBuf,
-        /// A deliberately broken variant (`broken/server.js --break FAMILY`).
-        broken: Option<String>,
-    },
-    /// The embedded Rust reference server.
-    Rust,
-    /// python-socketio (harness/peers/python) on its default settings.
-    Python {
-        /// The peer folder (with server.py and .venv).
-        dir: PathBuf,
-    },
+pub enum Target {
+    /// Servers already running, given by URL.
+    Url(Urls),
+    /// An implementation siospec starts, and stops when the run ends.
+    Peer(Peer),
+}
+
+/// Servers given by URL: one for every suite, or per suite.
+#[derive(Debug, Clone)]
+pub struct Urls {
+    /// Report name.
+    pub name: String,
+    /// URL for every suite without its own.
+    pub default: Option<String>,
+    /// Per-suite URLs.
+    pub per_suite: BTreeMap<Suite, String>,
+    /// The Socket.IO and engine paths to probe.
+    pub paths: Paths,
+    /// The timeouts no handshake advertises (connectTimeout, upgradeTimeout).
+    pub known: Expected,
 }
 
 /// A prepared target: a plan per suite, and the servers kept alive.
@@ -81,8 +43,8 @@ pub struct Prepared {
     pub plans: BTreeMap<Suite, Plan>,
     /// What the probe found, one line each; heads the report.
     pub findings: Vec<String>,
-    _peers: Vec<ServerProcess>,
-    _embedded: Vec<Box<dyn RunningServer>>,
+    /// The servers started for the run; dropping them stops them.
+    _servers: Vec<Running>,
 }
 
 impl std::fmt::Debug for Prepared {
@@ -123,20 +85,6 @@ pub fn path_of(url: &str) -> Option<String> {
     } else {
         format!("{path}/")
     })
-}
-
-/// The default peer folder: `harness/peers/node` of this source tree.
-pub fn default_node_dir() -> PathBuf {
-    std::env::var_os("SIOSPEC_NODE_PEER")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/node"))
-}
-
-/// The default Python peer folder: `harness/peers/python` of this source tree.
-pub fn default_python_dir() -> PathBuf {
-    std::env::var_os("SIOSPEC_PYTHON_PEER")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/python"))
 }
 
 /// Probes each distinct authority once; the plans of `suites` and the findings.
@@ -189,17 +137,25 @@ async fn probe_all(
     Ok((plans, findings))
 }
 
-impl TargetSpec {
-    /// Starts what is needed for `suites` and probes it.
-    pub async fn prepare(&self, suites: &[Suite]) -> Result<Prepared, String> {
+impl Target {
+    /// Its name in reports.
+    pub fn name(&self) -> String {
         match self {
-            TargetSpec::Url {
+            Target::Url(urls) => urls.name.clone(),
+            Target::Peer(peer) => peer.name(),
+        }
+    }
+
+    /// Starts what is needed for `suites` and probes it.
+    pub(crate) async fn prepare(&self, suites: &[Suite]) -> Result<Prepared, String> {
+        match self {
+            Target::Url(Urls {
                 name,
                 default,
                 per_suite,
                 paths,
                 known,
-            } => {
+            }) => {
                 let mut by_suite = BTreeMap::new();
                 for &s in suites {
                     let url = per_suite
@@ -223,165 +179,22 @@ impl TargetSpec {
                     ),
                     plans,
                     findings,
-                    _peers: Vec::new(),
-                    _embedded: Vec::new(),
+                    _servers: Vec::new(),
                 })
             }
-            TargetSpec::Node { dir, broken } => {
-                let mut by_suite = BTreeMap::new();
-                let mut peers: Vec<(ServerConfig, ServerProcess)> = Vec::new();
-                for &s in suites {
-                    let config = s.server();
-                    let authority = match peers.iter().find(|(c, _)| *c == config) {
-                        Some((_, p)) => p.authority.clone(),
-                        None => {
-                            let p = start_node_peer(dir, config, broken.as_deref()).await?;
-                            let a = p.authority.clone();
-                            peers.push((config, p));
-                            a
-                        }
-                    };
-                    by_suite.insert(s, authority);
-                }
+            Target::Peer(peer) => {
+                let (servers, by_suite) = peer.start_for(suites).await?;
+                let by_suite = by_suite.into_iter().collect();
                 let (plans, findings) =
-                    probe_all(&by_suite, &Paths::default(), &Expected::reference()).await?;
+                    probe_all(&by_suite, &Paths::default(), &peer.known()).await?;
                 Ok(Prepared {
-                    name: match broken {
-                        Some(b) => format!("node-broken-{b}"),
-                        None => "node".to_owned(),
-                    },
-                    description: match broken {
-                        Some(b) => format!(
-                            "official Node server ({}), deliberately broken: {b}",
-                            installed_versions(dir)
-                        ),
-                        None => format!(
-                            "official Node server ({}), --profile suite",
-                            installed_versions(dir)
-                        ),
-                    },
+                    name: peer.name(),
+                    description: peer.description(),
                     plans,
                     findings,
-                    _peers: peers.into_iter().map(|(_, p)| p).collect(),
-                    _embedded: Vec::new(),
-                })
-            }
-            TargetSpec::Python { dir } => {
-                let mut cmd = python_peer_command(dir)?;
-                cmd.args([
-                    "server.py",
-                    "--addr",
-                    "127.0.0.1:0",
-                    "--exit-on-stdin-close",
-                ]);
-                let peer = ServerProcess::spawn(cmd, PYTHON_PEER).await?;
-                let by_suite = suites
-                    .iter()
-                    .map(|&s| (s, peer.authority.clone()))
-                    .collect();
-                // python-socketio has no connectTimeout; engine.io's
-                // upgradeTimeout default is also python-engineio's.
-                let (plans, findings) =
-                    probe_all(&by_suite, &Paths::default(), &Expected::OFFICIAL_DEFAULTS).await?;
-                Ok(Prepared {
-                    name: "python".to_owned(),
-                    description: format!(
-                        "python-socketio ({}), default settings",
-                        pinned_versions(&dir.join("requirements.txt"))
-                    ),
-                    plans,
-                    findings,
-                    _peers: vec![peer],
-                    _embedded: Vec::new(),
-                })
-            }
-            TargetSpec::Rust => {
-                let server = embedded();
-                let mut by_suite = BTreeMap::new();
-                let mut running: Vec<(ServerConfig, Box<dyn RunningServer>)> = Vec::new();
-                for &s in suites {
-                    let config = s.server();
-                    let authority = match running.iter().find(|(c, _)| *c == config) {
-                        Some((_, r)) => r.authority(),
-                        None => {
-                            let r = server.start(config).await?;
-                            let a = r.authority();
-                            running.push((config, r));
-                            a
-                        }
-                    };
-                    by_suite.insert(s, authority);
-                }
-                let (plans, findings) =
-                    probe_all(&by_suite, &Paths::default(), &Expected::reference()).await?;
-                Ok(Prepared {
-                    name: "rust".to_owned(),
-                    description: "siospec reference server (embedded), --profile suite".to_owned(),
-                    plans,
-                    findings,
-                    _peers: Vec::new(),
-                    _embedded: running.into_iter().map(|(_, r)| r).collect(),
+                    _servers: servers,
                 })
             }
         }
     }
-}
-
-/// `socket.io X, engine.io Y`, as installed in the peer folder `dir`.
-pub fn installed_versions(dir: &Path) -> String {
-    let version = |package: &str| {
-        std::fs::read(dir.join("node_modules").join(package).join("package.json"))
-            .ok()
-            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-            .and_then(|v| v.get("version")?.as_str().map(str::to_owned))
-            .unwrap_or_else(|| "?".to_owned())
-    };
-    format!(
-        "socket.io {}, engine.io {}",
-        version("socket.io"),
-        version("engine.io")
-    )
-}
-
-/// `python-socketio X, python-engineio Y, aiohttp Z`, as pinned in `requirements`.
-fn pinned_versions(requirements: &Path) -> String {
-    let text = std::fs::read_to_string(requirements).unwrap_or_default();
-    ["python-socketio", "python-engineio", "aiohttp"]
-        .iter()
-        .map(|name| {
-            let version = text
-                .lines()
-                .find_map(|l| l.trim().strip_prefix(&format!("{name}==")))
-                .unwrap_or("?");
-            format!("{name} {version}")
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Starts the Node peer's `server.js` (or `broken/server.js --break
-/// FAMILY`) in `dir` for `config`, with the suite profile.
-pub async fn start_node_peer(
-    dir: &Path,
-    config: ServerConfig,
-    broken: Option<&str>,
-) -> Result<ServerProcess, String> {
-    let mut cmd = node_peer_command(dir)?;
-    match broken {
-        Some(family) => cmd.args(["broken/server.js", "--break", family]),
-        None => cmd.arg("server.js"),
-    };
-    cmd.args([
-        "--addr",
-        "127.0.0.1:0",
-        "--exit-on-stdin-close",
-        "--profile",
-        "suite",
-        "--mode",
-        "both",
-    ]);
-    if config.allow_eio3 {
-        cmd.arg("--allow-eio3");
-    }
-    ServerProcess::spawn(cmd, NODE_PEER).await
 }

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use siospec::bench::report::{LoadSet, SCHEMA};
 use siospec::bench::stats::{self, Latency, Memory};
-use siospec::bench::{report, svg, Machine, Options, Point, Run, Scenario, Target, Transport};
+use siospec::bench::{report, svg, Machine, Options, Point, Quiet, Run, Scenario, Transport};
+use siospec::peer::Peer;
+use siospec::target::Target;
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("siospec-bench-{name}-{}", std::process::id()));
@@ -304,18 +306,17 @@ fn chart_is_self_contained_svg() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_short_run_against_the_reference_server() {
     let opts = Options {
-        targets: vec![Target::Rust {
-            exe: PathBuf::from(env!("CARGO_BIN_EXE_siospec")),
-        }],
+        targets: vec![Target::Peer(
+            Peer::reference().in_dir(PathBuf::from(env!("CARGO_BIN_EXE_siospec"))),
+        )],
         clients: vec![4],
         scenarios: Scenario::ALL.to_vec(),
         transport: Transport::WebSocket,
         duration: Duration::from_millis(400),
         warmup: Duration::from_millis(100),
         ceiling: true,
-        bar: false,
     };
-    let run = siospec::bench::run(&opts, "test".to_owned())
+    let run = siospec::bench::run(&opts, "test".to_owned(), &mut Quiet)
         .await
         .expect("the run");
     assert_eq!(run.points.len(), 3 * 2 + 1, "{:#?}", run.points);
@@ -355,19 +356,18 @@ fn polling_clients_work_too() {
         .build()
         .expect("runtime");
     let opts = Options {
-        targets: vec![Target::Rust {
-            exe: PathBuf::from(env!("CARGO_BIN_EXE_siospec")),
-        }],
+        targets: vec![Target::Peer(
+            Peer::reference().in_dir(PathBuf::from(env!("CARGO_BIN_EXE_siospec"))),
+        )],
         clients: vec![3],
         scenarios: vec![Scenario::Echo, Scenario::Broadcast],
         transport: Transport::Polling,
         duration: Duration::from_millis(400),
         warmup: Duration::from_millis(100),
         ceiling: true,
-        bar: false,
     };
     let run = runtime
-        .block_on(siospec::bench::run(&opts, "test".to_owned()))
+        .block_on(siospec::bench::run(&opts, "test".to_owned(), &mut Quiet))
         .expect("the run");
     // The sink speaks WebSocket only: no ceiling points over polling.
     assert!(run.points.iter().all(|p| p.target == "rust"));

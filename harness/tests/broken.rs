@@ -12,7 +12,8 @@ use std::collections::BTreeMap;
 
 use siospec::case::Verdict;
 use siospec::case::Verdict::{Failed, Informational, NonStrict, Timeout, Unsupported};
-use siospec::target::TargetSpec;
+use siospec::peer::Peer;
+use siospec::target::Target;
 
 /// Left out of every run but the upgrade family's: it waits the whole
 /// upgradeTimeout (10 s) and would double the time of each run.
@@ -40,10 +41,11 @@ async fn exactly(name: &str, want: &[(&str, Verdict)]) {
 /// [`exactly`], with the cases `unsteady` left out of this family's run
 /// (timing cases that race a server timer under load; each says why).
 async fn exactly_but(name: &str, want: &[(&str, Verdict)], unsteady: &[&str]) {
-    let target = TargetSpec::Node {
-        dir: common::node_dir(),
-        broken: Some(name.to_owned()),
-    };
+    let target = Target::Peer(
+        Peer::named("node")
+            .and_then(|p| p.broken(name))
+            .expect("the Node peer has broken variants"),
+    );
     let mut exclude: Vec<&str> = TIMING.iter().chain(unsteady).copied().collect();
     if name != "upgrade" {
         exclude.push(SLOW);
@@ -54,8 +56,7 @@ async fn exactly_but(name: &str, want: &[(&str, Verdict)], unsteady: &[&str]) {
         siospec::cases::all().len() - exclude.len(),
         "every case ran"
     );
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("baselines/node.json");
-    let baseline = siospec::baseline::Baseline::load(&path).expect("baseline loads");
+    let baseline = common::baseline("baselines/node.json");
     let got: BTreeMap<&str, Verdict> = results
         .iter()
         .filter(|r| {

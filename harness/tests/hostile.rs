@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use siospec::case::Verdict;
-use siospec::runner::{run_all, Endpoint, Options, Plan, Progress, Selection};
+use siospec::runner::{run_all, Endpoint, Options, Plan, Quiet, Selection};
 use siospec::suite::Suite;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -77,10 +77,9 @@ async fn check(b: Behaviour, name: &str) {
             0.25
         },
         jobs: 16,
-        progress: Progress::Quiet,
         ..Options::default()
     };
-    let results = run_all(&cases, &endpoints, &opts).await;
+    let results = run_all(&cases, &endpoints, &opts, &mut Quiet).await;
     assert_eq!(results.len(), cases.len());
     let ok: Vec<String> = results
         .iter()

@@ -3,14 +3,9 @@
 
 mod common;
 
-use siospec::target::TargetSpec;
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn whole_catalogue_against_node() {
-    let target = TargetSpec::Node {
-        dir: common::node_dir(),
-        broken: None,
-    };
+    let target = common::peer("node");
     let (cases, results) = common::whole_catalogue(&target, "node", "baselines/node.json").await;
 
     // The reports are complete and parse.

@@ -6,13 +6,10 @@
 mod common;
 
 use siospec::case::Verdict;
-use siospec::target::TargetSpec;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_socketio_deviations_are_all_explained() {
-    let target = TargetSpec::Python {
-        dir: common::python_dir(),
-    };
+    let target = common::peer("python");
     let (_, mut results) = common::run(&target, &[], &[], 8).await;
     assert_eq!(results.len(), siospec::cases::all().len(), "every case ran");
     let harness = common::lines(&results, |v| matches!(v, Verdict::Error | Verdict::Timeout));
@@ -39,7 +36,7 @@ async fn python_socketio_deviations_are_all_explained() {
         stale.join("\n")
     );
     assert_eq!(
-        siospec::cli::exit_status(&results, true),
-        siospec::cli::EXIT_OK
+        siospec::runner::exit_status(&results, true),
+        siospec::runner::EXIT_OK
     );
 }

@@ -3,9 +3,7 @@
 
 mod common;
 
-use siospec::target::TargetSpec;
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn whole_catalogue_against_the_reference_server() {
-    common::whole_catalogue(&TargetSpec::Rust, "rust", "baselines/rust.json").await;
+    common::whole_catalogue(&common::peer("rust"), "rust", "baselines/rust.json").await;
 }

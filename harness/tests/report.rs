@@ -171,7 +171,7 @@ fn junit_agrees_with_the_exit_status() {
                 if accepted && v != Verdict::Ok {
                     r.accepted = Some("known".into());
                 }
-                let status = siospec::cli::exit_status(&[r.clone()], strict);
+                let status = siospec::runner::exit_status(&[r.clone()], strict);
                 let kind = report::junit_kind(v, r.accepted.is_some(), strict);
                 let want = match status {
                     0 => !matches!(kind, JunitKind::Failure | JunitKind::Error),

@@ -6,62 +6,28 @@
 //!   a WebSocket or on long-polling;
 //! * [`gen`]: N such clients playing a scenario for a measured window;
 //! * [`sink`]: a server doing no protocol work, for the generator's ceiling;
-//! * [`process`]: the servers as processes, their CPU time and memory;
 //! * [`stats`], [`report`], [`svg`]: percentiles, `load.json` (every point,
 //!   merged with the points of earlier runs), `load.md`, `load.svg`.
 
-pub mod conn;
-pub mod gen;
-pub mod process;
+pub(crate) mod conn;
+pub(crate) mod gen;
 pub mod report;
-pub mod sink;
+pub(crate) mod sink;
 pub mod stats;
 pub mod svg;
 
-use std::io::IsTerminal;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
 pub use conn::Transport;
 pub use stats::{Point, Scenario};
 
+use crate::peer::Running as Peer;
 use crate::process::{ServerProcess, TICKS_PER_SECOND};
+use crate::target::Target;
 use gen::{Mark, PointSpec};
 use stats::Memory;
-
-/// A server to put under load.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    /// The reference server, started as `siospec serve` from `exe`.
-    Rust {
-        /// The siospec binary.
-        exe: PathBuf,
-    },
-    /// The official Node server in the peer folder.
-    Node {
-        /// harness/peers/node.
-        dir: PathBuf,
-    },
-    /// A running server (memory and CPU unavailable).
-    Url {
-        /// `host:port`.
-        authority: String,
-    },
-}
-
-impl Target {
-    /// The name in reports.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Target::Rust { .. } => "rust",
-            Target::Node { .. } => "node",
-            Target::Url { .. } => "url",
-        }
-    }
-}
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -80,9 +46,24 @@ pub struct Options {
     pub warmup: Duration,
     /// Also measure the generator's ceiling against the sink.
     pub ceiling: bool,
-    /// A progress bar (else one line per point on stderr).
-    pub bar: bool,
 }
+
+/// What a bench run tells as it goes; every method does nothing unless
+/// overridden, so [`Quiet`] is the empty implementation.
+pub trait Observer: Send {
+    /// The `index`th point of `total` (from 0) starts; `label` says which.
+    fn point_started(&mut self, _index: usize, _total: usize, _label: &str) {}
+    /// A point was measured.
+    fn point_done(&mut self, _point: &Point) {}
+    /// The run ended, measured or not.
+    fn finished(&mut self) {}
+}
+
+/// An observer that says nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Quiet;
+
+impl Observer for Quiet {}
 
 /// The machine a run happened on.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -149,7 +130,7 @@ fn load_average() -> String {
 
 impl Machine {
     /// Describes this machine now (the load average after is filled in later).
-    pub fn describe() -> Machine {
+    pub(crate) fn describe() -> Machine {
         let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
         let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
         Machine {
@@ -174,8 +155,9 @@ impl Machine {
     }
 }
 
+/// The server under load at one point.
 enum Running {
-    Process(ServerProcess),
+    Peer(Peer),
     Sink(sink::Sink),
     External(String),
 }
@@ -183,7 +165,7 @@ enum Running {
 impl Running {
     fn authority(&self) -> String {
         match self {
-            Running::Process(p) => p.authority.clone(),
+            Running::Peer(p) => p.authority(),
             Running::Sink(s) => s.authority(),
             Running::External(a) => a.clone(),
         }
@@ -191,7 +173,7 @@ impl Running {
 
     fn process(&self) -> Option<&ServerProcess> {
         match self {
-            Running::Process(p) => Some(p),
+            Running::Peer(p) => p.process(),
             _ => None,
         }
     }
@@ -202,9 +184,10 @@ async fn start(target: Option<&Target>) -> Result<Running, String> {
         None => {
             Running::Sink(sink::Sink::start().map_err(|e| format!("cannot start the sink: {e}"))?)
         }
-        Some(Target::Rust { exe }) => Running::Process(process::start_rust(exe).await?),
-        Some(Target::Node { dir }) => Running::Process(process::start_node(dir).await?),
-        Some(Target::Url { authority }) => Running::External(authority.clone()),
+        Some(Target::Peer(peer)) => Running::Peer(peer.start_for_load().await?),
+        Some(Target::Url(urls)) => Running::External(crate::target::authority_of(
+            urls.default.as_deref().unwrap_or_default(),
+        )?),
     })
 }
 
@@ -248,7 +231,10 @@ async fn measure(spec: &PointSpec, target: Option<&Target>) -> Result<Point, Str
     };
     Ok(Point {
         scenario: spec.scenario,
-        target: target.map_or("sink", Target::name).to_owned(),
+        target: target.map_or("sink".to_owned(), |t| match t {
+            Target::Url(_) => "url".to_owned(),
+            Target::Peer(p) => p.name(),
+        }),
         transport: spec.transport,
         clients: spec.clients,
         connected: measured.connected,
@@ -271,7 +257,11 @@ async fn measure(spec: &PointSpec, target: Option<&Target>) -> Result<Point, Str
 
 /// Runs every scenario × client count × target (plus the sink, where it
 /// applies); an error means a server could not be started.
-pub async fn run(opts: &Options, command: String) -> Result<Run, String> {
+pub async fn run(
+    opts: &Options,
+    command: String,
+    observer: &mut dyn Observer,
+) -> Result<Run, String> {
     let clock = Instant::now();
     let started = crate::report::now_rfc3339();
     let mut machine = Machine::describe();
@@ -296,50 +286,26 @@ pub async fn run(opts: &Options, command: String) -> Result<Run, String> {
             }
         }
     }
-    let bar = if opts.bar && std::io::stderr().is_terminal() {
-        let bar = ProgressBar::new(plan.len() as u64);
-        bar.set_style(
-            ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
-        );
-        Some(bar)
-    } else {
-        None
-    };
     let mut points = Vec::new();
     for (i, (spec, target)) in plan.iter().enumerate() {
         let label = format!(
             "{} × {} clients against {}",
             spec.scenario.name(),
             spec.clients,
-            target.map_or("sink", |t| t.name())
+            target.map_or("sink".to_owned(), Target::name)
         );
-        match &bar {
-            Some(b) => b.set_message(label.clone()),
-            None => eprintln!("siospec bench: [{}/{}] {label}", i + 1, plan.len()),
-        }
-        let point = measure(spec, *target).await;
-        let point = match point {
+        observer.point_started(i, plan.len(), &label);
+        let point = match measure(spec, *target).await {
             Ok(p) => p,
             Err(e) => {
-                if let Some(b) = &bar {
-                    b.finish_and_clear();
-                }
+                observer.finished();
                 return Err(e);
             }
         };
-        if bar.is_none() {
-            eprintln!("siospec bench:         {}", report::one_line(&point));
-        }
+        observer.point_done(&point);
         points.push(point);
-        if let Some(b) = &bar {
-            b.inc(1);
-        }
     }
-    if let Some(b) = &bar {
-        b.finish_and_clear();
-    }
+    observer.finished();
     machine.load_after = load_average();
     Ok(Run {
         points,

@@ -56,7 +56,7 @@ impl RunInfo {
 
     /// `earlier (2026-05-01 10:00 UTC, f2f5b19)`: how load.md marks a point
     /// of this run.
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         let date = match (self.started.get(..10), self.started.get(11..16)) {
             (Some(day), Some(time)) => Some(format!("{day} {time} UTC")),
             (Some(day), None) => Some(day.to_owned()),
@@ -319,10 +319,10 @@ impl View {
 /// What the issue asks: the reference server ≥ 5× the Node peer in
 /// broadcast throughput at 1,000 clients; the generator's ceiling ≥ 5× the
 /// best server it measures.
-pub const GOAL_RATIO: f64 = 5.0;
+pub(crate) const GOAL_RATIO: f64 = 5.0;
 
 /// The client count at which the broadcast goal is judged.
-pub const GOAL_CLIENTS: usize = 1000;
+pub(crate) const GOAL_CLIENTS: usize = 1000;
 
 /// A latency in µs, ms or s.
 pub fn latency(micros: f64) -> String {
@@ -430,7 +430,7 @@ fn lat_cells(l: Option<Latency>) -> String {
 
 /// Server CPU time per operation, µs: what a server spends on each message
 /// whatever paced the run, so servers compare even when neither was busy.
-pub fn cpu_per_op(p: &Point) -> Option<f64> {
+pub(crate) fn cpu_per_op(p: &Point) -> Option<f64> {
     p.server_cpu
         .filter(|_| p.throughput > 0.0)
         .map(|c| c * 1e6 / p.throughput)

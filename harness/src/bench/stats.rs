@@ -92,7 +92,7 @@ impl Scenario {
     }
 
     /// What the throughput column counts.
-    pub fn unit(self) -> &'static str {
+    pub(crate) fn unit(self) -> &'static str {
         match self {
             Scenario::Echo => "round trips/s",
             Scenario::Broadcast => "deliveries/s",

@@ -266,27 +266,3 @@ impl Drop for ServerThread {
         self.halt();
     }
 }
-
-/// The reference server as the runner's embedded target (`siospec run`).
-pub struct Embedded;
-
-impl crate::target::RunningServer for ServerThread {
-    fn authority(&self) -> String {
-        self.addr.to_string()
-    }
-}
-
-impl crate::target::EmbeddedServer for Embedded {
-    fn start(&self, config: crate::suite::ServerConfig) -> crate::target::StartFuture<'_> {
-        Box::pin(async move {
-            let mut options = Options::suite(Serves::Both);
-            options.engine.allow_eio3 = config.allow_eio3;
-            let addr = SocketAddr::from(([127, 0, 0, 1], 0));
-            let server = tokio::task::spawn_blocking(move || ServerThread::start(addr, options))
-                .await
-                .map_err(|e| format!("reference server: {e}"))?
-                .map_err(|e| format!("reference server: cannot listen: {e}"))?;
-            Ok(Box::new(server) as Box<dyn crate::target::RunningServer>)
-        })
-    }
-}

@@ -21,19 +21,6 @@ pub fn status(resp: &Response, want: u16, what: &str) -> Result<(), Stop> {
     }
 }
 
-/// The status must be one of `want`.
-pub fn status_in(resp: &Response, want: &[u16], what: &str) -> Result<(), Stop> {
-    if want.contains(&resp.status) {
-        Ok(())
-    } else {
-        fail(format!(
-            "{what}: expected HTTP {want:?}, got {} {:?}",
-            resp.status,
-            short(&resp.text())
-        ))
-    }
-}
-
 /// The body must be exactly `want`.
 pub fn body(resp: &Response, want: &[u8], what: &str) -> Result<(), Stop> {
     if resp.body.as_ref() == want {

@@ -17,9 +17,9 @@ pub mod ws;
 pub use self::handshake::handshake;
 pub use self::http::{
     body, describe, error_json, ok_body, posted, refused, server_alive, session_gone, status,
-    status_in, unknown_sid,
+    unknown_sid,
 };
-pub use self::ws::{binary, closed, next_keeping_heartbeat, text, ws_refusal};
+pub use self::ws::{closed, next_keeping_heartbeat, text, ws_refusal};
 
 /// A failure with a message.
 pub fn fail<T>(msg: impl Into<String>) -> Result<T, Stop> {

@@ -44,22 +44,6 @@ pub async fn text(ws: &mut Ws, want: &str, wait: Duration) -> Result<(), Stop> {
     }
 }
 
-/// The next frame must be the binary `want` (NOOPs skipped).
-pub async fn binary(ws: &mut Ws, want: &[u8], wait: Duration) -> Result<(), Stop> {
-    match next_not_noop(ws, wait).await {
-        Some(Frame::Binary(b)) if b == want => Ok(()),
-        Some(other) => fail(format!(
-            "expected binary frame [{}], got {}",
-            crate::trace::hex(want),
-            other.describe()
-        )),
-        None => fail(format!(
-            "expected a binary frame, got nothing within {} ms",
-            wait.as_millis()
-        )),
-    }
-}
-
 /// The next frame, NOOPs skipped, with the heartbeat kept from now on
 /// ([`Heartbeat::AutoPong`]): for a case whose rule is not the heartbeat.
 pub async fn next_keeping_heartbeat(ws: &mut Ws, wait: Duration) -> Option<Frame> {

@@ -1,18 +1,27 @@
 //! Shared by the integration tests: run a selection of the catalogue
-//! against a started target.
+//! against a target through the run API, and hold results to a baseline.
 
 #![allow(dead_code)]
 
-use std::path::PathBuf;
-
+use siospec::baseline::Baseline;
 use siospec::case::{Case, Verdict};
-use siospec::runner::{run_all, CaseResult, Options, Progress, Selection};
-use siospec::suite::Suite;
-use siospec::target::{default_node_dir, TargetSpec};
+use siospec::peer::Peer;
+use siospec::runner::{CaseResult, Options, Quiet, Run, Selection};
+use siospec::target::Target;
 
-/// The Node peer folder; panics with the install command when its packages are missing.
-pub fn node_dir() -> PathBuf {
-    let dir = default_node_dir();
+/// The peer `name` (`rust`, or a folder of harness/peers); a run against it
+/// panics with its install command when it is not installed.
+pub fn peer(name: &str) -> Target {
+    let peer = Peer::named(name).expect("the peer's manifest reads");
+    Target::Peer(peer)
+}
+
+/// The Node peer's folder; panics with the install command when its packages are missing.
+pub fn node_dir() -> std::path::PathBuf {
+    let dir = Peer::named("node")
+        .expect("manifest reads")
+        .dir()
+        .to_owned();
     assert!(
         dir.join("node_modules").is_dir(),
         "the Node peer is not installed: run `npm ci` in {} (scripts/test does it)",
@@ -21,44 +30,34 @@ pub fn node_dir() -> PathBuf {
     dir
 }
 
-/// The Python peer folder; panics with the install command when its venv is missing.
-pub fn python_dir() -> PathBuf {
-    let dir = siospec::target::default_python_dir();
-    assert!(
-        dir.join(".venv/bin/python").is_file(),
-        "the Python peer is not installed: run {}/setup (scripts/test does it)",
-        dir.display()
-    );
-    dir
-}
-
 /// Runs the cases matching `include` (minus `exclude`) against `target`.
 pub async fn run(
-    target: &TargetSpec,
+    target: &Target,
     include: &[&str],
     exclude: &[&str],
     jobs: usize,
 ) -> (Vec<Case>, Vec<CaseResult>) {
     let catalogue = siospec::cases::all();
-    let selection = Selection {
-        suites: Vec::new(),
-        include: include.iter().map(|s| s.to_string()).collect(),
-        exclude: exclude.iter().map(|s| s.to_string()).collect(),
+    let run = Run {
+        target: target.clone(),
+        selection: Selection {
+            suites: Vec::new(),
+            include: include.iter().map(|s| s.to_string()).collect(),
+            exclude: exclude.iter().map(|s| s.to_string()).collect(),
+        },
+        options: Options {
+            jobs,
+            ..Options::default()
+        },
+        baseline: None,
     };
-    let selected = selection.apply(&catalogue);
-    assert!(!selected.is_empty(), "no case matches {include:?}");
-    let mut suites: Vec<Suite> = selected.iter().map(|c| c.suite()).collect();
-    suites.sort();
-    suites.dedup();
-    let prepared = target.prepare(&suites).await.expect("target starts");
-    let opts = Options {
-        jobs,
-        progress: Progress::Quiet,
-        ..Options::default()
-    };
-    let results = run_all(&selected, &prepared.plans, &opts).await;
+    let selected = run.cases(&catalogue).expect("cases selected");
+    let outcome = run
+        .execute(&selected, &mut Quiet)
+        .await
+        .expect("target starts");
     let chosen: Vec<Case> = selected.into_iter().cloned().collect();
-    (chosen, results)
+    (chosen, outcome.results)
 }
 
 /// `id: VERDICT — actual` lines for the results matching `pred`.
@@ -82,7 +81,7 @@ pub fn lines(results: &[CaseResult], pred: impl Fn(Verdict) -> bool) -> Vec<Stri
 /// deviation is accepted, with a reason, by the baseline file `baseline`
 /// (relative to the crate).
 pub async fn whole_catalogue(
-    target: &TargetSpec,
+    target: &Target,
     name: &str,
     baseline: &str,
 ) -> (Vec<Case>, Vec<CaseResult>) {
@@ -98,41 +97,39 @@ pub async fn whole_catalogue(
     );
     accept_all(&mut results, name, baseline);
     assert_eq!(
-        siospec::cli::exit_status(&results, true),
-        siospec::cli::EXIT_OK
+        siospec::runner::exit_status(&results, true),
+        siospec::runner::EXIT_OK
     );
     (cases, results)
 }
 
+/// The baseline file `baseline` (relative to the crate).
+pub fn baseline(baseline: &str) -> Baseline {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(baseline);
+    Baseline::load(&path).expect("baseline loads")
+}
+
 /// Marks every non-OK result of `target` accepted by the baseline file
 /// `baseline` (relative to the crate) and checks that none is left unaccepted.
-pub fn accept_all(
-    results: &mut [CaseResult],
-    target: &str,
-    baseline: &str,
-) -> siospec::baseline::Baseline {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(baseline);
-    let baseline = siospec::baseline::Baseline::load(&path).expect("baseline loads");
-    let mut unlisted = Vec::new();
-    for r in results.iter_mut() {
-        if r.verdict == Verdict::Ok {
-            continue;
-        }
-        match baseline.accepts(target, &r.id, r.verdict) {
-            Some(a) => r.accepted = Some(a.reason.clone()),
-            None => unlisted.push(format!(
+pub fn accept_all(results: &mut [CaseResult], target: &str, baseline: &str) -> Baseline {
+    let loaded = self::baseline(baseline);
+    loaded.apply(target, results);
+    let unlisted: Vec<String> = results
+        .iter()
+        .filter(|r| r.verdict != Verdict::Ok && r.accepted.is_none())
+        .map(|r| {
+            format!(
                 "{}: {} — {}",
                 r.id,
                 r.verdict,
                 siospec::report::actual_of(r)
-            )),
-        }
-    }
+            )
+        })
+        .collect();
     assert!(
         unlisted.is_empty(),
-        "deviations not in {}:\n{}",
-        path.display(),
+        "deviations not in {baseline}:\n{}",
         unlisted.join("\n")
     );
-    baseline
+    loaded
 }

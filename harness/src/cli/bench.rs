@@ -1,0 +1,224 @@
+//! `siospec bench`: the load benchmark.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::{target_names, DEFAULT_BENCH_DIR, EXIT_HARNESS, EXIT_OK};
+use siospec::bench::{Observer, Point};
+
+/// The terminal's view of a bench run: a bar on stderr when it is a
+/// terminal, two lines per point on stderr otherwise.
+struct Progress {
+    /// `None`: plain lines.
+    bar: Option<ProgressBar>,
+}
+
+impl Progress {
+    fn auto() -> Progress {
+        Progress {
+            bar: std::io::stderr().is_terminal().then(|| {
+                let bar = ProgressBar::new(0);
+                bar.set_style(
+                    ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
+                        .unwrap_or_else(|_| ProgressStyle::default_bar())
+                        .progress_chars("=> "),
+                );
+                bar
+            }),
+        }
+    }
+}
+
+impl Observer for Progress {
+    fn point_started(&mut self, index: usize, total: usize, label: &str) {
+        match &self.bar {
+            Some(b) => {
+                b.set_length(total as u64);
+                b.set_message(label.to_owned());
+            }
+            None => eprintln!("siospec bench: [{}/{total}] {label}", index + 1),
+        }
+    }
+
+    fn point_done(&mut self, point: &Point) {
+        match &self.bar {
+            Some(b) => b.inc(1),
+            None => eprintln!(
+                "siospec bench:         {}",
+                siospec::bench::report::one_line(point)
+            ),
+        }
+    }
+
+    fn finished(&mut self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum BenchTransport {
+    /// WebSocket from the first request.
+    Websocket,
+    /// HTTP long-polling only (no upgrade; the sink does not speak it, so
+    /// no ceiling is measured).
+    Polling,
+}
+
+#[derive(Debug, Args)]
+pub(super) struct BenchArgs {
+    /// Servers to start and measure, back to back at every point: `rust`
+    /// (`siospec serve`, this binary) and `node` (harness/peers/node, whose
+    /// packages `npm ci` installs; scripts/test does it).
+    #[arg(long, value_parser = target_names(), value_delimiter = ',', default_values = ["rust", "node"])]
+    target: Vec<String>,
+    /// Measure a running Socket.IO server (`http://HOST:PORT`, contract of
+    /// harness/CONTRACT.md at /socket.io/) instead of starting any; its
+    /// memory and CPU are reported as unavailable.
+    #[arg(long, value_name = "URL", conflicts_with = "target")]
+    url: Option<String>,
+    /// Client counts, each a point of its own [default: 10,100,1000; with
+    /// --quick: 10,100].
+    #[arg(long, value_delimiter = ',', value_name = "N,…")]
+    clients: Option<Vec<usize>>,
+    /// Transport of the generator's clients.
+    #[arg(long, value_enum, default_value_t = BenchTransport::Websocket)]
+    transport: BenchTransport,
+    /// Scenarios: echo (ack round trips), broadcast (one emitter, N
+    /// receivers), connect (handshakes/s), idle (server memory per connection).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "LIST",
+        default_value = "echo,broadcast,connect,idle"
+    )]
+    scenario: Vec<String>,
+    /// Seconds measured per point, after a warm-up of a quarter of it (at
+    /// least 0.25 s) [default: 5; with --quick: 1].
+    #[arg(long, value_name = "SECONDS")]
+    duration: Option<f64>,
+    /// The short run CI uses, well under a minute: 1 s per point, clients
+    /// 10,100 (explicit --duration and --clients still apply).
+    #[arg(long)]
+    quick: bool,
+    /// Skip the generator's ceiling (the runs against the sink).
+    #[arg(long)]
+    no_ceiling: bool,
+    /// Where to write load.json, load.md and load.svg; a partial run merges
+    /// into the points already there.
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_BENCH_DIR)]
+    report_dir: PathBuf,
+    /// Folder of the Node peer (default: harness/peers/node, or $SIOSPEC_NODE_PEER).
+    #[arg(long, value_name = "DIR")]
+    node_peer: Option<PathBuf>,
+}
+
+fn bench_options(args: &BenchArgs) -> Result<siospec::bench::Options, String> {
+    use siospec::bench::{Options, Scenario, Transport};
+    use siospec::peer::Peer;
+    use siospec::target::{Target, Urls};
+    use std::time::Duration;
+    let mut scenarios = Vec::new();
+    for s in &args.scenario {
+        let s = Scenario::parse(s).ok_or_else(|| {
+            format!("unknown scenario {s:?} (known: echo, broadcast, connect, idle)")
+        })?;
+        if !scenarios.contains(&s) {
+            scenarios.push(s);
+        }
+    }
+    let clients = match (&args.clients, args.quick) {
+        (Some(c), _) => c.clone(),
+        (None, true) => vec![10, 100],
+        (None, false) => vec![10, 100, 1000],
+    };
+    if clients.is_empty() || clients.contains(&0) {
+        return Err("--clients needs counts of at least 1".to_owned());
+    }
+    let seconds = args.duration.unwrap_or(if args.quick { 1.0 } else { 5.0 });
+    if !(seconds.is_finite() && seconds > 0.0) {
+        return Err("--duration must be a positive number of seconds".to_owned());
+    }
+    let targets = match &args.url {
+        Some(url) => {
+            siospec::target::authority_of(url)?;
+            vec![Target::Url(Urls {
+                name: "url".to_owned(),
+                default: Some(url.clone()),
+                per_suite: Default::default(),
+                paths: Default::default(),
+                known: siospec::suite::Expected::OFFICIAL_DEFAULTS,
+            })]
+        }
+        None => {
+            let mut targets: Vec<Target> = Vec::new();
+            for name in &args.target {
+                let mut peer = Peer::named(name)?;
+                if !peer.benched() {
+                    return Err(format!(
+                        "bench measures {}; for another server, start it and pass --url",
+                        Peer::benched_names().join(" and ")
+                    ));
+                }
+                if let (Some(dir), "node") = (&args.node_peer, name.as_str()) {
+                    peer = peer.in_dir(dir.clone());
+                }
+                if !targets.iter().any(|t| t.name() == peer.name()) {
+                    targets.push(Target::Peer(peer));
+                }
+            }
+            targets
+        }
+    };
+    Ok(Options {
+        targets,
+        clients,
+        scenarios,
+        transport: match args.transport {
+            BenchTransport::Websocket => Transport::WebSocket,
+            BenchTransport::Polling => Transport::Polling,
+        },
+        duration: Duration::from_secs_f64(seconds),
+        warmup: Duration::from_secs_f64((seconds / 4.0).max(0.25)),
+        ceiling: !args.no_ceiling,
+    })
+}
+
+/// Runs `siospec bench`; returns the exit status.
+pub(super) async fn bench(args: BenchArgs) -> i32 {
+    let options = match bench_options(&args) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("siospec bench: {e}");
+            return EXIT_HARNESS;
+        }
+    };
+    let command = std::iter::once("siospec".to_owned())
+        .chain(std::env::args().skip(1))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let run = match siospec::bench::run(&options, command, &mut Progress::auto()).await {
+        Ok(run) => run,
+        Err(e) => {
+            eprintln!("siospec bench: {e}");
+            return EXIT_HARNESS;
+        }
+    };
+    match siospec::bench::report::write(&args.report_dir, &run) {
+        Ok((md, svg)) => {
+            for p in &run.points {
+                println!("{}", siospec::bench::report::one_line(p));
+            }
+            eprintln!("siospec bench: {} and {}", md.display(), svg.display());
+            EXIT_OK
+        }
+        Err(e) => {
+            eprintln!("siospec bench: {e}");
+            EXIT_HARNESS
+        }
+    }
+}

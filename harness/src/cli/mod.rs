@@ -1,0 +1,296 @@
+//! The command line, one file per command: argument parsing and printing
+//! only. The work is the library's: [`runner::Run`] for `run` and
+//! `test server`, [`siospec::bench::run`], [`siospec::server`].
+
+mod bench;
+mod print;
+mod run;
+mod serve;
+mod test;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use clap::builder::{PossibleValue, PossibleValuesParser};
+use clap::{Args, Parser, Subcommand};
+
+use siospec::baseline::Baseline;
+use siospec::peer::Peer;
+use siospec::report::{self, RunInfo};
+use siospec::runner::{self, Options, Run, Selection};
+use siospec::suite::{Expected, Suite};
+use siospec::target::{Paths, Target, Urls};
+
+pub(crate) use siospec::runner::{EXIT_HARNESS, EXIT_OK};
+
+/// Where `run` and `test server` write their reports unless told: a folder
+/// of the working directory that the repository ignores, so that normal
+/// use never rewrites the committed reports/.
+const DEFAULT_REPORT_DIR: &str = "siospec-reports/conformance";
+
+/// Where `bench` writes its report unless told.
+const DEFAULT_BENCH_DIR: &str = "siospec-reports/bench";
+
+/// siospec: conformance toolkit for Engine.IO / Socket.IO servers.
+#[derive(Debug, Parser)]
+#[command(name = "siospec", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Test an implementation.
+    Test {
+        #[command(subcommand)]
+        what: test::TestWhat,
+    },
+    /// The main job: run every suite against the reference server (default),
+    /// the official Node server (`--target node`) or a URL, write the
+    /// reports (siospec-reports/conformance/) and print the summary.
+    Run(run::RunArgs),
+    /// Run the reference server. When it is ready it prints exactly one line,
+    /// `listening on http://ADDR`, on stdout; everything else goes to stderr.
+    /// It stops cleanly on Ctrl-C or SIGTERM.
+    Serve(serve::ServeArgs),
+    /// The load benchmark: N clients on loopback against the reference
+    /// server and the official Node server, back to back (echo round trips,
+    /// broadcast fan-out, connect storm, idle memory), plus the generator's
+    /// own ceiling against a sink that does no protocol work. Writes
+    /// load.md and load.svg. Never fails on speed: exit 0 when it ran, 2 on
+    /// usage or harness errors.
+    Bench(bench::BenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub(super) struct Common {
+    /// Suites to run (comma separated): eio4, eio3, sio5, sio4. Default: all.
+    #[arg(long, value_delimiter = ',')]
+    suite: Vec<String>,
+    /// Only cases whose id matches this glob (`*`, `?`; a plain id prefix
+    /// selects everything below it). Repeatable.
+    #[arg(long = "case", value_name = "GLOB")]
+    cases: Vec<String>,
+    /// Skip cases whose id matches this glob. Repeatable.
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
+    /// List the selected cases and exit without running them.
+    #[arg(long)]
+    list: bool,
+    /// Count NON-STRICT results as failures.
+    #[arg(long)]
+    strict: bool,
+    /// Write index.json, per-case JSON/HTML, junit.xml, summary.md and
+    /// report.html here; runs of other targets, and of other cases of the
+    /// same target (`--case`), merge into what is there.
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_REPORT_DIR)]
+    report_dir: PathBuf,
+    /// Multiply every wait and time limit by F (e.g. 2 on a slow machine).
+    #[arg(long, value_name = "F", default_value_t = 1.0)]
+    time_scale: f64,
+    /// Accepted deviations, each with a reason (JSON, schema siospec-baseline/1).
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Cases run at the same time (cases that broadcast to a whole
+    /// namespace still run alone).
+    #[arg(long, value_name = "N", default_value_t = runner::DEFAULT_JOBS, value_parser = parse_jobs)]
+    jobs: usize,
+    /// A case that would wait longer than this on the server's own timers
+    /// (pingInterval + pingTimeout, connectTimeout, as advertised or given)
+    /// is SKIPPED with the reason.
+    #[arg(long, value_name = "SECONDS", default_value_t = runner::DEFAULT_MAX_WAIT_S)]
+    max_wait: u64,
+}
+
+/// What siospec needs to know about a server given by URL.
+/// What siospec needs to know about a server given by URL.
+#[derive(Debug, Args)]
+pub(super) struct UrlOptions {
+    /// The Socket.IO path. The Socket.IO suites run there, and so do the
+    /// Engine.IO rules when no engine endpoint answers.
+    #[arg(long, value_name = "PATH", default_value = "/socket.io/")]
+    path: String,
+    /// Where a bare Engine.IO echo server (the contract's engine mode) is
+    /// looked for; the Engine.IO suites run there when it answers.
+    #[arg(long, value_name = "PATH", default_value = "/engine.io/")]
+    engine_path: String,
+    /// The server's Socket.IO connectTimeout in ms, which no handshake
+    /// advertises (socket.io's default: 45000).
+    #[arg(long, value_name = "MS", default_value_t = Expected::OFFICIAL_DEFAULTS.connect_timeout)]
+    connect_timeout: u64,
+    /// The server's Engine.IO upgradeTimeout in ms, which no handshake
+    /// advertises (engine.io's default: 10000).
+    #[arg(long, value_name = "MS", default_value_t = Expected::OFFICIAL_DEFAULTS.upgrade_timeout)]
+    upgrade_timeout: u64,
+}
+
+/// `--target`'s values: the reference server and every folder of
+/// harness/peers with a peer.toml, each with its manifest's help line.
+fn target_names() -> PossibleValuesParser {
+    PossibleValuesParser::new(
+        Peer::available()
+            .into_iter()
+            .map(|(name, help)| PossibleValue::new(name).help(help)),
+    )
+}
+
+fn parse_jobs(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("--jobs needs at least 1 (cases run at the same time)".to_owned()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("{s:?} is not a number of cases")),
+    }
+}
+
+fn with_slashes(path: &str) -> String {
+    let path = path.trim_matches('/');
+    if path.is_empty() {
+        "/".to_owned()
+    } else {
+        format!("/{path}/")
+    }
+}
+
+fn url_target(name: &str, urls: &[String], o: &UrlOptions) -> Result<Target, String> {
+    let mut default = None;
+    let mut per_suite = BTreeMap::new();
+    let mut paths = Paths {
+        socket: with_slashes(&o.path),
+        engine: with_slashes(&o.engine_path),
+    };
+    for u in urls {
+        let url = u
+            .split_once('=')
+            .filter(|(s, _)| !s.contains('/'))
+            .map_or(u.as_str(), |(_, u)| u);
+        if let Some(path) = siospec::target::path_of(url) {
+            paths.socket = path;
+        }
+        match u.split_once('=') {
+            Some((s, url)) if !s.contains('/') => {
+                let suite =
+                    Suite::parse(s).ok_or_else(|| format!("unknown suite {s:?} in --url {u:?}"))?;
+                per_suite.insert(suite, url.to_owned());
+            }
+            _ => default = Some(u.clone()),
+        }
+    }
+    Ok(Target::Url(Urls {
+        name: name.to_owned(),
+        default,
+        per_suite,
+        paths,
+        known: Expected {
+            connect_timeout: o.connect_timeout,
+            upgrade_timeout: o.upgrade_timeout,
+            ..Expected::OFFICIAL_DEFAULTS
+        },
+    }))
+}
+
+/// Runs the command line; returns the exit status.
+pub async fn main(cli: Cli) -> i32 {
+    match cli.command {
+        Command::Serve(args) => serve::serve(args).await,
+        Command::Bench(args) => bench::bench(args).await,
+        Command::Test {
+            what: test::TestWhat::Server(args),
+        } => test::server(args).await,
+        Command::Run(args) => run::run(args).await,
+    }
+}
+
+fn parse_suites(list: &[String]) -> Result<Vec<Suite>, String> {
+    list.iter()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| {
+            Suite::parse(s)
+                .ok_or_else(|| format!("unknown suite {s:?} (known: eio4, eio3, sio5, sio4)"))
+        })
+        .collect()
+}
+
+/// `run` and `test server` once the target is known: list, or run and
+/// report.
+async fn conform(target: Target, common: Common) -> i32 {
+    let catalogue = siospec::cases::all();
+    let suites = match parse_suites(&common.suite) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("siospec: {e}");
+            return EXIT_HARNESS;
+        }
+    };
+    if !(common.time_scale.is_finite() && common.time_scale > 0.0) {
+        eprintln!("siospec: --time-scale must be a positive number");
+        return EXIT_HARNESS;
+    }
+    let mut run = Run {
+        target,
+        selection: Selection {
+            suites,
+            include: common.cases.clone(),
+            exclude: common.exclude.clone(),
+        },
+        options: Options {
+            scale: common.time_scale,
+            jobs: common.jobs,
+            max_wait_ms: common.max_wait.saturating_mul(1000),
+        },
+        baseline: None,
+    };
+    let selected = match run.cases(&catalogue) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("siospec: {e}");
+            return EXIT_HARNESS;
+        }
+    };
+    if common.list {
+        print::list(&selected);
+        return EXIT_OK;
+    }
+    if let Some(p) = &common.baseline {
+        match Baseline::load(p) {
+            Ok(b) => run.baseline = Some(b),
+            Err(e) => {
+                eprintln!("siospec: {e}");
+                return EXIT_HARNESS;
+            }
+        }
+    }
+    let outcome = match run.execute(&selected, &mut print::Progress::auto()).await {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("siospec: {e}");
+            return EXIT_HARNESS;
+        }
+    };
+    for line in &outcome.stale {
+        eprintln!("siospec: {line}");
+    }
+    let dir = common.report_dir;
+    let info = RunInfo {
+        name: &outcome.name,
+        description: &outcome.description,
+        started: outcome.started.clone(),
+        duration_ms: outcome.duration_ms,
+        time_scale: common.time_scale,
+        strict: common.strict,
+        command: report::rerun_command(std::env::args()),
+        findings: outcome.findings.clone(),
+    };
+    if let Err(e) = report::write(&dir, &catalogue, &info, &outcome.results) {
+        eprintln!("siospec: {e}");
+        return EXIT_HARNESS;
+    }
+    eprintln!("siospec: reports in {}", dir.display());
+    print::summary(
+        &outcome.name,
+        &catalogue,
+        &outcome.results,
+        outcome.duration_ms,
+    );
+    runner::exit_status(&outcome.results, common.strict)
+}

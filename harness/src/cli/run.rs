@@ -1,0 +1,57 @@
+//! `siospec run`: start a server (or take one by URL) and test it.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::{conform, target_names, url_target, Common, UrlOptions, EXIT_HARNESS};
+use siospec::peer::Peer;
+use siospec::target::Target;
+
+#[derive(Debug, Args)]
+pub(super) struct RunArgs {
+    /// Which server to start and test.
+    #[arg(long, value_parser = target_names(), default_value = "rust")]
+    target: String,
+    /// Test this server instead of starting one (same forms as `test server --url`).
+    #[arg(long, value_name = "URL")]
+    url: Vec<String>,
+    #[command(flatten)]
+    url_options: UrlOptions,
+    /// Folder of the Node peer (default: harness/peers/node, or $SIOSPEC_NODE_PEER).
+    #[arg(long, value_name = "DIR")]
+    node_peer: Option<PathBuf>,
+    /// Start the deliberately broken Node variant (harness/peers/node/broken)
+    /// that breaks one rule family; for testing siospec itself.
+    #[arg(long = "break", value_name = "FAMILY")]
+    broken: Option<String>,
+    #[command(flatten)]
+    common: Common,
+}
+
+/// The target `args` name: the URLs, else the peer (its broken variant, in
+/// the folder given).
+fn target(args: &RunArgs) -> Result<Target, String> {
+    if !args.url.is_empty() {
+        return url_target("server", &args.url, &args.url_options);
+    }
+    let mut peer = Peer::named(&args.target)?;
+    if let Some(family) = &args.broken {
+        peer = peer.broken(family)?;
+    }
+    if let (Some(dir), "node") = (&args.node_peer, args.target.as_str()) {
+        peer = peer.in_dir(dir.clone());
+    }
+    Ok(Target::Peer(peer))
+}
+
+/// Runs `siospec run`; returns the exit status.
+pub(super) async fn run(args: RunArgs) -> i32 {
+    match target(&args) {
+        Ok(t) => conform(t, args.common).await,
+        Err(e) => {
+            eprintln!("siospec: {e}");
+            EXIT_HARNESS
+        }
+    }
+}

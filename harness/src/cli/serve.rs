@@ -1,0 +1,188 @@
+//! `siospec serve`: the reference server as a process of its own.
+
+use clap::{Args, ValueEnum};
+
+use super::{EXIT_HARNESS, EXIT_OK};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ServeMode {
+    /// Both of the below, on one port.
+    Both,
+    /// Socket.IO at /socket.io/ with the testee contract (harness/CONTRACT.md).
+    Socket,
+    /// A bare Engine.IO echo server at /engine.io/.
+    Engine,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ServeProfile {
+    /// The testee contract's reference configuration: pingInterval 300 ms,
+    /// pingTimeout 200 ms, maxPayload 1000000, CORS origin `*`,
+    /// upgradeTimeout 2000 ms, connectTimeout 1000 ms.
+    Suite,
+}
+
+#[derive(Debug, Args)]
+pub(super) struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    addr: std::net::SocketAddr,
+    /// What to serve.
+    #[arg(long, value_enum, default_value_t = ServeMode::Both)]
+    mode: ServeMode,
+    /// Start from a named configuration; without it, engine.io's defaults
+    /// (pingInterval 25000, pingTimeout 20000, connectTimeout 45000, no CORS).
+    /// The flags below override it.
+    #[arg(long, value_enum)]
+    profile: Option<ServeProfile>,
+    /// Milliseconds between server pings.
+    #[arg(long, value_name = "MS")]
+    ping_interval: Option<u64>,
+    /// Milliseconds the client has to answer a ping.
+    #[arg(long, value_name = "MS")]
+    ping_timeout: Option<u64>,
+    /// Milliseconds an upgrade may take once its WebSocket is open.
+    #[arg(long, value_name = "MS")]
+    upgrade_timeout: Option<u64>,
+    /// Milliseconds a Socket.IO client has to join a namespace.
+    #[arg(long, value_name = "MS")]
+    connect_timeout: Option<u64>,
+    /// Largest POST body and WebSocket message, in bytes (maxHttpBufferSize).
+    #[arg(long, value_name = "BYTES")]
+    max_payload: Option<usize>,
+    /// Accept Engine.IO v3 (Socket.IO 1.x/2.x) clients.
+    #[arg(long)]
+    allow_eio3: bool,
+    /// Answer CORS requests from this origin (`*` for any).
+    #[arg(long, value_name = "ORIGIN")]
+    cors_origin: Option<String>,
+    /// Accepted transports (comma separated): polling, websocket.
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    transports: Vec<String>,
+    /// Also stop when standard input closes (for a parent process that may die).
+    #[arg(long)]
+    exit_on_stdin_close: bool,
+    /// Reproduce the official Node server where it departs from the
+    /// protocol text: an undecodable POST answered 200 `ok`, `1` over
+    /// WebSocket ignored, EIO checked after the WebSocket handshake, an
+    /// invalid EIO read as 3 (with --allow-eio3), the heartbeat dropped on
+    /// upgrade, `2probe` on a v3 WebSocket answered `3`, an upgrade without
+    /// probe, and the v5 CONNECT_ERROR object sent to protocol 4 clients.
+    /// Default: follow the protocol text.
+    #[arg(long)]
+    node_habits: bool,
+}
+
+fn serve_options(args: &ServeArgs) -> Result<siospec::server::Options, String> {
+    use siospec::server::{Mode, Options, Serves};
+    use siospec_codec::session::{Cors, CorsOrigin};
+    use std::time::Duration;
+    let mode = match args.mode {
+        ServeMode::Both => Serves::Both,
+        ServeMode::Socket => Serves::Only(Mode::Socket),
+        ServeMode::Engine => Serves::Only(Mode::Engine),
+    };
+    let options = match args.profile {
+        Some(ServeProfile::Suite) => Options::suite(mode),
+        None => Options::standard(mode),
+    };
+    let mut options = options.with_node_habits(args.node_habits);
+    let ms = Duration::from_millis;
+    if let Some(v) = args.ping_interval {
+        options.engine.ping_interval = ms(v);
+    }
+    if let Some(v) = args.ping_timeout {
+        options.engine.ping_timeout = ms(v);
+    }
+    if let Some(v) = args.upgrade_timeout {
+        options.engine.upgrade_timeout = ms(v);
+    }
+    if let Some(v) = args.connect_timeout {
+        options.socket.connect_timeout = ms(v);
+    }
+    if let Some(v) = args.max_payload {
+        options.engine.max_payload = v;
+    }
+    options.engine.allow_eio3 |= args.allow_eio3;
+    if let Some(origin) = &args.cors_origin {
+        let mut cors = Cors::any();
+        if origin != "*" {
+            cors.origin = CorsOrigin::Fixed(origin.clone());
+        }
+        options.engine.cors = Some(cors);
+    }
+    if !args.transports.is_empty() {
+        let mut transports = siospec_codec::session::engine::Transports {
+            polling: false,
+            websocket: false,
+        };
+        for t in &args.transports {
+            match t.trim() {
+                "polling" => transports.polling = true,
+                "websocket" => transports.websocket = true,
+                other => {
+                    return Err(format!(
+                        "unknown transport {other:?} (known: polling, websocket)"
+                    ))
+                }
+            }
+        }
+        options.engine.transports = transports;
+    }
+    Ok(options)
+}
+
+/// Runs `siospec serve`; returns the exit status.
+pub(super) async fn serve(args: ServeArgs) -> i32 {
+    let options = match serve_options(&args) {
+        Ok(options) => options,
+        Err(e) => {
+            eprintln!("siospec serve: {e}");
+            return EXIT_HARNESS;
+        }
+    };
+    let addr = args.addr;
+    let server = match tokio::task::spawn_blocking(move || {
+        siospec::server::ServerThread::start(addr, options)
+    })
+    .await
+    {
+        Ok(Ok(server)) => server,
+        Ok(Err(e)) => {
+            eprintln!("siospec serve: cannot listen on {addr}: {e}");
+            return EXIT_HARNESS;
+        }
+        Err(e) => {
+            eprintln!("siospec serve: {e}");
+            return EXIT_HARNESS;
+        }
+    };
+    println!("listening on http://{}", server.addr());
+    let stdin_closed = async {
+        if args.exit_on_stdin_close {
+            let mut stdin = tokio::io::stdin();
+            let mut buf = [0u8; 512];
+            while matches!(tokio::io::AsyncReadExt::read(&mut stdin, &mut buf).await, Ok(n) if n > 0)
+            {
+            }
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminated = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminated => {}
+        () = stdin_closed => {}
+    }
+    eprintln!("siospec serve: shutting down");
+    let _ = tokio::task::spawn_blocking(move || server.stop()).await;
+    EXIT_OK
+}

@@ -1,0 +1,532 @@
+//! Peers: the implementations siospec starts itself. The reference server is
+//! built in; every other one is a folder of `harness/peers/` whose
+//! `peer.toml` says how to start it, what it supports and how to install it,
+//! so that adding an implementation touches its folder only.
+//!
+//! One start/stop path serves `run`, `test` and `bench`: [`Peer::start`]
+//! gives a [`Running`] server, and dropping it stops the server.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use tokio::process::Command;
+
+use crate::process::ServerProcess;
+use crate::server::{Mode, ServerThread, Serves};
+use crate::suite::{Expected, Suite};
+
+/// The name of the built-in reference server.
+const REFERENCE: &str = "rust";
+
+/// The folder holding one folder per peer: `harness/peers` of this source tree.
+fn peers_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("peers")
+}
+
+/// A `peer.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Manifest {
+    /// The name on the command line and in reports; its folder's name.
+    name: String,
+    /// What it can be: `server` (a client role comes with client mode).
+    roles: Vec<String>,
+    /// The `--target` help line.
+    help: String,
+    /// Errors call it "the TITLE peer (NEEDS)".
+    title: String,
+    needs: String,
+    /// Reports call it "DESCRIPTION (VERSIONS), SETTINGS".
+    description: String,
+    /// A path in its folder that exists once `setup` has run.
+    installed: String,
+    /// What installs it, `{dir}` standing for its folder.
+    setup: String,
+    /// Where its versions are read from.
+    versions: Versions,
+    /// How it runs as a server.
+    server: ServerSection,
+}
+
+/// Where a peer's versions are read from.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Versions {
+    /// `node_modules/NAME/package.json` of these packages.
+    Npm(Vec<String>),
+    /// The `NAME==VERSION` pins of these packages in `requirements.txt`.
+    Pip(Vec<String>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServerSection {
+    /// The program, found on PATH or, with a `/`, in the peer's folder.
+    program: String,
+    /// Its first argument, a file of the peer's folder.
+    script: String,
+    /// The start of the one stdout line that says it listens, the URL following.
+    ready: String,
+    /// The settings `run` tests it with.
+    run_profile: Profile,
+    /// Whether `bench` measures it.
+    #[serde(default)]
+    bench: bool,
+    /// Its flags beyond `--addr` and `--exit-on-stdin-close`.
+    #[serde(default)]
+    flags: Flags,
+    /// The script of its deliberately broken variant, if it has one.
+    #[serde(default)]
+    broken_script: Option<String>,
+}
+
+/// A server's flags for the settings siospec asks of it; `None`: it has no
+/// such setting (and serves both modes, or refuses EIO=3, or has no broken
+/// variant).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Flags {
+    profile: Option<String>,
+    mode: Option<String>,
+    allow_eio3: Option<String>,
+    #[serde(rename = "break")]
+    broken: Option<String>,
+}
+
+/// The settings a server starts with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Profile {
+    /// The testee contract's reference configuration (`--profile suite`).
+    Suite,
+    /// The implementation's own defaults.
+    Default,
+}
+
+/// How to start a server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Launch {
+    profile: Profile,
+    serves: Serves,
+    allow_eio3: bool,
+    /// In a process of its own (the reference server runs on threads of
+    /// this process otherwise).
+    own_process: bool,
+}
+
+/// An implementation siospec can start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peer {
+    // Boxed: a manifest is large beside the other targets.
+    manifest: Box<Manifest>,
+    /// Its folder (none for the reference server, whose program is the
+    /// siospec binary).
+    dir: PathBuf,
+    embedded: bool,
+    broken: Option<String>,
+}
+
+/// A started server; dropping it stops the server.
+pub(crate) struct Running(Host);
+
+enum Host {
+    Process(ServerProcess),
+    Thread(ServerThread),
+}
+
+impl Running {
+    /// `host:port` it listens on.
+    pub(crate) fn authority(&self) -> String {
+        match &self.0 {
+            Host::Process(p) => p.authority.clone(),
+            Host::Thread(t) => t.addr().to_string(),
+        }
+    }
+
+    /// Its process, when it runs in one of its own.
+    pub(crate) fn process(&self) -> Option<&ServerProcess> {
+        match &self.0 {
+            Host::Process(p) => Some(p),
+            Host::Thread(_) => None,
+        }
+    }
+}
+
+impl Peer {
+    /// The reference server: on threads of this process for `run`, as
+    /// `siospec serve` for `bench`, whose figures must be the server's alone.
+    pub fn reference() -> Peer {
+        let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("siospec"));
+        Peer {
+            manifest: Box::new(Manifest {
+                name: REFERENCE.to_owned(),
+                roles: vec!["server".to_owned()],
+                help: "The embedded Rust reference server".to_owned(),
+                title: "reference".to_owned(),
+                needs: "siospec serve".to_owned(),
+                description: "siospec reference server".to_owned(),
+                installed: String::new(),
+                setup: String::new(),
+                versions: Versions::Npm(Vec::new()),
+                server: ServerSection {
+                    program: exe.display().to_string(),
+                    script: "serve".to_owned(),
+                    ready: "listening on ".to_owned(),
+                    run_profile: Profile::Suite,
+                    bench: true,
+                    flags: Flags {
+                        profile: Some("--profile".to_owned()),
+                        mode: Some("--mode".to_owned()),
+                        allow_eio3: Some("--allow-eio3".to_owned()),
+                        broken: None,
+                    },
+                    broken_script: None,
+                },
+            }),
+            dir: PathBuf::new(),
+            embedded: true,
+            broken: None,
+        }
+    }
+
+    /// The peer called `name`: the reference server (`rust`) or the one
+    /// `harness/peers/NAME/peer.toml` describes, in that folder or in
+    /// `$SIOSPEC_NAME_PEER`.
+    pub fn named(name: &str) -> Result<Peer, String> {
+        if name == REFERENCE {
+            return Ok(Peer::reference());
+        }
+        let home = peers_root().join(name);
+        let manifest = read_manifest(&home)?;
+        // Client mode will add peers that are clients only.
+        if !manifest.roles.iter().any(|r| r == "server") {
+            return Err(format!(
+                "{name} is not a server (roles: {:?})",
+                manifest.roles
+            ));
+        }
+        let dir = std::env::var_os(format!("SIOSPEC_{}_PEER", name.to_uppercase()))
+            .map_or(home, PathBuf::from);
+        Ok(Peer {
+            manifest: Box::new(manifest),
+            dir,
+            embedded: false,
+            broken: None,
+        })
+    }
+
+    /// Every peer, the reference server first: name and `--target` help line.
+    pub fn available() -> Vec<(String, String)> {
+        let mut found: Vec<Manifest> = std::fs::read_dir(peers_root())
+            .into_iter()
+            .flatten()
+            .filter_map(|e| read_manifest(&e.ok()?.path()).ok())
+            .collect();
+        found.sort_by(|a, b| a.name.cmp(&b.name));
+        std::iter::once(*Peer::reference().manifest)
+            .chain(found)
+            .map(|m| (m.name, m.help))
+            .collect()
+    }
+
+    /// This peer installed in `dir` instead (`--node-peer DIR`); for the
+    /// reference server, the siospec binary `bench` starts.
+    pub fn in_dir(mut self, dir: PathBuf) -> Peer {
+        if self.embedded {
+            self.manifest.server.program = dir.display().to_string();
+        } else {
+            self.dir = dir;
+        }
+        self
+    }
+
+    /// Its deliberately broken variant that breaks the rule family `family`.
+    pub fn broken(mut self, family: &str) -> Result<Peer, String> {
+        if self.manifest.server.flags.broken.is_none() {
+            let have: Vec<String> = Peer::available()
+                .into_iter()
+                .filter(|(n, _)| {
+                    Peer::named(n).is_ok_and(|p| p.manifest.server.flags.broken.is_some())
+                })
+                .map(|(n, _)| format!("--target {n}"))
+                .collect();
+            return Err(format!("--break applies to {} only", have.join(", ")));
+        }
+        self.broken = Some(family.to_owned());
+        Ok(self)
+    }
+
+    /// Its folder (empty for the reference server, which has none).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Its name in reports (`node`, `node-broken-FAMILY`).
+    pub fn name(&self) -> String {
+        match &self.broken {
+            Some(b) => format!("{}-broken-{b}", self.manifest.name),
+            None => self.manifest.name.clone(),
+        }
+    }
+
+    /// Whether `bench` measures it.
+    pub fn benched(&self) -> bool {
+        self.manifest.server.bench
+    }
+
+    /// Names of the peers `bench` measures.
+    pub fn benched_names() -> Vec<String> {
+        Peer::available()
+            .into_iter()
+            .filter(|(n, _)| Peer::named(n).is_ok_and(|p| p.benched()))
+            .map(|(n, _)| n)
+            .collect()
+    }
+
+    /// One line for reports: what it is, its versions, its settings.
+    pub fn description(&self) -> String {
+        let versions = if self.embedded {
+            "embedded".to_owned()
+        } else {
+            self.versions()
+        };
+        let settings = match (&self.broken, self.manifest.server.run_profile) {
+            (Some(b), _) => format!("deliberately broken: {b}"),
+            (None, Profile::Suite) => "--profile suite".to_owned(),
+            (None, Profile::Default) => "default settings".to_owned(),
+        };
+        format!("{} ({versions}), {settings}", self.manifest.description)
+    }
+
+    /// The timeouts no handshake advertises, as `run` starts it.
+    pub fn known(&self) -> Expected {
+        match self.manifest.server.run_profile {
+            Profile::Suite => Expected::reference(),
+            // No handshake advertises connectTimeout or upgradeTimeout: on
+            // its own defaults, the official ones are the best guess (and
+            // python-engineio's upgradeTimeout is engine.io's).
+            Profile::Default => Expected::OFFICIAL_DEFAULTS,
+        }
+    }
+
+    fn versions(&self) -> String {
+        match &self.manifest.versions {
+            Versions::Npm(packages) => packages
+                .iter()
+                .map(|p| {
+                    let version =
+                        std::fs::read(self.dir.join("node_modules").join(p).join("package.json"))
+                            .ok()
+                            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                            .and_then(|v| v.get("version")?.as_str().map(str::to_owned))
+                            .unwrap_or_else(|| "?".to_owned());
+                    format!("{p} {version}")
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+            Versions::Pip(packages) => {
+                let pins =
+                    std::fs::read_to_string(self.dir.join("requirements.txt")).unwrap_or_default();
+                packages
+                    .iter()
+                    .map(|p| {
+                        let version = pins
+                            .lines()
+                            .find_map(|l| l.trim().strip_prefix(&format!("{p}==")))
+                            .unwrap_or("?");
+                        format!("{p} {version}")
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        }
+    }
+
+    /// What `run` starts for `suite`: servers that differ only in settings
+    /// this peer does not have are the same server.
+    fn launch_for(&self, suite: Suite) -> Launch {
+        Launch {
+            profile: self.manifest.server.run_profile,
+            // Both modes on one port: a peer without --mode serves both anyway.
+            serves: Serves::Both,
+            allow_eio3: suite.server().allow_eio3
+                && self.manifest.server.flags.allow_eio3.is_some(),
+            own_process: false,
+        }
+    }
+
+    /// Starts one server per distinct configuration `suites` need, for `run`
+    /// and `test`; the authority of each suite's server.
+    pub(crate) async fn start_for(
+        &self,
+        suites: &[Suite],
+    ) -> Result<(Vec<Running>, Vec<(Suite, String)>), String> {
+        let mut started: Vec<(Launch, Running)> = Vec::new();
+        let mut by_suite = Vec::new();
+        for &suite in suites {
+            let launch = self.launch_for(suite);
+            let authority = match started.iter().find(|(l, _)| *l == launch) {
+                Some((_, r)) => r.authority(),
+                None => {
+                    let r = self.start(launch).await?;
+                    let a = r.authority();
+                    started.push((launch, r));
+                    a
+                }
+            };
+            by_suite.push((suite, authority));
+        }
+        Ok((started.into_iter().map(|(_, r)| r).collect(), by_suite))
+    }
+
+    /// Starts it for `bench`: Socket.IO only, the implementation's default
+    /// timings (the suite profile's 300 ms heartbeat would make a thousand
+    /// idle clients a ping storm), in a process of its own so that the CPU
+    /// time and memory read from /proc are the server's alone.
+    pub(crate) async fn start_for_load(&self) -> Result<Running, String> {
+        self.start(Launch {
+            profile: Profile::Default,
+            serves: Serves::Only(Mode::Socket),
+            allow_eio3: false,
+            own_process: true,
+        })
+        .await
+    }
+
+    /// The one start path: on threads of this process (the reference
+    /// server, unless a process is asked for) or as a process of the peer's
+    /// command with the contract's start flags.
+    async fn start(&self, launch: Launch) -> Result<Running, String> {
+        if self.embedded && !launch.own_process {
+            return start_embedded(launch).await;
+        }
+        let server = &self.manifest.server;
+        let what = if self.embedded {
+            "the reference server".to_owned()
+        } else {
+            format!("the {} peer ({})", self.manifest.title, self.manifest.needs)
+        };
+        let mut cmd = self.command()?;
+        match (&self.broken, &server.broken_script, &server.flags.broken) {
+            (Some(family), Some(script), Some(flag)) => cmd.args([script, flag, family]),
+            _ => cmd.arg(&server.script),
+        };
+        cmd.args(["--addr", "127.0.0.1:0", "--exit-on-stdin-close"]);
+        if let (Profile::Suite, Some(flag)) = (launch.profile, &server.flags.profile) {
+            cmd.arg(flag).arg("suite");
+        }
+        if let Some(flag) = &server.flags.mode {
+            cmd.arg(flag).arg(match launch.serves {
+                Serves::Both => "both",
+                Serves::Only(Mode::Socket) => "socket",
+                Serves::Only(Mode::Engine) => "engine",
+            });
+        }
+        if let (true, Some(flag)) = (launch.allow_eio3, &server.flags.allow_eio3) {
+            cmd.arg(flag);
+        }
+        let process = ServerProcess::spawn(cmd, &server.ready, &what).await?;
+        Ok(Running(Host::Process(process)))
+    }
+
+    /// Its program in its folder, once the folder holds its script and what
+    /// its setup installs.
+    fn command(&self) -> Result<Command, String> {
+        let server = &self.manifest.server;
+        if self.embedded {
+            return Ok(Command::new(&server.program));
+        }
+        let dir = &self.dir;
+        if !dir.join(&server.script).is_file() {
+            return Err(format!(
+                "no {} peer at {} ({} missing)",
+                self.manifest.title,
+                dir.display(),
+                server.script
+            ));
+        }
+        if !dir.join(&self.manifest.installed).exists() {
+            return Err(format!(
+                "the {} peer's packages are not installed: {} (scripts/test does it)",
+                self.manifest.title,
+                self.manifest
+                    .setup
+                    .replace("{dir}", &dir.display().to_string())
+            ));
+        }
+        // A relative program with a `/` is the folder's own (its venv's
+        // interpreter); Command would resolve it against our directory.
+        let program = if server.program.contains('/') {
+            dir.join(&server.program)
+        } else {
+            PathBuf::from(&server.program)
+        };
+        let mut cmd = Command::new(program);
+        cmd.current_dir(dir);
+        Ok(cmd)
+    }
+}
+
+/// The reference server on a thread of this process.
+async fn start_embedded(launch: Launch) -> Result<Running, String> {
+    let options = match launch.profile {
+        Profile::Suite => crate::server::Options::suite(launch.serves),
+        Profile::Default => crate::server::Options::standard(launch.serves),
+    };
+    let mut options = options;
+    options.engine.allow_eio3 = launch.allow_eio3;
+    let addr = SocketAddr::from(([127, 0, 0, 1], 0));
+    let server = tokio::task::spawn_blocking(move || ServerThread::start(addr, options))
+        .await
+        .map_err(|e| format!("reference server: {e}"))?
+        .map_err(|e| format!("reference server: cannot listen: {e}"))?;
+    Ok(Running(Host::Thread(server)))
+}
+
+fn read_manifest(dir: &Path) -> Result<Manifest, String> {
+    let path = dir.join("peer.toml");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let manifest: Manifest =
+        toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    if dir.file_name().is_some_and(|f| *f != *manifest.name) {
+        return Err(format!(
+            "{}: name {:?} is not its folder's",
+            path.display(),
+            manifest.name
+        ));
+    }
+    Ok(manifest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_manifest_reads() {
+        let names: Vec<String> = Peer::available().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names[0], "rust", "the reference server comes first");
+        for committed in ["node", "python"] {
+            assert!(names.iter().any(|n| n == committed), "{names:?}");
+        }
+        for n in &names {
+            let peer = Peer::named(n).expect("reads");
+            assert_eq!(&peer.name(), n);
+            assert!(peer.manifest.roles.iter().any(|r| r == "server"));
+        }
+    }
+
+    #[test]
+    fn settings_a_peer_lacks_do_not_start_another_server() {
+        let python = Peer::named("python").expect("reads");
+        assert_eq!(
+            python.launch_for(Suite::Eio4),
+            python.launch_for(Suite::Sio4)
+        );
+        let node = Peer::named("node").expect("reads");
+        assert_ne!(node.launch_for(Suite::Eio4), node.launch_for(Suite::Eio3));
+        assert_eq!(node.launch_for(Suite::Eio4), node.launch_for(Suite::Sio5));
+    }
+}
