@@ -42,6 +42,25 @@ impl Default for Paths {
     }
 }
 
+impl Paths {
+    /// The two paths as a user may type them (`socket.io`, `/socket.io`),
+    /// each given both slashes (`/socket.io/`; `/` stays `/`).
+    pub fn new(socket: &str, engine: &str) -> Paths {
+        fn with_slashes(path: &str) -> String {
+            let path = path.trim_matches('/');
+            if path.is_empty() {
+                "/".to_owned()
+            } else {
+                format!("/{path}/")
+            }
+        }
+        Paths {
+            socket: with_slashes(socket),
+            engine: with_slashes(engine),
+        }
+    }
+}
+
 /// A target that cannot be tested: what was found, and what to check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal(pub String);

@@ -33,6 +33,54 @@ pub struct Urls {
     pub known: Expected,
 }
 
+impl Urls {
+    /// Servers from `--url` values: `http://HOST:PORT[/PATH/]` for every
+    /// suite without its own, `SUITE=URL` for one suite. A path in a URL
+    /// replaces `paths.socket`.
+    ///
+    /// ```
+    /// use siospec::suite::{Expected, Suite};
+    /// use siospec::target::{Paths, Urls};
+    ///
+    /// let urls = ["http://127.0.0.1:3000/chat/".to_owned(), "eio3=http://127.0.0.1:3001".to_owned()];
+    /// let u = Urls::parse("server", &urls, Paths::default(), Expected::OFFICIAL_DEFAULTS).unwrap();
+    /// assert_eq!(u.default.as_deref(), Some("http://127.0.0.1:3000/chat/"));
+    /// assert_eq!(u.per_suite[&Suite::Eio3], "http://127.0.0.1:3001");
+    /// assert_eq!(u.paths.socket, "/chat/");
+    /// ```
+    pub fn parse(
+        name: &str,
+        urls: &[String],
+        mut paths: Paths,
+        known: Expected,
+    ) -> Result<Urls, String> {
+        let mut default = None;
+        let mut per_suite = BTreeMap::new();
+        for u in urls {
+            let suite_url = u.split_once('=').filter(|(s, _)| !s.contains('/'));
+            let url = suite_url.map_or(u.as_str(), |(_, url)| url);
+            if let Some(path) = path_of(url) {
+                paths.socket = path;
+            }
+            match suite_url {
+                Some((s, url)) => {
+                    let suite = Suite::parse(s)
+                        .ok_or_else(|| format!("unknown suite {s:?} in --url {u:?}"))?;
+                    per_suite.insert(suite, url.to_owned());
+                }
+                None => default = Some(u.clone()),
+            }
+        }
+        Ok(Urls {
+            name: name.to_owned(),
+            default,
+            per_suite,
+            paths,
+            known,
+        })
+    }
+}
+
 /// A prepared target: a plan per suite, and the servers kept alive.
 pub struct Prepared {
     /// Report name (`node`, `rust`, or the `--name`).

@@ -8,7 +8,6 @@ mod run;
 mod serve;
 mod test;
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::builder::{PossibleValue, PossibleValuesParser};
@@ -143,50 +142,14 @@ fn parse_jobs(s: &str) -> Result<usize, String> {
     }
 }
 
-fn with_slashes(path: &str) -> String {
-    let path = path.trim_matches('/');
-    if path.is_empty() {
-        "/".to_owned()
-    } else {
-        format!("/{path}/")
-    }
-}
-
 fn url_target(name: &str, urls: &[String], o: &UrlOptions) -> Result<Target, String> {
-    let mut default = None;
-    let mut per_suite = BTreeMap::new();
-    let mut paths = Paths {
-        socket: with_slashes(&o.path),
-        engine: with_slashes(&o.engine_path),
+    let paths = Paths::new(&o.path, &o.engine_path);
+    let known = Expected {
+        connect_timeout: o.connect_timeout,
+        upgrade_timeout: o.upgrade_timeout,
+        ..Expected::OFFICIAL_DEFAULTS
     };
-    for u in urls {
-        let url = u
-            .split_once('=')
-            .filter(|(s, _)| !s.contains('/'))
-            .map_or(u.as_str(), |(_, u)| u);
-        if let Some(path) = siospec::target::path_of(url) {
-            paths.socket = path;
-        }
-        match u.split_once('=') {
-            Some((s, url)) if !s.contains('/') => {
-                let suite =
-                    Suite::parse(s).ok_or_else(|| format!("unknown suite {s:?} in --url {u:?}"))?;
-                per_suite.insert(suite, url.to_owned());
-            }
-            _ => default = Some(u.clone()),
-        }
-    }
-    Ok(Target::Url(Urls {
-        name: name.to_owned(),
-        default,
-        per_suite,
-        paths,
-        known: Expected {
-            connect_timeout: o.connect_timeout,
-            upgrade_timeout: o.upgrade_timeout,
-            ..Expected::OFFICIAL_DEFAULTS
-        },
-    }))
+    Urls::parse(name, urls, paths, known).map(Target::Url)
 }
 
 /// Runs the command line; returns the exit status.
