@@ -4,8 +4,8 @@
 //! * [`cases`]: the catalogue, one module per spec section; every case has a
 //!   stable hierarchical id, the requirement it checks, its expected
 //!   outcomes each mapped to a [`Verdict`](case::Verdict), and a short run
-//!   function over the shared checks in [`verify`].
-//! * [`wire`]: the harness's own HTTP / WebSocket / Engine.IO / Socket.IO
+//!   function over the shared checks in `verify`.
+//! * `wire`: the harness's own HTTP / WebSocket / Engine.IO / Socket.IO
 //!   drivers on `siospec-codec`, tracing every exchange ([`trace`]).
 //! * [`runner`] runs cases against a [`target`] (a URL or a [`peer`] it
 //!   starts), [`report`] writes the reports, [`baseline`] reads accepted

@@ -3,8 +3,8 @@
 //! `peer.toml` says how to start it, what it supports and how to install it,
 //! so that adding an implementation touches its folder only.
 //!
-//! One start/stop path serves `run`, `test` and `bench`: [`Peer::start`]
-//! gives a [`Running`] server, and dropping it stops the server.
+//! One start/stop path serves `run`, `test` and `bench`: `Peer::start`
+//! gives a `Running` server, and dropping it stops the server.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -540,7 +540,7 @@ fn pick(pending: &[Pending<'_>], busy: &BTreeMap<Domain, Busy>) -> Option<usize>
 /// Runs `cases` by the plan of their suite; cases whose suite has no plan
 /// are ERROR. Results come back in case order.
 ///
-/// Up to `jobs` cases run at once, the longest first ([`estimate_ms`]), so
+/// Up to `jobs` cases run at once, the longest first (`estimate_ms`), so
 /// the cases that wait on the server's timers overlap the many short ones
 /// instead of ending the run alone. Exclusive cases run alone at their
 /// endpoint (nothing else runs on that server path meanwhile); cases at

@@ -2,10 +2,10 @@
 //! connect storm, idle memory) of the reference server against the official
 //! Node server, or of any server by URL.
 //!
-//! * [`conn`]: one generator client, the codec's Socket.IO client machine on
+//! * `conn`: one generator client, the codec's Socket.IO client machine on
 //!   a WebSocket or on long-polling;
-//! * [`gen`]: N such clients playing a scenario for a measured window;
-//! * [`sink`]: a server doing no protocol work, for the generator's ceiling;
+//! * `gen`: N such clients playing a scenario for a measured window;
+//! * `sink`: a server doing no protocol work, for the generator's ceiling;
 //! * [`stats`], [`report`], [`svg`]: percentiles, `load.json` (every point,
 //!   merged with the points of earlier runs), `load.md`, `load.svg`.
 

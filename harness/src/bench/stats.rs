@@ -127,7 +127,8 @@ pub struct Point {
     pub clients: usize,
     /// Clients that connected (the rest failed within the time limit).
     pub connected: usize,
-    /// Operations per second over the measured window (see [`Scenario::unit`]).
+    /// Operations per second over the measured window: round trips,
+    /// deliveries or handshakes, by scenario.
     pub throughput: f64,
     /// Latency of each operation, when the scenario has one.
     pub latency: Option<Latency>,

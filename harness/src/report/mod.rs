@@ -325,7 +325,7 @@ pub enum JunitKind {
 }
 
 /// The JUnit form of a verdict. It agrees with the exit status
-/// ([`crate::cli::exit_status`]): a case is a failure or an error exactly
+/// ([`crate::runner::exit_status`]): a case is a failure or an error exactly
 /// when it makes the status non-zero.
 pub fn junit_kind(verdict: Verdict, accepted: bool, strict: bool) -> JunitKind {
     match verdict {

@@ -3,9 +3,9 @@
 //!
 //! This module moves bytes and arms timers; every protocol decision is the
 //! machines' ([`siospec_codec::session`]). One task per session owns its
-//! machine ([`session`]); the HTTP service verifies each request with the
+//! machine (`session`); the HTTP service verifies each request with the
 //! [`Endpoint`] and hands it to the session's task; the testee contract
-//! (harness/CONTRACT.md) runs on top ([`app`]).
+//! (harness/CONTRACT.md) runs on top (`app`).
 //!
 //! The server runs on a single-threaded runtime of its own
 //! ([`ServerThread`]): requests that arrive on different connections are then
