@@ -1,13 +1,12 @@
 //! Socket.IO v4 (Socket.IO 1.x/2.x clients, over Engine.IO 3).
 
 use serde_json::json;
-use siospec_codec::engine::{Data, PacketType as EType};
 use siospec_codec::socket::PacketType;
 
 use crate::case::{Case, Observed, Section, Verdict};
 use crate::suite::Suite;
 use crate::verify::sio::expect_content;
-use crate::wire::eio;
+use crate::wire::conn::Transport;
 use crate::wire::sio::{self, Got, Sio};
 
 const S: Section = Section {
@@ -149,18 +148,14 @@ pub fn cases() -> Vec<Case> {
             .req(REQ)
             .ok("`2:40` and `auth` within the handshake response and the next GETs")
             .run(|cx| async move {
-                let s = eio::open_polling(&cx).await?;
-                let mut msgs: Vec<String> = Vec::new();
-                let deadline = std::time::Instant::now() + cx.ms(2000);
-                while msgs.len() < 2 && std::time::Instant::now() < deadline {
-                    for p in s.poll(&cx).await? {
-                        if let (EType::Message, Data::Text(t)) = (p.kind, &p.data) {
-                            msgs.push(t.to_string());
-                        }
-                    }
-                }
-                match msgs.as_slice() {
-                    [c, a, ..] if c == "0" && a == r#"2["auth",{}]"# => Ok(Observed::ok(format!("{msgs:?}"))),
+                // The first two packets, as they come: no CONNECT sent, and
+                // the CONNECT must come before the `auth` event.
+                let mut s = Sio::open_over(&cx, Transport::Polling).await?;
+                let connect = s.expect(cx.ms(2000), "the implicit CONNECT").await?;
+                let auth = s.expect(cx.ms(2000), "the `auth` event").await?;
+                let msgs = [connect.raw, auth.raw];
+                match &msgs {
+                    [c, a] if c == "0" && a == r#"2["auth",{}]"# => Ok(Observed::ok(format!("{msgs:?}"))),
                     _ => Ok(Observed::not(format!("messages {msgs:?}"))),
                 }
             }),
@@ -173,7 +168,7 @@ pub fn cases() -> Vec<Case> {
                 let data = sio::event_with("message", &[&[1, 2, 3]]);
                 for attachment in s.send_header(PacketType::Event, "/", None, &data).await? {
                     // Without the type byte a protocol 3 binary frame starts with.
-                    eio::send_raw_binary(&mut s.ws, &attachment).await?;
+                    s.conn.send_raw_binary(&attachment).await?;
                 }
                 let got = s.next(cx.ms(1000)).await.describe();
                 Sio::connected(&cx).await?;

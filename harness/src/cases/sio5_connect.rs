@@ -3,7 +3,6 @@
 use std::time::Instant;
 
 use serde_json::Value;
-use siospec_codec::engine::{Data, PacketType as EType};
 use siospec_codec::socket::PacketType;
 
 use crate::case::server::Ctx;
@@ -11,9 +10,9 @@ use crate::case::{Case, Observed, Outcome, Section, Verdict};
 use crate::suite::Suite;
 use crate::verify;
 use crate::verify::sio::{only_sid, reply_sid};
-use crate::wire::eio;
+use crate::wire::conn::Transport;
 use crate::wire::heartbeat::Heartbeat;
-use crate::wire::sio::{self, Got, Sio};
+use crate::wire::sio::{Got, Sio};
 
 const S: Section = Section {
     id: "sio5.connect",
@@ -176,10 +175,10 @@ pub fn cases() -> Vec<Case> {
                 let mut s = Sio::open(&cx).await?;
                 let reply = s.join(&cx, "/", None).await?;
                 let sid = reply_sid(&reply)?;
-                if sid == s.handshake.sid {
+                if sid == s.handshake().sid {
                     return Ok(Observed::not(format!("both are {sid:?}")));
                 }
-                Ok(Observed::ok(format!("engine {} / socket {sid}", s.handshake.sid)))
+                Ok(Observed::ok(format!("engine {} / socket {sid}", s.handshake().sid)))
             }),
         Case::new(S, "multiplexed", "/ and /custom on one Engine.IO connection, each with its own sid and events")
             .req("Several namespaces share one Engine.IO connection (multiplexing).")
@@ -236,28 +235,25 @@ pub fn cases() -> Vec<Case> {
             .req(REQ)
             .ok("POST `40` → a GET returns `40{\"sid\":...}` and `42[\"auth\",{}]`")
             .run(|cx| async move {
-                let s = eio::open_polling(&cx).await?;
-                let connect = sio::encode(PacketType::Connect, "/", None, None)?;
-                verify::posted(&s.post_packets(&cx, &[eio::msg(&connect)]).await?, "POST 40")?;
-                let mut got: Vec<String> = Vec::new();
-                let deadline = Instant::now() + cx.ms(2000);
-                while got.len() < 2 && Instant::now() < deadline {
-                    for p in s.poll(&cx).await? {
-                        match (p.kind, p.data) {
-                            // Events before the CONNECT reply are held, as the official
-                            // client holds them (sio5.connect.reply-before-events judges that).
-                            (EType::Message, Data::Text(t)) if got.is_empty() && t.starts_with('2') && t != r#"2["auth",{}]"# => {}
-                            (EType::Message, Data::Text(t)) => got.push(t.into_owned()),
-                            (EType::Ping, _) => s.send(&cx, &[siospec_codec::engine::Packet::new(EType::Pong)]).await?,
-                            (k, d) => return verify::fail(format!("unexpected {k:?} {d:?}")),
-                        }
-                    }
+                let mut s = Sio::open_over(&cx, Transport::Polling).await?;
+                s.send_packet(PacketType::Connect, "/", None, None).await?;
+                // Events before the CONNECT reply are held, as the official
+                // client holds them (sio5.connect.reply-before-events judges that).
+                let (reply, early) = s.connect_reply(&cx, "/").await?;
+                let (auth, held) = match early.into_iter().find(|p| p.event() == Some("auth")) {
+                    Some(p) => (p, true),
+                    None => (s.expect(cx.ms(3000), "the `auth` event").await?, false),
+                };
+                let got = [reply.raw, auth.raw];
+                let [c, a] = &got;
+                if !(c.starts_with("0{\"sid\":") && a == r#"2["auth",{}]"#) {
+                    return Ok(Observed::not(format!("received {got:?}")));
                 }
-                match got.as_slice() {
-                    [c, a] if c.starts_with("0{\"sid\":") && a == r#"2["auth",{}]"# => Ok(Observed::ok(format!("{got:?}"))),
-                    [a, c] if c.starts_with("0{\"sid\":") && a == r#"2["auth",{}]"# => Ok(Observed::ok(format!("{got:?} (the event held until the reply)"))),
-                    _ => Ok(Observed::not(format!("received {got:?}"))),
-                }
+                Ok(if held {
+                    Observed::ok(format!("{:?} (the event held until the reply)", [a, c]))
+                } else {
+                    Observed::ok(format!("{got:?}"))
+                })
             }),
     ]
 }

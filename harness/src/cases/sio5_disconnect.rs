@@ -5,9 +5,10 @@ use siospec_codec::socket::PacketType;
 use crate::case::{Case, Observed, Section, Verdict};
 use crate::suite::Suite;
 use crate::verify::sio::reply_sid;
+use crate::wire::conn::Incoming;
+use crate::wire::eio;
 use crate::wire::heartbeat::Heartbeat;
 use crate::wire::sio::{Got, Sio};
-use crate::wire::ws::Frame;
 
 const S: Section = Section {
     id: "sio5.disconnect",
@@ -30,8 +31,8 @@ pub fn cases() -> Vec<Case> {
                 // The ping must reach the case: it is what comes next.
                 s.set_heartbeat(Heartbeat::Manual);
                 s.send_packet(PacketType::Disconnect, "/", None, None).await?;
-                match s.ws.recv(cx.ms(cx.conf.ping_interval + 500)).await {
-                    Some(Frame::Text(t)) if t == "2" => Ok(Observed::ok("next frame: `2`")),
+                match s.conn.recv(cx.ms(cx.conf.ping_interval + 500)).await {
+                    Some(Incoming::Packet(p)) if p == eio::ping() => Ok(Observed::ok("next frame: `2`")),
                     Some(f) => Ok(Observed::not(format!("expected the ping `2`, got {}", f.describe()))),
                     None => Ok(Observed::not("nothing, not even a ping")),
                 }

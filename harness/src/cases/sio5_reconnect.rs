@@ -9,9 +9,9 @@ use crate::case::{Case, Observed, Section, Stop, Verdict};
 use crate::suite::Suite;
 use crate::verify;
 use crate::verify::sio::reply_sid;
+use crate::wire::conn::Transport;
 use crate::wire::eio;
-use crate::wire::sio::{self, Got, Sio};
-use siospec_codec::socket::PacketType;
+use crate::wire::sio::{Got, Sio};
 
 const S: Section = Section {
     id: "sio5.reconnect",
@@ -31,7 +31,7 @@ pub fn cases() -> Vec<Case> {
             .run(|cx| async move {
                 let mut s = Sio::open(&cx).await?;
                 let sid1 = reply_sid(&s.join(&cx, "/", None).await?)?;
-                let eio1 = s.handshake.sid.clone();
+                let eio1 = s.handshake().sid.clone();
                 s.emit("/", None, r#"["close-transport"]"#).await?;
                 let mut key = "ok";
                 let end = loop {
@@ -47,11 +47,11 @@ pub fn cases() -> Vec<Case> {
                 }
                 let mut t = Sio::open(&cx).await?;
                 let sid2 = reply_sid(&t.join(&cx, "/", None).await?)?;
-                if sid2 == sid1 || t.handshake.sid == eio1 {
+                if sid2 == sid1 || t.handshake().sid == eio1 {
                     return Ok(Observed::not("the new connection reuses an old id"));
                 }
                 t.still_alive(&cx).await?;
-                Ok(Observed::is(key, format!("dropped ({end}); reconnected as {} / {sid2}", t.handshake.sid)))
+                Ok(Observed::is(key, format!("dropped ({end}); reconnected as {} / {sid2}", t.handshake().sid)))
             }),
         Case::new(S, "polling", "After `close-transport` over polling the poll fails; the old sid is refused; a new session works")
             // At worst the old session ends at the server's heartbeat (below).
@@ -59,30 +59,21 @@ pub fn cases() -> Vec<Case> {
             .req(REQ)
             .ok("the pending GET fails (connection destroyed) or ends; the old sid gets 400; a new session joins /")
             .run(|cx| async move {
-                let s = eio::open_polling(&cx).await?;
-                let connect = sio::encode(PacketType::Connect, "/", None, None)?;
-                verify::posted(&s.post_packets(&cx, &[eio::msg(&connect)]).await?, "POST 40")?;
-                // Read the CONNECT reply and the auth event.
-                let mut msgs = 0;
-                let deadline = Instant::now() + cx.ms(2000);
-                while msgs < 2 && Instant::now() < deadline {
-                    for p in s.poll(&cx).await? {
-                        if p.kind == EType::Message {
-                            msgs += 1;
-                        }
-                    }
-                }
-                if msgs < 2 {
-                    return verify::fail("no CONNECT reply and auth event over polling");
-                }
+                let mut s = Sio::open_over(&cx, Transport::Polling).await?;
+                s.join(&cx, "/", None).await.map_err(|e| match e {
+                    Stop::Fail(e) => Stop::Fail(format!("no CONNECT reply and auth event over polling: {e}")),
+                    other => other,
+                })?;
+                // From here on the session is driven request by request: a
+                // GET must be pending when the transport is dropped.
+                let query = s.conn.session().map(|p| p.query.clone()).ok_or_else(|| Stop::Harness("no polling session".into()))?;
                 let get = {
                     let cx = cx.clone();
-                    let q = s.query.clone();
+                    let q = query.clone();
                     tokio::spawn(async move { cx.get(&q).await })
                 };
                 tokio::time::sleep(cx.ms(20)).await;
-                let close_transport = sio::encode(PacketType::Event, "/", None, Some(r#"["close-transport"]"#))?;
-                verify::posted(&s.post_packets(&cx, &[eio::msg(&close_transport)]).await?, "POST close-transport")?;
+                s.emit("/", None, r#"["close-transport"]"#).await?;
                 let pending = get.await.map_err(|e| Stop::Harness(e.to_string()))?;
                 let how = match &pending {
                     Err(e) => format!("pending GET failed: {e}"),
@@ -98,7 +89,7 @@ pub fn cases() -> Vec<Case> {
                 // learns of it as of a network failure, at its heartbeat.
                 let deadline = Instant::now() + cx.ms(1000 + cx.conf.heartbeat());
                 loop {
-                    match cx.get(&s.query).await {
+                    match cx.get(&query).await {
                         Ok(r) if verify::unknown_sid(&r) => break,
                         Err(e @ crate::wire::http::HttpError::Connect(_)) => return Err(e.into()),
                         Ok(_) | Err(_) if Instant::now() <= deadline => continue,

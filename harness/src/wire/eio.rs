@@ -166,6 +166,16 @@ pub fn upgrade() -> Packet<'static> {
 
 /// Opens a polling session with `extra` query parameters (`&b64=1`, …).
 pub async fn open_polling_with(cx: &Ctx, extra: &str) -> Result<Session, Stop> {
+    Ok(open_polling_keeping(cx, extra).await?.0)
+}
+
+/// Opens a polling session as [`open_polling_with`] does, and returns the
+/// packets the handshake response carried after the open packet too (a
+/// server may already queue its first messages there).
+pub async fn open_polling_keeping(
+    cx: &Ctx,
+    extra: &str,
+) -> Result<(Session, Vec<Packet<'static>>), Stop> {
     let resp = cx.get(&polling_query(cx, extra)).await?;
     if resp.status != 200 {
         return Err(Stop::Fail(format!(
@@ -174,12 +184,12 @@ pub async fn open_polling_with(cx: &Ctx, extra: &str) -> Result<Session, Stop> {
             resp.text()
         )));
     }
-    let packets = decode_body(cx, &resp)?;
+    let mut packets = decode_body(cx, &resp)?.into_iter();
     let first = packets
-        .first()
+        .next()
         .ok_or_else(|| Stop::Fail("handshake body holds no packet".into()))?;
     let handshake = match (&first.kind, &first.data) {
-        (PacketType::Open, Data::Text(t)) => handshake_of(t, &encode_text(cx, first))?,
+        (PacketType::Open, Data::Text(t)) => handshake_of(t, &encode_text(cx, &first))?,
         _ => {
             return Err(Stop::Fail(format!(
                 "first packet of the handshake is not `open`: {:?}",
@@ -188,17 +198,27 @@ pub async fn open_polling_with(cx: &Ctx, extra: &str) -> Result<Session, Stop> {
         }
     };
     let sid = handshake.sid.clone();
-    Ok(Session {
+    let session = Session {
         query: polling_query(cx, &format!("{extra}&sid={sid}")),
         sid,
         handshake,
-    })
+    };
+    Ok((session, packets.collect()))
 }
 
-/// Opens a polling session (v3: with `b64=1`, as the official suite does).
+/// The query parameters of a polling session as the official client opens
+/// it: under v3 `b64=1`, as the official suite does.
+pub fn polling_extra(cx: &Ctx) -> &'static str {
+    if cx.suite.eio() == 3 {
+        "&b64=1"
+    } else {
+        ""
+    }
+}
+
+/// Opens a polling session (see [`polling_extra`]).
 pub async fn open_polling(cx: &Ctx) -> Result<Session, Stop> {
-    let extra = if cx.suite.eio() == 3 { "&b64=1" } else { "" };
-    open_polling_with(cx, extra).await
+    open_polling_with(cx, polling_extra(cx)).await
 }
 
 impl Session {

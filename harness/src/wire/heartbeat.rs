@@ -1,5 +1,6 @@
-//! The one heartbeat policy of a WebSocket connection, chosen per case, and
-//! the one place that recognises heartbeat frames (through the codec).
+//! The one heartbeat policy of a connection (WebSocket or long-polling),
+//! chosen per case, and the one place that recognises heartbeat packets
+//! (through the codec).
 //!
 //! Engine.IO 4 servers ping and clients answer; under Engine.IO 3 the client
 //! pings and the server answers. A case either wants the heartbeat kept
@@ -16,11 +17,12 @@ use siospec_codec::Profile;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Heartbeat {
     /// Kept alive as the official client keeps it, and never shown to the
-    /// case: Engine.IO 4 pings are answered as they arrive; under
-    /// Engine.IO 3 a ping goes out every half `pingInterval` and the pongs
-    /// are dropped.
+    /// case: Engine.IO 4 pings are answered as they arrive (over polling,
+    /// by a POST when the case reads); under Engine.IO 3 the pongs are
+    /// dropped and, over a WebSocket, a ping goes out every half
+    /// `pingInterval`.
     AutoPong,
-    /// Every heartbeat frame reaches the case, which answers (or not) itself.
+    /// Every heartbeat packet reaches the case, which answers (or not) itself.
     Manual,
     /// A client that stopped answering: Engine.IO 4 pings are neither
     /// answered nor shown, and Engine.IO 3 pings are no longer sent.
@@ -45,7 +47,7 @@ impl Heartbeat {
     }
 }
 
-/// The Engine.IO side of a WebSocket: the revision it speaks and the
+/// The Engine.IO side of a connection: the revision it speaks and the
 /// heartbeat period the server advertised (scaled), which Engine.IO 3
 /// clients ping at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +99,15 @@ impl Policy {
 
     /// What to do with the text frame `text`.
     pub(crate) fn screen(&self, text: &str) -> Screen {
+        match decode_text(self.engine.eio, text) {
+            Some(packet) => self.screen_packet(&packet),
+            None => Screen::Deliver,
+        }
+    }
+
+    /// What to do with a received packet (a WebSocket frame or one packet
+    /// of a polling payload: the policy is the same on both transports).
+    pub(crate) fn screen_packet(&self, packet: &Packet<'_>) -> Screen {
         let policy = self.get();
         if policy == Heartbeat::Manual {
             return Screen::Deliver;
@@ -107,7 +118,7 @@ impl Policy {
         } else {
             (PacketType::Ping, Screen::Answer)
         };
-        if !is_bare(self.engine.eio, text, theirs) {
+        if *packet != Packet::new(theirs) {
             return Screen::Deliver;
         }
         match policy {
@@ -116,21 +127,20 @@ impl Policy {
         }
     }
 
-    /// The frame this side sends in the heartbeat: a pong under Engine.IO 4,
-    /// a ping under 3.
+    /// The frame this side sends in the heartbeat (see [`Policy::our_packet`]).
     pub(crate) fn our_beat(&self) -> String {
-        let kind = if self.engine.eio == 3 {
+        encode_text(self.engine.eio, &self.our_packet())
+    }
+
+    /// The packet this side sends in the heartbeat: a pong under
+    /// Engine.IO 4, a ping under 3.
+    pub(crate) fn our_packet(&self) -> Packet<'static> {
+        Packet::new(if self.engine.eio == 3 {
             PacketType::Ping
         } else {
             PacketType::Pong
-        };
-        encode_text(self.engine.eio, &Packet::new(kind))
+        })
     }
-}
-
-/// Whether `text` is the packet `kind` carrying nothing (a heartbeat, not a probe).
-pub(crate) fn is_bare(eio: u8, text: &str, kind: PacketType) -> bool {
-    decode_text(eio, text).is_some_and(|p| p == Packet::new(kind))
 }
 
 /// Decodes a WebSocket text frame of revision `eio`; `None` when it is no

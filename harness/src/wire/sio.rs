@@ -1,21 +1,21 @@
-//! Socket.IO helpers over a WebSocket Engine.IO session: packets encoded
-//! by the codec (or sent as given with [`Sio::send_raw`]), whole packets
-//! received (binary attachments joined by the codec's reassembler), the
-//! heartbeat kept under the connection's [`Heartbeat`] policy.
+//! A Socket.IO client over an Engine.IO [`Conn`] (long-polling or
+//! WebSocket): packets encoded by the codec (or sent as given with
+//! [`Sio::send_raw`]), whole packets received (binary attachments joined by
+//! the codec's reassembler), the heartbeat kept under the connection's
+//! [`Heartbeat`] policy.
 
 use std::time::Duration;
 
 use serde_json::Value;
 use siospec_codec::engine::handshake::Handshake;
-use siospec_codec::engine::{self, v3, Data};
+use siospec_codec::engine::{self, Data};
 use siospec_codec::socket::binary;
 use siospec_codec::socket::{self, AckId, PacketType, Reassembler, Step, Version};
 use siospec_codec::{Limits, Profile};
 use tokio::time::Instant;
 
-use super::eio;
+use super::conn::{Conn, Incoming, Transport};
 use super::heartbeat::{self, Heartbeat};
-use super::ws::{Frame, Ws};
 use crate::case::server::Ctx;
 use crate::case::Stop;
 
@@ -107,7 +107,8 @@ pub fn shown(v: &binary::Value) -> Value {
 pub enum Got {
     /// A whole packet.
     Packet(SioPacket),
-    /// The connection ended (WebSocket close, TCP end, or an Engine.IO `1`).
+    /// The connection ended (WebSocket close, TCP end, a failed poll, or an
+    /// Engine.IO `1`).
     Closed(String),
     /// Nothing within the wait.
     Nothing,
@@ -127,13 +128,11 @@ impl Got {
     }
 }
 
-/// A Socket.IO connection over a WebSocket-only Engine.IO session.
+/// A Socket.IO connection over an Engine.IO session.
 #[derive(Debug)]
 pub struct Sio {
-    /// The WebSocket.
-    pub ws: Ws,
-    /// The Engine.IO handshake.
-    pub handshake: Handshake,
+    /// The Engine.IO connection.
+    pub conn: Conn,
     /// Packets a case set aside to look at later.
     pub pending: Vec<SioPacket>,
     eio: u8,
@@ -144,15 +143,19 @@ pub struct Sio {
 impl Sio {
     /// Opens a WebSocket session with the suite's Engine.IO revision and reads its open packet.
     pub async fn open(cx: &Ctx) -> Result<Sio, Stop> {
-        let (ws, handshake) = eio::open_ws(cx).await?;
-        let mut ws = ws;
+        Sio::open_over(cx, Transport::WebSocket).await
+    }
+
+    /// Opens a session over `transport` with the suite's Engine.IO
+    /// revision and reads its open packet.
+    pub async fn open_over(cx: &Ctx, transport: Transport) -> Result<Sio, Stop> {
+        let mut conn = Conn::open(cx, transport).await?;
         let eio = cx.suite.eio();
         let version = if eio == 3 { Version::V4 } else { Version::V5 };
         // Keep the session alive while the case looks elsewhere.
-        ws.set_heartbeat(Heartbeat::AutoPong);
+        conn.set_heartbeat(Heartbeat::AutoPong);
         Ok(Sio {
-            ws,
-            handshake,
+            conn,
             pending: Vec::new(),
             eio,
             reassembler: Reassembler::new(version, Profile::Compat, Limits::default()),
@@ -168,23 +171,28 @@ impl Sio {
         Ok(s)
     }
 
-    /// Sets the heartbeat policy (see [`Ws::set_heartbeat`]); returns the previous one.
+    /// The Engine.IO handshake.
+    pub fn handshake(&self) -> &Handshake {
+        self.conn.handshake()
+    }
+
+    /// Sets the heartbeat policy (see [`Conn::set_heartbeat`]); returns the previous one.
     pub fn set_heartbeat(&mut self, policy: Heartbeat) -> Heartbeat {
-        self.ws.set_heartbeat(policy)
+        self.conn.set_heartbeat(policy)
     }
 
     /// Sends the Socket.IO packet text `text` as it is, in an Engine.IO
     /// message the codec frames: for input the Socket.IO encoder would not
     /// write (malformed packets).
     pub async fn send_raw(&mut self, text: &str) -> Result<(), Stop> {
-        self.ws
+        self.conn
             .send(&engine::Packet::text(engine::PacketType::Message, text))
             .await
     }
 
     /// Sends one binary attachment as it is (an Engine.IO binary message).
     pub async fn send_attachment(&mut self, data: &[u8]) -> Result<(), Stop> {
-        self.ws.send(&engine::Packet::binary(data)).await
+        self.conn.send(&engine::Packet::binary(data)).await
     }
 
     /// Sends a packet from its parts, encoded by the codec (`json` is the
@@ -244,65 +252,52 @@ impl Sio {
         let deadline = Instant::now() + wait;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let frame = match self.ws.recv(left).await {
-                Some(f) => f,
+            let incoming = match self.conn.recv(left).await {
+                Some(i) => i,
                 None => return Got::Nothing,
             };
-            let got = match frame {
-                Frame::Text(t) => match heartbeat::decode_text(self.eio, &t) {
-                    Some(engine::Packet {
-                        kind: engine::PacketType::Noop,
-                        data: Data::None,
-                    }) => continue,
-                    Some(engine::Packet {
-                        kind: engine::PacketType::Close,
-                        data: Data::None,
-                    }) => Got::Closed("Engine.IO close packet `1`".into()),
-                    Some(engine::Packet {
-                        kind: engine::PacketType::Message,
-                        data: Data::Text(text),
-                    }) => match self.text_packet(&text) {
-                        Some(got) => got,
-                        None => continue,
-                    },
-                    _ => Got::Undecodable(format!("Engine.IO frame {t:?}")),
+            let got = match incoming {
+                Incoming::Packet(engine::Packet {
+                    kind: engine::PacketType::Noop,
+                    data: Data::None,
+                }) => continue,
+                Incoming::Packet(engine::Packet {
+                    kind: engine::PacketType::Close,
+                    data: Data::None,
+                }) => Got::Closed("Engine.IO close packet `1`".into()),
+                Incoming::Packet(engine::Packet {
+                    kind: engine::PacketType::Message,
+                    data: Data::Text(text),
+                }) => match self.text_packet(&text) {
+                    Some(got) => got,
+                    None => continue,
                 },
-                Frame::Binary(b) => {
-                    let data = if self.eio == 3 {
-                        match v3::decode_binary(&b, Profile::Compat) {
-                            Ok(v3::Decoded::Packet(engine::Packet {
-                                kind: engine::PacketType::Message,
-                                data: Data::Binary(d),
-                            })) => d.into_owned(),
-                            _ => {
-                                return Got::Undecodable(format!(
-                                    "EIO=3 binary frame without the message type byte: {}",
-                                    crate::trace::hex(&b[..b.len().min(16)])
-                                ))
-                            }
-                        }
-                    } else {
-                        b
-                    };
-                    match self.reassembler.push_binary(data) {
-                        Ok(Some(done)) => {
-                            let p = done.packet();
-                            let packet = SioPacket {
-                                kind: p.kind,
-                                nsp: p.namespace.to_owned(),
-                                id: p.ack_id.and_then(AckId::exact),
-                                data: p.payload.and_then(|j| j.to_value().ok()),
-                                value: done.clone().into_value().ok(),
-                                attachments: done.attachments().to_vec(),
-                                raw: done.into_parts().0,
-                            };
-                            Got::Packet(packet)
-                        }
-                        Ok(None) => continue,
-                        Err(e) => Got::Undecodable(format!("binary attachment: {e}")),
+                Incoming::Packet(engine::Packet {
+                    kind: engine::PacketType::Message,
+                    data: Data::Binary(data),
+                }) => match self.reassembler.push_binary(data.into_owned()) {
+                    Ok(Some(done)) => {
+                        let p = done.packet();
+                        let packet = SioPacket {
+                            kind: p.kind,
+                            nsp: p.namespace.to_owned(),
+                            id: p.ack_id.and_then(AckId::exact),
+                            data: p.payload.and_then(|j| j.to_value().ok()),
+                            value: done.clone().into_value().ok(),
+                            attachments: done.attachments().to_vec(),
+                            raw: done.into_parts().0,
+                        };
+                        Got::Packet(packet)
                     }
-                }
-                f @ Frame::Closed { .. } => Got::Closed(f.describe()),
+                    Ok(None) => continue,
+                    Err(e) => Got::Undecodable(format!("binary attachment: {e}")),
+                },
+                Incoming::Packet(other) => Got::Undecodable(format!(
+                    "Engine.IO frame {:?}",
+                    heartbeat::encode_text(self.eio, &other)
+                )),
+                Incoming::Undecodable(d) => Got::Undecodable(d),
+                Incoming::Closed(d) => Got::Closed(d),
             };
             if let Got::Closed(d) = &got {
                 self.closed = Some(d.clone());
@@ -455,20 +450,20 @@ impl Sio {
         if self.eio != 4 {
             return Err(Stop::Harness("sync_on_ping needs Engine.IO 4".into()));
         }
-        let previous = self.ws.set_heartbeat(Heartbeat::Manual);
-        let r = match self.ws.recv(cx.ms(cx.conf.ping_interval + 500)).await {
-            Some(Frame::Text(t)) if heartbeat::is_bare(4, &t, engine::PacketType::Ping) => {
-                self.ws
+        let previous = self.conn.set_heartbeat(Heartbeat::Manual);
+        let r = match self.conn.recv(cx.ms(cx.conf.ping_interval + 500)).await {
+            Some(Incoming::Packet(p)) if p == engine::Packet::new(engine::PacketType::Ping) => {
+                self.conn
                     .send(&engine::Packet::new(engine::PacketType::Pong))
                     .await
             }
-            Some(f) => Err(Stop::Fail(format!(
+            Some(other) => Err(Stop::Fail(format!(
                 "expected the heartbeat ping, got {}",
-                f.describe()
+                other.describe()
             ))),
             None => Err(Stop::Fail("no heartbeat ping".into())),
         };
-        self.ws.set_heartbeat(previous);
+        self.conn.set_heartbeat(previous);
         r
     }
 
