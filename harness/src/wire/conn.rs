@@ -1,6 +1,6 @@
 //! One Engine.IO connection over either transport, HTTP long-polling or
-//! WebSocket: packets are encoded and decoded by the codec, exact bytes go
-//! out only through [`Conn::send_raw`], received packets come in order, and
+//! WebSocket: packets are encoded and decoded by the codec, exact binary
+//! frames go out only through [`Conn::send_raw_binary`], received packets come in order, and
 //! the heartbeat is kept under the same [`Heartbeat`] policy on both.
 //!
 //! The trace is recorded below, by [`super::http`] and [`super::ws`], so a
@@ -168,25 +168,6 @@ impl Conn {
         match &mut self.link {
             Link::Ws(ws) => ws.send(packet).await,
             Link::Polling(p) => p.session.send(&p.cx, std::slice::from_ref(packet)).await,
-        }
-    }
-
-    /// Sends `text` as it is, for input the codec would not write: a text
-    /// frame, or the body of a POST that must answer 200.
-    pub async fn send_raw(&mut self, text: &str) -> Result<(), Stop> {
-        match &mut self.link {
-            Link::Ws(ws) => eio::send_raw(ws, text).await,
-            Link::Polling(p) => {
-                let resp = p.session.post(&p.cx, text).await?;
-                if resp.status != 200 {
-                    return Err(Stop::Fail(format!(
-                        "POST answered {} {:?}",
-                        resp.status,
-                        resp.text()
-                    )));
-                }
-                Ok(())
-            }
         }
     }
 

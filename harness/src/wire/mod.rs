@@ -8,8 +8,8 @@
 //!
 //! Protocol packets and payloads are encoded and decoded by `siospec-codec`
 //! only; bytes a case wants on the wire exactly as written (malformed input,
-//! raw HTTP) go through the explicitly raw calls ([`conn::Conn::send_raw`],
-//! [`ws::Ws::send_raw`], [`sio::Sio::send_raw`], [`http::Http::raw`]). Nothing here hides the
+//! raw HTTP) go through the explicitly raw calls ([`ws::Ws::send_raw`],
+//! [`conn::Conn::send_raw_binary`], [`sio::Sio::send_raw`], [`http::Http::raw`]). Nothing here hides the
 //! wire: every exchange lands in the case's trace ([`crate::trace`]). The
 //! heartbeat is one policy per connection ([`heartbeat::Heartbeat`]).
 
