@@ -1,6 +1,7 @@
 //! `siospec serve`: the reference server as a process of its own.
 
 use clap::{Args, ValueEnum};
+use tokio::signal::unix::{signal, Signal, SignalKind};
 
 use super::{EXIT_HARNESS, EXIT_OK};
 
@@ -157,6 +158,10 @@ pub(super) async fn serve(args: ServeArgs) -> i32 {
             return EXIT_HARNESS;
         }
     };
+    // The handlers are in place before the line that says we are ready: a
+    // parent may send SIGTERM the moment it reads it.
+    let mut stop_signals =
+        [SignalKind::interrupt(), SignalKind::terminate()].map(|kind| signal(kind).ok());
     println!("listening on http://{}", server.addr());
     let stdin_closed = async {
         if args.exit_on_stdin_close {
@@ -169,20 +174,23 @@ pub(super) async fn serve(args: ServeArgs) -> i32 {
             std::future::pending::<()>().await;
         }
     };
-    let terminated = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut term) => {
-                term.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
+    let [interrupted, terminated] = &mut stop_signals;
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = terminated => {}
+        () = received(interrupted) => {}
+        () = received(terminated) => {}
         () = stdin_closed => {}
     }
     eprintln!("siospec serve: shutting down");
     let _ = tokio::task::spawn_blocking(move || server.stop()).await;
     EXIT_OK
+}
+
+/// Resolves when `signal` arrives; never, when its handler could not be installed.
+async fn received(signal: &mut Option<Signal>) {
+    match signal {
+        Some(s) => {
+            s.recv().await;
+        }
+        None => std::future::pending::<()>().await,
+    }
 }
