@@ -19,6 +19,7 @@ pub mod baseline;
 pub mod bench;
 pub mod case;
 pub mod cases;
+pub mod client_cases;
 pub mod peer;
 pub(crate) mod probe;
 pub(crate) mod process;

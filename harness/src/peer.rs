@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use tokio::process::Command;
 
+use crate::case::client::Client;
 use crate::process::ServerProcess;
 use crate::server::{Mode, ServerThread, Serves};
 use crate::suite::{Expected, Suite};
@@ -47,6 +48,25 @@ struct Manifest {
     versions: Versions,
     /// How it runs as a server.
     server: ServerSection,
+    /// How its client's driver runs (harness/CLIENT-CONTRACT.md), if it has one.
+    #[serde(default)]
+    client: Option<ClientSection>,
+}
+
+/// A peer's client driver: `program script args…` in the peer's folder.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClientSection {
+    /// The program, found on PATH or, with a `/`, in the peer's folder.
+    program: String,
+    /// Its first argument, a file of the peer's folder.
+    script: String,
+    /// The arguments after it; `{url}` stands for the scripted server's base URL.
+    args: Vec<String>,
+    /// What reports call it.
+    description: String,
+    /// Its versions: these packages, read as `versions` reads the server's.
+    packages: Vec<String>,
 }
 
 /// Where a peer's versions are read from.
@@ -183,6 +203,7 @@ impl Peer {
                     },
                     broken_script: None,
                 },
+                client: None,
             }),
             dir: PathBuf::new(),
             embedded: true,
@@ -310,21 +331,71 @@ impl Peer {
         }
     }
 
+    /// Its client driver as a client target (`test client --target NAME`);
+    /// `family` picks the deliberately broken driver (`SIOSPEC_BREAK`).
+    pub fn client(&self, family: Option<&str>) -> Result<Client, String> {
+        let Some(c) = &self.manifest.client else {
+            return Err(format!(
+                "{} has no client driver (roles: {:?})",
+                self.manifest.name, self.manifest.roles
+            ));
+        };
+        let dir = &self.dir;
+        if !dir.join(&self.manifest.installed).exists() {
+            return Err(format!(
+                "the {} peer's packages are not installed: {} (scripts/test does it)",
+                self.manifest.title,
+                self.manifest
+                    .setup
+                    .replace("{dir}", &dir.display().to_string())
+            ));
+        }
+        let program = if c.program.contains('/') {
+            dir.join(&c.program)
+        } else {
+            PathBuf::from(&c.program)
+        };
+        let versions = self.npm_versions(&c.packages);
+        let (name, settings, env) = match family {
+            Some(f) => (
+                format!("{}-broken-{f}", self.manifest.name),
+                format!(", deliberately broken: {f}"),
+                vec![("SIOSPEC_BREAK".to_owned(), f.to_owned())],
+            ),
+            None => (self.manifest.name.clone(), String::new(), Vec::new()),
+        };
+        Ok(Client {
+            name,
+            description: format!("{} ({versions}){settings}", c.description),
+            program,
+            args: std::iter::once(dir.join(&c.script).display().to_string())
+                .chain(c.args.iter().cloned())
+                .collect(),
+            dir: Some(dir.clone()),
+            env,
+        })
+    }
+
+    /// `NAME VERSION` of these npm packages, as installed in its folder.
+    fn npm_versions(&self, packages: &[String]) -> String {
+        packages
+            .iter()
+            .map(|p| {
+                let version =
+                    std::fs::read(self.dir.join("node_modules").join(p).join("package.json"))
+                        .ok()
+                        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                        .and_then(|v| v.get("version")?.as_str().map(str::to_owned))
+                        .unwrap_or_else(|| "?".to_owned());
+                format!("{p} {version}")
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     fn versions(&self) -> String {
         match &self.manifest.versions {
-            Versions::Npm(packages) => packages
-                .iter()
-                .map(|p| {
-                    let version =
-                        std::fs::read(self.dir.join("node_modules").join(p).join("package.json"))
-                            .ok()
-                            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-                            .and_then(|v| v.get("version")?.as_str().map(str::to_owned))
-                            .unwrap_or_else(|| "?".to_owned());
-                    format!("{p} {version}")
-                })
-                .collect::<Vec<_>>()
-                .join(", "),
+            Versions::Npm(packages) => self.npm_versions(packages),
             Versions::Pip(packages) => {
                 let pins =
                     std::fs::read_to_string(self.dir.join("requirements.txt")).unwrap_or_default();

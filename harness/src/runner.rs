@@ -7,8 +7,9 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use serde::{Deserialize, Serialize};
 
 use crate::baseline::Baseline;
+use crate::case::client::{self, Client, Driver};
 use crate::case::server::Ctx;
-use crate::case::{Case, Expect, Obs, Stop, Verdict};
+use crate::case::{Case, Expect, Obs, Outcome as RunOutcome, Runs, Stop, Verdict};
 use crate::suite::{Expected, Suite};
 use crate::target::{Prepared, Target};
 use crate::trace::{Event, Trace};
@@ -44,6 +45,9 @@ impl Endpoint {
 pub enum Plan {
     /// Run its cases at this endpoint.
     At(Endpoint),
+    /// Run its client cases against this client, each with its own
+    /// scripted server.
+    Client(Client),
     /// Run none: every case gets `verdict` (UNSUPPORTED or SKIPPED) and `reason`.
     Absent {
         /// The verdict of every case of the suite.
@@ -379,8 +383,15 @@ fn cannot_judge(case: &Case, endpoint: &Endpoint, opts: &Options) -> Option<Stri
     None
 }
 
-/// Runs one case against `endpoint` and judges it.
+/// Runs one server case against `endpoint` and judges it.
 pub(crate) async fn run_case(case: &Case, endpoint: &Endpoint, opts: &Options) -> CaseResult {
+    let Runs::Server(run) = &case.run else {
+        return not_run(
+            case,
+            Verdict::Error,
+            "harness bug: a client case planned against a server".into(),
+        );
+    };
     if let Some(reason) = cannot_judge(case, endpoint, opts) {
         return not_run(case, Verdict::Skipped, reason);
     }
@@ -398,10 +409,82 @@ pub(crate) async fn run_case(case: &Case, endpoint: &Endpoint, opts: &Options) -
     // case judges what it then sees.
     let limit = cx.ms(case.limit_ms + (case.waits)(&endpoint.conf) + endpoint.conf.heartbeat());
     let start = Instant::now();
-    let task = tokio::spawn((case.run)(cx));
+    let outcome = bounded(run(cx), limit).await;
+    conclude(case, outcome, limit, start, &trace)
+}
+
+/// Runs one client case against `client` and judges it. The client's
+/// crash or hang is the case's FAILED or TIMEOUT, with its stderr attached.
+pub(crate) async fn run_client_case(case: &Case, client: &Client, opts: &Options) -> CaseResult {
+    let Runs::Client(run) = &case.run else {
+        return not_run(
+            case,
+            Verdict::Error,
+            "harness bug: a server case planned against a client".into(),
+        );
+    };
+    let conf = Expected::reference();
+    let waits = (case.waits)(&conf);
+    if waits > opts.max_wait_ms {
+        return not_run(
+            case,
+            Verdict::Skipped,
+            format!(
+                "would wait about {} s, more than --max-wait {} s",
+                waits.div_ceil(1000),
+                opts.max_wait_ms / 1000
+            ),
+        );
+    }
+    let trace = Trace::new();
+    let driver = Driver::default();
+    let cx = client::Ctx::new(client.clone(), opts.scale, trace.clone(), driver.clone());
+    let limit = cx.ms(case.limit_ms + waits + conf.heartbeat());
+    let start = Instant::now();
+    let outcome = bounded(run(cx), limit).await;
+    let mut result = conclude(case, outcome, limit, start, &trace);
+    let stderr = driver.stderr();
+    // Not OK: what the client said on stderr explains it (a crash's
+    // stack, an exception); its last lines go beside what was seen, all of
+    // it into the trace.
+    if result.verdict > Verdict::Skipped && !stderr.trim().is_empty() {
+        let lines: Vec<&str> = stderr.lines().collect();
+        let tail = lines[lines.len().saturating_sub(STDERR_TAIL_LINES)..].join("\n");
+        result.behaviour.actual = format!(
+            "{}; the client's stderr ends:\n{tail}",
+            result.behaviour.actual
+        );
+        trace.note(format!("client stderr:\n{stderr}"));
+        (result.trace, result.trace_dropped) = trace.snapshot();
+    }
+    result
+}
+
+/// How many of the last lines of a failing client's stderr go beside what
+/// was seen (all of it is in the trace).
+const STDERR_TAIL_LINES: usize = 12;
+
+/// How a run function ended: within its limit or not, its task whole or not.
+type Bounded = Result<Result<RunOutcome, tokio::task::JoinError>, tokio::time::error::Elapsed>;
+
+/// Runs a case's future on a task of its own, at most `limit`; the task is
+/// aborted (its context dropped, its client killed) when the limit passes.
+async fn bounded(future: crate::case::RunFuture, limit: std::time::Duration) -> Bounded {
+    let task = tokio::spawn(future);
     let abort = task.abort_handle();
     let outcome = tokio::time::timeout(limit, task).await;
     abort.abort();
+    outcome
+}
+
+/// Judges how a case ended: the one judging path of both roles.
+fn conclude(
+    case: &Case,
+    outcome: Bounded,
+    limit: std::time::Duration,
+    start: Instant,
+    trace: &Trace,
+) -> CaseResult {
     let duration_ms = (start.elapsed().as_secs_f64() * 10000.0).round() / 10.0;
     let harness = |actual: String| Judged {
         verdict: Verdict::Error,
@@ -466,8 +549,10 @@ pub(crate) async fn run_case(case: &Case, endpoint: &Endpoint, opts: &Options) -
 /// declares it waits ([`Case::waits`]), 0 for a case that will not run.
 /// Cases without such a wait take tens of milliseconds.
 pub(crate) fn estimate_ms(case: &Case, plan: Option<&Plan>, opts: &Options) -> u64 {
-    let Some(Plan::At(endpoint)) = plan else {
-        return 0;
+    let endpoint = match plan {
+        Some(Plan::At(endpoint)) => endpoint,
+        Some(Plan::Client(_)) => return (case.waits)(&Expected::reference()),
+        _ => return 0,
     };
     if cannot_judge(case, endpoint, opts).is_some() {
         return 0;
@@ -588,6 +673,7 @@ pub async fn run_all(
             running.push(async move {
                 let result = match plans.get(&case.suite()) {
                     Some(Plan::At(ep)) => run_case(case, ep, opts).await,
+                    Some(Plan::Client(client)) => run_client_case(case, client, opts).await,
                     Some(Plan::Absent { verdict, reason }) => {
                         not_run(case, *verdict, reason.clone())
                     }

@@ -2,6 +2,7 @@
 //! implementation it starts itself (a [`Peer`]). `run`, `test server` and
 //! `bench` all take this one type.
 
+use crate::case::client::Client;
 use crate::peer::{Peer, Running};
 pub use crate::probe::Paths;
 use crate::probe::{self, Probed};
@@ -16,6 +17,8 @@ pub enum Target {
     Url(Urls),
     /// An implementation siospec starts, and stops when the run ends.
     Peer(Peer),
+    /// A client, started by every client case against its scripted server.
+    Client(Client),
 }
 
 /// Servers given by URL: one for every suite, or per suite.
@@ -191,12 +194,28 @@ impl Target {
         match self {
             Target::Url(urls) => urls.name.clone(),
             Target::Peer(peer) => peer.name(),
+            Target::Client(client) => client.name.clone(),
         }
     }
 
     /// Starts what is needed for `suites` and probes it.
     pub(crate) async fn prepare(&self, suites: &[Suite]) -> Result<Prepared, String> {
         match self {
+            Target::Client(client) => Ok(Prepared {
+                name: client.name.clone(),
+                description: client.description.clone(),
+                plans: suites
+                    .iter()
+                    .map(|&s| (s, Plan::Client(client.clone())))
+                    .collect(),
+                findings: vec![format!(
+                    "client: started by each case as `{} {}` (client contract {})",
+                    client.program.display(),
+                    client.args.join(" "),
+                    crate::case::client::CLIENT_CONTRACT
+                )],
+                _servers: Vec::new(),
+            }),
             Target::Url(Urls {
                 name,
                 default,

@@ -188,6 +188,9 @@ async fn start(target: Option<&Target>) -> Result<Running, String> {
         Some(Target::Url(urls)) => Running::External(crate::target::authority_of(
             urls.default.as_deref().unwrap_or_default(),
         )?),
+        Some(Target::Client(c)) => {
+            return Err(format!("{} is a client; bench measures servers", c.name))
+        }
     })
 }
 
@@ -234,6 +237,7 @@ async fn measure(spec: &PointSpec, target: Option<&Target>) -> Result<Point, Str
         target: target.map_or("sink".to_owned(), |t| match t {
             Target::Url(_) => "url".to_owned(),
             Target::Peer(p) => p.name(),
+            Target::Client(c) => c.name.clone(),
         }),
         transport: spec.transport,
         clients: spec.clients,

@@ -2,7 +2,7 @@
 //! cases, levels, expected outcomes and their verdicts, what a case
 //! observed on the behaviour and close axes, and why it stopped. What a
 //! case runs against is its role's context: [`server::Ctx`] when the
-//! harness judges a server.
+//! harness judges a server, [`client::Ctx`] when it judges a client.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -14,9 +14,8 @@ use crate::suite::{Expected, Suite};
 use crate::wire::http::HttpError;
 use crate::wire::ws::Refused;
 
+pub mod client;
 pub mod server;
-
-use server::Ctx;
 
 /// A verdict, for one axis of a case or for the whole case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -241,8 +240,20 @@ pub type Outcome = Result<Observed, Stop>;
 /// A boxed run future.
 pub type RunFuture = Pin<Box<dyn Future<Output = Outcome> + Send>>;
 
-/// A case's run function.
-pub type RunFn = Arc<dyn Fn(Ctx) -> RunFuture + Send + Sync>;
+/// A server case's run function.
+pub type RunFn = Arc<dyn Fn(server::Ctx) -> RunFuture + Send + Sync>;
+
+/// A client case's run function.
+pub type ClientRunFn = Arc<dyn Fn(client::Ctx) -> RunFuture + Send + Sync>;
+
+/// What a case runs, by the role the harness plays.
+#[derive(Clone)]
+pub enum Runs {
+    /// It judges a server: it is the client.
+    Server(RunFn),
+    /// It judges a client: it is the (scripted) server.
+    Client(ClientRunFn),
+}
 
 /// Where the official suites had a case of their own.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -298,8 +309,8 @@ pub struct Case {
     /// its waits: through a Socket.IO server, whose connectTimeout ends such
     /// sessions, it can only be judged when the waits end before that.
     pub unjoined: bool,
-    /// The run function.
-    pub run: RunFn,
+    /// The run function, for its role.
+    pub run: Runs,
 }
 
 impl std::fmt::Debug for Case {
@@ -325,9 +336,9 @@ impl Case {
             needs_echo: false,
             waits: |_| 0,
             unjoined: false,
-            run: Arc::new(|_| {
+            run: Runs::Server(Arc::new(|_| {
                 Box::pin(async { Err(Stop::Harness("case has no run function".into())) })
-            }),
+            })),
         }
     }
 
@@ -415,14 +426,29 @@ impl Case {
         self
     }
 
-    /// Sets the run function.
+    /// Sets the run function of a server case.
     pub fn run<F, Fut>(mut self, f: F) -> Case
     where
-        F: Fn(Ctx) -> Fut + Send + Sync + 'static,
+        F: Fn(server::Ctx) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Outcome> + Send + 'static,
     {
-        self.run = Arc::new(move |cx| Box::pin(f(cx)));
+        self.run = Runs::Server(Arc::new(move |cx| Box::pin(f(cx))));
         self
+    }
+
+    /// Sets the run function of a client case.
+    pub fn run_client<F, Fut>(mut self, f: F) -> Case
+    where
+        F: Fn(client::Ctx) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Outcome> + Send + 'static,
+    {
+        self.run = Runs::Client(Arc::new(move |cx| Box::pin(f(cx))));
+        self
+    }
+
+    /// Whether it judges a client.
+    pub fn judges_client(&self) -> bool {
+        matches!(self.run, Runs::Client(_))
     }
 
     /// The verdict for an unexpected outcome.

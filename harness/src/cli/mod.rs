@@ -27,6 +27,10 @@ pub(crate) use siospec::runner::{EXIT_HARNESS, EXIT_OK};
 /// use never rewrites the committed reports/.
 const DEFAULT_REPORT_DIR: &str = "siospec-reports/conformance";
 
+/// Where `test client` writes its reports unless told: the client catalogue
+/// is another set of ids, so its runs do not merge into the servers'.
+const DEFAULT_CLIENT_REPORT_DIR: &str = "siospec-reports/client";
+
 /// Where `bench` writes its report unless told.
 const DEFAULT_BENCH_DIR: &str = "siospec-reports/bench";
 
@@ -82,9 +86,11 @@ pub(super) struct Common {
     strict: bool,
     /// Write index.json, per-case JSON/HTML, junit.xml, summary.md and
     /// report.html here; runs of other targets, and of other cases of the
-    /// same target (`--case`), merge into what is there.
-    #[arg(long, value_name = "DIR", default_value = DEFAULT_REPORT_DIR)]
-    report_dir: PathBuf,
+    /// same target (`--case`), merge into what is there. Default:
+    /// siospec-reports/conformance for servers, siospec-reports/client for
+    /// clients.
+    #[arg(long, value_name = "DIR")]
+    report_dir: Option<PathBuf>,
     /// Multiply every wait and time limit by F (e.g. 2 on a slow machine).
     #[arg(long, value_name = "F", default_value_t = 1.0)]
     time_scale: f64,
@@ -160,6 +166,9 @@ pub async fn main(cli: Cli) -> i32 {
         Command::Test {
             what: test::TestWhat::Server(args),
         } => test::server(args).await,
+        Command::Test {
+            what: test::TestWhat::Client(args),
+        } => test::client(args).await,
         Command::Run(args) => run::run(args).await,
     }
 }
@@ -174,10 +183,13 @@ fn parse_suites(list: &[String]) -> Result<Vec<Suite>, String> {
         .collect()
 }
 
-/// `run` and `test server` once the target is known: list, or run and
-/// report.
+/// `run`, `test server` and `test client` once the target is known: list,
+/// or run and report. A client target runs the client catalogue.
 async fn conform(target: Target, common: Common) -> i32 {
-    let catalogue = siospec::cases::all();
+    let (catalogue, default_dir) = match target {
+        Target::Client(_) => (siospec::client_cases::all(), DEFAULT_CLIENT_REPORT_DIR),
+        _ => (siospec::cases::all(), DEFAULT_REPORT_DIR),
+    };
     let suites = match parse_suites(&common.suite) {
         Ok(s) => s,
         Err(e) => {
@@ -233,7 +245,9 @@ async fn conform(target: Target, common: Common) -> i32 {
     for line in &outcome.stale {
         eprintln!("siospec: {line}");
     }
-    let dir = common.report_dir;
+    let dir = common
+        .report_dir
+        .unwrap_or_else(|| PathBuf::from(default_dir));
     let info = RunInfo {
         name: &outcome.name,
         description: &outcome.description,

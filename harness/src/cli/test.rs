@@ -1,6 +1,11 @@
-//! `siospec test server`: test a server given by URL.
+//! `siospec test server`: test a server given by URL. `siospec test client`:
+//! test a client, started by a command for each case against a scripted
+//! server.
 
 use clap::{Args, Subcommand};
+use siospec::case::client::Client;
+use siospec::peer::Peer;
+use siospec::target::Target;
 
 use super::{conform, url_target, Common, UrlOptions, EXIT_HARNESS};
 
@@ -8,6 +13,18 @@ use super::{conform, url_target, Common, UrlOptions, EXIT_HARNESS};
 pub(super) enum TestWhat {
     /// Test a server that follows harness/CONTRACT.md.
     Server(ServerArgs),
+    /// Test a client through a driver that follows harness/CLIENT-CONTRACT.md.
+    ///
+    /// For each case siospec starts a scripted server on a free loopback
+    /// port (the codec's session machines with the case's departures), runs
+    /// the driver with `{url}` replaced by the server's base URL
+    /// (http://127.0.0.1:PORT) and SIOSPEC_URL set to it, plus the case's
+    /// SIOSPEC_* options, and judges what the server saw and what the
+    /// driver printed. The driver's exit status decides nothing; a crash or
+    /// a hang is FAILED or TIMEOUT with its stderr in the report. The driver
+    /// is killed (its whole process group) when the case ends.
+    #[command(verbatim_doc_comment)]
+    Client(ClientArgs),
 }
 
 #[derive(Debug, Args)]
@@ -26,6 +43,27 @@ pub(super) struct ServerArgs {
     common: Common,
 }
 
+#[derive(Debug, Args)]
+pub(super) struct ClientArgs {
+    /// The driver command, run by `sh -c` for each case; `{url}` stands for
+    /// the scripted server's base URL (also in SIOSPEC_URL).
+    #[arg(long, value_name = "CMD", conflicts_with = "target", required_unless_present_any = ["target", "list"])]
+    exec: Option<String>,
+    /// A peer's own driver (harness/peers/NAME/peer.toml's [client]): `node`
+    /// is the official socket.io-client.
+    #[arg(long, value_name = "NAME")]
+    target: Option<String>,
+    /// With --target: its deliberately broken driver (SIOSPEC_BREAK=FAMILY),
+    /// for testing siospec itself.
+    #[arg(long = "break", value_name = "FAMILY", requires = "target")]
+    broken: Option<String>,
+    /// Name of the target in reports (with --exec).
+    #[arg(long, default_value = "client")]
+    name: String,
+    #[command(flatten)]
+    common: Common,
+}
+
 /// Runs `siospec test server`; returns the exit status.
 pub(super) async fn server(args: ServerArgs) -> i32 {
     if args.url.is_empty() && !args.common.list {
@@ -34,6 +72,23 @@ pub(super) async fn server(args: ServerArgs) -> i32 {
     }
     match url_target(&args.name, &args.url, &args.url_options) {
         Ok(t) => conform(t, args.common).await,
+        Err(e) => {
+            eprintln!("siospec: {e}");
+            EXIT_HARNESS
+        }
+    }
+}
+
+/// Runs `siospec test client`; returns the exit status.
+pub(super) async fn client(args: ClientArgs) -> i32 {
+    let client = match (&args.exec, &args.target) {
+        (Some(cmd), _) => Ok(Client::exec(&args.name, cmd)),
+        (None, Some(name)) => Peer::named(name).and_then(|p| p.client(args.broken.as_deref())),
+        // --list alone: the catalogue needs no client.
+        (None, None) => Ok(Client::exec(&args.name, "true")),
+    };
+    match client {
+        Ok(c) => conform(Target::Client(c), args.common).await,
         Err(e) => {
             eprintln!("siospec: {e}");
             EXIT_HARNESS

@@ -27,6 +27,7 @@ use tokio_tungstenite::WebSocketStream;
 
 use super::app::{Echo, Socket};
 use super::head::OwnedHead;
+use super::script::{Scripted, Tapped};
 use super::session::{self, First, Handle, Input, Reply, WsOut, OUTPUT_QUEUE};
 use super::{Mode, Shared};
 
@@ -65,6 +66,9 @@ async fn handle(req: Request<Incoming>, shared: Arc<Shared>) -> Result<Response<
         return Ok(plain(StatusCode::NOT_FOUND, "Not Found"));
     };
     let head = OwnedHead::of(&req);
+    if let Some(script) = &shared.script {
+        script.request(&head.as_head(), req.uri().path());
+    }
     let verdict = shared
         .endpoint
         .verify(&head.as_head(), |sid| shared.registry.info(sid));
@@ -133,6 +137,13 @@ async fn open_session(
             Mode::Engine => session::spawn(registry, sid.clone(), engine, id, first, |_| Echo),
             Mode::Socket => {
                 let connection = ServerConnection::new(now, engine, shared.options.socket);
+                if let Some(script) = &shared.script {
+                    let machine = Tapped::new(connection, script.clone());
+                    return session::spawn(registry, sid.clone(), machine, id, first, |inbox| {
+                        script.register(inbox);
+                        Scripted::new(script.clone())
+                    });
+                }
                 session::spawn(registry, sid.clone(), connection, id, first, |inbox| {
                     Socket::new(shared.rooms.clone(), shared.registry.clone(), inbox)
                 })

@@ -16,6 +16,7 @@
 mod app;
 mod head;
 mod http;
+pub mod script;
 mod session;
 
 use std::net::SocketAddr;
@@ -109,6 +110,9 @@ pub(crate) struct Shared {
     pub(crate) registry: Arc<Registry>,
     /// Socket mode's namespaces and rooms, which its sessions share.
     pub(crate) rooms: Arc<Mutex<Rooms>>,
+    /// Client mode's script: socket-mode sessions run under it instead of
+    /// the testee contract.
+    pub(crate) script: Option<Arc<script::Script>>,
     next_transport: AtomicU64,
 }
 
@@ -129,6 +133,24 @@ pub struct Server {
 impl Server {
     /// Binds `addr` (port 0 picks a free port) and starts serving.
     pub async fn start(addr: SocketAddr, options: Options) -> std::io::Result<Server> {
+        Server::start_with(addr, options, None).await
+    }
+
+    /// A scripted server for client mode: socket-mode sessions run under
+    /// `script` ([`script::Scripted`]) instead of the testee contract.
+    pub async fn scripted(
+        addr: SocketAddr,
+        options: Options,
+        script: Arc<script::Script>,
+    ) -> std::io::Result<Server> {
+        Server::start_with(addr, options, Some(script)).await
+    }
+
+    async fn start_with(
+        addr: SocketAddr,
+        options: Options,
+        script: Option<Arc<script::Script>>,
+    ) -> std::io::Result<Server> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
@@ -136,6 +158,7 @@ impl Server {
             options,
             registry: Arc::new(Registry::default()),
             rooms: Arc::new(Mutex::new(Rooms::default())),
+            script,
             next_transport: AtomicU64::new(1),
         });
         let (stop, mut stopped) = watch::channel(false);

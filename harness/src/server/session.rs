@@ -12,6 +12,7 @@ use siospec_codec::session::{Frame, HttpResponse, ServerMachine, TransportId};
 use tokio::sync::{mpsc, oneshot};
 
 use super::head::OwnedHead;
+use super::script::Control;
 
 /// How many inputs may wait for a session's task; senders wait beyond it,
 /// which pushes back on the client's TCP connection.
@@ -77,6 +78,8 @@ pub enum Input {
     DropTransport,
     /// The server is shutting down.
     Shutdown,
+    /// A client-mode case's instruction to the scripted server.
+    Control(super::script::Control),
 }
 
 /// What a session's task runs on top of its machine `M`: the Engine.IO
@@ -86,6 +89,9 @@ pub trait Application<M>: Send + 'static {
     fn react(&mut self, machine: &mut M, now: Instant);
     /// Emits what another session relayed.
     fn relay(&mut self, machine: &mut M, now: Instant, emit: &Emit);
+    /// Carries out a client-mode case's instruction; the reference
+    /// server's applications take none (only the scripted server is sent any).
+    fn control(&mut self, _machine: &mut M, _now: Instant, _control: Control) {}
 }
 
 /// A session's entry in the registry.
@@ -344,5 +350,12 @@ fn apply<M: ServerMachine, A: Application<M>>(
         Input::Relay(emit) => app.relay(machine, now, &emit),
         Input::DropTransport => routes.drop_transports(machine, now),
         Input::Shutdown => machine.shutdown(now),
+        Input::Control(Control::Raw(frame)) => {
+            // Past the machine: malformed input it would never write.
+            for out in routes.sockets.values() {
+                let _ = out.try_send(WsOut::Frame(frame.clone()));
+            }
+        }
+        Input::Control(control) => app.control(machine, now, control),
     }
 }

@@ -5,6 +5,7 @@
 
 use crate::case::Stop;
 
+pub mod client;
 pub mod close;
 pub mod handshake;
 pub mod heartbeat;

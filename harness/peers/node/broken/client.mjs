@@ -1,0 +1,118 @@
+// Deliberately broken variants of ../client-driver.mjs, for testing siospec
+// itself: SIOSPEC_BREAK=FAMILY breaks ONE rule of the client, by changing
+// the driver's application hooks or patching the official engine.io-client
+// in this process. harness/tests/client_node.rs runs the client catalogue
+// against each family and checks that exactly the family's cases fail.
+import { Socket as Engine } from "engine.io-client";
+import { Manager } from "socket.io-client";
+
+const FAMILIES = {
+  // Probes a WebSocket even when the handshake's `upgrades` offers none.
+  upgrade: () => {
+    Engine.prototype._filterUpgrades = () => ["websocket"];
+  },
+  // Refuses an open packet with a field it does not know.
+  "unknown-fields": () => {
+    const known = new Set(["sid", "upgrades", "pingInterval", "pingTimeout", "maxPayload"]);
+    const onHandshake = Engine.prototype.onHandshake;
+    Engine.prototype.onHandshake = function (data) {
+      if (Object.keys(data).some((k) => !known.has(k))) return this.close();
+      return onHandshake.call(this, data);
+    };
+  },
+  // Never answers a PING.
+  heartbeat: () => {
+    const send = Engine.prototype._sendPacket;
+    Engine.prototype._sendPacket = function (type, ...rest) {
+      if (type !== "pong") return send.call(this, type, ...rest);
+    };
+  },
+  // Sends PINGs of its own, as a v3 client does.
+  ping: () => {
+    const onOpen = Engine.prototype.onOpen;
+    Engine.prototype.onOpen = function () {
+      onOpen.call(this);
+      const timer = setInterval(() => this._sendPacket("ping"), 100);
+      this.on("close", () => clearInterval(timer));
+    };
+  },
+  // Sends no auth.
+  auth: (app) => {
+    app.auth = undefined;
+  },
+  // Loses a CONNECT_ERROR's data.
+  "connect-error": (app) => {
+    app.connectError = (err) => ({ message: err.message, data: null });
+  },
+  // Opens each further namespace on a connection of its own.
+  multiplex: (app) => {
+    const open = app.open;
+    let first = true;
+    app.open = (nsp, opts) => {
+      const forceNew = !first;
+      first = false;
+      return forceNew ? new Manager(app.url, app.options).socket(nsp, opts) : open(nsp, opts);
+    };
+  },
+  // Echoes the arguments in reverse order.
+  echo: (app) => {
+    app.echo = (args) => [...args].reverse();
+  },
+  // Echoes binary arguments as base64 text.
+  binary: (app) => {
+    const text = (v) =>
+      Buffer.isBuffer(v) ? v.toString("base64")
+      : Array.isArray(v) ? v.map(text)
+      : v && typeof v === "object" ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, text(x)]))
+      : v;
+    app.echo = (args) => args.map(text);
+  },
+  // Never answers a server's ack request.
+  ack: (app) => {
+    app.answer = () => {};
+  },
+  // Emits without asking for an ack when told to ask for one.
+  "own-ack": (app) => {
+    app.emitWithAck = (socket, name, args) => socket.emit(name, ...args);
+  },
+  // Connects again after the server disconnected the namespace.
+  disconnect: (app) => {
+    app.serverDisconnect = (socket) => socket.connect();
+  },
+  // Ignores the instruction to disconnect.
+  leave: (app) => {
+    app.leave = () => {};
+  },
+  // Crashes on input it cannot parse instead of closing or ignoring it.
+  malformed: () => {
+    const onPacket = Engine.prototype._onPacket;
+    Engine.prototype._onPacket = function (packet) {
+      if (packet.type === "error") throw new Error("broken driver: unparsable packet");
+      return onPacket.call(this, packet);
+    };
+    const emit = Engine.prototype.emitReserved;
+    Engine.prototype.emitReserved = function (name, ...args) {
+      if (name === "data" && typeof args[0] === "string" && args[0].startsWith("2[") && !isJson(args[0].slice(1)))
+        throw new Error("broken driver: invalid JSON");
+      return emit.call(this, name, ...args);
+    };
+  },
+};
+
+function isJson(text) {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function breakClient(family, app) {
+  const apply = FAMILIES[family];
+  if (!apply) {
+    process.stderr.write(`unknown SIOSPEC_BREAK family ${family} (known: ${Object.keys(FAMILIES).join(", ")})\n`);
+    process.exit(2);
+  }
+  apply(app);
+}

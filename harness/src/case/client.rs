@@ -1,0 +1,418 @@
+//! The context of a case that judges a client: the case's scripted server
+//! (its plan, controls and observations, [`crate::server::script`]) and the
+//! driver program, started with the case's environment (harness/CLIENT-CONTRACT.md),
+//! whose stdout lines are the application's view and whose stderr is kept
+//! for the report.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use siospec_codec::socket::binary::Value;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::sync::{oneshot, Notify};
+
+use super::Stop;
+use crate::server::script::{Control, Observation, Plan, Script};
+use crate::server::{Options, Server, Serves, SHUTDOWN_GRACE};
+use crate::suite::{Expected, Mode};
+use crate::trace::Trace;
+
+/// The version of harness/CLIENT-CONTRACT.md the cases follow.
+pub const CLIENT_CONTRACT: u32 = 1;
+
+/// The most of a driver's stderr a case keeps (its tail is what explains a crash).
+pub const MAX_STDERR: usize = 16 * 1024;
+
+/// How long, after the driver exits, its stdout is read on before the exit
+/// is noted (a process it started may keep the pipe open).
+const STDOUT_DRAIN: Duration = Duration::from_secs(1);
+
+/// How to start the client under test; `{url}` in an argument stands for
+/// the scripted server's base URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Client {
+    /// Report name (`node`, or `--name`).
+    pub name: String,
+    /// One line for reports.
+    pub description: String,
+    /// The program.
+    pub program: PathBuf,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// Its working directory (the caller's when `None`).
+    pub dir: Option<PathBuf>,
+    /// Extra environment for every case (the broken driver's `SIOSPEC_BREAK`).
+    pub env: Vec<(String, String)>,
+}
+
+impl Client {
+    /// `CMD` run by `sh -c`, as `--exec "CMD"` gives it.
+    pub fn exec(name: &str, command: &str) -> Client {
+        Client {
+            name: name.to_owned(),
+            description: format!("client command `{command}`"),
+            program: PathBuf::from("sh"),
+            args: vec!["-c".to_owned(), command.to_owned()],
+            dir: None,
+            env: Vec::new(),
+        }
+    }
+}
+
+/// The scripted server's settings for one case.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    /// The server's configuration: the contract's reference one
+    /// (pingInterval 300 ms, pingTimeout 200 ms) unless the case changes it.
+    pub options: Options,
+    /// The case's fixed departures.
+    pub plan: Plan,
+}
+
+impl Default for Setup {
+    fn default() -> Setup {
+        Setup {
+            options: Options::suite(Serves::Only(Mode::Socket)),
+            plan: Plan::default(),
+        }
+    }
+}
+
+/// The driver's state, shared with the tasks that read its output.
+#[derive(Default)]
+struct Output {
+    /// Its stdout lines that parsed as JSON objects, with their time.
+    lines: Vec<(f64, serde_json::Value)>,
+    /// Its stderr, at most [`MAX_STDERR`] bytes (the tail).
+    stderr: String,
+    /// How it ended, once it has.
+    exited: Option<String>,
+}
+
+/// The driver's stderr and exit, readable after the case is gone (a case
+/// that times out is dropped, and its report still shows them).
+#[derive(Clone, Default)]
+pub struct Driver {
+    output: Arc<Mutex<Output>>,
+    changed: Arc<Notify>,
+}
+
+impl Driver {
+    /// Its stderr so far.
+    pub fn stderr(&self) -> String {
+        self.lock().stderr.clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Output> {
+        self.output.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Everything a client case's run function gets.
+pub struct Ctx {
+    /// The client under test.
+    pub client: Client,
+    /// `--time-scale`.
+    pub scale: f64,
+    /// The case's trace.
+    pub trace: Arc<Trace>,
+    driver: Driver,
+    server: Option<(Server, Arc<Script>)>,
+    /// Dropping it kills the driver's process group.
+    kill: Option<oneshot::Sender<()>>,
+}
+
+impl Ctx {
+    /// A context for `client`; `driver` is the runner's view of its output.
+    pub fn new(client: Client, scale: f64, trace: Arc<Trace>, driver: Driver) -> Ctx {
+        Ctx {
+            client,
+            scale,
+            trace,
+            driver,
+            server: None,
+            kill: None,
+        }
+    }
+
+    /// `ms` milliseconds, scaled.
+    pub fn ms(&self, ms: u64) -> Duration {
+        Duration::from_secs_f64(ms as f64 * self.scale / 1000.0)
+    }
+
+    /// The timings the scripted server advertises by default.
+    pub fn conf(&self) -> Expected {
+        Expected::reference()
+    }
+
+    /// Starts the case's scripted server on a free loopback port.
+    pub async fn serve(&mut self, setup: Setup) -> Result<SocketAddr, Stop> {
+        let script = Script::new(setup.plan, self.trace.clone());
+        let addr: SocketAddr = ([127, 0, 0, 1], 0).into();
+        let server = Server::scripted(addr, setup.options, script.clone())
+            .await
+            .map_err(|e| Stop::Harness(format!("the scripted server did not start: {e}")))?;
+        let addr = server.addr();
+        self.trace
+            .note(format!("scripted server listening on http://{addr}"));
+        self.server = Some((server, script));
+        Ok(addr)
+    }
+
+    fn script(&self) -> Result<&Arc<Script>, Stop> {
+        self.server
+            .as_ref()
+            .map(|(_, s)| s)
+            .ok_or_else(|| Stop::Harness("harness bug: the case started no server".into()))
+    }
+
+    /// Starts the driver with the contract's environment: `SIOSPEC_URL` and
+    /// `{url}` for the server's base URL, plus `env`.
+    pub fn start(&mut self, env: &[(&str, &str)]) -> Result<(), Stop> {
+        let addr = match &self.server {
+            Some((server, _)) => server.addr(),
+            None => return Err(Stop::Harness("harness bug: start before serve".into())),
+        };
+        let url = format!("http://{addr}");
+        let args: Vec<String> = self
+            .client
+            .args
+            .iter()
+            .map(|a| a.replace("{url}", &url))
+            .collect();
+        let mut cmd = tokio::process::Command::new(&self.client.program);
+        cmd.args(&args)
+            .env("SIOSPEC_URL", &url)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            // A group of its own, so the whole of it (a shell and its
+            // children) is killed at the end of the case.
+            .process_group(0)
+            .kill_on_drop(true);
+        if let Some(dir) = &self.client.dir {
+            cmd.current_dir(dir);
+        }
+        for (k, v) in &self.client.env {
+            cmd.env(k, v);
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let shown: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        self.trace.note(format!(
+            "client started: {} {} {}",
+            shown.join(" "),
+            self.client.program.display(),
+            args.join(" ")
+        ));
+        let mut child = cmd.spawn().map_err(|e| {
+            Stop::Harness(format!(
+                "cannot start the client `{}`: {e}",
+                self.client.program.display()
+            ))
+        })?;
+        let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
+            return Err(Stop::Harness("the client's output is not piped".into()));
+        };
+        let (kill, killed) = oneshot::channel::<()>();
+        self.kill = Some(kill);
+        let (driver, trace) = (self.driver.clone(), self.trace.clone());
+        let (drained, stdout_done) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _drained = drained;
+            let mut lines = BufReader::new(stdout).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                trace.note(format!("client: {line}"));
+                if let Ok(v @ serde_json::Value::Object(_)) = serde_json::from_str(&line) {
+                    driver.lock().lines.push((trace.elapsed_ms(), v));
+                    driver.changed.notify_waiters();
+                }
+            }
+        });
+        let driver = self.driver.clone();
+        tokio::spawn(async move {
+            let mut stderr = stderr;
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stderr.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+                let mut out = driver.lock();
+                out.stderr.push_str(&String::from_utf8_lossy(&buf[..n]));
+                if out.stderr.len() > MAX_STDERR {
+                    let cut = out.stderr.len() - MAX_STDERR;
+                    let cut = (cut..out.stderr.len())
+                        .find(|&i| out.stderr.is_char_boundary(i))
+                        .unwrap_or(cut);
+                    out.stderr.drain(..cut);
+                }
+            }
+        });
+        let (driver, trace) = (self.driver.clone(), self.trace.clone());
+        tokio::spawn(async move {
+            let pid = child.id();
+            tokio::select! {
+                status = child.wait() => {
+                    let how = match status {
+                        Ok(s) => s.to_string(),
+                        Err(e) => format!("unknown ({e})"),
+                    };
+                    // Its last lines first: the exit is noted once stdout is
+                    // read to its end (or a process it left holds it open).
+                    let _ = tokio::time::timeout(STDOUT_DRAIN, stdout_done).await;
+                    trace.note(format!("client exited: {how}"));
+                    driver.lock().exited = Some(how);
+                    driver.changed.notify_waiters();
+                }
+                // The case ended (or was dropped): nothing of the client
+                // outlives it.
+                _ = killed => {}
+            }
+            if let Some(pid) = pid {
+                kill_group(pid);
+            }
+            let _ = child.start_kill();
+            let _ = child.wait().await;
+        });
+        Ok(())
+    }
+
+    /// Waits up to `wait_ms` (scaled) for a stdout line `pick` maps to
+    /// `Some`; FAILED with `what` when it does not come or the client exits.
+    pub async fn line<T>(
+        &self,
+        what: &str,
+        wait_ms: u64,
+        mut pick: impl FnMut(&serde_json::Value) -> Option<T>,
+    ) -> Result<T, Stop> {
+        let deadline = tokio::time::Instant::now() + self.ms(wait_ms);
+        let mut from = 0;
+        loop {
+            let changed = self.driver.changed.notified();
+            {
+                let out = self.driver.lock();
+                for (_, v) in &out.lines[from..] {
+                    if let Some(found) = pick(v) {
+                        return Ok(found);
+                    }
+                }
+                from = out.lines.len();
+                if let Some(how) = &out.exited {
+                    return Err(Stop::Fail(format!(
+                        "the client exited ({how}) before reporting {what}"
+                    )));
+                }
+            }
+            if tokio::time::timeout_at(deadline, changed).await.is_err() {
+                return Err(Stop::Fail(format!(
+                    "the client did not report {what} within {} ms",
+                    self.ms(wait_ms).as_millis()
+                )));
+            }
+        }
+    }
+
+    /// Waits for the `event` line (`connect`, `disconnect`, …) of
+    /// `namespace`.
+    pub async fn event(
+        &self,
+        event: &str,
+        namespace: &str,
+        wait_ms: u64,
+    ) -> Result<serde_json::Value, Stop> {
+        self.line(&format!("`{event}` on {namespace}"), wait_ms, |v| {
+            (v["event"] == event && v["namespace"] == namespace).then(|| v.clone())
+        })
+        .await
+    }
+
+    /// Every stdout line so far.
+    pub fn lines(&self) -> Vec<serde_json::Value> {
+        self.driver
+            .lock()
+            .lines
+            .iter()
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    /// How the client ended, if it has.
+    pub fn exited(&self) -> Option<String> {
+        self.driver.lock().exited.clone()
+    }
+
+    /// Waits up to `wait_ms` (scaled) for an observation of the server
+    /// `pick` maps to `Some`; FAILED with `what` when none comes.
+    pub async fn saw<T>(
+        &self,
+        what: &str,
+        wait_ms: u64,
+        pick: impl FnMut(&Observation) -> Option<T>,
+    ) -> Result<T, Stop> {
+        let wait = self.ms(wait_ms);
+        self.script()?.wait_for(wait, pick).await.ok_or_else(|| {
+            Stop::Fail(format!(
+                "the server did not see {what} within {} ms",
+                wait.as_millis()
+            ))
+        })
+    }
+
+    /// Everything the server saw so far.
+    pub fn seen(&self) -> Vec<Observation> {
+        self.server
+            .as_ref()
+            .map(|(_, s)| s.seen())
+            .unwrap_or_default()
+    }
+
+    /// Tells the server to act now.
+    pub fn control(&self, control: Control) -> Result<(), Stop> {
+        self.trace.note(format!("control: {control:?}"));
+        if self.script()?.control(control) {
+            Ok(())
+        } else {
+            Err(Stop::Fail(
+                "the client has no session left on the server".into(),
+            ))
+        }
+    }
+
+    /// The contract's instruction: the event `do` with `instruction` on `/`.
+    pub fn instruct(&self, instruction: serde_json::Value) -> Result<(), Stop> {
+        self.control(Control::Emit {
+            namespace: "/".into(),
+            data: Value::Array(vec![Value::String("do".into()), instruction.into()]),
+        })
+    }
+
+    /// Stops the server (sessions end with `forced close`).
+    pub async fn stop_server(&mut self) {
+        if let Some((server, _)) = self.server.take() {
+            server.shutdown(SHUTDOWN_GRACE).await;
+        }
+    }
+}
+
+impl Drop for Ctx {
+    fn drop(&mut self) {
+        // Dropping the sender ends the watcher's wait: it kills the group.
+        self.kill.take();
+    }
+}
+
+/// Kills the process group `pgid` (the driver and whatever it started).
+fn kill_group(pgid: u32) {
+    let pid = i32::try_from(pgid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw);
+    // The group leader is the driver itself (`process_group(0)`), never
+    // this process's group.
+    if let Some(pid) = pid.filter(|p| p.as_raw_nonzero().get() != std::process::id() as i32) {
+        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+    }
+}

@@ -1,0 +1,98 @@
+//! Client — Socket.IO v5 disconnection from a namespace.
+
+use serde_json::json;
+
+use crate::case::client::{Ctx, Setup};
+use crate::case::{Case, Observed, Outcome, Section, Stop};
+use crate::server::script::{Control, Seen};
+use crate::suite::Suite;
+use crate::verify::client::{self as check, REPLY_WAIT_MS};
+
+const S: Section = Section {
+    id: "client.sio5.disconnect",
+    suite: Suite::Sio5,
+    title: "Client — Socket.IO v5 disconnection from a namespace",
+    spec: "socket.io-protocol v5, \"Disconnection from a namespace\"",
+};
+
+/// How long a client that would reconnect takes to try: socket.io-client
+/// waits reconnectionDelay (1000 ms) at most ×1.5 before its first attempt,
+/// but a reconnection of the namespace alone is immediate.
+const RECONNECT_WINDOW_MS: u64 = 2000;
+
+async fn server_disconnect(mut cx: Ctx) -> Outcome {
+    check::connected(
+        &mut cx,
+        Setup::default(),
+        &[
+            ("SIOSPEC_TRANSPORTS", "websocket"),
+            ("SIOSPEC_RECONNECTION", "true"),
+        ],
+    )
+    .await?;
+    cx.control(Control::Disconnect {
+        namespace: "/".into(),
+    })?;
+    let line = cx.event("disconnect", "/", REPLY_WAIT_MS).await?;
+    let connects = |cx: &Ctx| {
+        cx.seen()
+            .iter()
+            .filter(|o| matches!(&o.seen, Seen::Connect { namespace, .. } if namespace == "/"))
+            .count()
+    };
+    let again = cx
+        .saw("", RECONNECT_WINDOW_MS, |o| match &o.seen {
+            Seen::Connect { namespace, .. } if namespace == "/" => Some(()),
+            _ => None,
+        })
+        .await;
+    // The first CONNECT is in the log too: a second one is a reconnection.
+    let _ = again;
+    let n = connects(&cx);
+    if n > 1 {
+        return Err(Stop::Fail(format!(
+            "the client connected to `/` again after the server's DISCONNECT \
+             ({n} CONNECTs; it reported {line})"
+        )));
+    }
+    Ok(Observed::ok(format!(
+        "no new CONNECT within {RECONNECT_WINDOW_MS} ms; the application saw {line}"
+    )))
+}
+
+async fn client_disconnect(mut cx: Ctx) -> Outcome {
+    check::connected(&mut cx, Setup::default(), &check::WEBSOCKET_ONLY).await?;
+    cx.instruct(json!({ "op": "disconnect", "namespace": "/" }))?;
+    let reason = cx
+        .saw("a DISCONNECT for `/`", REPLY_WAIT_MS, |o| match &o.seen {
+            Seen::Disconnect { namespace, reason } if namespace == "/" => Some(reason.clone()),
+            Seen::Closed(reason) => Some(format!("no DISCONNECT; the session ended: {reason}")),
+            _ => None,
+        })
+        .await?;
+    let sent = cx
+        .seen()
+        .iter()
+        .any(|o| matches!(&o.seen, Seen::Disconnect { namespace, .. } if namespace == "/"));
+    if sent {
+        Ok(Observed::ok(format!(
+            "the server saw the namespace left: {reason}"
+        )))
+    } else {
+        Err(Stop::Fail(reason))
+    }
+}
+
+pub(super) fn cases() -> Vec<Case> {
+    vec![
+        Case::new(S, "server-disconnect", "No reconnection after the server's DISCONNECT")
+            .req("DISCONNECT (1) from the server: the socket is disconnected with the reason \"io server disconnect\", and the client does not try to reconnect it.")
+            .ok("no new CONNECT")
+            .waits(|_| RECONNECT_WINDOW_MS)
+            .run_client(server_disconnect),
+        Case::new(S, "client-disconnect", "Leaving a namespace sends DISCONNECT")
+            .req("DISCONNECT (1) … sent by the client when it leaves a namespace.")
+            .ok("the server sees the DISCONNECT")
+            .run_client(client_disconnect),
+    ]
+}

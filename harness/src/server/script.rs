@@ -1,0 +1,563 @@
+//! The scripted server of client mode: the reference server's glue and the
+//! codec's [`ServerConnection`], with a case's departures in between.
+//!
+//! Nothing here decides the protocol. [`Tapped`] wraps the machine and sits
+//! between it and the sockets: it records what goes in and out (the
+//! observation channel and the case's wire trace) and lets a case rewrite an
+//! outgoing WebSocket frame. [`Scripted`], the application on top, answers
+//! CONNECTs as the case's [`Plan`] says, acknowledges what the client asks
+//! to be acknowledged with the same arguments, and carries out the case's
+//! [`Control`]s (emit, emit with an ack, disconnect a namespace, close, send
+//! a raw frame) in the session's own task.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use siospec_codec::session::engine::{self, ServerSession, SessionInfo, Transmit};
+use siospec_codec::session::socket::{ServerConnection, ServerEvent};
+use siospec_codec::session::{Frame, RequestHead, ServerMachine, TransportId};
+use siospec_codec::socket::binary::Value;
+use tokio::sync::{mpsc, Notify};
+
+use super::session::{Application, Input};
+use crate::trace::{Body, Dir, Trace, What};
+
+/// How the scripted server answers a CONNECT.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    /// Accept it (`40{"sid":…}`).
+    Accept,
+    /// Refuse it as a failing middleware does (`44{"message":…,"data":…}`).
+    Reject {
+        /// The error's message.
+        message: String,
+        /// The error's data, if any.
+        data: Option<serde_json::Value>,
+    },
+    /// Leave it unanswered until the case sends [`Control::Accept`].
+    Hold,
+}
+
+/// Rewrites an outgoing text frame (`None`: send it as it is).
+pub type Rewrite = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// A case's fixed departures, decided before the client connects.
+#[derive(Clone, Default)]
+pub struct Plan {
+    /// Namespaces whose CONNECT is refused; every other one is accepted.
+    pub refuse: Vec<(String, Answer)>,
+    /// Applied to every outgoing WebSocket text frame the machine produces.
+    pub rewrite: Option<Rewrite>,
+}
+
+impl std::fmt::Debug for Plan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plan")
+            .field("refuse", &self.refuse)
+            .field("rewrite", &self.rewrite.is_some())
+            .finish()
+    }
+}
+
+/// What a case asks the server to do now, on the newest session.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Control {
+    /// Emit an event (`data` is `["name", ...args]`) on a joined namespace.
+    Emit {
+        /// The namespace.
+        namespace: String,
+        /// The event array.
+        data: Value,
+    },
+    /// Emit an event asking for an ack; the ack is observed as [`Seen::Ack`].
+    EmitWithAck {
+        /// The namespace.
+        namespace: String,
+        /// The event array.
+        data: Value,
+    },
+    /// Accept a CONNECT the plan held ([`Answer::Hold`]).
+    Accept {
+        /// The namespace.
+        namespace: String,
+    },
+    /// Leave a namespace (server DISCONNECT).
+    Disconnect {
+        /// The namespace.
+        namespace: String,
+    },
+    /// Close the Engine.IO session.
+    Close,
+    /// Send this frame on the session's WebSocket as it is, bypassing the
+    /// machine (malformed input).
+    Raw(Frame),
+}
+
+/// What the scripted server saw.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Seen {
+    /// An HTTP request or a WebSocket upgrade request.
+    Request {
+        /// `GET`, `POST`, …
+        method: String,
+        /// The query string.
+        query: String,
+        /// A WebSocket upgrade request.
+        websocket: bool,
+    },
+    /// A WebSocket frame from the client.
+    Frame(Frame),
+    /// A POST body from the client.
+    Posted(Vec<u8>),
+    /// A CONNECT for `namespace` with this auth (JSON).
+    Connect {
+        /// The namespace.
+        namespace: String,
+        /// The auth payload as JSON (`{}` when none).
+        auth: String,
+    },
+    /// An event from the client.
+    Event {
+        /// The namespace.
+        namespace: String,
+        /// `["name", ...args]`.
+        data: Value,
+        /// Whether it asked for an ack.
+        ack: bool,
+    },
+    /// The client acknowledged one of the server's events.
+    Ack {
+        /// The namespace.
+        namespace: String,
+        /// The ack's arguments.
+        args: Vec<Value>,
+    },
+    /// The client left a namespace.
+    Disconnect {
+        /// The namespace.
+        namespace: String,
+        /// Why, as the machine says.
+        reason: String,
+    },
+    /// A PONG (or a v3 PING) went through.
+    Heartbeat,
+    /// The client broke a rule the machine enforces.
+    Violation(String),
+    /// The Engine.IO session ended.
+    Closed(String),
+}
+
+/// One observation and when it happened.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observation {
+    /// Milliseconds since the case started (the trace's clock).
+    pub t_ms: f64,
+    /// What was seen.
+    pub seen: Seen,
+}
+
+/// A case's script: its plan, the observations, and the sessions a
+/// [`Control`] reaches. Shared by the server and the case.
+pub struct Script {
+    plan: Plan,
+    trace: Arc<Trace>,
+    seen: Mutex<Vec<Observation>>,
+    changed: Notify,
+    sessions: Mutex<Vec<mpsc::Sender<Input>>>,
+}
+
+impl std::fmt::Debug for Script {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Script").field("plan", &self.plan).finish()
+    }
+}
+
+impl Script {
+    /// A script following `plan`, recording into `trace`.
+    pub fn new(plan: Plan, trace: Arc<Trace>) -> Arc<Script> {
+        Arc::new(Script {
+            plan,
+            trace,
+            seen: Mutex::new(Vec::new()),
+            changed: Notify::new(),
+            sessions: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Everything seen so far, in order.
+    pub fn seen(&self) -> Vec<Observation> {
+        self.seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Waits up to `wait` for an observation `pick` maps to `Some`, looking
+    /// at everything seen so far first.
+    pub async fn wait_for<T>(
+        &self,
+        wait: Duration,
+        mut pick: impl FnMut(&Observation) -> Option<T>,
+    ) -> Option<T> {
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut from = 0;
+        loop {
+            let changed = self.changed.notified();
+            {
+                let seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+                for o in &seen[from..] {
+                    if let Some(found) = pick(o) {
+                        return Some(found);
+                    }
+                }
+                from = seen.len();
+            }
+            if tokio::time::timeout_at(deadline, changed).await.is_err() {
+                return None;
+            }
+        }
+    }
+
+    /// Hands `control` to the newest session; `false` when there is none
+    /// alive.
+    pub fn control(&self, control: Control) -> bool {
+        if let Control::Raw(frame) = &control {
+            self.trace.push("server", Dir::Out, frame_what(frame));
+        }
+        let sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
+        sessions
+            .last()
+            .is_some_and(|tx| tx.try_send(Input::Control(control)).is_ok())
+    }
+
+    pub(crate) fn observe(&self, seen: Seen) {
+        let t_ms = self.trace.elapsed_ms();
+        self.seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Observation { t_ms, seen });
+        self.changed.notify_waiters();
+    }
+
+    /// Records a request as it arrives (a POST's body comes later, as
+    /// [`Seen::Posted`]).
+    pub(crate) fn request(&self, head: &RequestHead<'_>, path: &str) {
+        if head.websocket {
+            self.trace.push(
+                "client",
+                Dir::In,
+                What::WsConnect {
+                    path: path.to_owned(),
+                    query: head.query.to_owned(),
+                    headers: Vec::new(),
+                },
+            );
+        } else {
+            self.trace.push(
+                "client",
+                Dir::In,
+                What::HttpRequest {
+                    method: head.method.to_owned(),
+                    path: path.to_owned(),
+                    query: head.query.to_owned(),
+                    headers: Vec::new(),
+                    body: Body::of(b""),
+                },
+            );
+        }
+        self.observe(Seen::Request {
+            method: head.method.to_owned(),
+            query: head.query.to_owned(),
+            websocket: head.websocket,
+        });
+    }
+
+    pub(crate) fn register(&self, session: mpsc::Sender<Input>) {
+        self.sessions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(session);
+    }
+}
+
+fn frame_what(frame: &Frame) -> What {
+    match frame {
+        Frame::Text(t) => What::WsText {
+            data: Body::of(t.as_bytes()),
+        },
+        Frame::Binary(b) => What::WsBinary { data: Body::of(b) },
+    }
+}
+
+/// The machine with the script between it and the sockets: what goes in
+/// and out is observed and traced, outgoing text frames pass the plan's
+/// rewrite.
+pub struct Tapped {
+    /// The codec's Socket.IO server connection.
+    pub inner: ServerConnection,
+    script: Arc<Script>,
+    /// POST bodies being received, by transport.
+    posts: HashMap<TransportId, Vec<u8>>,
+}
+
+impl Tapped {
+    /// `inner` under `script`.
+    pub fn new(inner: ServerConnection, script: Arc<Script>) -> Tapped {
+        Tapped {
+            inner,
+            script,
+            posts: HashMap::new(),
+        }
+    }
+}
+
+impl ServerMachine for Tapped {
+    fn engine(&self) -> &ServerSession {
+        self.inner.engine()
+    }
+    fn handle_request(&mut self, now: Instant, id: TransportId, head: &RequestHead<'_>) {
+        // The request itself is recorded by the HTTP side, which sees its
+        // path; its body is recorded here, once complete.
+        if head.method == "POST" {
+            self.posts.insert(id, Vec::new());
+        }
+        self.inner.handle_request(now, id, head);
+    }
+    fn handle_body(&mut self, now: Instant, id: TransportId, chunk: &[u8]) {
+        if let Some(body) = self.posts.get_mut(&id) {
+            body.extend_from_slice(chunk);
+        }
+        self.inner.handle_body(now, id, chunk);
+    }
+    fn handle_body_end(&mut self, now: Instant, id: TransportId) {
+        if let Some(body) = self.posts.remove(&id) {
+            self.script.trace.note(format!(
+                "POST body: {}",
+                String::from_utf8_lossy(&body).escape_debug()
+            ));
+            self.script.observe(Seen::Posted(body));
+        }
+        self.inner.handle_body_end(now, id);
+    }
+    fn handle_post(&mut self, now: Instant, id: TransportId, head: &RequestHead<'_>, body: &[u8]) {
+        self.handle_request(now, id, head);
+        self.handle_body(now, id, body);
+        self.handle_body_end(now, id);
+    }
+    fn handle_request_closed(&mut self, now: Instant, id: TransportId) {
+        self.posts.remove(&id);
+        self.inner.handle_request_closed(now, id);
+    }
+    fn handle_websocket(&mut self, now: Instant, id: TransportId, head: &RequestHead<'_>) {
+        self.inner.handle_websocket(now, id, head);
+    }
+    fn handle_frame(&mut self, now: Instant, id: TransportId, frame: Frame) {
+        self.script
+            .trace
+            .push("client", Dir::In, frame_what(&frame));
+        self.script.observe(Seen::Frame(frame.clone()));
+        self.inner.handle_frame(now, id, frame);
+    }
+    fn handle_frame_too_big(&mut self, now: Instant, id: TransportId) {
+        self.script.trace.note("a frame over maxPayload arrived");
+        self.inner.handle_frame_too_big(now, id);
+    }
+    fn handle_websocket_closed(&mut self, now: Instant, id: TransportId) {
+        self.script.trace.push(
+            "client",
+            Dir::In,
+            What::WsEnd {
+                detail: "the WebSocket closed".into(),
+            },
+        );
+        self.inner.handle_websocket_closed(now, id);
+    }
+    fn handle_websocket_error(&mut self, now: Instant, id: TransportId) {
+        self.script.trace.push(
+            "client",
+            Dir::In,
+            What::WsEnd {
+                detail: "the WebSocket failed".into(),
+            },
+        );
+        self.inner.handle_websocket_error(now, id);
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        self.inner.handle_timeout(now);
+    }
+    fn close(&mut self, now: Instant) {
+        self.inner.close(now);
+    }
+    fn shutdown(&mut self, now: Instant) {
+        self.inner.shutdown(now);
+    }
+    fn poll_transmit(&mut self) -> Option<Transmit> {
+        let transmit = self.inner.poll_transmit()?;
+        Some(match transmit {
+            Transmit::Frame { id, frame } => {
+                let frame = match (&frame, &self.script.plan.rewrite) {
+                    (Frame::Text(text), Some(rewrite)) => match rewrite(text) {
+                        Some(new) => {
+                            self.script
+                                .trace
+                                .note(format!("the script rewrote {text:?}"));
+                            Frame::Text(new)
+                        }
+                        None => frame,
+                    },
+                    _ => frame,
+                };
+                self.script
+                    .trace
+                    .push("server", Dir::Out, frame_what(&frame));
+                Transmit::Frame { id, frame }
+            }
+            Transmit::Http { id, response } => {
+                self.script.trace.push(
+                    "server",
+                    Dir::Out,
+                    What::HttpResponse {
+                        status: response.status,
+                        headers: response
+                            .headers
+                            .iter()
+                            .map(|(name, value)| ((*name).to_owned(), value.clone()))
+                            .collect(),
+                        body: Body::of(&response.body),
+                    },
+                );
+                Transmit::Http { id, response }
+            }
+            other => other,
+        })
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.inner.poll_timeout()
+    }
+    fn is_closed(&self) -> bool {
+        self.inner.is_closed()
+    }
+    fn info(&self) -> Option<SessionInfo> {
+        self.inner.engine().info()
+    }
+}
+
+/// The scripted application: answers CONNECTs by the plan, acknowledges
+/// every ack request with the event's own arguments, records the rest.
+pub struct Scripted {
+    script: Arc<Script>,
+    joins: u64,
+}
+
+impl Scripted {
+    /// The application of one session under `script`.
+    pub fn new(script: Arc<Script>) -> Scripted {
+        Scripted { script, joins: 0 }
+    }
+}
+
+impl Scripted {
+    fn accept(
+        &mut self,
+        connection: &mut ServerConnection,
+        now: Instant,
+        namespace: &str,
+    ) -> Result<(), siospec_codec::session::SendError> {
+        self.joins += 1;
+        connection.accept(now, namespace, &format!("scripted-{}", self.joins))
+    }
+}
+
+impl Application<Tapped> for Scripted {
+    fn react(&mut self, machine: &mut Tapped, now: Instant) {
+        while let Some(event) = machine.inner.poll_event() {
+            let seen = match event {
+                ServerEvent::Connect { namespace, auth } => {
+                    let answer = self
+                        .script
+                        .plan
+                        .refuse
+                        .iter()
+                        .find(|(ns, _)| *ns == namespace)
+                        .map_or(Answer::Accept, |(_, a)| a.clone());
+                    let _ = match answer {
+                        Answer::Accept => self.accept(&mut machine.inner, now, &namespace),
+                        Answer::Hold => Ok(()),
+                        Answer::Reject { message, data } => {
+                            machine
+                                .inner
+                                .reject(now, &namespace, &message, data.as_ref())
+                        }
+                    };
+                    Seen::Connect { namespace, auth }
+                }
+                ServerEvent::Event {
+                    namespace,
+                    data,
+                    ack,
+                } => {
+                    let value = data.to_value().unwrap_or(Value::Null);
+                    if let Some(id) = ack {
+                        let args = Value::Array(data.args().unwrap_or_default());
+                        let _ = machine.inner.ack(now, &namespace, id, &args);
+                    }
+                    Seen::Event {
+                        namespace,
+                        data: value,
+                        ack: ack.is_some(),
+                    }
+                }
+                ServerEvent::Ack {
+                    namespace, data, ..
+                } => Seen::Ack {
+                    namespace,
+                    args: data.items().unwrap_or_default(),
+                },
+                ServerEvent::AckTimeout { .. } => continue,
+                ServerEvent::Disconnect { namespace, reason } => Seen::Disconnect {
+                    namespace,
+                    reason: format!("{reason:?}"),
+                },
+                ServerEvent::Violation(v) => Seen::Violation(format!("{v:?}")),
+                ServerEvent::Engine(engine::Event::Heartbeat) => Seen::Heartbeat,
+                ServerEvent::Engine(_) => continue,
+                ServerEvent::Closed(reason) => Seen::Closed(format!("{reason:?}")),
+            };
+            self.script.trace.note(format!("server saw: {seen:?}"));
+            self.script.observe(seen);
+        }
+    }
+
+    /// The scripted server has no rooms: nothing is relayed to it.
+    fn relay(
+        &mut self,
+        _machine: &mut Tapped,
+        _now: Instant,
+        _emit: &siospec_codec::session::contract::Emit,
+    ) {
+    }
+
+    fn control(&mut self, machine: &mut Tapped, now: Instant, control: Control) {
+        let c = &mut machine.inner;
+        let result = match &control {
+            Control::Accept { namespace } => self.accept(c, now, namespace),
+            Control::Emit { namespace, data } => c.emit(now, namespace, data).map(|_| ()),
+            Control::EmitWithAck { namespace, data } => {
+                c.emit_with_ack(now, namespace, data, None).map(|_| ())
+            }
+            Control::Disconnect { namespace } => c.disconnect(now, namespace),
+            Control::Close => {
+                c.close(now);
+                Ok(())
+            }
+            // Sent by the session's task straight to the WebSocket.
+            Control::Raw(_) => Ok(()),
+        };
+        if let Err(e) = result {
+            self.script
+                .trace
+                .note(format!("the server could not carry out {control:?}: {e:?}"));
+        }
+    }
+}
