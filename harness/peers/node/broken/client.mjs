@@ -7,9 +7,13 @@ import { Socket as Engine } from "engine.io-client";
 import { Manager } from "socket.io-client";
 
 const FAMILIES = {
-  // Probes a WebSocket even when the handshake's `upgrades` offers none.
+  // Probes a WebSocket from polling even when the handshake's `upgrades`
+  // offers none.
   upgrade: () => {
-    Engine.prototype._filterUpgrades = () => ["websocket"];
+    const filter = Engine.prototype._filterUpgrades;
+    Engine.prototype._filterUpgrades = function (upgrades) {
+      return this.transport?.name === "polling" ? ["websocket"] : filter.call(this, upgrades);
+    };
   },
   // Refuses an open packet with a field it does not know.
   "unknown-fields": () => {

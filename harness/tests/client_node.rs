@@ -1,0 +1,194 @@
+//! Client mode against the official Node client (socket.io-client 4.8.4,
+//! harness/peers/node/client-driver.mjs): the whole client catalogue is OK;
+//! each deliberately broken driver (SIOSPEC_BREAK=FAMILY,
+//! peers/node/broken/client.mjs) makes exactly the cases of its rule fail;
+//! a client command that crashes or hangs is FAILED, never ERROR, within
+//! bounded time, and leaves no process behind.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use siospec::case::client::Client;
+use siospec::case::Verdict;
+use siospec::peer::Peer;
+use siospec::runner::{CaseResult, Options, Quiet, Run, Selection};
+use siospec::target::Target;
+
+/// Runs the client catalogue against `client`.
+async fn run(client: Client) -> Vec<CaseResult> {
+    let catalogue = siospec::client_cases::all();
+    let run = Run {
+        target: Target::Client(client),
+        selection: Selection::default(),
+        options: Options {
+            jobs: 4,
+            ..Options::default()
+        },
+        baseline: None,
+    };
+    let cases = run.cases(&catalogue).expect("cases selected");
+    let outcome = run.execute(&cases, &mut Quiet).await.expect("the run runs");
+    assert_eq!(outcome.results.len(), catalogue.len(), "every case ran");
+    outcome.results
+}
+
+fn node(family: Option<&str>) -> Client {
+    Peer::named("node")
+        .and_then(|p| p.client(family))
+        .expect("the Node peer has a client driver, installed (npm ci in harness/peers/node)")
+}
+
+fn not_ok(results: &[CaseResult]) -> BTreeMap<String, (Verdict, String)> {
+    results
+        .iter()
+        .filter(|r| r.verdict != Verdict::Ok)
+        .map(|r| {
+            (
+                r.id.clone(),
+                (r.verdict, siospec::report::actual_of(r).to_owned()),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_official_client_passes_every_case() {
+    let results = run(node(None)).await;
+    assert!(
+        not_ok(&results).is_empty(),
+        "the official client is not OK on: {:#?}",
+        not_ok(&results)
+    );
+}
+
+/// The broken families and the exact cases each makes fail (all FAILED:
+/// every client case is a MUST).
+const FAMILIES: &[(&str, &[&str])] = &[
+    ("upgrade", &["client.eio4.handshake.no-upgrade-offered"]),
+    ("unknown-fields", &["client.eio4.handshake.unknown-fields"]),
+    // A client that does not answer PINGs loses its session at pingTimeout,
+    // also while it waits for the CONNECT reply.
+    (
+        "heartbeat",
+        &[
+            "client.eio4.heartbeat.pong",
+            "client.eio4.heartbeat.ping-before-connect",
+        ],
+    ),
+    // The server (the codec's machine, as Node) ends a v4 session on a
+    // client PING: the cases that need a session through several
+    // heartbeats go with it.
+    (
+        "ping",
+        &[
+            "client.eio4.heartbeat.no-ping",
+            "client.eio4.heartbeat.pong",
+            "client.eio4.heartbeat.ping-before-connect",
+        ],
+    ),
+    ("auth", &["client.sio5.connect.auth"]),
+    ("connect-error", &["client.sio5.connect.connect-error"]),
+    ("multiplex", &["client.sio5.connect.multiplexed"]),
+    // Reordered arguments show in the binary echo too.
+    (
+        "echo",
+        &["client.sio5.event.echo", "client.sio5.event.binary"],
+    ),
+    ("binary", &["client.sio5.event.binary"]),
+    ("ack", &["client.sio5.event.server-ack"]),
+    ("own-ack", &["client.sio5.event.client-ack"]),
+    ("disconnect", &["client.sio5.disconnect.server-disconnect"]),
+    ("leave", &["client.sio5.disconnect.client-disconnect"]),
+    (
+        "malformed",
+        &[
+            "client.eio4.malformed.unknown-type",
+            "client.sio5.malformed.invalid-json",
+        ],
+    ),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_broken_driver_fails_exactly_its_cases() {
+    let mut wrong = Vec::new();
+    let mut covered = std::collections::BTreeSet::new();
+    for (family, want) in FAMILIES {
+        let got = not_ok(&run(node(Some(family))).await);
+        let want: BTreeMap<String, Verdict> = want
+            .iter()
+            .map(|id| (id.to_string(), Verdict::Failed))
+            .collect();
+        covered.extend(want.keys().cloned());
+        let got_verdicts: BTreeMap<String, Verdict> =
+            got.iter().map(|(id, (v, _))| (id.clone(), *v)).collect();
+        if got_verdicts != want {
+            wrong.push(format!("{family}: expected {want:?}, got {got:#?}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    // Every case but the first request's is shown to fail against a client
+    // that breaks its rule (a client sending another EIO gets no session
+    // from the scripted server at all, so it fails every case).
+    let uncovered: Vec<String> = siospec::client_cases::all()
+        .into_iter()
+        .map(|c| c.id)
+        .filter(|id| !covered.contains(id))
+        .collect();
+    assert_eq!(uncovered, ["client.eio4.handshake.query"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crashing_or_hanging_client_fails_in_bounded_time() {
+    for (command, bound) in [("false", 30), ("sleep 1000", 60)] {
+        let start = Instant::now();
+        let results = run(Client::exec("broken", command)).await;
+        let took = start.elapsed();
+        assert!(
+            took < Duration::from_secs(bound),
+            "`{command}` took {took:?}"
+        );
+        for r in &results {
+            assert_eq!(
+                r.verdict,
+                Verdict::Failed,
+                "`{command}`: {} was {} ({})",
+                r.id,
+                r.verdict,
+                siospec::report::actual_of(r)
+            );
+        }
+    }
+    // `sh -c "sleep 1000"`'s sleep, a grandchild, went with its group.
+    assert_eq!(
+        processes(&["sleep", "1000"]),
+        0,
+        "a `sleep 1000` outlived its case"
+    );
+}
+
+/// Processes whose command line is exactly `args` (from /proc).
+fn processes(args: &[&str]) -> usize {
+    let want: Vec<u8> = args
+        .iter()
+        .flat_map(|a| [a.as_bytes(), b"\0"].concat())
+        .collect();
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .filter_map(|e| std::fs::read(e.ok()?.path().join("cmdline")).ok())
+        .filter(|c| *c == want)
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_client_has_its_stderr_attached() {
+    let client = Client::exec("noisy", "echo 'driver: something broke' >&2; exit 3");
+    let results = run(client).await;
+    let r = &results[0];
+    assert_eq!(r.verdict, Verdict::Failed);
+    assert!(
+        r.behaviour.actual.contains("driver: something broke"),
+        "{}",
+        r.behaviour.actual
+    );
+}
