@@ -13,7 +13,8 @@
 //! * UTF-16 lengths counted by hand (`encode_utf16().count()`, `len_utf16`);
 //! * a literal Socket.IO packet in an Engine.IO message handed to a send
 //!   or POST (`post(&cx, "40")`, `send_raw(r#"42[...]"#)`);
-//! * `use crate::cases::` in a case file.
+//! * `use crate::cases::` in a case file (`use crate::client_cases::` in a
+//!   client case file).
 //!
 //! Exempt: the malformed-input sections (`cases/*malformed*.rs`), whose
 //! point is bytes the codec would never write, sent through the raw calls;
@@ -95,6 +96,9 @@ fn violations(rel: &str, text: &str) -> Vec<String> {
         if rel.starts_with("cases/") && code.contains("use crate::cases::") {
             hit("a case file imports another case file (shared helpers live in verify/)");
         }
+        if rel.starts_with("client_cases/") && code.contains("use crate::client_cases::") {
+            hit("a client case file imports another case file (shared helpers live in verify/)");
+        }
         if exempt {
             continue;
         }
@@ -167,6 +171,15 @@ fn the_guard_catches_the_old_forms() {
             "not caught: {line}"
         );
     }
+    assert_eq!(
+        violations(
+            "client_cases/x.rs",
+            "use crate::client_cases::sio5_event::text_args;"
+        )
+        .len(),
+        1,
+        "a client case importing another is caught"
+    );
     let fine = [
         r##"        "400 with body {{\"code\":{},\"message\":\"{}\"}}","##,
         r##"                Ok(Observed::ok(r#"42["message-back"]"#))"##,
