@@ -36,6 +36,29 @@ fn ids_are_unique_hierarchical_and_under_their_section() {
 }
 
 #[test]
+fn client_ids_are_unique_and_every_client_case_judges_a_client() {
+    let all = siospec::client_cases::all();
+    let server_ids: BTreeSet<String> = siospec::cases::all().into_iter().map(|c| c.id).collect();
+    let mut seen = BTreeSet::new();
+    for c in &all {
+        assert!(seen.insert(c.id.clone()), "duplicate id {}", c.id);
+        assert!(!server_ids.contains(&c.id), "{} is also a server id", c.id);
+        assert!(
+            c.id.starts_with(&format!("{}.", c.section.id))
+                && c.id.starts_with(&format!("client.{}.", c.suite().name())),
+            "{} outside client.{} / {}",
+            c.id,
+            c.suite().name(),
+            c.section.id
+        );
+        assert!(c.judges_client(), "{} has a server run function", c.id);
+        assert!(!c.requirement.is_empty(), "{} has no requirement", c.id);
+        assert!(!c.expect.is_empty(), "{} has no expected outcome", c.id);
+    }
+    assert!(siospec::cases::all().iter().all(|c| !c.judges_client()));
+}
+
+#[test]
 fn catalogue_size_and_official_coverage() {
     let all = siospec::cases::all();
     assert!(all.len() >= 150, "{} cases", all.len());
