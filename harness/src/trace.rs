@@ -15,9 +15,10 @@ pub const MAX_EVENTS: usize = 5000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Dir {
-    /// From the harness to the server.
+    /// From the harness to the peer: to the server it tests, or, in client
+    /// mode, from its scripted server to the client.
     Out,
-    /// From the server to the harness.
+    /// From the peer to the harness.
     In,
     /// A note by the harness (not on the wire).
     Note,

@@ -23,6 +23,9 @@ pub(super) enum TestWhat {
     /// driver printed. The driver's exit status decides nothing; a crash or
     /// a hang is FAILED or TIMEOUT with its stderr in the report. The driver
     /// is killed (its whole process group) when the case ends.
+    ///
+    /// Exit status: 0 every case OK (or accepted by --baseline), 1 FAILED or
+    /// TIMEOUT, 2 usage or harness error.
     #[command(verbatim_doc_comment)]
     Client(ClientArgs),
 }
