@@ -340,21 +340,7 @@ impl Peer {
                 self.manifest.name, self.manifest.roles
             ));
         };
-        let dir = &self.dir;
-        if !dir.join(&self.manifest.installed).exists() {
-            return Err(format!(
-                "the {} peer's packages are not installed: {} (scripts/test does it)",
-                self.manifest.title,
-                self.manifest
-                    .setup
-                    .replace("{dir}", &dir.display().to_string())
-            ));
-        }
-        let program = if c.program.contains('/') {
-            dir.join(&c.program)
-        } else {
-            PathBuf::from(&c.program)
-        };
+        let program = self.installed_program(&c.program)?;
         let versions = self.npm_versions(&c.packages);
         let (name, settings, env) = match family {
             Some(f) => (
@@ -368,10 +354,10 @@ impl Peer {
             name,
             description: format!("{} ({versions}){settings}", c.description),
             program,
-            args: std::iter::once(dir.join(&c.script).display().to_string())
+            args: std::iter::once(self.dir.join(&c.script).display().to_string())
                 .chain(c.args.iter().cloned())
                 .collect(),
-            dir: Some(dir.clone()),
+            dir: Some(self.dir.clone()),
             env,
         })
     }
@@ -501,6 +487,27 @@ impl Peer {
         Ok(Running(Host::Process(process)))
     }
 
+    /// `program` as the peer runs it, once its setup has installed what it
+    /// needs: a relative program with a `/` is the folder's own (its venv's
+    /// interpreter), which Command would resolve against our directory.
+    fn installed_program(&self, program: &str) -> Result<PathBuf, String> {
+        let dir = &self.dir;
+        if !dir.join(&self.manifest.installed).exists() {
+            return Err(format!(
+                "the {} peer's packages are not installed: {} (scripts/test does it)",
+                self.manifest.title,
+                self.manifest
+                    .setup
+                    .replace("{dir}", &dir.display().to_string())
+            ));
+        }
+        Ok(if program.contains('/') {
+            dir.join(program)
+        } else {
+            PathBuf::from(program)
+        })
+    }
+
     /// Its program in its folder, once the folder holds its script and what
     /// its setup installs.
     fn command(&self) -> Result<Command, String> {
@@ -517,22 +524,7 @@ impl Peer {
                 server.script
             ));
         }
-        if !dir.join(&self.manifest.installed).exists() {
-            return Err(format!(
-                "the {} peer's packages are not installed: {} (scripts/test does it)",
-                self.manifest.title,
-                self.manifest
-                    .setup
-                    .replace("{dir}", &dir.display().to_string())
-            ));
-        }
-        // A relative program with a `/` is the folder's own (its venv's
-        // interpreter); Command would resolve it against our directory.
-        let program = if server.program.contains('/') {
-            dir.join(&server.program)
-        } else {
-            PathBuf::from(&server.program)
-        };
+        let program = self.installed_program(&server.program)?;
         let mut cmd = Command::new(program);
         cmd.current_dir(dir);
         Ok(cmd)

@@ -281,23 +281,13 @@ impl Ws {
                         }
                     }
                     Some(Ok(_)) => continue,
-                    Some(Err(e)) => {
-                        let detail = describe_error(&e);
-                        reader_trace.push(
-                            &reader_name,
-                            Dir::In,
-                            What::WsEnd {
-                                detail: detail.clone(),
-                            },
-                        );
-                        Frame::Closed {
-                            code: None,
-                            clean: false,
-                            detail,
-                        }
-                    }
-                    None => {
-                        let detail = "TCP connection closed without a close frame".to_owned();
+                    // An error and an end without a close frame are both an
+                    // unclean close, told apart only by their detail.
+                    ended => {
+                        let detail = match ended {
+                            Some(Err(e)) => describe_error(&e),
+                            _ => "TCP connection closed without a close frame".to_owned(),
+                        };
                         reader_trace.push(
                             &reader_name,
                             Dir::In,
