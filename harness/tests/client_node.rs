@@ -139,7 +139,11 @@ async fn each_broken_driver_fails_exactly_its_cases() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crashing_or_hanging_client_fails_in_bounded_time() {
-    for (command, bound) in [("false", 30), ("sleep 1000", 60)] {
+    // A duration no other process on the machine sleeps for (another
+    // siospec run's test may be hanging its own `sleep` at the same time).
+    let forever = format!("{}", 1_000_000 + std::process::id());
+    let hang = format!("sleep {forever}");
+    for (command, bound) in [("false", 30), (hang.as_str(), 60)] {
         let start = Instant::now();
         let results = run(Client::exec("broken", command)).await;
         let took = start.elapsed();
@@ -158,12 +162,17 @@ async fn a_crashing_or_hanging_client_fails_in_bounded_time() {
             );
         }
     }
-    // `sh -c "sleep 1000"`'s sleep, a grandchild, went with its group.
-    assert_eq!(
-        processes(&["sleep", "1000"]),
-        0,
-        "a `sleep 1000` outlived its case"
-    );
+    // `sh -c "sleep N"`'s sleep, a grandchild, goes with its group. The
+    // group is killed as each case ends and a killed process takes a moment
+    // to leave /proc, so this waits for it, with a margin.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while processes(&["sleep", &forever]) > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "a `{hang}` outlived its case by 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// Processes whose command line is exactly `args` (from /proc).
