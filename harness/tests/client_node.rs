@@ -67,12 +67,14 @@ const FAMILIES: &[(&str, &[&str])] = &[
     ("upgrade", &["client.eio4.handshake.no-upgrade-offered"]),
     ("unknown-fields", &["client.eio4.handshake.unknown-fields"]),
     // A client that does not answer PINGs loses its session at pingTimeout,
-    // also while it waits for the CONNECT reply.
+    // also while it waits for the CONNECT reply, and on polling after a
+    // refused WebSocket (that case watches the session through heartbeats).
     (
         "heartbeat",
         &[
             "client.eio4.heartbeat.pong",
             "client.eio4.heartbeat.ping-before-connect",
+            "client.eio4.upgrade.refused",
         ],
     ),
     // The server (the codec's machine, as Node) ends a v4 session on a
@@ -84,8 +86,13 @@ const FAMILIES: &[(&str, &[&str])] = &[
             "client.eio4.heartbeat.no-ping",
             "client.eio4.heartbeat.pong",
             "client.eio4.heartbeat.ping-before-connect",
+            "client.eio4.upgrade.refused",
         ],
     ),
+    ("payload", &["client.eio4.polling.batched"]),
+    ("base64", &["client.eio4.polling.binary"]),
+    ("pause", &["client.eio4.upgrade.probe"]),
+    ("upgrade-error", &["client.eio4.upgrade.refused"]),
     ("auth", &["client.sio5.connect.auth"]),
     ("connect-error", &["client.sio5.connect.connect-error"]),
     ("multiplex", &["client.sio5.connect.multiplexed"]),

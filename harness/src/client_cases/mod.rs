@@ -11,6 +11,8 @@ use crate::case::Case;
 mod eio4_handshake;
 mod eio4_heartbeat;
 mod eio4_malformed;
+mod eio4_polling;
+mod eio4_upgrade;
 mod sio5_connect;
 mod sio5_disconnect;
 mod sio5_event;
@@ -21,6 +23,8 @@ pub fn all() -> Vec<Case> {
     let sections: &[fn() -> Vec<Case>] = &[
         eio4_handshake::cases,
         eio4_heartbeat::cases,
+        eio4_polling::cases,
+        eio4_upgrade::cases,
         eio4_malformed::cases,
         sio5_connect::cases,
         sio5_event::cases,

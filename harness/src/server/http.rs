@@ -93,6 +93,17 @@ async fn handle(req: Request<Incoming>, shared: Arc<Shared>) -> Result<Response<
             };
             let id = shared.transport_id();
             match request.transport {
+                TransportKind::WebSocket
+                    if shared
+                        .script
+                        .as_ref()
+                        .is_some_and(|s| s.refuses_websocket()) =>
+                {
+                    Ok(plain(
+                        StatusCode::BAD_REQUEST,
+                        "WebSocket refused by the script",
+                    ))
+                }
                 TransportKind::WebSocket => {
                     let max = shared.options.engine.max_payload;
                     Ok(upgrade(

@@ -49,6 +49,10 @@ pub struct Plan {
     pub refuse: Vec<(String, Answer)>,
     /// Applied to every outgoing WebSocket text frame the machine produces.
     pub rewrite: Option<Rewrite>,
+    /// Answer a session's WebSocket upgrade request with 400 instead of
+    /// upgrading (a proxy that blocks WebSocket); the session goes on over
+    /// polling.
+    pub refuse_websocket: bool,
 }
 
 impl std::fmt::Debug for Plan {
@@ -56,6 +60,7 @@ impl std::fmt::Debug for Plan {
         f.debug_struct("Plan")
             .field("refuse", &self.refuse)
             .field("rewrite", &self.rewrite.is_some())
+            .field("refuse_websocket", &self.refuse_websocket)
             .finish()
     }
 }
@@ -69,6 +74,15 @@ pub enum Control {
         namespace: String,
         /// The event array.
         data: Value,
+    },
+    /// Emit several events on a joined namespace in one go: over polling,
+    /// those the machine buffers while no GET is pending (all but at most
+    /// the first) leave together in the next GET's payload.
+    Emits {
+        /// The namespace.
+        namespace: String,
+        /// The event arrays, in order.
+        events: Vec<Value>,
     },
     /// Emit an event asking for an ack; the ack is observed as [`Seen::Ack`].
     EmitWithAck {
@@ -271,6 +285,11 @@ impl Script {
             query: head.query.to_owned(),
             websocket: head.websocket,
         });
+    }
+
+    /// Whether the plan refuses WebSocket upgrade requests.
+    pub(crate) fn refuses_websocket(&self) -> bool {
+        self.plan.refuse_websocket
     }
 
     pub(crate) fn register(&self, session: mpsc::Sender<Input>) {
@@ -543,6 +562,9 @@ impl Application<Tapped> for Scripted {
         let result = match &control {
             Control::Accept { namespace } => self.accept(c, now, namespace),
             Control::Emit { namespace, data } => c.emit(now, namespace, data).map(|_| ()),
+            Control::Emits { namespace, events } => events
+                .iter()
+                .try_for_each(|data| c.emit(now, namespace, data).map(|_| ())),
             Control::EmitWithAck { namespace, data } => {
                 c.emit_with_ack(now, namespace, data, None).map(|_| ())
             }

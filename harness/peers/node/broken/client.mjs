@@ -3,7 +3,7 @@
 // the driver's application hooks or patching the official engine.io-client
 // in this process. harness/tests/client_node.rs runs the client catalogue
 // against each family and checks that exactly the family's cases fail.
-import { Socket as Engine } from "engine.io-client";
+import { Socket as Engine, transports } from "engine.io-client";
 import { Manager } from "socket.io-client";
 
 const FAMILIES = {
@@ -13,6 +13,46 @@ const FAMILIES = {
     const filter = Engine.prototype._filterUpgrades;
     Engine.prototype._filterUpgrades = function (upgrades) {
       return this.transport?.name === "polling" ? ["websocket"] : filter.call(this, upgrades);
+    };
+  },
+  // Handles only the first message of a polling payload (binary
+  // attachments, which travel as packets of their own, pass).
+  payload: () => {
+    const polling = transports.polling.prototype;
+    const onData = polling.onData;
+    polling.onData = function (data) {
+      let first = true;
+      this.onPacket = function (packet) {
+        if (packet.type !== "message" || typeof packet.data !== "string" || first)
+          Object.getPrototypeOf(this).onPacket.call(this, packet);
+        if (packet.type === "message") first = false;
+      };
+      try {
+        return onData.call(this, data);
+      } finally {
+        delete this.onPacket;
+      }
+    };
+  },
+  // Takes a polling payload's `b` base64 for the bytes themselves.
+  base64: () => {
+    const onPacket = Engine.prototype._onPacket;
+    Engine.prototype._onPacket = function (packet) {
+      if (this.transport?.name === "polling" && packet.type === "message" && typeof packet.data !== "string")
+        packet = { ...packet, data: Buffer.from(Buffer.from(packet.data).toString("base64")) };
+      return onPacket.call(this, packet);
+    };
+  },
+  // Sends UPGRADE without pausing polling: the old transport polls on.
+  pause: () => {
+    transports.polling.prototype.pause = (onPause) => onPause();
+  },
+  // Gives up the session when the WebSocket upgrade fails.
+  "upgrade-error": () => {
+    const onOpen = Engine.prototype.onOpen;
+    Engine.prototype.onOpen = function () {
+      onOpen.call(this);
+      this.once("upgradeError", () => this.close());
     };
   },
   // Refuses an open packet with a field it does not know.
