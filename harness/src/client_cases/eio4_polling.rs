@@ -92,11 +92,11 @@ async fn binary(mut cx: Ctx) -> Outcome {
 pub(super) fn cases() -> Vec<Case> {
     vec![
         Case::new(S, "batched", "Every packet of a payload is handled, in order")
-            .req("The payload of a polling response can hold several packets, separated by the record separator (\\x1e); the client decodes and handles each of them, in order.")
+            .req("Due to the nature of the HTTP long-polling transport, multiple packets might be concatenated in a single payload in order to increase throughput. [...] The packets are separated by the record separator character: `\\x1e`")
             .ok("all three events reported, in order")
             .run_client(batched),
         Case::new(S, "binary", "A `b` base64 packet in a payload is binary")
-            .req("Binary payloads are sent as base64 in a polling payload, prefixed with `b`; the client decodes them back to the bytes.")
+            .req("Binary payloads MUST be base64-encoded and prefixed with a `b` character")
             .ok("the attachment's bytes reported as sent")
             .run_client(binary),
     ]

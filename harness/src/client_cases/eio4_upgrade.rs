@@ -150,11 +150,12 @@ async fn refused(mut cx: Ctx) -> Outcome {
 pub(super) fn cases() -> Vec<Case> {
     vec![
         Case::new(S, "probe", "`2probe`, then UPGRADE, with polling paused")
-            .req("The client sends a probe (`2probe`) on the new transport; on `3probe` it pauses the polling transport, with no request left pending, then sends an upgrade packet (`5`); from then on it does not use the polling transport.")
+            .req("To upgrade to WebSocket, the client MUST: pause the HTTP long-polling transport (no more HTTP request gets sent), to ensure that no packet gets lost; open a WebSocket connection with the same session ID; send a `ping` packet with the string `probe` in the payload [...] Finally, the client MUST send a `upgrade` packet to complete the upgrade")
             .ok("`2probe`, `5`, and no polling request after it")
             .run_client(probe),
         Case::new(S, "refused", "A refused WebSocket leaves the session on polling")
-            .req("The upgrade is an improvement, not a requirement: when the WebSocket cannot be opened (a proxy refuses it), the client stays on HTTP long-polling and the session goes on.")
+            .req("By default, the client SHOULD create an HTTP long-polling connection, and then upgrade to better transports if available.")
+            .should()
             .ok("the session lives on over polling")
             .waits(|c| (PINGS as u64 + 1) * c.heartbeat())
             .run_client(refused),
