@@ -26,6 +26,14 @@ pub const CLIENT_CONTRACT: u32 = 1;
 /// The most of a driver's stderr a case keeps (its tail is what explains a crash).
 pub const MAX_STDERR: usize = 16 * 1024;
 
+/// The most of a driver's stdout read in one case; past it the rest is left
+/// unread (the driver blocks on a full pipe until the case ends).
+pub const MAX_STDOUT: usize = 1024 * 1024;
+
+/// The longest stdout line taken as a line; a longer one is noted in the
+/// trace, cut, and is no JSON line.
+pub const MAX_LINE: usize = 64 * 1024;
+
 /// How long, after the driver exits, its stdout is read on before the exit
 /// is noted (a process it started may keep the pipe open).
 const STDOUT_DRAIN: Duration = Duration::from_secs(1);
@@ -224,10 +232,47 @@ impl Ctx {
         let (drained, stdout_done) = oneshot::channel::<()>();
         tokio::spawn(async move {
             let _drained = drained;
-            let mut lines = BufReader::new(stdout).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                trace.note(format!("client: {line}"));
-                if let Ok(v @ serde_json::Value::Object(_)) = serde_json::from_str(&line) {
+            let mut reader = BufReader::new(stdout);
+            let mut read = 0;
+            let mut line = Vec::new();
+            loop {
+                if read >= MAX_STDOUT {
+                    trace.note(format!(
+                        "client: stdout reached {MAX_STDOUT} bytes; the rest is not read"
+                    ));
+                    break;
+                }
+                line.clear();
+                let limit = (MAX_LINE + 1).min(MAX_STDOUT - read) as u64;
+                match (&mut reader).take(limit).read_until(b'\n', &mut line).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => read += n,
+                }
+                let ended = line.last() == Some(&b'\n');
+                if !ended && line.len() > MAX_LINE {
+                    trace.note(format!(
+                        "client: a stdout line over {MAX_LINE} bytes, cut: {}",
+                        String::from_utf8_lossy(&line[..200])
+                    ));
+                    // The rest of that line is dropped as it is read.
+                    let mut rest = Vec::new();
+                    loop {
+                        rest.clear();
+                        let limit = MAX_LINE.min(MAX_STDOUT - read) as u64;
+                        match (&mut reader).take(limit).read_until(b'\n', &mut rest).await {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => read += n,
+                        }
+                        if rest.last() == Some(&b'\n') || read >= MAX_STDOUT {
+                            break;
+                        }
+                    }
+                    continue;
+                }
+                let text = String::from_utf8_lossy(&line);
+                let text = text.trim_end_matches(['\n', '\r']);
+                trace.note(format!("client: {text}"));
+                if let Ok(v @ serde_json::Value::Object(_)) = serde_json::from_str(text) {
                     driver.lock().lines.push((trace.elapsed_ms(), v));
                     driver.changed.notify_waiters();
                 }
