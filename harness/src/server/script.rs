@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use siospec_codec::session::engine::{self, ServerSession, SessionInfo, Transmit};
+use siospec_codec::session::engine::{self, ServerSession, Transmit};
 use siospec_codec::session::socket::{ServerConnection, ServerEvent};
 use siospec_codec::session::{Frame, RequestHead, ServerMachine, TransportId};
 use siospec_codec::socket::binary::Value;
@@ -456,9 +456,6 @@ impl ServerMachine for Tapped {
     }
     fn is_closed(&self) -> bool {
         self.inner.is_closed()
-    }
-    fn info(&self) -> Option<SessionInfo> {
-        self.inner.engine().info()
     }
 }
 
