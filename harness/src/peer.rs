@@ -359,6 +359,7 @@ impl Peer {
                 .collect(),
             dir: Some(self.dir.clone()),
             env,
+            serve: None,
         })
     }
 

@@ -233,8 +233,18 @@ impl Run {
         let started = crate::report::now_rfc3339();
         let clock = Instant::now();
         let prepared = self.target.prepare(&suites).await?;
+        let remote = prepared.plans.values().find_map(|p| match p {
+            Plan::Client(c) => c.remote().cloned(),
+            _ => None,
+        });
+        if let Some(remote) = &remote {
+            remote.set_cases(cases.iter().map(|c| c.id.clone()).collect());
+        }
         observer.prepared(cases.len(), &prepared);
         let mut results = run_all(cases, &prepared.plans, &self.options, observer).await;
+        if let Some(remote) = &remote {
+            remote.finish();
+        }
         let duration_ms = clock.elapsed().as_secs_f64() * 1000.0;
         let stale = match &self.baseline {
             Some(b) => b.apply(&prepared.name, &mut results),
@@ -436,9 +446,35 @@ pub(crate) async fn run_client_case(case: &Case, client: &Client, opts: &Options
             ),
         );
     }
+    if let Some(remote) = client.remote() {
+        // A served client comes for each case when it is ready; the case's
+        // clock starts then. A browser siospec started is given a bound (it
+        // may have crashed); a client the user starts, none.
+        let limit = client
+            .serve
+            .as_ref()
+            .is_some_and(|s| s.launch)
+            .then_some(SERVED_CLIENT_WAIT);
+        if !remote.client_waiting(limit).await {
+            return not_run(
+                case,
+                case.otherwise(),
+                format!(
+                    "the served client did not ask for this case within {} s",
+                    SERVED_CLIENT_WAIT.as_secs()
+                ),
+            );
+        }
+    }
     let trace = Trace::new();
     let driver = Driver::default();
-    let cx = client::Ctx::new(client.clone(), opts.scale, trace.clone(), driver.clone());
+    let cx = client::Ctx::new(
+        &case.id,
+        client.clone(),
+        opts.scale,
+        trace.clone(),
+        driver.clone(),
+    );
     let limit = cx.ms(case.limit_ms + waits + conf.heartbeat());
     let start = Instant::now();
     let outcome = bounded(run(cx), limit).await;
@@ -459,6 +495,10 @@ pub(crate) async fn run_client_case(case: &Case, client: &Client, opts: &Options
     }
     result
 }
+
+/// How long a served client siospec started (a browser) may take to ask
+/// for its next case.
+const SERVED_CLIENT_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// How many of the last lines of a failing client's stderr go beside what
 /// was seen (all of it is in the trace).
@@ -637,6 +677,11 @@ pub async fn run_all(
     observer: &mut dyn Observer,
 ) -> Vec<CaseResult> {
     let total = cases.len();
+    // A served client runs one case at a time, in catalogue order (the
+    // order `GET /siospec/cases` lists).
+    let served = plans
+        .values()
+        .any(|p| matches!(p, Plan::Client(c) if c.remote().is_some()));
     let mut pending: Vec<Pending<'_>> = cases
         .iter()
         .enumerate()
@@ -645,7 +690,11 @@ pub async fn run_all(
             Pending {
                 index,
                 case,
-                estimate: estimate_ms(case, plan, opts),
+                estimate: if served {
+                    0
+                } else {
+                    estimate_ms(case, plan, opts)
+                },
                 domain: match plan {
                     Some(Plan::At(ep)) => Some((ep.authority.clone(), ep.path.clone())),
                     _ => None,
@@ -656,7 +705,7 @@ pub async fn run_all(
     let mut busy: BTreeMap<Domain, Busy> = BTreeMap::new();
     let mut running = FuturesUnordered::new();
     let mut results: Vec<(usize, CaseResult)> = Vec::with_capacity(total);
-    let jobs = opts.jobs.max(1);
+    let jobs = if served { 1 } else { opts.jobs.max(1) };
     loop {
         while running.len() < jobs {
             let Some(i) = pick(&pending, &busy) else {

@@ -2,7 +2,8 @@
 //! implementation it starts itself (a [`Peer`]). `run`, `test server` and
 //! `bench` all take this one type.
 
-use crate::case::client::Client;
+use crate::case::client::{Client, Launched};
+use crate::case::remote::Remote;
 use crate::peer::{Peer, Running};
 pub use crate::probe::Paths;
 use crate::probe::{self, Probed};
@@ -96,6 +97,8 @@ pub struct Prepared {
     pub findings: Vec<String>,
     /// The servers started for the run; dropping them stops them.
     _servers: Vec<Running>,
+    /// A served client's program started for the run (a browser).
+    _launched: Option<Launched>,
 }
 
 impl std::fmt::Debug for Prepared {
@@ -201,21 +204,7 @@ impl Target {
     /// Starts what is needed for `suites` and probes it.
     pub(crate) async fn prepare(&self, suites: &[Suite]) -> Result<Prepared, String> {
         match self {
-            Target::Client(client) => Ok(Prepared {
-                name: client.name.clone(),
-                description: client.description.clone(),
-                plans: suites
-                    .iter()
-                    .map(|&s| (s, Plan::Client(client.clone())))
-                    .collect(),
-                findings: vec![format!(
-                    "client: started by each case as `{} {}` (client contract {})",
-                    client.program.display(),
-                    client.args.join(" "),
-                    crate::case::client::CLIENT_CONTRACT
-                )],
-                _servers: Vec::new(),
-            }),
+            Target::Client(client) => prepare_client(client, suites).await,
             Target::Url(Urls {
                 name,
                 default,
@@ -247,6 +236,7 @@ impl Target {
                     plans,
                     findings,
                     _servers: Vec::new(),
+                    _launched: None,
                 })
             }
             Target::Peer(peer) => {
@@ -260,8 +250,65 @@ impl Target {
                     plans,
                     findings,
                     _servers: servers,
+                    _launched: None,
                 })
             }
         }
     }
+}
+
+/// A client target: a command is probed (it must make a request); a served
+/// client gets its control server, and its program started on it.
+async fn prepare_client(client: &Client, suites: &[Suite]) -> Result<Prepared, String> {
+    let plans = |client: &Client| {
+        suites
+            .iter()
+            .map(|&s| (s, Plan::Client(client.clone())))
+            .collect()
+    };
+    let Some(serve) = &client.serve else {
+        let finding = crate::case::client::probe(client).await?;
+        return Ok(Prepared {
+            name: client.name.clone(),
+            description: client.description.clone(),
+            plans: plans(client),
+            findings: vec![finding],
+            _servers: Vec::new(),
+            _launched: None,
+        });
+    };
+    let remote = Remote::bind(serve.addr, serve.files.clone())
+        .await
+        .map_err(|e| format!("cannot serve client cases on {}: {e}", serve.addr))?;
+    let mut served = client.clone();
+    let url = remote.url();
+    if let Some(s) = served.serve.as_mut() {
+        s.remote = Some(remote);
+    }
+    let launched = if serve.launch {
+        Some(Launched::start(client, &url)?)
+    } else {
+        None
+    };
+    let finding = if serve.launch {
+        format!(
+            "client: served at {url}, opened there by `{} {}` (client contract {})",
+            client.program.display(),
+            client.args.join(" "),
+            crate::case::client::CLIENT_CONTRACT
+        )
+    } else {
+        format!(
+            "client: served at {url} (client contract {}, harness/CLIENT-CONTRACT.md \"Serve mode\")",
+            crate::case::client::CLIENT_CONTRACT
+        )
+    };
+    Ok(Prepared {
+        name: client.name.clone(),
+        description: client.description.clone(),
+        plans: plans(&served),
+        findings: vec![finding],
+        _servers: Vec::new(),
+        _launched: launched,
+    })
 }

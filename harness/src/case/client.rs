@@ -14,6 +14,7 @@ use siospec_codec::socket::binary::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::sync::{oneshot, Notify};
 
+use super::remote::{Handed, Remote};
 use super::Stop;
 use crate::server::script::{Control, Observation, Plan, Script};
 use crate::server::{Options, Server, Serves, SHUTDOWN_GRACE};
@@ -54,7 +55,42 @@ pub struct Client {
     pub dir: Option<PathBuf>,
     /// Extra environment for every case (the broken driver's `SIOSPEC_BREAK`).
     pub env: Vec<(String, String)>,
+    /// Served instead of started for each case (`--serve`, a browser).
+    pub serve: Option<Serve>,
 }
+
+/// A client that fetches its cases from siospec's control server
+/// ([`super::remote`], harness/CLIENT-CONTRACT.md "Serve mode") instead of
+/// being started for each case.
+#[derive(Debug, Clone)]
+pub struct Serve {
+    /// Where the control server listens (port 0: a free one).
+    pub addr: SocketAddr,
+    /// The folder whose files it serves: a browser driver's page.
+    pub files: Option<PathBuf>,
+    /// Start `program` once for the whole run, `{url}` standing for the
+    /// control server's page (a browser opening it); otherwise the client
+    /// is the user's to start.
+    pub launch: bool,
+    /// The control server, once the run has started it.
+    pub remote: Option<Arc<Remote>>,
+}
+
+impl PartialEq for Serve {
+    fn eq(&self, other: &Serve) -> bool {
+        let same_remote = match (&self.remote, &other.remote) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        };
+        self.addr == other.addr
+            && self.files == other.files
+            && self.launch == other.launch
+            && same_remote
+    }
+}
+
+impl Eq for Serve {}
 
 impl Client {
     /// `CMD` run by `sh -c`, as `--exec "CMD"` gives it.
@@ -66,7 +102,32 @@ impl Client {
             args: vec!["-c".to_owned(), command.to_owned()],
             dir: None,
             env: Vec::new(),
+            serve: None,
         }
+    }
+
+    /// A client served at `addr` (`--serve`): nothing is started, the
+    /// client is the user's to point at the control server.
+    pub fn served(name: &str, addr: SocketAddr) -> Client {
+        Client {
+            name: name.to_owned(),
+            description: format!("client served at http://{addr}/"),
+            program: PathBuf::new(),
+            args: Vec::new(),
+            dir: None,
+            env: Vec::new(),
+            serve: Some(Serve {
+                addr,
+                files: None,
+                launch: false,
+                remote: None,
+            }),
+        }
+    }
+
+    /// The control server of a served client, once started.
+    pub fn remote(&self) -> Option<&Arc<Remote>> {
+        self.serve.as_ref()?.remote.as_ref()
     }
 }
 
@@ -117,10 +178,36 @@ impl Driver {
     fn lock(&self) -> std::sync::MutexGuard<'_, Output> {
         self.output.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    /// Takes one line the client printed: traced, and kept when it is a
+    /// JSON object.
+    pub(crate) fn take_line(&self, trace: &Trace, text: &str) {
+        trace.note(format!("client: {text}"));
+        if let Ok(v @ serde_json::Value::Object(_)) = serde_json::from_str(text) {
+            self.lock().lines.push((trace.elapsed_ms(), v));
+            self.changed.notify_waiters();
+        }
+    }
+
+    /// Takes text the client wrote to stderr, keeping the last
+    /// [`MAX_STDERR`] bytes.
+    pub(crate) fn take_stderr(&self, text: &str) {
+        let mut out = self.lock();
+        out.stderr.push_str(text);
+        if out.stderr.len() > MAX_STDERR {
+            let cut = out.stderr.len() - MAX_STDERR;
+            let cut = (cut..out.stderr.len())
+                .find(|&i| out.stderr.is_char_boundary(i))
+                .unwrap_or(cut);
+            out.stderr.drain(..cut);
+        }
+    }
 }
 
 /// Everything a client case's run function gets.
 pub struct Ctx {
+    /// The case's id.
+    pub id: String,
     /// The client under test.
     pub client: Client,
     /// `--time-scale`.
@@ -131,18 +218,22 @@ pub struct Ctx {
     server: Option<(Server, Arc<Script>)>,
     /// Dropping it kills the driver's process group.
     kill: Option<oneshot::Sender<()>>,
+    /// Dropping it ends the case at a served client.
+    handed: Option<Handed>,
 }
 
 impl Ctx {
     /// A context for `client`; `driver` is the runner's view of its output.
-    pub fn new(client: Client, scale: f64, trace: Arc<Trace>, driver: Driver) -> Ctx {
+    pub fn new(id: &str, client: Client, scale: f64, trace: Arc<Trace>, driver: Driver) -> Ctx {
         Ctx {
+            id: id.to_owned(),
             client,
             scale,
             trace,
             driver,
             server: None,
             kill: None,
+            handed: None,
         }
     }
 
@@ -185,6 +276,21 @@ impl Ctx {
             None => return Err(Stop::Harness("harness bug: start before serve".into())),
         };
         let url = format!("http://{addr}");
+        if let Some(remote) = self.client.remote() {
+            let shown: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            self.trace.note(format!(
+                "case handed to the served client: {url} {}",
+                shown.join(" ")
+            ));
+            self.handed = Some(
+                remote
+                    .hand(&self.id, &url, env, self.driver.clone(), self.trace.clone())
+                    .ok_or_else(|| {
+                        Stop::Fail("the served client was not there to take the case".into())
+                    })?,
+            );
+            return Ok(());
+        }
         let args: Vec<String> = self
             .client
             .args
@@ -270,12 +376,7 @@ impl Ctx {
                     continue;
                 }
                 let text = String::from_utf8_lossy(&line);
-                let text = text.trim_end_matches(['\n', '\r']);
-                trace.note(format!("client: {text}"));
-                if let Ok(v @ serde_json::Value::Object(_)) = serde_json::from_str(text) {
-                    driver.lock().lines.push((trace.elapsed_ms(), v));
-                    driver.changed.notify_waiters();
-                }
+                driver.take_line(&trace, text.trim_end_matches(['\n', '\r']));
             }
         });
         let driver = self.driver.clone();
@@ -286,15 +387,7 @@ impl Ctx {
                 if n == 0 {
                     break;
                 }
-                let mut out = driver.lock();
-                out.stderr.push_str(&String::from_utf8_lossy(&buf[..n]));
-                if out.stderr.len() > MAX_STDERR {
-                    let cut = out.stderr.len() - MAX_STDERR;
-                    let cut = (cut..out.stderr.len())
-                        .find(|&i| out.stderr.is_char_boundary(i))
-                        .unwrap_or(cut);
-                    out.stderr.drain(..cut);
-                }
+                driver.take_stderr(&String::from_utf8_lossy(&buf[..n]));
             }
         });
         let (driver, trace) = (self.driver.clone(), self.trace.clone());
@@ -447,6 +540,8 @@ impl Drop for Ctx {
     fn drop(&mut self) {
         // Dropping the sender ends the watcher's wait: it kills the group.
         self.kill.take();
+        // And a served client is told the case is over.
+        self.handed.take();
     }
 }
 
@@ -459,5 +554,109 @@ fn kill_group(pgid: u32) {
     // this process's group.
     if let Some(pid) = pid.filter(|p| p.as_raw_nonzero().get() != std::process::id() as i32) {
         let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+    }
+}
+
+/// How long the probe waits for a client's first request.
+const PROBE_WAIT_MS: u64 = 10_000;
+
+/// Starts `client` once against a scripted server and waits for its first
+/// request: a command that makes none (a typo, a library not installed, a
+/// driver that reads another variable) is the user's to fix, one clear
+/// message rather than every case FAILED. The finding for the report.
+pub(crate) async fn probe(client: &Client) -> Result<String, String> {
+    let trace = Trace::new();
+    let driver = Driver::default();
+    let mut cx = Ctx::new("probe", client.clone(), 1.0, trace, driver.clone());
+    let said = |stop: Stop| match stop {
+        Stop::Fail(m) | Stop::Unsupported(m) | Stop::Harness(m) => m,
+    };
+    let addr = cx.serve(Setup::default()).await.map_err(said)?;
+    cx.start(&[]).map_err(said)?;
+    // Until the first request, or the client's end: one that exits
+    // without a request will not make one.
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(PROBE_WAIT_MS);
+    let first = loop {
+        let request = cx.seen().iter().find_map(|o| match &o.seen {
+            crate::server::script::Seen::Request { .. } => Some(o.t_ms),
+            _ => None,
+        });
+        if request.is_some() || cx.exited().is_some() || tokio::time::Instant::now() >= deadline {
+            break request;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    match first {
+        Some(t_ms) => Ok(format!(
+            "client: started by each case as `{} {}` (client contract {CLIENT_CONTRACT}); its \
+             first request came {t_ms:.0} ms after the start",
+            client.program.display(),
+            client.args.join(" "),
+        )),
+        None => {
+            let what = match cx.exited() {
+                Some(how) => format!("exited ({how}) without a request to"),
+                None => format!("made no request within {} s to", PROBE_WAIT_MS / 1000),
+            };
+            let stderr = driver.stderr();
+            let tail: Vec<&str> = stderr.lines().collect();
+            let tail = tail[tail.len().saturating_sub(8)..].join("\n  ");
+            Err(format!(
+                "the client `{} {}` {what} a scripted server at http://{addr}; a driver \
+                 connects to the URL given as {{url}} or in SIOSPEC_URL \
+                 (harness/CLIENT-CONTRACT.md){}",
+                client.program.display(),
+                client.args.join(" "),
+                if tail.is_empty() {
+                    String::new()
+                } else {
+                    format!("; its stderr ends:\n  {tail}")
+                }
+            ))
+        }
+    }
+}
+
+/// A served client's program, started once for the whole run (a browser on
+/// the control server's page); dropping it kills its process group.
+pub(crate) struct Launched {
+    child: tokio::process::Child,
+}
+
+impl Launched {
+    /// Starts `client`'s program with `{url}` standing for `url`.
+    pub(crate) fn start(client: &Client, url: &str) -> Result<Launched, String> {
+        let args: Vec<String> = client
+            .args
+            .iter()
+            .map(|a| a.replace("{url}", url))
+            .collect();
+        let mut cmd = tokio::process::Command::new(&client.program);
+        cmd.args(&args)
+            .stdin(Stdio::null())
+            // A browser's own chatter is not the client's report; the page
+            // posts its errors to the control server.
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .kill_on_drop(true);
+        if let Some(dir) = &client.dir {
+            cmd.current_dir(dir);
+        }
+        for (k, v) in &client.env {
+            cmd.env(k, v);
+        }
+        let child = cmd
+            .spawn()
+            .map_err(|e| format!("cannot start `{}`: {e}", client.program.display()))?;
+        Ok(Launched { child })
+    }
+}
+
+impl Drop for Launched {
+    fn drop(&mut self) {
+        if let Some(pid) = self.child.id() {
+            kill_group(pid);
+        }
     }
 }

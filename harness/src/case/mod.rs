@@ -15,6 +15,7 @@ use crate::wire::http::HttpError;
 use crate::wire::ws::Refused;
 
 pub mod client;
+pub mod remote;
 pub mod server;
 
 /// A verdict, for one axis of a case or for the whole case.

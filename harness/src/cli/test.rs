@@ -50,8 +50,26 @@ pub(super) struct ServerArgs {
 pub(super) struct ClientArgs {
     /// The driver command, run by `sh -c` for each case; `{url}` stands for
     /// the scripted server's base URL (also in SIOSPEC_URL).
-    #[arg(long, value_name = "CMD", conflicts_with = "target", required_unless_present_any = ["target", "list"])]
+    #[arg(long, value_name = "CMD", conflicts_with_all = ["target", "serve"], required_unless_present_any = ["target", "serve", "list"])]
     exec: Option<String>,
+    /// Serve the cases instead of starting a client for each (browsers, apps
+    /// on a device, anything siospec cannot start): a control server at
+    /// --addr hands a client its cases one by one (harness/CLIENT-CONTRACT.md,
+    /// "Serve mode"); the reports are written once the client has run them all.
+    #[arg(long, conflicts_with = "target")]
+    serve: bool,
+    /// With --serve: where the control server listens.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        default_value = "127.0.0.1:9001",
+        requires = "serve"
+    )]
+    addr: std::net::SocketAddr,
+    /// With --serve: a folder whose files the control server also serves
+    /// (`/` is its index.html): a browser driver's page.
+    #[arg(long, value_name = "DIR", requires = "serve")]
+    files: Option<std::path::PathBuf>,
     /// A peer's own driver (harness/peers/NAME/peer.toml's [client]): `node`
     /// is the official socket.io-client.
     #[arg(long, value_name = "NAME")]
@@ -85,6 +103,13 @@ pub(super) async fn server(args: ServerArgs) -> i32 {
 /// Runs `siospec test client`; returns the exit status.
 pub(super) async fn client(args: ClientArgs) -> i32 {
     let client = match (&args.exec, &args.target) {
+        (None, None) if args.serve => {
+            let mut client = Client::served(&args.name, args.addr);
+            if let Some(s) = client.serve.as_mut() {
+                s.files = args.files.clone();
+            }
+            Ok(client)
+        }
         (Some(cmd), _) => Ok(Client::exec(&args.name, cmd)),
         (None, Some(name)) => Peer::named(name).and_then(|p| p.client(args.broken.as_deref())),
         // --list alone: the catalogue needs no client.

@@ -7,6 +7,26 @@ import { Socket as Engine, transports } from "engine.io-client";
 import { Manager } from "socket.io-client";
 
 const FAMILIES = {
+  // Not a rule: the driver dies once its session is open (a client that
+  // crashes mid-run; its stderr must reach the report).
+  crash: () => {
+    const onOpen = Engine.prototype.onOpen;
+    Engine.prototype.onOpen = function () {
+      onOpen.call(this);
+      process.stderr.write("broken driver: crashing on purpose\n");
+      process.exit(70);
+    };
+  },
+  // Not a rule: the driver hangs once its session is open, its event loop
+  // blocked without using the CPU, until siospec kills it.
+  hang: () => {
+    const onOpen = Engine.prototype.onOpen;
+    Engine.prototype.onOpen = function () {
+      onOpen.call(this);
+      process.stderr.write("broken driver: hanging on purpose\n");
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+    };
+  },
   // Probes a WebSocket from polling even when the handshake's `upgrades`
   // offers none.
   upgrade: () => {
