@@ -343,12 +343,17 @@ impl Peer {
         let program = self.installed_program(&c.program)?;
         let versions = self.npm_versions(&c.packages);
         let (name, settings, env) = match family {
+            // `-client`: a report folder may hold the same peer as a server.
             Some(f) => (
-                format!("{}-broken-{f}", self.manifest.name),
+                format!("{}-client-broken-{f}", self.manifest.name),
                 format!(", deliberately broken: {f}"),
                 vec![("SIOSPEC_BREAK".to_owned(), f.to_owned())],
             ),
-            None => (self.manifest.name.clone(), String::new(), Vec::new()),
+            None => (
+                format!("{}-client", self.manifest.name),
+                String::new(),
+                Vec::new(),
+            ),
         };
         Ok(Client {
             name,

@@ -363,3 +363,65 @@ fn cli_partial_runs_accumulate() {
         .is_file());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn servers_and_clients_share_a_report_side_by_side() {
+    let dir = temp_dir("roles");
+    let servers = siospec::cases::all();
+    let clients = siospec::client_cases::all();
+    let all_ok = |cases: &[siospec::case::Case]| -> Vec<CaseResult> {
+        cases
+            .iter()
+            .map(|c| result(&c.id, Verdict::Ok, ""))
+            .collect()
+    };
+    report::write(
+        &dir,
+        &servers,
+        &info("node", "", &[], false),
+        &all_ok(&servers),
+    )
+    .unwrap();
+    let mut client_results = all_ok(&clients);
+    client_results[0] = result(&clients[0].id, Verdict::Failed, "no request");
+    report::write(
+        &dir,
+        &clients,
+        &info("node-client", "", &[], false),
+        &client_results,
+    )
+    .unwrap();
+    // Both runs stay in the index, each with its own cases.
+    let idx = index(&dir);
+    assert_eq!(idx.targets["node"].cases.len(), servers.len());
+    assert_eq!(idx.targets["node-client"].cases.len(), clients.len());
+    let html = read(&dir, "report.html");
+    // One row for the implementation, its server and client results beside
+    // each other.
+    let table = &html[html
+        .find("id=\"side-by-side\"")
+        .expect("the side-by-side table")..];
+    let row = &table[table
+        .find("<td class=\"id\">node</td>")
+        .expect("a row for node")..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(
+        row.contains(&format!("{0} / {0} OK", servers.len())),
+        "{row}"
+    );
+    assert!(
+        row.contains(&format!("{} / {} OK", clients.len() - 1, clients.len())),
+        "{row}"
+    );
+    // A section's columns are the targets of its role.
+    let section = |id: &str| {
+        let at = html.find(&format!("id=\"sec-{id}\"")).unwrap();
+        let head = &html[at..];
+        head[..head.find("</tr>").unwrap()].to_owned()
+    };
+    let server_head = section(servers[0].section.id);
+    assert!(server_head.contains("<th>node</th>") && !server_head.contains("node-client"));
+    let client_head = section(clients[0].section.id);
+    assert!(client_head.contains("<th>node-client</th>") && !client_head.contains("<th>node</th>"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -5,7 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::escape::html as esc;
-use super::{case_command, level_name, slug, spec_document, Index, RunInfo};
+use super::{
+    case_command, is_client_case, level_name, slug, spec_document, Index, RunInfo, TargetRun,
+};
 use crate::case::{Case, Origin, Verdict};
 use crate::runner::{CaseResult, Judged};
 use crate::trace::{Body, Dir, What};
@@ -151,7 +153,7 @@ fn findings_html(index: &Index) -> String {
     }
     for (name, run) in &index.targets {
         s.push_str(&format!(
-            "<div class=\"findings\" id=\"findings-{}\"><h3>{} <small>— what a probe of the server found</small></h3>",
+            "<div class=\"findings\" id=\"findings-{}\"><h3>{} <small>— what the probe found</small></h3>",
             esc(&slug(name)),
             esc(name)
         ));
@@ -167,6 +169,58 @@ fn findings_html(index: &Index) -> String {
         s.push_str("</div>\n");
     }
     s.push_str("</section>\n");
+    s
+}
+
+/// When the folder holds servers and clients: one row per implementation
+/// (a client target `NAME-client` beside the server `NAME`), its server and
+/// client results next to each other.
+fn side_by_side(index: &Index) -> String {
+    let (clients, servers): (Vec<_>, Vec<_>) =
+        index.targets.iter().partition(|(_, run)| run.is_client());
+    if clients.is_empty() || servers.is_empty() {
+        return String::new();
+    }
+    let mut rows: BTreeMap<&str, (Option<&TargetRun>, Option<&TargetRun>)> = BTreeMap::new();
+    for (name, run) in &servers {
+        rows.entry(name.as_str()).or_default().0 = Some(run);
+    }
+    for (name, run) in &clients {
+        let base = name.strip_suffix("-client").unwrap_or(name);
+        rows.entry(base).or_default().1 = Some(run);
+    }
+    let cell = |run: Option<&TargetRun>, role: &str, name: &str| match run {
+        None => "<td class=\"v MISSING\">—</td>".to_owned(),
+        Some(run) => {
+            let total = run.cases.len();
+            let ok = run
+                .cases
+                .values()
+                .filter(|c| c.verdict == Verdict::Ok || c.accepted.is_some())
+                .count();
+            let class = if ok == total { "OK" } else { "FAILED" };
+            format!(
+                "<td class=\"v {class}\" title=\"{} as a {role}\">{ok} / {total} OK<br><span class=\"sub\">{}</span></td>",
+                esc(name),
+                esc(&run.description)
+            )
+        }
+    };
+    let mut s = String::from(
+        "<h2 id=\"side-by-side\">Servers and clients side by side</h2>\n\
+         <p>Each implementation's server and client runs of this report (the client target \
+         <code>NAME-client</code> beside the server <code>NAME</code>); OK counts what the \
+         baseline accepts.</p>\n<table><tr><th>implementation</th><th>as a server</th><th>as a client</th></tr>\n",
+    );
+    for (base, (server, client)) in rows {
+        s.push_str(&format!(
+            "<tr><td class=\"id\">{}</td>{}{}</tr>\n",
+            esc(base),
+            cell(server, "server", base),
+            cell(client, "client", base)
+        ));
+    }
+    s.push_str("</table>\n");
     s
 }
 
@@ -214,8 +268,10 @@ pub fn matrix(index: &Index, catalogue: &[Case]) -> String {
     }
     body.push_str("</nav>\n");
 
+    body.push_str(&side_by_side(index));
+
     // The targets.
-    body.push_str("<h2 id=\"targets\">Targets</h2>\n<table><tr><th>target</th><th>description</th><th>started</th><th>duration</th>");
+    body.push_str("<h2 id=\"targets\">Targets</h2>\n<table><tr><th>target</th><th>role</th><th>description</th><th>started</th><th>duration</th>");
     for v in Verdict::ALL {
         body.push_str(&format!("<th class=\"{0}\">{0}</th>", v.name()));
     }
@@ -223,8 +279,9 @@ pub fn matrix(index: &Index, catalogue: &[Case]) -> String {
     for (name, run) in &index.targets {
         let kept = run.earlier_cases();
         body.push_str(&format!(
-            "<tr><td class=\"id\">{}</td><td>{}{}{}</td><td>{}</td><td>{:.1} s</td>",
+            "<tr><td class=\"id\">{}</td><td>{}</td><td>{}{}{}</td><td>{}</td><td>{:.1} s</td>",
             esc(name),
+            if run.is_client() { "client" } else { "server" },
             esc(&run.description),
             if run.strict {
                 " <small>(--strict)</small>"
@@ -286,12 +343,20 @@ pub fn matrix(index: &Index, catalogue: &[Case]) -> String {
             esc(doc_title),
             esc(sec.spec)
         ));
-        for t in &targets {
+        // A section's columns are the targets of its role: servers for the
+        // server catalogue, clients for the client one.
+        let client = is_client_case(&cases[0].id);
+        let columns: Vec<&String> = targets
+            .iter()
+            .copied()
+            .filter(|t| index.targets[*t].is_client() == client)
+            .collect();
+        for t in &columns {
             body.push_str(&format!("<th>{}</th>", esc(t)));
         }
         body.push_str("</tr>\n");
         for case in cases {
-            let present: Vec<Verdict> = targets
+            let present: Vec<Verdict> = columns
                 .iter()
                 .filter_map(|t| index.targets[*t].cases.get(&case.id))
                 .map(|s| s.verdict)
@@ -311,7 +376,7 @@ pub fn matrix(index: &Index, catalogue: &[Case]) -> String {
                 },
                 lvl = level_name(case.level),
             ));
-            for t in &targets {
+            for t in &columns {
                 let run = &index.targets[*t];
                 match run.cases.get(&case.id) {
                     Some(s) => {

@@ -58,6 +58,11 @@ pub struct TargetRun {
 }
 
 impl TargetRun {
+    /// Whether it is a client (its cases are the client catalogue's).
+    pub fn is_client(&self) -> bool {
+        self.cases.keys().any(|id| is_client_case(id))
+    }
+
     /// Cases kept from an earlier run of the target (a partial run merged
     /// into it): their start time is not this run's.
     pub fn earlier_cases(&self) -> usize {
@@ -91,6 +96,11 @@ pub struct CaseSummary {
     /// from an earlier run keep theirs.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub started: String,
+}
+
+/// Whether `id` is a case of the client catalogue.
+pub fn is_client_case(id: &str) -> bool {
+    id.starts_with("client.")
 }
 
 /// A target name usable in file names.
@@ -261,10 +271,17 @@ pub fn write(
     );
     let text = serde_json::to_string_pretty(&index).map_err(|e| e.to_string())?;
     std::fs::write(&index_path, text).map_err(|e| io(e, &index_path))?;
+    // The folder's pages show every target in it, servers and clients side
+    // by side, each against its own catalogue: the cases some target ran.
+    let shown: Vec<Case> = crate::cases::all()
+        .into_iter()
+        .chain(crate::client_cases::all())
+        .filter(|c| index.targets.values().any(|t| t.cases.contains_key(&c.id)))
+        .collect();
     for (name, content) in [
-        ("junit.xml", junit(&index, catalogue)),
-        ("summary.md", summary(&index, catalogue)),
-        ("report.html", html::matrix(&index, catalogue)),
+        ("junit.xml", junit(&index, &shown)),
+        ("summary.md", summary(&index, &shown)),
+        ("report.html", html::matrix(&index, &shown)),
     ] {
         let p = dir.join(name);
         std::fs::write(&p, content).map_err(|e| io(e, &p))?;
