@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use tokio::process::Command;
 
-use crate::case::client::Client;
+use crate::case::client::{Client, Serve};
 use crate::process::ServerProcess;
 use crate::server::{Mode, ServerThread, Serves};
 use crate::suite::{Expected, Suite};
@@ -67,6 +67,10 @@ struct ClientSection {
     description: String,
     /// Its versions: these packages, read as `versions` reads the server's.
     packages: Vec<String>,
+    /// Served (`test client --serve`): the peer's folder is the page, and
+    /// the program is started once on it, `{url}` standing for its address.
+    #[serde(default)]
+    serve: bool,
 }
 
 /// Where a peer's versions are read from.
@@ -364,7 +368,12 @@ impl Peer {
                 .collect(),
             dir: Some(self.dir.clone()),
             env,
-            serve: None,
+            serve: c.serve.then(|| Serve {
+                addr: ([127, 0, 0, 1], 0).into(),
+                files: Some(self.dir.clone()),
+                launch: true,
+                remote: None,
+            }),
         })
     }
 

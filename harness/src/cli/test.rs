@@ -22,7 +22,14 @@ pub(super) enum TestWhat {
     /// SIOSPEC_* options, and judges what the server saw and what the
     /// driver printed. The driver's exit status decides nothing; a crash or
     /// a hang is FAILED or TIMEOUT with its stderr in the report. The driver
-    /// is killed (its whole process group) when the case ends.
+    /// is killed (its whole process group) when the case ends. A command
+    /// that makes no request at all within 10 s of a first start stops the
+    /// run (exit 2) with what it printed.
+    ///
+    /// With --serve, nothing is started: a client siospec cannot start (a
+    /// browser, an app on a device) fetches its cases from a control server
+    /// one by one (harness/CLIENT-CONTRACT.md, "Serve mode"); `--target
+    /// browser` does that with the official client in headless Chromium.
     ///
     /// Exit status: 0 every case OK (or accepted by --baseline), 1 FAILED or
     /// TIMEOUT, 2 usage or harness error.
@@ -78,7 +85,7 @@ pub(super) struct ClientArgs {
     /// for testing siospec itself.
     #[arg(long = "break", value_name = "FAMILY", requires = "target")]
     broken: Option<String>,
-    /// Name of the target in reports (with --exec).
+    /// Name of the target in reports (with --exec or --serve).
     #[arg(long, default_value = "client")]
     name: String,
     #[command(flatten)]
