@@ -31,7 +31,8 @@ fn peers_root() -> PathBuf {
 struct Manifest {
     /// The name on the command line and in reports; its folder's name.
     name: String,
-    /// What it can be: `server` (a client role comes with client mode).
+    /// What it can be: `server` (a `[server]` table says how it runs),
+    /// `client` (a `[client]` table says how its driver runs), or both.
     roles: Vec<String>,
     /// The `--target` help line.
     help: String,
@@ -46,8 +47,9 @@ struct Manifest {
     setup: String,
     /// Where its versions are read from.
     versions: Versions,
-    /// How it runs as a server.
-    server: ServerSection,
+    /// How it runs as a server, if it is one.
+    #[serde(default)]
+    server: Option<ServerSection>,
     /// How its client's driver runs (harness/CLIENT-CONTRACT.md), if it has one.
     #[serde(default)]
     client: Option<ClientSection>,
@@ -59,13 +61,15 @@ struct Manifest {
 struct ClientSection {
     /// The program, found on PATH or, with a `/`, in the peer's folder.
     program: String,
-    /// Its first argument, a file of the peer's folder.
-    script: String,
+    /// Its first argument, a file of the peer's folder (none for a program
+    /// built by its setup).
+    #[serde(default)]
+    script: Option<String>,
     /// The arguments after it; `{url}` stands for the scripted server's base URL.
     args: Vec<String>,
     /// What reports call it.
     description: String,
-    /// Its versions: these packages, read as `versions` reads the server's.
+    /// Its versions: these packages, read from where `versions` says.
     packages: Vec<String>,
     /// Served (`test client --serve`): the peer's folder is the page, and
     /// the program is started once on it, `{url}` standing for its address.
@@ -81,6 +85,29 @@ enum Versions {
     Npm(Vec<String>),
     /// The `NAME==VERSION` pins of these packages in `requirements.txt`.
     Pip(Vec<String>),
+    /// The versions of these crates in `Cargo.lock`.
+    Cargo(Vec<String>),
+}
+
+impl Versions {
+    /// The packages the server's versions name.
+    fn packages(&self) -> &[String] {
+        match self {
+            Versions::Npm(p) | Versions::Pip(p) | Versions::Cargo(p) => p,
+        }
+    }
+}
+
+/// The version `Cargo.lock` gives the crate `name` (its first entry).
+fn cargo_lock_version(lock: &str, name: &str) -> Option<String> {
+    let lock: toml::Value = toml::from_str(lock).ok()?;
+    lock.get("package")?
+        .as_array()?
+        .iter()
+        .find(|p| p.get("name").and_then(toml::Value::as_str) == Some(name))?
+        .get("version")?
+        .as_str()
+        .map(str::to_owned)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -193,7 +220,7 @@ impl Peer {
                 installed: String::new(),
                 setup: String::new(),
                 versions: Versions::Npm(Vec::new()),
-                server: ServerSection {
+                server: Some(ServerSection {
                     program: exe.display().to_string(),
                     script: "serve".to_owned(),
                     ready: "listening on ".to_owned(),
@@ -206,7 +233,7 @@ impl Peer {
                         broken: None,
                     },
                     broken_script: None,
-                },
+                }),
                 client: None,
             }),
             dir: PathBuf::new(),
@@ -217,20 +244,14 @@ impl Peer {
 
     /// The peer called `name`: the reference server (`rust`) or the one
     /// `harness/peers/NAME/peer.toml` describes, in that folder or in
-    /// `$SIOSPEC_NAME_PEER`.
+    /// `$SIOSPEC_NAME_PEER`. A peer that is a client only is found too (for
+    /// [`Peer::client`]); starting it as a server is an error.
     pub fn named(name: &str) -> Result<Peer, String> {
         if name == REFERENCE {
             return Ok(Peer::reference());
         }
         let home = peers_root().join(name);
         let manifest = read_manifest(&home)?;
-        // Client mode will add peers that are clients only.
-        if !manifest.roles.iter().any(|r| r == "server") {
-            return Err(format!(
-                "{name} is not a server (roles: {:?})",
-                manifest.roles
-            ));
-        }
         let dir = std::env::var_os(format!("SIOSPEC_{}_PEER", name.to_uppercase()))
             .map_or(home, PathBuf::from);
         Ok(Peer {
@@ -241,12 +262,14 @@ impl Peer {
         })
     }
 
-    /// Every peer, the reference server first: name and `--target` help line.
+    /// Every server peer, the reference server first: name and `--target`
+    /// help line (peers that are clients only are left out).
     pub fn available() -> Vec<(String, String)> {
         let mut found: Vec<Manifest> = std::fs::read_dir(peers_root())
             .into_iter()
             .flatten()
             .filter_map(|e| read_manifest(&e.ok()?.path()).ok())
+            .filter(|m| m.server.is_some())
             .collect();
         found.sort_by(|a, b| a.name.cmp(&b.name));
         std::iter::once(*Peer::reference().manifest)
@@ -258,8 +281,8 @@ impl Peer {
     /// This peer installed in `dir` instead (`--node-peer DIR`); for the
     /// reference server, the siospec binary `bench` starts.
     pub fn in_dir(mut self, dir: PathBuf) -> Peer {
-        if self.embedded {
-            self.manifest.server.program = dir.display().to_string();
+        if let (true, Some(server)) = (self.embedded, &mut self.manifest.server) {
+            server.program = dir.display().to_string();
         } else {
             self.dir = dir;
         }
@@ -268,18 +291,41 @@ impl Peer {
 
     /// Its deliberately broken variant that breaks the rule family `family`.
     pub fn broken(mut self, family: &str) -> Result<Peer, String> {
-        if self.manifest.server.flags.broken.is_none() {
+        if !self.has_broken_server() {
             let have: Vec<String> = Peer::available()
                 .into_iter()
-                .filter(|(n, _)| {
-                    Peer::named(n).is_ok_and(|p| p.manifest.server.flags.broken.is_some())
-                })
+                .filter(|(n, _)| Peer::named(n).is_ok_and(|p| p.has_broken_server()))
                 .map(|(n, _)| format!("--target {n}"))
                 .collect();
             return Err(format!("--break applies to {} only", have.join(", ")));
         }
         self.broken = Some(family.to_owned());
         Ok(self)
+    }
+
+    fn has_broken_server(&self) -> bool {
+        self.manifest
+            .server
+            .as_ref()
+            .is_some_and(|s| s.flags.broken.is_some())
+    }
+
+    /// How it runs as a server: an error for a peer that is a client only.
+    fn server(&self) -> Result<&ServerSection, String> {
+        self.manifest.server.as_ref().ok_or_else(|| {
+            format!(
+                "{} is not a server (roles: {:?}); `siospec test client --target {}` tests it",
+                self.manifest.name, self.manifest.roles, self.manifest.name
+            )
+        })
+    }
+
+    /// The settings `run` starts it with (its own defaults when it is no server).
+    fn run_profile(&self) -> Profile {
+        self.manifest
+            .server
+            .as_ref()
+            .map_or(Profile::Default, |s| s.run_profile)
     }
 
     /// Its folder (empty for the reference server, which has none).
@@ -297,7 +343,7 @@ impl Peer {
 
     /// Whether `bench` measures it.
     pub fn benched(&self) -> bool {
-        self.manifest.server.bench
+        self.manifest.server.as_ref().is_some_and(|s| s.bench)
     }
 
     /// Names of the peers `bench` measures.
@@ -314,9 +360,9 @@ impl Peer {
         let versions = if self.embedded {
             "embedded".to_owned()
         } else {
-            self.versions()
+            self.versions(self.manifest.versions.packages())
         };
-        let settings = match (&self.broken, self.manifest.server.run_profile) {
+        let settings = match (&self.broken, self.run_profile()) {
             (Some(b), _) => format!("deliberately broken: {b}"),
             (None, Profile::Suite) => "--profile suite".to_owned(),
             (None, Profile::Default) => "default settings".to_owned(),
@@ -326,7 +372,7 @@ impl Peer {
 
     /// The timeouts no handshake advertises, as `run` starts it.
     pub fn known(&self) -> Expected {
-        match self.manifest.server.run_profile {
+        match self.run_profile() {
             Profile::Suite => Expected::reference(),
             // No handshake advertises connectTimeout or upgradeTimeout: on
             // its own defaults, the official ones are the best guess (and
@@ -345,7 +391,7 @@ impl Peer {
             ));
         };
         let program = self.installed_program(&c.program)?;
-        let versions = self.npm_versions(&c.packages);
+        let versions = self.versions(&c.packages);
         let (name, settings, env) = match family {
             // `-client`: a report folder may hold the same peer as a server.
             Some(f) => (
@@ -363,7 +409,8 @@ impl Peer {
             name,
             description: format!("{} ({versions}){settings}", c.description),
             program,
-            args: std::iter::once(self.dir.join(&c.script).display().to_string())
+            args: (c.script.iter())
+                .map(|s| self.dir.join(s).display().to_string())
                 .chain(c.args.iter().cloned())
                 .collect(),
             dir: Some(self.dir.clone()),
@@ -394,38 +441,45 @@ impl Peer {
             .join(", ")
     }
 
-    fn versions(&self) -> String {
+    /// `NAME VERSION` of these packages, read from where the manifest's
+    /// `versions` says (npm's folders, requirements.txt or Cargo.lock).
+    fn versions(&self, packages: &[String]) -> String {
+        let read = |file: &str| std::fs::read_to_string(self.dir.join(file)).unwrap_or_default();
+        let pinned = |version: &dyn Fn(&str) -> Option<String>| {
+            packages
+                .iter()
+                .map(|p| format!("{p} {}", version(p).unwrap_or_else(|| "?".to_owned())))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         match &self.manifest.versions {
-            Versions::Npm(packages) => self.npm_versions(packages),
-            Versions::Pip(packages) => {
-                let pins =
-                    std::fs::read_to_string(self.dir.join("requirements.txt")).unwrap_or_default();
-                packages
-                    .iter()
-                    .map(|p| {
-                        let version = pins
-                            .lines()
-                            .find_map(|l| l.trim().strip_prefix(&format!("{p}==")))
-                            .unwrap_or("?");
-                        format!("{p} {version}")
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ")
+            Versions::Npm(_) => self.npm_versions(packages),
+            Versions::Pip(_) => {
+                let pins = read("requirements.txt");
+                pinned(&|p| {
+                    pins.lines()
+                        .find_map(|l| l.trim().strip_prefix(&format!("{p}==")))
+                        .map(str::to_owned)
+                })
+            }
+            Versions::Cargo(_) => {
+                let lock = read("Cargo.lock");
+                pinned(&|p| cargo_lock_version(&lock, p))
             }
         }
     }
 
     /// What `run` starts for `suite`: servers that differ only in settings
     /// this peer does not have are the same server.
-    fn launch_for(&self, suite: Suite) -> Launch {
-        Launch {
-            profile: self.manifest.server.run_profile,
+    fn launch_for(&self, suite: Suite) -> Result<Launch, String> {
+        let server = self.server()?;
+        Ok(Launch {
+            profile: server.run_profile,
             // Both modes on one port: a peer without --mode serves both anyway.
             serves: Serves::Both,
-            allow_eio3: suite.server().allow_eio3
-                && self.manifest.server.flags.allow_eio3.is_some(),
+            allow_eio3: suite.server().allow_eio3 && server.flags.allow_eio3.is_some(),
             own_process: false,
-        }
+        })
     }
 
     /// Starts one server per distinct configuration `suites` need, for `run`
@@ -437,7 +491,7 @@ impl Peer {
         let mut started: Vec<(Launch, Running)> = Vec::new();
         let mut by_suite = Vec::new();
         for &suite in suites {
-            let launch = self.launch_for(suite);
+            let launch = self.launch_for(suite)?;
             let authority = match started.iter().find(|(l, _)| *l == launch) {
                 Some((_, r)) => r.authority(),
                 None => {
@@ -473,7 +527,7 @@ impl Peer {
         if self.embedded && !launch.own_process {
             return start_embedded(launch).await;
         }
-        let server = &self.manifest.server;
+        let server = self.server()?;
         let what = if self.embedded {
             "the reference server".to_owned()
         } else {
@@ -509,7 +563,7 @@ impl Peer {
         let dir = &self.dir;
         if !dir.join(&self.manifest.installed).exists() {
             return Err(format!(
-                "the {} peer's packages are not installed: {} (scripts/test does it)",
+                "the {} peer's packages are not installed: {}",
                 self.manifest.title,
                 self.manifest
                     .setup
@@ -526,7 +580,7 @@ impl Peer {
     /// Its program in its folder, once the folder holds its script and what
     /// its setup installs.
     fn command(&self) -> Result<Command, String> {
-        let server = &self.manifest.server;
+        let server = self.server()?;
         if self.embedded {
             return Ok(Command::new(&server.program));
         }
@@ -575,6 +629,18 @@ fn read_manifest(dir: &Path) -> Result<Manifest, String> {
             manifest.name
         ));
     }
+    for (role, has) in [
+        ("server", manifest.server.is_some()),
+        ("client", manifest.client.is_some()),
+    ] {
+        if manifest.roles.iter().any(|r| r == role) != has {
+            return Err(format!(
+                "{}: the role {role:?} and a [{role}] table go together (roles: {:?})",
+                path.display(),
+                manifest.roles
+            ));
+        }
+    }
     Ok(manifest)
 }
 
@@ -606,5 +672,40 @@ mod tests {
         let node = Peer::named("node").expect("reads");
         assert_ne!(node.launch_for(Suite::Eio4), node.launch_for(Suite::Eio3));
         assert_eq!(node.launch_for(Suite::Eio4), node.launch_for(Suite::Sio5));
+    }
+
+    #[test]
+    fn every_client_manifest_reads() {
+        let mut clients: Vec<Manifest> = std::fs::read_dir(peers_root())
+            .expect("harness/peers")
+            .map(|e| read_manifest(&e.expect("entry").path()))
+            .filter_map(|m| m.ok().filter(|m| m.client.is_some()))
+            .collect();
+        clients.sort_by(|a, b| a.name.cmp(&b.name));
+        let names: Vec<&str> = clients.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["node", "python", "rust_socketio"]);
+        // Versions from committed pins (node's are read from node_modules).
+        for (name, first) in [
+            ("python", "python-socketio "),
+            ("rust_socketio", "rust_socketio "),
+        ] {
+            let m = clients.iter().find(|m| m.name == name).expect("listed");
+            let peer = Peer::named(name).expect("reads");
+            let versions = peer.versions(&m.client.as_ref().expect("client").packages);
+            assert!(versions.starts_with(first), "{versions}");
+            assert!(!versions.contains('?'), "{versions}");
+        }
+        // A client only: found for `test client`, not offered as a server.
+        let rust = Peer::named("rust_socketio").expect("reads");
+        assert!(rust.server().is_err());
+        assert!(!Peer::available().iter().any(|(n, _)| n == "rust_socketio"));
+    }
+
+    #[test]
+    fn cargo_lock_versions_read() {
+        let lock = "version = 4\n\n[[package]]\nname = \"a\"\nversion = \"1.2.3\"\n\n\
+                    [[package]]\nname = \"b\"\nversion = \"0.6.0\"\n";
+        assert_eq!(cargo_lock_version(lock, "b").as_deref(), Some("0.6.0"));
+        assert_eq!(cargo_lock_version(lock, "c"), None);
     }
 }
