@@ -75,6 +75,9 @@ struct ClientSection {
     /// the program is started once on it, `{url}` standing for its address.
     #[serde(default)]
     serve: bool,
+    /// Its driver has deliberately broken variants (`SIOSPEC_BREAK`).
+    #[serde(default)]
+    broken: bool,
 }
 
 /// Where a peer's versions are read from.
@@ -390,6 +393,13 @@ impl Peer {
                 self.manifest.name, self.manifest.roles
             ));
         };
+        if family.is_some() && !c.broken {
+            return Err(format!(
+                "{}'s client driver has no deliberately broken variants (--break is for \
+                 testing siospec itself, with --target node)",
+                self.manifest.name
+            ));
+        }
         let program = self.installed_program(&c.program)?;
         let versions = self.versions(&c.packages);
         let (name, settings, env) = match family {

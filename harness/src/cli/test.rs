@@ -78,7 +78,8 @@ pub(super) struct ClientArgs {
     #[arg(long, value_name = "DIR", requires = "serve")]
     files: Option<std::path::PathBuf>,
     /// A peer's own driver (harness/peers/NAME/peer.toml's [client]): `node`
-    /// is the official socket.io-client.
+    /// (the official socket.io-client), `browser` (the same in headless
+    /// Chromium, served), `python` (python-socketio), `rust_socketio`.
     #[arg(long, value_name = "NAME")]
     target: Option<String>,
     /// With --target: its deliberately broken driver (SIOSPEC_BREAK=FAMILY),
