@@ -2,7 +2,8 @@
 # Checks that siospec's static HTML report renders in headless Chromium with
 # no network: the matrix and one per-case page are loaded from file://, their
 # DOM must hold the expected content (findings, section index whose anchors
-# all lead somewhere, level column, filters; the case page's spec link and
+# all lead somewhere, level column, filters, servers and clients side by side
+# when both are there; the case page's spec link and
 # re-run command), the filters must work when the address sets them
 # (report.html?nonok hides every OK row, report.html#q=TEXT keeps only the
 # matching rows), and screenshots are written (report.png, report-nonok.png,
@@ -92,6 +93,15 @@ nonok=$(count "$dom" '^<tr class="case" data-nonok="1"')
 [ "$total" -gt 0 ] || fail "no case rows"
 [ "$(count "$dom" '^<tr class="case".*hidden=""')" = 0 ] || fail "rows hidden with no filter"
 grep -q "id=\"f-count\">$total of $total case(s) shown<" "$dom" || fail "filter count not shown"
+# Client targets beside servers: the side-by-side table, one row per
+# implementation, and client sections whose columns are the clients.
+if grep -q '^<tr class="case"[^>]*data-text="client\.' "$dom"; then
+  if grep -q '<td class="id">[^<]*</td><td>server</td>' "$dom"; then
+    grep -q 'id="side-by-side"' "$dom" || fail "servers and clients, but no side-by-side table"
+    grep -Eq '<td class="v [A-Z-]+" title="[^"]* as a client">' "$dom" || fail "the side-by-side table shows no client"
+  fi
+  grep -Eq 'id="sec-client\.[^"]*">.*<th>[^<]*-client</th>' "$dom" || fail "a client section has no client column"
+fi
 
 # "non-OK only", set by the address (?nonok): OK rows hidden, the others shown.
 dom=$out/report-nonok.dom.html
