@@ -44,7 +44,10 @@ async fn the_official_client_in_headless_chromium_passes_every_case_in_serve_mod
     // leave /proc).
     let deadline = Instant::now() + Duration::from_secs(10);
     while chromium_on(&outcome.findings) {
-        assert!(Instant::now() < deadline, "Chromium outlived the run by 10 s");
+        assert!(
+            Instant::now() < deadline,
+            "Chromium outlived the run by 10 s"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

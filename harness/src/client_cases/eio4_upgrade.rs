@@ -110,7 +110,9 @@ async fn refused(mut cx: Ctx) -> Outcome {
         })
         .await?;
     // Heartbeats after the refusal: by then the client has read the 400 and
-    // decided what to do with its session.
+    // decided what to do with its session. The scripted server has one
+    // session at a time in view, so a new handshake after the refusal is
+    // the client giving that session up, whatever comes after it.
     let mut answered = 0;
     let wait = (PINGS as u64 + 1) * cx.conf().heartbeat();
     let ended = cx
@@ -122,19 +124,23 @@ async fn refused(mut cx: Ctx) -> Outcome {
                     answered += 1;
                     (answered >= PINGS).then_some(None)
                 }
-                Seen::Closed(reason) => Some(Some(reason.clone())),
-                _ => None,
+                Seen::Closed(reason) => Some(Some(format!("the session ended ({reason})"))),
+                _ => new_handshake(o, refused_at).map(Some),
             },
         )
         .await?;
-    if let Some(reason) = ended {
+    if let Some(what) = ended {
         return Err(Stop::Fail(format!(
-            "the WebSocket was refused and the session ended ({reason}) instead of going on \
-             over polling"
+            "the WebSocket was refused and {what} instead of the session going on over polling"
         )));
     }
     let probe = vec![Value::String("still polling".into())];
     let got = check::echo(&cx, probe.clone()).await?;
+    if let Some(what) = cx.seen().iter().find_map(|o| new_handshake(o, refused_at)) {
+        return Err(Stop::Fail(format!(
+            "the WebSocket was refused and {what} instead of the session going on over polling"
+        )));
+    }
     if got == probe {
         Ok(Observed::ok(
             "the WebSocket was refused (400); the session went on over polling and echoed",
@@ -144,6 +150,16 @@ async fn refused(mut cx: Ctx) -> Outcome {
             "after the refused WebSocket the echo carried {:?}",
             check::to_json(&Value::Array(got))
         )))
+    }
+}
+
+/// A handshake request (no `sid`) after `after` ms, said as a reason.
+fn new_handshake(o: &crate::server::script::Observation, after: f64) -> Option<String> {
+    match &o.seen {
+        Seen::Request { method, query, .. } if o.t_ms > after && !query.contains("sid=") => Some(
+            format!("the client opened a new session ({method} ?{query})"),
+        ),
+        _ => None,
     }
 }
 
