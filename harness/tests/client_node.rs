@@ -112,13 +112,90 @@ const FAMILIES: &[(&str, &[&str])] = &[
     ("own-ack", &["client.sio5.event.client-ack"]),
     ("disconnect", &["client.sio5.disconnect.server-disconnect"]),
     ("leave", &["client.sio5.disconnect.client-disconnect"]),
+    // A client that crashes on what it cannot decode, and on what the
+    // official client ignores (a packet for a namespace it never joined, an
+    // ACK without id, a CONNECT reply without sid).
     (
         "malformed",
         &[
             "client.eio4.malformed.unknown-type",
             "client.sio5.malformed.invalid-json",
+            "client.sio5.malformed.attachments-missing",
+            "client.sio5.malformed.attachments-huge",
+            "client.sio5.malformed.attachments-not-a-number",
+            "client.sio5.malformed.binary-without-header",
+            "client.sio5.malformed.placeholder-out-of-range",
+            "client.sio5.malformed.placeholder-negative",
+            "client.sio5.malformed.placeholder-not-a-number",
+            "client.sio5.malformed.unknown-type",
+            "client.sio5.malformed.event-not-array",
+            "client.sio5.malformed.event-empty",
+            "client.sio5.malformed.event-name-not-string",
+            "client.sio5.malformed.event-reserved-name",
+            "client.sio5.malformed.ack-without-id",
+            "client.sio5.malformed.ack-not-array",
+            "client.sio5.malformed.disconnect-payload",
+            "client.sio5.malformed.unjoined-namespace",
+            "client.sio5.malformed.connect-without-sid",
         ],
     ),
+    ("namespace", &["client.sio5.connect.namespace"]),
+    (
+        "connect-error-bare",
+        &["client.sio5.connect.connect-error-bare"],
+    ),
+    ("ack-ids", &["client.sio5.ack.unique-ids"]),
+    ("ack-twice", &["client.sio5.ack.once"]),
+    // It also closes on ack.once's duplicate ACK (an id no longer asked),
+    // where the application still sees the ack once.
+    ("unknown-ack", &["client.sio5.ack.unknown-id"]),
+    ("binary-event-as-ack", &["client.sio5.ack.binary-event"]),
+    ("binary-ack-as-event", &["client.sio5.ack.binary-ack"]),
+    // No attachments at all: every binary the client sends, the large
+    // echo's 100 KB of bytes included.
+    (
+        "binary-as-json",
+        &[
+            "client.sio5.event.binary",
+            "client.sio5.event.large",
+            "client.sio5.ack.binary-event",
+            "client.sio5.ack.binary-ack",
+            "client.sio5.binary.one",
+            "client.sio5.binary.order",
+            "client.sio5.binary.nested",
+            "client.sio5.binary.empty",
+            "client.sio5.binary.ten",
+        ],
+    ),
+    // Every case whose client sends more than one attachment.
+    (
+        "attachment-order",
+        &[
+            "client.sio5.event.binary",
+            "client.sio5.binary.order",
+            "client.sio5.binary.nested",
+            "client.sio5.binary.ten",
+        ],
+    ),
+    (
+        "nested-binary",
+        &["client.sio5.event.binary", "client.sio5.binary.nested"],
+    ),
+    (
+        "empty-binary",
+        &["client.sio5.event.binary", "client.sio5.binary.empty"],
+    ),
+    // Ten attachments written as `0`: the binary echo has ten too.
+    (
+        "attachment-count",
+        &["client.sio5.event.binary", "client.sio5.binary.ten"],
+    ),
+    ("no-args", &["client.sio5.event.no-args"]),
+    ("name-only", &["client.sio5.event.name-only"]),
+    ("unicode", &["client.sio5.event.unicode"]),
+    ("large", &["client.sio5.event.large"]),
+    ("early-event", &["client.sio5.event.before-connect"]),
+    ("close-all", &["client.sio5.disconnect.one-namespace"]),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
