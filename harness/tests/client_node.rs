@@ -74,13 +74,15 @@ const FAMILIES: &[(&str, &[&str])] = &[
     ("unknown-fields", &["client.eio4.handshake.unknown-fields"]),
     // A client that does not answer PINGs loses its session at pingTimeout,
     // also while it waits for the CONNECT reply, and on polling after a
-    // refused WebSocket (that case watches the session through heartbeats).
+    // refused WebSocket (that case watches the session through heartbeats,
+    // as event.before-connect does to know the client has read a packet).
     (
         "heartbeat",
         &[
             "client.eio4.heartbeat.pong",
             "client.eio4.heartbeat.ping-before-connect",
             "client.eio4.upgrade.refused",
+            "client.sio5.event.before-connect",
         ],
     ),
     // The server (the codec's machine, as Node) ends a v4 session on a
@@ -93,6 +95,7 @@ const FAMILIES: &[(&str, &[&str])] = &[
             "client.eio4.heartbeat.pong",
             "client.eio4.heartbeat.ping-before-connect",
             "client.eio4.upgrade.refused",
+            "client.sio5.event.before-connect",
         ],
     ),
     ("payload", &["client.eio4.polling.batched"]),
@@ -101,15 +104,44 @@ const FAMILIES: &[(&str, &[&str])] = &[
     ("upgrade-error", &["client.eio4.upgrade.refused"]),
     ("auth", &["client.sio5.connect.auth"]),
     ("connect-error", &["client.sio5.connect.connect-error"]),
-    ("multiplex", &["client.sio5.connect.multiplexed"]),
-    // Reordered arguments show in the binary echo too.
+    // disconnect.one-namespace needs its two namespaces on one connection.
+    (
+        "multiplex",
+        &[
+            "client.sio5.connect.multiplexed",
+            "client.sio5.disconnect.one-namespace",
+        ],
+    ),
+    // Reordered arguments show in every echo of several arguments.
     (
         "echo",
-        &["client.sio5.event.echo", "client.sio5.event.binary"],
+        &[
+            "client.sio5.event.echo",
+            "client.sio5.event.binary",
+            "client.sio5.event.unicode",
+            "client.sio5.event.large",
+        ],
     ),
-    ("binary", &["client.sio5.event.binary"]),
-    ("ack", &["client.sio5.event.server-ack"]),
-    ("own-ack", &["client.sio5.event.client-ack"]),
+    // The large echo carries bytes too.
+    (
+        "binary",
+        &["client.sio5.event.binary", "client.sio5.event.large"],
+    ),
+    // ack.binary-ack judges the answer the driver gives.
+    (
+        "ack",
+        &["client.sio5.event.server-ack", "client.sio5.ack.binary-ack"],
+    ),
+    // Every case that judges an ack the client asked for.
+    (
+        "own-ack",
+        &[
+            "client.sio5.event.client-ack",
+            "client.sio5.ack.unique-ids",
+            "client.sio5.ack.once",
+            "client.sio5.ack.binary-event",
+        ],
+    ),
     ("disconnect", &["client.sio5.disconnect.server-disconnect"]),
     ("leave", &["client.sio5.disconnect.client-disconnect"]),
     // A client that crashes on what it cannot decode, and on what the
@@ -240,7 +272,14 @@ async fn a_crashing_or_hanging_client_fails_in_bounded_time() {
     // siospec run's test may be hanging its own `sleep` at the same time).
     let forever = format!("{}", 1_000_000 + std::process::id());
     let hang = format!("sleep {forever}");
-    for (command, bound) in [("false", 30), (hang.as_str(), 60)] {
+    // A client that never connects costs each case its connect wait (8 s),
+    // four cases at a time, and one that exits costs the cases that wait on
+    // the server's view a few seconds: the bounds grow with the catalogue.
+    let rounds = siospec::client_cases::all().len().div_ceil(4) as u64;
+    for (command, bound) in [
+        ("false", 30 + 2 * rounds),
+        (hang.as_str(), 20 + 10 * rounds),
+    ] {
         let start = Instant::now();
         let results = run(Client::exec("broken", command)).await;
         let took = start.elapsed();
