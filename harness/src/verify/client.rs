@@ -113,14 +113,12 @@ pub fn frames(kind: PacketType, namespace: &str, id: Option<u64>, data: &Value) 
 }
 
 /// The header of a Socket.IO packet a client frame carries (text frames
-/// only: a binary frame is an attachment): its type, namespace, ack id and
-/// attachment count.
+/// only: a binary frame is an attachment): its type, ack id, attachment
+/// count and event name.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Header {
     /// The packet type.
     pub kind: PacketType,
-    /// The namespace.
-    pub namespace: String,
     /// The ack id, when exact.
     pub id: Option<u64>,
     /// How many attachments follow.
@@ -141,7 +139,6 @@ pub fn header(o: &Observation) -> Option<Header> {
     let p = socket::decode(sio, Version::V5, Profile::Compat, &Limits::default()).ok()?;
     Some(Header {
         kind: p.kind,
-        namespace: p.namespace.to_owned(),
         id: p.ack_id.and_then(AckId::exact),
         attachments: p.attachments,
         name: p.event_name().ok().flatten().map(|n| n.into_owned()),
