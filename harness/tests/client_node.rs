@@ -88,13 +88,15 @@ const FAMILIES: &[(&str, &[&str])] = &[
     ("unknown-fields", &["client.eio4.handshake.unknown-fields"]),
     // A client that does not answer PINGs loses its session at pingTimeout,
     // also while it waits for the CONNECT reply, and on polling after a
-    // refused WebSocket (that case watches the session through heartbeats).
+    // refused WebSocket (that case watches the session through heartbeats,
+    // as event.before-connect does to know the client has read a packet).
     (
         "heartbeat",
         &[
             "client.eio4.heartbeat.pong",
             "client.eio4.heartbeat.ping-before-connect",
             "client.eio4.upgrade.refused",
+            "client.sio5.event.before-connect",
         ],
     ),
     // The server (the codec's machine, as Node) ends a v4 session on a
@@ -107,6 +109,7 @@ const FAMILIES: &[(&str, &[&str])] = &[
             "client.eio4.heartbeat.pong",
             "client.eio4.heartbeat.ping-before-connect",
             "client.eio4.upgrade.refused",
+            "client.sio5.event.before-connect",
         ],
     ),
     ("payload", &["client.eio4.polling.batched"]),
@@ -115,24 +118,130 @@ const FAMILIES: &[(&str, &[&str])] = &[
     ("upgrade-error", &["client.eio4.upgrade.refused"]),
     ("auth", &["client.sio5.connect.auth"]),
     ("connect-error", &["client.sio5.connect.connect-error"]),
-    ("multiplex", &["client.sio5.connect.multiplexed"]),
-    // Reordered arguments show in the binary echo too.
+    // disconnect.one-namespace needs its two namespaces on one connection.
+    (
+        "multiplex",
+        &[
+            "client.sio5.connect.multiplexed",
+            "client.sio5.disconnect.one-namespace",
+        ],
+    ),
+    // Reordered arguments show in every echo of several arguments.
     (
         "echo",
-        &["client.sio5.event.echo", "client.sio5.event.binary"],
+        &[
+            "client.sio5.event.echo",
+            "client.sio5.event.binary",
+            "client.sio5.event.unicode",
+            "client.sio5.event.large",
+        ],
     ),
-    ("binary", &["client.sio5.event.binary"]),
-    ("ack", &["client.sio5.event.server-ack"]),
-    ("own-ack", &["client.sio5.event.client-ack"]),
+    // The large echo carries bytes too.
+    (
+        "binary",
+        &["client.sio5.event.binary", "client.sio5.event.large"],
+    ),
+    // ack.binary-ack judges the answer the driver gives.
+    (
+        "ack",
+        &["client.sio5.event.server-ack", "client.sio5.ack.binary-ack"],
+    ),
+    // Every case that judges an ack the client asked for.
+    (
+        "own-ack",
+        &[
+            "client.sio5.event.client-ack",
+            "client.sio5.ack.unique-ids",
+            "client.sio5.ack.once",
+            "client.sio5.ack.binary-event",
+        ],
+    ),
     ("disconnect", &["client.sio5.disconnect.server-disconnect"]),
     ("leave", &["client.sio5.disconnect.client-disconnect"]),
+    // A client that crashes on what it cannot decode, and on what the
+    // official client ignores (a packet for a namespace it never joined, an
+    // ACK without id, a CONNECT reply without sid).
     (
         "malformed",
         &[
             "client.eio4.malformed.unknown-type",
             "client.sio5.malformed.invalid-json",
+            "client.sio5.malformed.attachments-missing",
+            "client.sio5.malformed.attachments-huge",
+            "client.sio5.malformed.attachments-not-a-number",
+            "client.sio5.malformed.binary-without-header",
+            "client.sio5.malformed.placeholder-out-of-range",
+            "client.sio5.malformed.placeholder-negative",
+            "client.sio5.malformed.placeholder-not-a-number",
+            "client.sio5.malformed.unknown-type",
+            "client.sio5.malformed.event-not-array",
+            "client.sio5.malformed.event-empty",
+            "client.sio5.malformed.event-name-not-string",
+            "client.sio5.malformed.event-reserved-name",
+            "client.sio5.malformed.ack-without-id",
+            "client.sio5.malformed.ack-not-array",
+            "client.sio5.malformed.disconnect-payload",
+            "client.sio5.malformed.unjoined-namespace",
+            "client.sio5.malformed.connect-without-sid",
         ],
     ),
+    ("namespace", &["client.sio5.connect.namespace"]),
+    (
+        "connect-error-bare",
+        &["client.sio5.connect.connect-error-bare"],
+    ),
+    ("ack-ids", &["client.sio5.ack.unique-ids"]),
+    ("ack-twice", &["client.sio5.ack.once"]),
+    // It also closes on ack.once's duplicate ACK (an id no longer asked),
+    // where the application still sees the ack once.
+    ("unknown-ack", &["client.sio5.ack.unknown-id"]),
+    ("binary-event-as-ack", &["client.sio5.ack.binary-event"]),
+    ("binary-ack-as-event", &["client.sio5.ack.binary-ack"]),
+    // No attachments at all: every binary the client sends, the large
+    // echo's 100 KB of bytes included.
+    (
+        "binary-as-json",
+        &[
+            "client.sio5.event.binary",
+            "client.sio5.event.large",
+            "client.sio5.ack.binary-event",
+            "client.sio5.ack.binary-ack",
+            "client.sio5.binary.one",
+            "client.sio5.binary.order",
+            "client.sio5.binary.nested",
+            "client.sio5.binary.empty",
+            "client.sio5.binary.ten",
+        ],
+    ),
+    // Every case whose client sends more than one attachment.
+    (
+        "attachment-order",
+        &[
+            "client.sio5.event.binary",
+            "client.sio5.binary.order",
+            "client.sio5.binary.nested",
+            "client.sio5.binary.ten",
+        ],
+    ),
+    (
+        "nested-binary",
+        &["client.sio5.event.binary", "client.sio5.binary.nested"],
+    ),
+    (
+        "empty-binary",
+        &["client.sio5.event.binary", "client.sio5.binary.empty"],
+    ),
+    // Ten attachments written as `0`: the binary echo has ten too.
+    (
+        "attachment-count",
+        &["client.sio5.event.binary", "client.sio5.binary.ten"],
+    ),
+    ("no-args", &["client.sio5.event.no-args"]),
+    ("name-only", &["client.sio5.event.name-only"]),
+    ("unicode", &["client.sio5.event.unicode"]),
+    ("large", &["client.sio5.event.large"]),
+    ("early-event", &["client.sio5.event.before-connect"]),
+    ("close-all", &["client.sio5.disconnect.one-namespace"]),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,6 +13,8 @@ mod eio4_heartbeat;
 mod eio4_malformed;
 mod eio4_polling;
 mod eio4_upgrade;
+mod sio5_ack;
+mod sio5_binary;
 mod sio5_connect;
 mod sio5_disconnect;
 mod sio5_event;
@@ -28,6 +30,8 @@ pub fn all() -> Vec<Case> {
         eio4_malformed::cases,
         sio5_connect::cases,
         sio5_event::cases,
+        sio5_ack::cases,
+        sio5_binary::cases,
         sio5_disconnect::cases,
         sio5_malformed::cases,
     ];

@@ -92,6 +92,56 @@ async fn multiplexed(mut cx: Ctx) -> Outcome {
     }
 }
 
+async fn namespace(mut cx: Ctx) -> Outcome {
+    cx.serve(Setup::default()).await?;
+    cx.start(&[
+        ("SIOSPEC_TRANSPORTS", "websocket"),
+        ("SIOSPEC_RECONNECTION", "false"),
+        ("SIOSPEC_NAMESPACE", "/chat"),
+    ])?;
+    let first = cx
+        .saw("a CONNECT", CONNECT_WAIT_MS, |o| match &o.seen {
+            Seen::Connect { namespace, .. } => Some(namespace.clone()),
+            _ => None,
+        })
+        .await?;
+    if first != "/chat" {
+        return Err(Stop::Fail(format!(
+            "asked to join `/chat`, the client sent a CONNECT for `{first}`"
+        )));
+    }
+    cx.event("connect", "/chat", REPLY_WAIT_MS).await?;
+    Ok(Observed::ok(
+        "CONNECT for `/chat`, then `connect` on `/chat`",
+    ))
+}
+
+async fn connect_error_bare(mut cx: Ctx) -> Outcome {
+    let setup = Setup {
+        plan: Plan {
+            refuse: vec![(
+                "/".into(),
+                Answer::Reject {
+                    message: "Not authorized".into(),
+                    data: None,
+                },
+            )],
+            ..Plan::default()
+        },
+        ..Setup::default()
+    };
+    cx.serve(setup).await?;
+    cx.start(&WEBSOCKET_ONLY)?;
+    let line = cx.event("connect_error", "/", CONNECT_WAIT_MS).await?;
+    if line["message"] == "Not authorized" && line["data"].is_null() {
+        Ok(Observed::ok(format!("the application saw {line}")))
+    } else {
+        Err(Stop::Fail(format!(
+            "the application saw {line}, not the message \"Not authorized\" without data"
+        )))
+    }
+}
+
 pub(super) fn cases() -> Vec<Case> {
     vec![
         Case::new(S, "auth", "CONNECT carries the auth payload")
@@ -106,5 +156,13 @@ pub(super) fn cases() -> Vec<Case> {
             .req("Socket.IO namespaces are multiplexed over a single Engine.IO connection: joining another namespace sends a CONNECT on the same connection.")
             .ok("one Engine.IO handshake for both namespaces")
             .run_client(multiplexed),
+        Case::new(S, "namespace", "The CONNECT names the namespace the application joins")
+            .req("At the beginning of a Socket.IO session, the client MUST send a `CONNECT` packet … with a custom namespace `Client > { type: CONNECT, namespace: \"/admin\" }` … `{ type: CONNECT, namespace: \"/admin\" }` | `0/admin,`")
+            .ok("the first CONNECT is for `/chat`")
+            .run_client(namespace),
+        Case::new(S, "connect-error-bare", "A CONNECT_ERROR without data is surfaced with its message")
+            .req("The server MUST respond with either: … a `CONNECT_ERROR` packet if the connection is not allowed … in case the connection is refused `Server > { type: CONNECT_ERROR, namespace: \"/\", data: { message: \"Not authorized\" } }`")
+            .ok("connect_error with the message, data null")
+            .run_client(connect_error_bare),
     ]
 }

@@ -1,6 +1,7 @@
 //! Client — Socket.IO v5 disconnection from a namespace.
 
 use serde_json::json;
+use siospec_codec::socket::binary::Value;
 
 use crate::case::client::{Ctx, Setup};
 use crate::case::{Case, Observed, Outcome, Section, Stop};
@@ -79,6 +80,43 @@ async fn client_disconnect(mut cx: Ctx) -> Outcome {
     }
 }
 
+async fn one_namespace(mut cx: Ctx) -> Outcome {
+    check::connected(&mut cx, Setup::default(), &check::WEBSOCKET_ONLY).await?;
+    cx.instruct(json!({ "op": "open", "namespace": "/chat" }))?;
+    cx.event("connect", "/chat", REPLY_WAIT_MS).await?;
+    cx.control(Control::Disconnect {
+        namespace: "/chat".into(),
+    })?;
+    cx.event("disconnect", "/chat", REPLY_WAIT_MS).await?;
+    // `/` still works: an echo there comes back.
+    let probe = vec![Value::String("still here".into())];
+    let got = check::echo(&cx, probe.clone()).await.map_err(|e| match e {
+        Stop::Fail(why) => Stop::Fail(format!(
+            "after the server's DISCONNECT of `/chat`, `/` no longer answers: {why}{}",
+            cx.lines()
+                .iter()
+                .find(|l| l["event"] == "disconnect" && l["namespace"] == "/")
+                .map_or(String::new(), |l| format!(" (the application saw {l})"))
+        )),
+        other => other,
+    })?;
+    if let Some(l) = cx
+        .lines()
+        .iter()
+        .find(|l| l["event"] == "disconnect" && l["namespace"] == "/")
+    {
+        return Err(Stop::Fail(format!("`/` was left too: {l}")));
+    }
+    if got == probe {
+        Ok(Observed::ok("`/chat` left, `/` still echoes"))
+    } else {
+        Err(Stop::Fail(format!(
+            "the echo on `/` carried {}",
+            check::to_json(&Value::Array(got))
+        )))
+    }
+}
+
 pub(super) fn cases() -> Vec<Case> {
     vec![
         Case::new(S, "server-disconnect", "No reconnection after the server's DISCONNECT")
@@ -90,5 +128,9 @@ pub(super) fn cases() -> Vec<Case> {
             .req("DISCONNECT (1) … sent by the client when it leaves a namespace.")
             .ok("the server sees the DISCONNECT")
             .run_client(client_disconnect),
+        Case::new(S, "one-namespace", "A server DISCONNECT leaves the other namespaces connected")
+            .req("At any time, one side can end the connection to a namespace by sending a `DISCONNECT` packet … `{ type: DISCONNECT, namespace: \"/admin\" }` | `1/admin,` [it ends that namespace alone: the others go on over the same connection]")
+            .ok("`/chat` left, `/` still connected")
+            .run_client(one_namespace),
     ]
 }

@@ -5,7 +5,11 @@
 
 use base64::Engine as _;
 use serde_json::json;
-use siospec_codec::socket::binary::Value;
+use siospec_codec::engine::{v4, Data, Packet as EioPacket, PacketType as EioType};
+use siospec_codec::session::Frame;
+use siospec_codec::socket::binary::{self, Value};
+use siospec_codec::socket::{self, AckId, PacketType, Version};
+use siospec_codec::{Limits, Profile};
 
 use crate::case::client::{Ctx, Setup};
 use crate::case::{Observed, Outcome, Stop};
@@ -73,25 +77,98 @@ pub fn event_args(o: &Observation, namespace: &str, name: &str) -> Option<Vec<Va
 
 /// Emits `echo` with `args` on `/` and waits for `echo-back`; its arguments.
 pub async fn echo(cx: &Ctx, args: Vec<Value>) -> Result<Vec<Value>, Stop> {
+    echo_within(cx, args, REPLY_WAIT_MS).await
+}
+
+/// [`echo`], waiting up to `wait_ms` for the answer.
+pub async fn echo_within(cx: &Ctx, args: Vec<Value>, wait_ms: u64) -> Result<Vec<Value>, Stop> {
     let mut data = vec![Value::String("echo".into())];
     data.extend(args);
     cx.control(Control::Emit {
         namespace: "/".into(),
         data: Value::Array(data),
     })?;
-    cx.saw("`echo-back`", REPLY_WAIT_MS, |o| {
-        event_args(o, "/", "echo-back")
+    cx.saw("`echo-back`", wait_ms, |o| event_args(o, "/", "echo-back"))
+        .await
+}
+
+/// A Socket.IO packet's text in the Engine.IO message that carries it, as
+/// a WebSocket text frame.
+pub fn message(sio: &[u8]) -> Frame {
+    let mut out = Vec::new();
+    let text = String::from_utf8_lossy(sio);
+    v4::encode(&EioPacket::text(EioType::Message, text), true, &mut out);
+    Frame::Text(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// The frames of an EVENT or ACK carrying `data` (a BINARY_EVENT or
+/// BINARY_ACK with its attachments when `data` holds bytes), encoded by the
+/// codec.
+pub fn frames(kind: PacketType, namespace: &str, id: Option<u64>, data: &Value) -> Vec<Frame> {
+    let mut header = Vec::new();
+    let attachments = binary::encode(kind, namespace, id.map(AckId::Exact), data, &mut header);
+    let mut out = vec![message(&header)];
+    out.extend(attachments.into_iter().map(|a| Frame::Binary(a.to_vec())));
+    out
+}
+
+/// The header of a Socket.IO packet a client frame carries (text frames
+/// only: a binary frame is an attachment): its type, ack id, attachment
+/// count and event name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Header {
+    /// The packet type.
+    pub kind: PacketType,
+    /// The ack id, when exact.
+    pub id: Option<u64>,
+    /// How many attachments follow.
+    pub attachments: usize,
+    /// The event name, for events.
+    pub name: Option<String>,
+}
+
+/// The Socket.IO header of a frame the server saw from the client.
+pub fn header(o: &Observation) -> Option<Header> {
+    let Seen::Frame(Frame::Text(text)) = &o.seen else {
+        return None;
+    };
+    let eio = v4::decode_text(text, Profile::Compat).ok()?;
+    let (EioType::Message, Data::Text(sio)) = (eio.kind, &eio.data) else {
+        return None;
+    };
+    let p = socket::decode(sio, Version::V5, Profile::Compat, &Limits::default()).ok()?;
+    Some(Header {
+        kind: p.kind,
+        id: p.ack_id.and_then(AckId::exact),
+        attachments: p.attachments,
+        name: p.event_name().ok().flatten().map(|n| n.into_owned()),
     })
-    .await
+}
+
+/// Tells the client to emit `name` with `args` on `/` (an `emit`
+/// instruction; with `ack`, asking for an ack reported with that id).
+pub fn emit(cx: &Ctx, name: &str, args: &[Value], ack: Option<&str>) -> Result<(), Stop> {
+    let args = to_json(&Value::Array(args.to_vec()));
+    cx.instruct(match ack {
+        Some(id) => json!({ "op": "emit", "name": name, "args": args, "ack": true, "id": id }),
+        None => json!({ "op": "emit", "name": name, "args": args }),
+    })
 }
 
 /// The malformed-input rule: after `frame`, the client either goes on
 /// (an `echo` still comes back: outcome `ignored`) or ends the connection
 /// (outcome `closed`); it must not exit, and must not leave the connection
 /// open and dead.
-pub async fn survives(cx: &mut Ctx, frame: siospec_codec::session::Frame) -> Outcome {
+pub async fn survives(cx: &mut Ctx, frame: Frame) -> Outcome {
+    survives_all(cx, vec![frame]).await
+}
+
+/// [`survives`] with several frames sent in a row.
+pub async fn survives_all(cx: &mut Ctx, frames: Vec<Frame>) -> Outcome {
     connected(cx, Setup::default(), &WEBSOCKET_ONLY).await?;
-    cx.control(Control::Raw(frame))?;
+    for frame in frames {
+        cx.control(Control::Raw(frame))?;
+    }
     let probe = vec![Value::String("after".into())];
     let mut data = vec![Value::String("echo".into())];
     data.extend(probe.clone());

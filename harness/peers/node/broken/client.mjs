@@ -4,7 +4,8 @@
 // in this process. harness/tests/client_node.rs runs the client catalogue
 // against each family and checks that exactly the family's cases fail.
 import { Socket as Engine, transports } from "engine.io-client";
-import { Manager } from "socket.io-client";
+import { Manager, Socket } from "socket.io-client";
+import { Encoder } from "socket.io-parser";
 
 const FAMILIES = {
   // Not a rule: the driver dies once its session is open (a client that
@@ -159,6 +160,165 @@ const FAMILIES = {
       if (name === "data" && typeof args[0] === "string" && args[0].startsWith("2[") && !isJson(args[0].slice(1)))
         throw new Error("broken driver: invalid JSON");
       return emit.call(this, name, ...args);
+    };
+    // Socket.IO input it cannot decode throws out of the engine's handler
+    // instead of closing with "parse error".
+    Manager.prototype.ondata = function (data) {
+      this.decoder.add(data);
+    };
+    // And packets it would ignore crash it: one for a namespace it never
+    // joined, an ACK without an id, a CONNECT reply without sid.
+    const ondecoded = Manager.prototype.ondecoded;
+    Manager.prototype.ondecoded = function (packet) {
+      if (!this.nsps[packet.nsp]) throw new Error("broken driver: packet for an unknown namespace");
+      if (packet.type === 3 && packet.id === undefined) throw new Error("broken driver: ACK without id");
+      if (packet.type === 0 && !packet.data?.sid) throw new Error("broken driver: CONNECT without sid");
+      return ondecoded.call(this, packet);
+    };
+  },
+  // Sends the first CONNECT for `/` whatever namespace it was asked to join.
+  namespace: (app) => {
+    const open = app.open;
+    let first = true;
+    app.open = (nsp, opts) => {
+      const asked = first ? "/" : nsp;
+      first = false;
+      return open(asked, opts);
+    };
+  },
+  // Takes a CONNECT_ERROR for one only when it carries data.
+  "connect-error-bare": () => {
+    const onpacket = Socket.prototype.onpacket;
+    Socket.prototype.onpacket = function (packet) {
+      if (packet.type === 4 && packet.nsp === this.nsp && !("data" in packet.data)) return;
+      return onpacket.call(this, packet);
+    };
+  },
+  // Gives every emit-with-ack the ack id 0.
+  "ack-ids": () => {
+    const emit = Socket.prototype.emit;
+    Socket.prototype.emit = function (...args) {
+      this.ids = 0;
+      return emit.apply(this, args);
+    };
+  },
+  // Keeps an ack callback after calling it: a second ACK calls it again.
+  "ack-twice": () => {
+    const onack = Socket.prototype.onack;
+    Socket.prototype.onack = function (packet) {
+      const ack = this.acks[packet.id];
+      onack.call(this, packet);
+      if (typeof ack === "function") this.acks[packet.id] = ack;
+    };
+  },
+  // Closes the connection on an ACK whose id it never gave.
+  "unknown-ack": () => {
+    const onack = Socket.prototype.onack;
+    Socket.prototype.onack = function (packet) {
+      if (packet.id !== undefined && typeof this.acks[packet.id] !== "function") return this.io.engine.close();
+      return onack.call(this, packet);
+    };
+  },
+  // Sends a binary emit-with-ack as a BINARY_ACK.
+  "binary-event-as-ack": () => {
+    const encodeAsBinary = Encoder.prototype.encodeAsBinary;
+    Encoder.prototype.encodeAsBinary = function (obj) {
+      return encodeAsBinary.call(this, obj.type === 5 && obj.id != null ? { ...obj, type: 6 } : obj);
+    };
+  },
+  // Sends the ack of a binary answer as a BINARY_EVENT.
+  "binary-ack-as-event": () => {
+    const encodeAsBinary = Encoder.prototype.encodeAsBinary;
+    Encoder.prototype.encodeAsBinary = function (obj) {
+      return encodeAsBinary.call(this, obj.type === 6 ? { ...obj, type: 5 } : obj);
+    };
+  },
+  // Sends binary values as JSON ({"type":"Buffer","data":[...]}), without
+  // attachments.
+  "binary-as-json": () => {
+    Encoder.prototype.encode = function (obj) {
+      return [this.encodeAsString(obj)];
+    };
+  },
+  // Sends the attachments in reverse order.
+  "attachment-order": () => {
+    const encodeAsBinary = Encoder.prototype.encodeAsBinary;
+    Encoder.prototype.encodeAsBinary = function (obj) {
+      const [header, ...buffers] = encodeAsBinary.call(this, obj);
+      return [header, ...buffers.reverse()];
+    };
+  },
+  // Makes attachments of top-level binary arguments only; nested ones go
+  // as JSON.
+  "nested-binary": () => {
+    const isBytes = (v) => Buffer.isBuffer(v) || v instanceof ArrayBuffer || ArrayBuffer.isView(v);
+    Encoder.prototype.encodeAsBinary = function (obj) {
+      const buffers = [];
+      const data = obj.data.map((v) => (isBytes(v) ? { _placeholder: true, num: buffers.push(v) - 1 } : v));
+      if (buffers.length === 0) return [this.encodeAsString({ ...obj, type: obj.type - 3, data })];
+      return [this.encodeAsString({ ...obj, data, attachments: buffers.length }), ...buffers];
+    };
+  },
+  // Sends an empty binary value as null.
+  "empty-binary": () => {
+    const isBytes = (v) => Buffer.isBuffer(v) || v instanceof ArrayBuffer || ArrayBuffer.isView(v);
+    const drop = (v) =>
+      isBytes(v) ? (v.byteLength === 0 ? null : v)
+      : Array.isArray(v) ? v.map(drop)
+      : v && typeof v === "object" ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, drop(x)]))
+      : v;
+    const encode = Encoder.prototype.encode;
+    Encoder.prototype.encode = function (obj) {
+      return encode.call(this, { ...obj, data: drop(obj.data) });
+    };
+  },
+  // Writes the attachment count with one digit (10 becomes 0).
+  "attachment-count": () => {
+    const encodeAsString = Encoder.prototype.encodeAsString;
+    Encoder.prototype.encodeAsString = function (obj) {
+      return encodeAsString.call(this, obj.attachments ? { ...obj, attachments: obj.attachments % 10 } : obj);
+    };
+  },
+  // Adds a null argument to an emit without arguments.
+  "no-args": () => {
+    const emit = Socket.prototype.emit;
+    Socket.prototype.emit = function (ev, ...args) {
+      return emit.call(this, ev, ...(args.length === 0 ? [null] : args));
+    };
+  },
+  // Drops an event that carries its name alone.
+  "name-only": () => {
+    const onevent = Socket.prototype.onevent;
+    Socket.prototype.onevent = function (packet) {
+      if (packet.data?.length === 1) return;
+      return onevent.call(this, packet);
+    };
+  },
+  // Sends characters beyond the BMP as U+FFFD.
+  unicode: () => {
+    const encodeAsString = Encoder.prototype.encodeAsString;
+    Encoder.prototype.encodeAsString = function (obj) {
+      return encodeAsString.call(this, obj).replace(/[\u{10000}-\u{10FFFF}]/gu, "\uFFFD");
+    };
+  },
+  // Cuts a packet's text at 64 KiB.
+  large: () => {
+    const encodeAsString = Encoder.prototype.encodeAsString;
+    Encoder.prototype.encodeAsString = function (obj) {
+      return encodeAsString.call(this, obj).slice(0, 65536);
+    };
+  },
+  // Drops the events that arrive before the CONNECT reply.
+  "early-event": () => {
+    const onevent = Socket.prototype.onevent;
+    Socket.prototype.onevent = function (packet) {
+      if (this.connected) return onevent.call(this, packet);
+    };
+  },
+  // Closes the whole connection when one namespace is left.
+  "close-all": () => {
+    Manager.prototype._destroy = function () {
+      this._close();
     };
   },
 };
