@@ -120,7 +120,7 @@ async fn one_namespace(mut cx: Ctx) -> Outcome {
 pub(super) fn cases() -> Vec<Case> {
     vec![
         Case::new(S, "server-disconnect", "No reconnection after the server's DISCONNECT")
-            .req("DISCONNECT (1) from the server: the socket is disconnected with the reason \"io server disconnect\", and the client does not try to reconnect it.")
+            .req("The server has forcefully disconnected the socket [a DISCONNECT (1) packet] [...] the client will not try to reconnect and you need to manually call socket.connect() (socket.io client docs, the `disconnect` event; the reason's wording is the library's and is not judged).")
             .ok("no new CONNECT")
             .waits(|_| RECONNECT_WINDOW_MS)
             .run_client(server_disconnect),
