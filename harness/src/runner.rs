@@ -553,6 +553,15 @@ fn conclude(
             },
             None,
         ),
+        Ok(Ok(Err(Stop::Skipped(m)))) => (
+            Judged {
+                verdict: Verdict::Skipped,
+                outcome: None,
+                expected: None,
+                actual: m,
+            },
+            None,
+        ),
         Ok(Ok(Err(Stop::Fail(m)))) => (judge(&case.expect, case.otherwise(), &Obs::Not(m)), None),
         Ok(Ok(Ok(observed))) => {
             let b = judge(&case.expect, case.otherwise(), &observed.behaviour);

@@ -123,7 +123,8 @@ const FAMILIES: &[(&str, &[&str])] = &[
         "multiplex",
         &[
             "client.sio5.connect.multiplexed",
-            "client.sio5.disconnect.one-namespace",
+            // Left unjudged: its rule needs the namespaces multiplexed.
+            "client.sio5.disconnect.one-namespace (SKIPPED)",
         ],
     ),
     // Reordered arguments show in every echo of several arguments.
@@ -257,7 +258,8 @@ async fn each_broken_driver_fails_exactly_its_cases() {
     for (family, want) in FAMILIES {
         let mut sections: Vec<String> = want
             .iter()
-            .filter_map(|id| catalogue.iter().find(|c| c.id == *id))
+            .map(|entry| entry.trim_end_matches(" (SKIPPED)"))
+            .filter_map(|id| catalogue.iter().find(|c| c.id == id))
             .map(|c| c.section.id.to_owned())
             .collect();
         sections.dedup();
@@ -269,17 +271,32 @@ async fn each_broken_driver_fails_exactly_its_cases() {
             .await
             .unwrap_or_else(|e| panic!("{family}: {e}"));
         let got = not_ok(&results);
+        // `ID (SKIPPED)`: a case the family leaves unjudged, since what it
+        // needs first is another case's rule.
         let want: BTreeMap<String, Verdict> = want
             .iter()
-            .map(|id| {
+            .map(|entry| {
+                let (id, skipped) = match entry.strip_suffix(" (SKIPPED)") {
+                    Some(id) => (id, true),
+                    None => (*entry, false),
+                };
                 let case = catalogue
                     .iter()
-                    .find(|c| c.id == *id)
+                    .find(|c| c.id == id)
                     .unwrap_or_else(|| panic!("{id} is in the client catalogue"));
-                (id.to_string(), case.otherwise())
+                let verdict = if skipped {
+                    Verdict::Skipped
+                } else {
+                    case.otherwise()
+                };
+                (id.to_string(), verdict)
             })
             .collect();
-        covered.extend(want.keys().cloned());
+        covered.extend(
+            want.iter()
+                .filter(|(_, v)| **v != Verdict::Skipped)
+                .map(|(id, _)| id.clone()),
+        );
         let got_verdicts: BTreeMap<String, Verdict> =
             got.iter().map(|(id, (v, _))| (id.clone(), *v)).collect();
         if got_verdicts != want {

@@ -569,7 +569,7 @@ pub(crate) async fn probe(client: &Client) -> Result<String, String> {
     let driver = Driver::default();
     let mut cx = Ctx::new("probe", client.clone(), 1.0, trace, driver.clone());
     let said = |stop: Stop| match stop {
-        Stop::Fail(m) | Stop::Unsupported(m) | Stop::Harness(m) => m,
+        Stop::Fail(m) | Stop::Unsupported(m) | Stop::Harness(m) | Stop::Skipped(m) => m,
     };
     let addr = cx.serve(Setup::default()).await.map_err(said)?;
     cx.start(&[]).map_err(said)?;

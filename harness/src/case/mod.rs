@@ -215,6 +215,11 @@ pub enum Stop {
     Unsupported(String),
     /// The harness could not do its part (target unreachable, …).
     Harness(String),
+    /// What the case's rule needs first did not happen, for a reason
+    /// another case judges (a client that does not multiplex cannot show
+    /// what a DISCONNECT of one namespace leaves of the others): SKIPPED,
+    /// not a second FAILED for the same deviation.
+    Skipped(String),
 }
 
 impl From<HttpError> for Stop {

@@ -265,7 +265,7 @@ impl Polling {
             }
             match eio::decode_body(&self.cx, &resp) {
                 Ok(packets) => self.queue.extend(packets),
-                Err(Stop::Fail(d) | Stop::Harness(d) | Stop::Unsupported(d)) => {
+                Err(Stop::Fail(d) | Stop::Harness(d) | Stop::Unsupported(d) | Stop::Skipped(d)) => {
                     return Some(Incoming::Undecodable(d))
                 }
             }
