@@ -75,6 +75,7 @@ const FAMILIES: &[(&str, &[&str])] = &[
     // A client that does not answer PINGs loses its session at pingTimeout,
     // also while it waits for the CONNECT reply, and on polling after a
     // refused WebSocket (that case watches the session through heartbeats).
+    // The cases not about the heartbeat give it 2 s (verify::client::relaxed).
     (
         "heartbeat",
         &[
@@ -83,31 +84,70 @@ const FAMILIES: &[(&str, &[&str])] = &[
             "client.eio4.upgrade.refused",
         ],
     ),
-    // The server (the codec's machine, as Node) ends a v4 session on a
-    // client PING: the cases that need a session through several
-    // heartbeats go with it.
+    // The scripted server keeps a client PING from its machine (which, as
+    // Node's server, would end the session): only the case about it fails.
+    ("ping", &["client.eio4.heartbeat.no-ping"]),
+    // Every case with a polling payload of several messages.
     (
-        "ping",
+        "payload",
         &[
-            "client.eio4.heartbeat.no-ping",
-            "client.eio4.heartbeat.pong",
-            "client.eio4.heartbeat.ping-before-connect",
-            "client.eio4.upgrade.refused",
+            "client.eio4.polling.batched",
+            "client.eio4.polling.single-get",
+            "client.eio4.polling.single-post",
+            "client.eio4.handshake.max-payload",
+            "client.eio4.malformed.oversized-payload",
         ],
     ),
-    ("payload", &["client.eio4.polling.batched"]),
-    ("base64", &["client.eio4.polling.binary"]),
-    ("pause", &["client.eio4.upgrade.probe"]),
-    ("upgrade-error", &["client.eio4.upgrade.refused"]),
-    ("auth", &["client.sio5.connect.auth"]),
+    // The binary it echoes over polling is the base64 text it was given.
+    (
+        "base64",
+        &[
+            "client.eio4.polling.binary",
+            "client.eio4.polling.binary-post",
+        ],
+    ),
+    // Polling not paused loses what the server sends while the UPGRADE is
+    // on its way.
+    (
+        "pause",
+        &["client.eio4.upgrade.probe", "client.eio4.upgrade.lossless"],
+    ),
+    (
+        "upgrade-error",
+        &[
+            "client.eio4.upgrade.refused",
+            "client.eio4.upgrade.probe-mismatch",
+        ],
+    ),
+    (
+        "auth",
+        &["client.sio5.connect.auth", "client.sio5.reconnect.auth"],
+    ),
     ("connect-error", &["client.sio5.connect.connect-error"]),
-    ("multiplex", &["client.sio5.connect.multiplexed"]),
-    // Reordered arguments show in the binary echo too.
+    // `/chat` on a connection of its own is not the one that drops.
+    (
+        "multiplex",
+        &[
+            "client.sio5.connect.multiplexed",
+            "client.sio5.reconnect.namespaces",
+        ],
+    ),
+    // Reordered arguments show in the binary echoes too.
     (
         "echo",
-        &["client.sio5.event.echo", "client.sio5.event.binary"],
+        &[
+            "client.sio5.event.echo",
+            "client.sio5.event.binary",
+            "client.eio4.polling.binary-post",
+        ],
     ),
-    ("binary", &["client.sio5.event.binary"]),
+    (
+        "binary",
+        &[
+            "client.sio5.event.binary",
+            "client.eio4.polling.binary-post",
+        ],
+    ),
     ("ack", &["client.sio5.event.server-ack"]),
     ("own-ack", &["client.sio5.event.client-ack"]),
     ("disconnect", &["client.sio5.disconnect.server-disconnect"]),
@@ -116,9 +156,53 @@ const FAMILIES: &[(&str, &[&str])] = &[
         "malformed",
         &[
             "client.eio4.malformed.unknown-type",
+            "client.eio4.malformed.invalid-base64",
+            "client.eio4.malformed.non-numeric-type",
+            "client.eio4.malformed.close-websocket",
+            "client.eio4.malformed.empty-frame",
+            "client.eio4.malformed.second-open",
+            "client.eio4.malformed.oversized-payload",
             "client.sio5.malformed.invalid-json",
         ],
     ),
+    ("max-payload", &["client.eio4.handshake.max-payload"]),
+    (
+        "ping-timeout",
+        &[
+            "client.eio4.heartbeat.silent-server",
+            "client.eio4.heartbeat.silent-server-polling",
+        ],
+    ),
+    ("base64-post", &["client.eio4.polling.binary-post"]),
+    ("overlap-get", &["client.eio4.polling.single-get"]),
+    ("overlap-post", &["client.eio4.polling.single-post"]),
+    ("noop", &["client.eio4.polling.noop"]),
+    // Polling on after the close packet, it never reconnects either.
+    (
+        "poll-after-close",
+        &[
+            "client.eio4.polling.close",
+            "client.sio5.reconnect.after-close-packet",
+        ],
+    ),
+    ("upgrade-loss", &["client.eio4.upgrade.lossless"]),
+    ("upgrade-dup", &["client.eio4.upgrade.lossless"]),
+    (
+        "probe",
+        &[
+            "client.eio4.upgrade.probe-unanswered",
+            "client.eio4.upgrade.probe-mismatch",
+        ],
+    ),
+    ("backoff", &["client.sio5.reconnect.backoff"]),
+    ("namespaces", &["client.sio5.reconnect.namespaces"]),
+    (
+        "connect-error-retry",
+        &["client.sio5.reconnect.connect-error"],
+    ),
+    ("attempts", &["client.sio5.reconnect.attempt-reset"]),
+    ("auth-once", &["client.sio5.reconnect.auth"]),
+    ("close-final", &["client.sio5.reconnect.after-close-packet"]),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -163,7 +247,10 @@ async fn a_crashing_or_hanging_client_fails_in_bounded_time() {
     // siospec run's test may be hanging its own `sleep` at the same time).
     let forever = format!("{}", 1_000_000 + std::process::id());
     let hang = format!("sleep {forever}");
-    for (command, bound) in [("false", 30), (hang.as_str(), 60)] {
+    // A hanging client holds each case for its first wait, about 8 s (the
+    // time a client is given to connect), four cases at a time.
+    let rounds = siospec::client_cases::all().len().div_ceil(4) as u64;
+    for (command, bound) in [("false", 30), (hang.as_str(), rounds * 8 + 30)] {
         let start = Instant::now();
         let results = run(Client::exec("broken", command)).await;
         let took = start.elapsed();

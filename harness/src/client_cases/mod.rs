@@ -17,6 +17,7 @@ mod sio5_connect;
 mod sio5_disconnect;
 mod sio5_event;
 mod sio5_malformed;
+mod sio5_reconnect;
 
 /// Every client case, in catalogue order.
 pub fn all() -> Vec<Case> {
@@ -29,6 +30,7 @@ pub fn all() -> Vec<Case> {
         sio5_connect::cases,
         sio5_event::cases,
         sio5_disconnect::cases,
+        sio5_reconnect::cases,
         sio5_malformed::cases,
     ];
     sections.iter().flat_map(|f| f()).collect()
