@@ -1,15 +1,18 @@
 //! Client — Engine.IO v4 handshake: the first request, the open packet, the
-//! upgrades it offers.
+//! upgrades it offers, the maxPayload it advertises.
 
+use serde_json::json;
 use siospec_codec::engine::{self, Data, Packet, PacketType};
 use siospec_codec::session::Query;
 use siospec_codec::Profile;
 
 use crate::case::client::{Ctx, Setup};
 use crate::case::{Case, Observed, Outcome, Section, Stop};
-use crate::server::script::{Plan, Seen};
+use crate::server::script::{Control, Plan, Seen};
 use crate::suite::Suite;
-use crate::verify::client::{self as check, CONNECT_WAIT_MS, WEBSOCKET_ONLY};
+use crate::verify::client::{
+    self as check, CONNECT_WAIT_MS, POLLING_ONLY, REPLY_WAIT_MS, WEBSOCKET_ONLY,
+};
 
 const S: Section = Section {
     id: "client.eio4.handshake",
@@ -21,6 +24,18 @@ const S: Section = Section {
 /// How long after connecting a client that would try an upgrade has done it
 /// (engine.io-client probes as soon as the handshake is read).
 const UPGRADE_WINDOW_MS: u64 = 1000;
+
+/// The maxPayload the open packet advertises in `max-payload` (the
+/// machine itself takes the default 1,000,000, so that a longer POST is
+/// seen whole).
+const ADVERTISED_MAX: usize = 1000;
+
+/// How many events the client emits in one go in `max-payload`, each a
+/// packet of about [`FILLER`] bytes: together several times maxPayload.
+const BURST: usize = 12;
+
+/// The length of each event's string argument in `max-payload`.
+const FILLER: usize = 200;
 
 async fn query(mut cx: Ctx) -> Outcome {
     cx.serve(Setup::default()).await?;
@@ -107,6 +122,61 @@ async fn no_upgrade_offered(mut cx: Ctx) -> Outcome {
     }
 }
 
+async fn max_payload(mut cx: Ctx) -> Outcome {
+    let mut setup = check::relaxed();
+    setup.plan.rewrite_polling = Some(check::advertising(json!({ "maxPayload": ADVERTISED_MAX })));
+    check::connected(&mut cx, setup, &POLLING_ONLY).await?;
+    let filler = "x".repeat(FILLER);
+    let events = (1..=BURST)
+        .map(|i| check::instruction(json!({ "op": "emit", "name": "burst", "args": [i, filler] })))
+        .collect();
+    cx.control(Control::Emits {
+        namespace: "/".into(),
+        events,
+    })?;
+    let mut got = Vec::new();
+    let _ = cx
+        .saw(&format!("{BURST} `burst` events"), REPLY_WAIT_MS, |o| {
+            if let Some(args) = check::event_args(o, "/", "burst") {
+                got.push(args.first().map(check::to_json));
+            }
+            (got.len() == BURST || matches!(o.seen, Seen::Closed(_))).then_some(())
+        })
+        .await;
+    let posts: Vec<(usize, usize)> = cx
+        .seen()
+        .into_iter()
+        .filter_map(|o| match o.seen {
+            Seen::Posted(body) => Some((body.len(), check::posted_packets(&body).len())),
+            _ => None,
+        })
+        .collect();
+    let over: Vec<usize> = posts
+        .iter()
+        .map(|&(len, _)| len)
+        .filter(|&len| len > ADVERTISED_MAX)
+        .collect();
+    if !over.is_empty() {
+        return Err(Stop::Fail(format!(
+            "the open packet advertised maxPayload {ADVERTISED_MAX}, and the client POSTed \
+             bodies of {over:?} bytes"
+        )));
+    }
+    let want: Vec<Option<serde_json::Value>> = (1..=BURST).map(|i| Some(json!(i))).collect();
+    if got != want {
+        return Err(Stop::Fail(format!(
+            "every POST within maxPayload, but of the events 1 to {BURST} the server got {got:?}"
+        )));
+    }
+    let largest = posts.iter().map(|&(len, _)| len).max().unwrap_or(0);
+    let batched = posts.iter().filter(|&&(_, packets)| packets > 1).count();
+    Ok(Observed::ok(format!(
+        "{} POSTs, the largest {largest} bytes (maxPayload {ADVERTISED_MAX}), {batched} of them \
+         with several packets; the {BURST} events arrived in order",
+        posts.len()
+    )))
+}
+
 pub(super) fn cases() -> Vec<Case> {
     vec![
         Case::new(S, "query", "The first request carries EIO=4 and a transport")
@@ -121,5 +191,10 @@ pub(super) fn cases() -> Vec<Case> {
             .req("upgrades: the list of transports the client may upgrade to; the client only probes a transport the server offers.")
             .ok("no WebSocket request")
             .run_client(no_upgrade_offered),
+        Case::new(S, "max-payload", "No POST longer than the advertised maxPayload")
+            .req("maxPayload | number | The maximum number of bytes per chunk, used by the client to aggregate packets into payloads. [...] The client SHOULD use the `maxPayload` value sent during the handshake to decide how many packets should be concatenated.")
+            .should()
+            .ok("every POST body within maxPayload; a burst of emits arrives whole, in order")
+            .run_client(max_payload),
     ]
 }

@@ -1,5 +1,9 @@
-//! Client — Engine.IO v4 heartbeat: the server pings, the client answers.
+//! Client — Engine.IO v4 heartbeat: the server pings, the client answers,
+//! and notices a server that has gone silent.
 
+use std::time::Duration;
+
+use serde_json::json;
 use siospec_codec::engine::{self, PacketType};
 use siospec_codec::session::Frame;
 use siospec_codec::Profile;
@@ -19,6 +23,18 @@ const S: Section = Section {
 
 /// How many pings the cases watch.
 const PINGS: u64 = 3;
+
+/// How late after `pingInterval + pingTimeout` a client that noticed the
+/// silence in time may still be seen closing (its timer, a loaded machine).
+const NOTICE_MARGIN_MS: u64 = 500;
+
+/// How long after it closed a client has reconnected: reconnectionDelayMax,
+/// socket.io-client's longest reconnection delay by default, and a margin.
+const RECONNECT_WAIT_MS: u64 = 5000 + 1000;
+
+/// The pingInterval and pingTimeout the silent server's machine runs with:
+/// no PING within any case's time, and no ping timeout either.
+const SILENT: Duration = Duration::from_secs(3600);
 
 /// The time `PINGS` heartbeats take at the server's timings.
 fn heartbeats(c: &Expected) -> u64 {
@@ -103,6 +119,80 @@ async fn ping_before_connect(mut cx: Ctx) -> Outcome {
     ))
 }
 
+/// A server that advertises the reference timings but never pings (its
+/// machine runs with [`SILENT`] timings): the client must notice it within
+/// `pingInterval + pingTimeout`, close, and reconnect.
+async fn silent_server(mut cx: Ctx, transports: &str) -> Outcome {
+    let c = cx.conf();
+    let advertised = check::advertising(json!({
+        "pingInterval": c.ping_interval,
+        "pingTimeout": c.ping_timeout,
+    }));
+    let mut setup = Setup::default();
+    setup.options.engine.ping_interval = SILENT;
+    setup.options.engine.ping_timeout = SILENT;
+    setup.plan.rewrite = Some(advertised.clone());
+    setup.plan.rewrite_polling = Some(advertised);
+    cx.serve(setup).await?;
+    cx.start(&[
+        ("SIOSPEC_TRANSPORTS", transports),
+        ("SIOSPEC_RECONNECTION", "true"),
+    ])?;
+    cx.event("connect", "/", CONNECT_WAIT_MS).await?;
+    // The client's timer starts with the open packet, which answers the
+    // handshake request: measuring from the request gives it the benefit of
+    // the doubt.
+    let opened = cx
+        .seen()
+        .iter()
+        .find(|o| matches!(&o.seen, Seen::Request { query, .. } if !query.contains("sid=")))
+        .map(|o| o.t_ms)
+        .ok_or_else(|| Stop::Harness("connected without a handshake request".into()))?;
+    let bound = c.heartbeat() + NOTICE_MARGIN_MS;
+    let (closed, reason) = cx
+        .saw(
+            &format!(
+                "the client close the session of a server that sent no PING (within \
+                 pingInterval + pingTimeout = {} ms of the handshake, and a margin)",
+                c.heartbeat()
+            ),
+            bound,
+            |o| match &o.seen {
+                Seen::Closed(reason) => Some((o.t_ms, reason.clone())),
+                _ => None,
+            },
+        )
+        .await?;
+    let took = closed - opened;
+    if took > cx.ms(bound).as_secs_f64() * 1000.0 {
+        return Err(Stop::Fail(format!(
+            "the client closed the silent session {took:.0} ms after the handshake \
+             ({reason}), later than pingInterval + pingTimeout = {} ms",
+            c.heartbeat()
+        )));
+    }
+    let again = cx
+        .saw(
+            "a new handshake after the close",
+            RECONNECT_WAIT_MS,
+            |o| match &o.seen {
+                Seen::Request { query, .. } if o.t_ms > closed && !query.contains("sid=") => {
+                    Some(o.t_ms)
+                }
+                _ => None,
+            },
+        )
+        .await?;
+    Ok(Observed::ok(format!(
+        "without a PING the client closed the session {took:.0} ms after the handshake \
+         ({reason}; pingInterval + pingTimeout = {} ms) and reconnected {:.0} ms later",
+        c.heartbeat(),
+        again - closed
+    )))
+}
+
+const SILENT_REQ: &str = "Conversely, if the client does not receive a `ping` packet within `pingInterval + pingTimeout`, then it SHOULD consider that the connection is closed. (socket.io client docs, disconnect reasons: `ping timeout`: The server did not send a PING within the `pingInterval + pingTimeout` range. [...] the client will wait for a small random delay and then try to reconnect)";
+
 pub(super) fn cases() -> Vec<Case> {
     vec![
         Case::new(S, "pong", "Each PING is answered within pingTimeout")
@@ -120,5 +210,17 @@ pub(super) fn cases() -> Vec<Case> {
             .ok("the PING answered, then the connection made")
             .waits(|c| 2 * c.heartbeat())
             .run_client(ping_before_connect),
+        Case::new(S, "silent-server", "A server that stops pinging is noticed in time, then reconnected to (WebSocket)")
+            .req(SILENT_REQ)
+            .should()
+            .ok("closed within pingInterval + pingTimeout, then a new handshake")
+            .waits(|c| c.heartbeat() + NOTICE_MARGIN_MS + RECONNECT_WAIT_MS)
+            .run_client(|cx| silent_server(cx, "websocket")),
+        Case::new(S, "silent-server-polling", "A server that stops pinging is noticed in time, then reconnected to (polling)")
+            .req(SILENT_REQ)
+            .should()
+            .ok("closed within pingInterval + pingTimeout, then a new handshake")
+            .waits(|c| c.heartbeat() + NOTICE_MARGIN_MS + RECONNECT_WAIT_MS)
+            .run_client(|cx| silent_server(cx, "polling")),
     ]
 }

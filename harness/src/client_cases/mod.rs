@@ -19,6 +19,7 @@ mod sio5_connect;
 mod sio5_disconnect;
 mod sio5_event;
 mod sio5_malformed;
+mod sio5_reconnect;
 
 /// Every client case, in catalogue order.
 pub fn all() -> Vec<Case> {
@@ -33,6 +34,7 @@ pub fn all() -> Vec<Case> {
         sio5_ack::cases,
         sio5_binary::cases,
         sio5_disconnect::cases,
+        sio5_reconnect::cases,
         sio5_malformed::cases,
     ];
     sections.iter().flat_map(|f| f()).collect()

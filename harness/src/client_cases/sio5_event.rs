@@ -77,6 +77,15 @@ async fn binary(mut cx: Ctx) -> Outcome {
     compare(&sent, &got)
 }
 
+async fn binary_all_bytes(mut cx: Ctx) -> Outcome {
+    check::connected(&mut cx, Setup::default(), &WEBSOCKET_ONLY).await?;
+    // Every byte value, the record separator 0x1e among them: a client that
+    // splits WebSocket messages where polling payloads are split breaks it.
+    let sent = vec![Value::Binary((0..=255).collect())];
+    let got = check::echo(&cx, sent.clone()).await?;
+    compare(&sent, &got)
+}
+
 async fn server_ack(mut cx: Ctx) -> Outcome {
     check::connected(&mut cx, Setup::default(), &WEBSOCKET_ONLY).await?;
     let args = text_args();
@@ -307,6 +316,10 @@ pub(super) fn cases() -> Vec<Case> {
             .req("BINARY_EVENT (5): each binary value is replaced by {\"_placeholder\":true,\"num\":N} and sent as its own message after the packet, in order; the receiver puts each back in its place.")
             .ok("echo-back carries the same ten binaries, in place")
             .run_client(binary),
+        Case::new(S, "binary-all-bytes", "An attachment of every byte value arrives as sent")
+            .req("Binary payloads are sent as binary WebSocket frames; the record separator (`\\x1e`) separates packets of HTTP long-polling payloads [only: inside a binary frame every byte value is data].")
+            .ok("echo-back carries the 256 bytes 0x00..0xff unchanged")
+            .run_client(binary_all_bytes),
         Case::new(S, "server-ack", "A server's emit-with-ack is answered")
             .req("An EVENT with an id asks for an acknowledgement: the receiver answers with an ACK (3) carrying the same id.")
             .ok("an ACK with the arguments the driver gave")

@@ -66,12 +66,62 @@ async fn handle(req: Request<Incoming>, shared: Arc<Shared>) -> Result<Response<
         return Ok(plain(StatusCode::NOT_FOUND, "Not Found"));
     };
     let head = OwnedHead::of(&req);
-    if let Some(script) = &shared.script {
-        script.request(&head.as_head(), req.uri().path());
+    let Some(script) = shared.script.clone() else {
+        return dispatch(req, head, mode, shared).await;
+    };
+    script.request(&head.as_head(), req.uri().path());
+    if head.as_head().websocket {
+        return dispatch(req, head, mode, shared).await;
     }
+    // A polling request: when it is answered is observed too (or that it
+    // was dropped, should this future be dropped unanswered).
+    let mut answered = Answered {
+        method: head.as_head().method.to_owned(),
+        query: head.as_head().query.to_owned(),
+        status: None,
+        script,
+    };
+    let result = dispatch(req, head, mode, shared).await;
+    answered.status = result.as_ref().ok().map(|r| r.status().as_u16());
+    result
+}
+
+/// Observes how a polling request of the scripted server was answered
+/// when it goes ([`Seen::Response`](super::script::Seen::Response)).
+struct Answered {
+    method: String,
+    query: String,
+    status: Option<u16>,
+    script: Arc<super::script::Script>,
+}
+
+impl Drop for Answered {
+    fn drop(&mut self) {
+        self.script.answered(
+            std::mem::take(&mut self.method),
+            std::mem::take(&mut self.query),
+            self.status,
+        );
+    }
+}
+
+async fn dispatch(
+    req: Request<Incoming>,
+    head: OwnedHead,
+    mode: Mode,
+    shared: Arc<Shared>,
+) -> Result<Response<Body>, Aborted> {
     let verdict = shared
         .endpoint
         .verify(&head.as_head(), |sid| shared.registry.info(sid));
+    if matches!(verdict, Verdict::Handshake(_))
+        && shared.script.as_ref().is_some_and(|s| s.refuse_handshake())
+    {
+        return Ok(plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "handshake refused by the script",
+        ));
+    }
     match verdict {
         Verdict::Preflight(response) => Ok(response_of(response)),
         Verdict::Reject(rejection) => Ok(reject(req, rejection)),
@@ -149,7 +199,10 @@ async fn open_session(
             Mode::Socket => {
                 let connection = ServerConnection::new(now, engine, shared.options.socket);
                 if let Some(script) = &shared.script {
-                    let machine = Tapped::new(connection, script.clone());
+                    let mut machine = Tapped::new(connection, script.clone());
+                    if transport == TransportKind::Polling {
+                        machine = machine.with_handshake_get(id, head.as_head().query);
+                    }
                     return session::spawn(registry, sid.clone(), machine, id, first, |inbox| {
                         script.register(inbox);
                         Scripted::new(script.clone())

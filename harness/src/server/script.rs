@@ -3,20 +3,25 @@
 //!
 //! Nothing here decides the protocol. [`Tapped`] wraps the machine and sits
 //! between it and the sockets: it records what goes in and out (the
-//! observation channel and the case's wire trace) and lets a case rewrite an
-//! outgoing WebSocket frame. [`Scripted`], the application on top, answers
-//! CONNECTs as the case's [`Plan`] says, acknowledges what the client asks
-//! to be acknowledged with the same arguments, and carries out the case's
-//! [`Control`]s (emit, emit with an ack, disconnect a namespace, close, send
-//! a raw frame) in the session's own task.
+//! observation channel and the case's wire trace), lets a case rewrite an
+//! outgoing WebSocket frame or polling packet, put raw packets at the head of
+//! a polling response, and hold the frames of an upgrading WebSocket.
+//! [`Scripted`], the application on top, answers CONNECTs as the case's
+//! [`Plan`] says, acknowledges what the client asks to be acknowledged with
+//! the same arguments, and carries out the case's [`Control`]s (emit, emit
+//! with an ack, disconnect a namespace, close, send a raw frame or raw
+//! polling packets, release held frames) in the session's own task; the
+//! session's task itself drops the transports, and the HTTP side refuses
+//! handshakes and observes when each polling request is answered.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use siospec_codec::session::engine::{self, ServerSession, Transmit};
 use siospec_codec::session::socket::{ServerConnection, ServerEvent};
-use siospec_codec::session::{Frame, RequestHead, ServerMachine, TransportId};
+use siospec_codec::session::{Frame, HttpResponse, Query, RequestHead, ServerMachine, TransportId};
 use siospec_codec::socket::binary::Value;
 use tokio::sync::{mpsc, Notify};
 
@@ -53,6 +58,15 @@ pub struct Plan {
     /// upgrading (a proxy that blocks WebSocket); the session goes on over
     /// polling.
     pub refuse_websocket: bool,
+    /// Applied to every packet of every polling GET response the machine
+    /// produces (the payload split at `\x1e`), as [`Plan::rewrite`] is to
+    /// WebSocket frames.
+    pub rewrite_polling: Option<Rewrite>,
+    /// Hold the frames the client sends on an upgrading WebSocket (one whose
+    /// request carried a `sid`) instead of handing them to the machine, until
+    /// [`Control::Release`] or [`Control::Unhold`]: a `2probe` never released
+    /// goes unanswered; an UPGRADE (`5`) held keeps the server on polling.
+    pub hold_upgrade: bool,
 }
 
 impl std::fmt::Debug for Plan {
@@ -61,6 +75,8 @@ impl std::fmt::Debug for Plan {
             .field("refuse", &self.refuse)
             .field("rewrite", &self.rewrite.is_some())
             .field("refuse_websocket", &self.refuse_websocket)
+            .field("rewrite_polling", &self.rewrite_polling.is_some())
+            .field("hold_upgrade", &self.hold_upgrade)
             .finish()
     }
 }
@@ -106,6 +122,22 @@ pub enum Control {
     /// Send this frame on the session's WebSocket as it is, bypassing the
     /// machine (malformed input).
     Raw(Frame),
+    /// Cut the session's transports as a network failure would: the
+    /// WebSocket dropped without a close frame, pending polling requests
+    /// dropped without a response; no close packet, no DISCONNECT.
+    DropTransport,
+    /// Refuse the next `n` Engine.IO handshakes (HTTP 503), whichever
+    /// session is alive; carried out by the script itself.
+    RefuseHandshakes(usize),
+    /// Put these raw packets (a polling payload: packets separated by
+    /// `\x1e`) at the head of the next polling GET response, past the
+    /// machine; observed as [`Seen::Injected`] when they go out.
+    InjectPolling(String),
+    /// Hand the frames [`Plan::hold_upgrade`] held to the machine, in
+    /// order; frames that arrive later are held still.
+    Release,
+    /// Hand them over and hold no more.
+    Unhold,
 }
 
 /// What the scripted server saw.
@@ -160,6 +192,20 @@ pub enum Seen {
     Violation(String),
     /// The Engine.IO session ended.
     Closed(String),
+    /// The scripted server answered a polling request of [`Seen::Request`]
+    /// with this status, or dropped it without a response (`None`): with
+    /// the requests, what is in flight.
+    Response {
+        /// `GET`, `POST`, …
+        method: String,
+        /// The query string, the request's.
+        query: String,
+        /// The status, if a response was sent.
+        status: Option<u16>,
+    },
+    /// The packets of [`Control::InjectPolling`] went out at the head of the
+    /// response to the GET with this query.
+    Injected(String),
 }
 
 /// One observation and when it happened.
@@ -179,6 +225,8 @@ pub struct Script {
     seen: Mutex<Vec<Observation>>,
     changed: Notify,
     sessions: Mutex<Vec<mpsc::Sender<Input>>>,
+    /// Handshakes still to refuse ([`Control::RefuseHandshakes`]).
+    refusals: AtomicUsize,
 }
 
 impl std::fmt::Debug for Script {
@@ -196,6 +244,7 @@ impl Script {
             seen: Mutex::new(Vec::new()),
             changed: Notify::new(),
             sessions: Mutex::new(Vec::new()),
+            refusals: AtomicUsize::new(0),
         })
     }
 
@@ -238,6 +287,10 @@ impl Script {
     pub fn control(&self, control: Control) -> bool {
         if let Control::Raw(frame) = &control {
             self.trace.push("server", Dir::Out, frame_what(frame));
+        }
+        if let Control::RefuseHandshakes(n) = control {
+            self.refusals.store(n, Ordering::SeqCst);
+            return true;
         }
         let sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
         sessions
@@ -287,6 +340,33 @@ impl Script {
         });
     }
 
+    /// Whether this handshake is to be refused ([`Control::RefuseHandshakes`]);
+    /// counts it.
+    pub(crate) fn refuse_handshake(&self) -> bool {
+        let refused = self
+            .refusals
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if refused {
+            self.trace
+                .note("the script refuses this handshake (HTTP 503)");
+        }
+        refused
+    }
+
+    /// Records how a polling request was answered (see [`Seen::Response`]).
+    pub(crate) fn answered(&self, method: String, query: String, status: Option<u16>) {
+        if status.is_none() {
+            self.trace
+                .note(format!("{method} ?{query} dropped without a response"));
+        }
+        self.observe(Seen::Response {
+            method,
+            query,
+            status,
+        });
+    }
+
     /// Whether the plan refuses WebSocket upgrade requests.
     pub(crate) fn refuses_websocket(&self) -> bool {
         self.plan.refuse_websocket
@@ -310,24 +390,95 @@ fn frame_what(frame: &Frame) -> What {
 }
 
 /// The machine with the script between it and the sockets: what goes in
-/// and out is observed and traced, outgoing text frames pass the plan's
-/// rewrite.
+/// and out is observed and traced, outgoing text frames and polling packets
+/// pass the plan's rewrites, injected packets join the next polling
+/// response, an upgrading WebSocket's frames wait while the plan holds them.
 pub struct Tapped {
     /// The codec's Socket.IO server connection.
     pub inner: ServerConnection,
     script: Arc<Script>,
     /// POST bodies being received, by transport.
     posts: HashMap<TransportId, Vec<u8>>,
+    /// Polling GETs waiting for their response, with their query.
+    gets: HashMap<TransportId, String>,
+    /// Raw packets for the head of the next GET response.
+    inject: Option<String>,
+    /// WebSockets that joined the session (their request carried a `sid`).
+    upgrading: HashSet<TransportId>,
+    /// Whether their frames are held ([`Plan::hold_upgrade`]).
+    holding: bool,
+    /// The frames held, in order.
+    held: Vec<(TransportId, Frame)>,
 }
 
 impl Tapped {
     /// `inner` under `script`.
     pub fn new(inner: ServerConnection, script: Arc<Script>) -> Tapped {
+        let holding = script.plan.hold_upgrade;
         Tapped {
             inner,
             script,
             posts: HashMap::new(),
+            gets: HashMap::new(),
+            inject: None,
+            upgrading: HashSet::new(),
+            holding,
+            held: Vec::new(),
         }
+    }
+
+    /// The same, whose session opened with a polling handshake `id`: its
+    /// response (the open packet) is a GET's like any other.
+    pub fn with_handshake_get(mut self, id: TransportId, query: &str) -> Tapped {
+        self.gets.insert(id, query.to_owned());
+        self
+    }
+
+    /// Hands the held frames to the machine, in order.
+    fn release(&mut self, now: Instant) {
+        for (id, frame) in std::mem::take(&mut self.held) {
+            self.inner.handle_frame(now, id, frame);
+        }
+    }
+
+    /// The response to a polling GET, with the plan's rewrite applied to its
+    /// packets and the injected packets at its head.
+    fn answer_get(&mut self, query: String, mut response: HttpResponse) -> HttpResponse {
+        if response.status != 200 {
+            return response;
+        }
+        let rewrite = self.script.plan.rewrite_polling.clone();
+        let inject = self.inject.take();
+        if rewrite.is_none() && inject.is_none() {
+            return response;
+        }
+        let text = String::from_utf8_lossy(&response.body).into_owned();
+        let mut packets: Vec<String> = Vec::new();
+        if let Some(raw) = &inject {
+            packets.push(raw.clone());
+        }
+        for packet in text.split('\x1e') {
+            match rewrite.as_ref().and_then(|r| r(packet)) {
+                Some(new) => {
+                    self.script
+                        .trace
+                        .note(format!("the script rewrote {packet:?}"));
+                    packets.push(new);
+                }
+                None => packets.push(packet.to_owned()),
+            }
+        }
+        if inject.is_some() {
+            self.script.observe(Seen::Injected(query));
+        }
+        response.body = packets.join("\x1e").into_bytes();
+        let length = response.body.len().to_string();
+        for (name, value) in &mut response.headers {
+            if name.eq_ignore_ascii_case("content-length") {
+                value.clone_from(&length);
+            }
+        }
+        response
     }
 }
 
@@ -338,8 +489,14 @@ impl ServerMachine for Tapped {
     fn handle_request(&mut self, now: Instant, id: TransportId, head: &RequestHead<'_>) {
         // The request itself is recorded by the HTTP side, which sees its
         // path; its body is recorded here, once complete.
-        if head.method == "POST" {
-            self.posts.insert(id, Vec::new());
+        match head.method {
+            "POST" => {
+                self.posts.insert(id, Vec::new());
+            }
+            "GET" => {
+                self.gets.insert(id, head.query.to_owned());
+            }
+            _ => {}
         }
         self.inner.handle_request(now, id, head);
     }
@@ -366,9 +523,13 @@ impl ServerMachine for Tapped {
     }
     fn handle_request_closed(&mut self, now: Instant, id: TransportId) {
         self.posts.remove(&id);
+        self.gets.remove(&id);
         self.inner.handle_request_closed(now, id);
     }
     fn handle_websocket(&mut self, now: Instant, id: TransportId, head: &RequestHead<'_>) {
+        if Query::parse(head.query).get("sid").is_some() {
+            self.upgrading.insert(id);
+        }
         self.inner.handle_websocket(now, id, head);
     }
     fn handle_frame(&mut self, now: Instant, id: TransportId, frame: Frame) {
@@ -376,6 +537,23 @@ impl ServerMachine for Tapped {
             .trace
             .push("client", Dir::In, frame_what(&frame));
         self.script.observe(Seen::Frame(frame.clone()));
+        if matches!(&frame, Frame::Text(t) if t.starts_with('2') && t != "2probe") {
+            // A PING from the client (the v3 direction): the machine, as
+            // Node's server, would end the session on it.
+            // client.eio4.heartbeat.no-ping judges it from the observation;
+            // kept from the machine, it fails no other case.
+            self.script
+                .trace
+                .note("the script keeps this client PING from the machine");
+            return;
+        }
+        if self.holding && self.upgrading.contains(&id) {
+            self.script
+                .trace
+                .note("the script holds this frame of the upgrading WebSocket");
+            self.held.push((id, frame));
+            return;
+        }
         self.inner.handle_frame(now, id, frame);
     }
     fn handle_frame_too_big(&mut self, now: Instant, id: TransportId) {
@@ -433,6 +611,10 @@ impl ServerMachine for Tapped {
                 Transmit::Frame { id, frame }
             }
             Transmit::Http { id, response } => {
+                let response = match self.gets.remove(&id) {
+                    Some(query) => self.answer_get(query, response),
+                    None => response,
+                };
                 self.script.trace.push(
                     "server",
                     Dir::Out,
@@ -447,6 +629,10 @@ impl ServerMachine for Tapped {
                     },
                 );
                 Transmit::Http { id, response }
+            }
+            Transmit::HttpAbort { id } => {
+                self.gets.remove(&id);
+                Transmit::HttpAbort { id }
             }
             other => other,
         })
@@ -570,8 +756,25 @@ impl Application<Tapped> for Scripted {
                 c.close(now);
                 Ok(())
             }
-            // Sent by the session's task straight to the WebSocket.
-            Control::Raw(_) => Ok(()),
+            Control::InjectPolling(raw) => {
+                machine.inject = Some(match machine.inject.take() {
+                    Some(before) => format!("{before}\x1e{raw}"),
+                    None => raw.clone(),
+                });
+                Ok(())
+            }
+            Control::Release => {
+                machine.release(now);
+                Ok(())
+            }
+            Control::Unhold => {
+                machine.holding = false;
+                machine.release(now);
+                Ok(())
+            }
+            // Carried out by the session's task (the WebSocket, the
+            // transports) or by the script itself.
+            Control::Raw(_) | Control::DropTransport | Control::RefuseHandshakes(_) => Ok(()),
         };
         if let Err(e) = result {
             self.script

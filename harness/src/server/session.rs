@@ -356,6 +356,8 @@ fn apply<M: ServerMachine, A: Application<M>>(
                 let _ = out.try_send(WsOut::Frame(frame.clone()));
             }
         }
+        // A network failure the case asks for.
+        Input::Control(Control::DropTransport) => routes.drop_transports(machine, now),
         Input::Control(control) => app.control(machine, now, control),
     }
 }

@@ -3,9 +3,11 @@
 //! event the server saw, and the malformed-input rule (close or ignore,
 //! never crash or hang).
 
+use std::sync::Arc;
+
 use base64::Engine as _;
 use serde_json::json;
-use siospec_codec::engine::{v4, Data, Packet as EioPacket, PacketType as EioType};
+use siospec_codec::engine::{self, v4, Data, Packet as EioPacket, PacketType as EioType};
 use siospec_codec::session::Frame;
 use siospec_codec::socket::binary::{self, Value};
 use siospec_codec::socket::{self, AckId, PacketType, Version};
@@ -13,7 +15,7 @@ use siospec_codec::{Limits, Profile};
 
 use crate::case::client::{Ctx, Setup};
 use crate::case::{Observed, Outcome, Stop};
-use crate::server::script::{Control, Observation, Seen};
+use crate::server::script::{Control, Observation, Rewrite, Seen};
 
 /// How long a client may take to start and connect (a Node driver starts
 /// in about 100 ms; the rest is margin for a loaded machine).
@@ -29,6 +31,26 @@ pub const WEBSOCKET_ONLY: [(&str, &str); 2] = [
     ("SIOSPEC_TRANSPORTS", "websocket"),
     ("SIOSPEC_RECONNECTION", "false"),
 ];
+
+/// The environment of a client on polling only, without reconnection:
+/// every packet of the session travels in polling payloads.
+pub const POLLING_ONLY: [(&str, &str); 2] = [
+    ("SIOSPEC_TRANSPORTS", "polling"),
+    ("SIOSPEC_RECONNECTION", "false"),
+];
+
+/// The pingTimeout of [`relaxed`].
+pub const RELAXED_PING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The default setup with a pingTimeout of [`RELAXED_PING_TIMEOUT`]: for the
+/// cases that are not about the heartbeat, so that a client starved of CPU
+/// (a loaded machine) does not lose its session on a rule the case does not
+/// judge.
+pub fn relaxed() -> Setup {
+    let mut setup = Setup::default();
+    setup.options.engine.ping_timeout = RELAXED_PING_TIMEOUT;
+    setup
+}
 
 /// Serves `setup`, starts the client with `env` and waits for its `connect`
 /// on `/`.
@@ -155,6 +177,110 @@ pub fn emit(cx: &Ctx, name: &str, args: &[Value], ack: Option<&str>) -> Result<(
     })
 }
 
+/// The contract's instruction `op` as the event array of a `do` event, for
+/// [`Control::Emits`].
+pub fn instruction(op: serde_json::Value) -> Value {
+    Value::Array(vec![Value::String("do".into()), op.into()])
+}
+
+/// A rewrite of the open packet (WebSocket frame or polling packet) that
+/// sets `fields` in its JSON object: the server advertises other values
+/// than those its machine runs with.
+pub fn advertising(fields: serde_json::Value) -> Rewrite {
+    Arc::new(move |text: &str| {
+        let packet = engine::v4::decode_text(text, Profile::Compat).ok()?;
+        let (EioType::Open, Data::Text(json)) = (packet.kind, &packet.data) else {
+            return None;
+        };
+        let mut open: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(json).ok()?;
+        for (k, v) in fields.as_object()? {
+            open.insert(k.clone(), v.clone());
+        }
+        let json = serde_json::Value::Object(open).to_string();
+        String::from_utf8(payload(&[EioPacket::text(EioType::Open, json)])).ok()
+    })
+}
+
+/// `packets` as a polling payload (for [`Control::InjectPolling`]).
+pub fn payload(packets: &[EioPacket<'_>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    engine::v4::encode_payload(packets, &mut out);
+    out
+}
+
+/// [`payload`] as text.
+pub fn payload_text(packets: &[EioPacket<'_>]) -> String {
+    String::from_utf8_lossy(&payload(packets)).into_owned()
+}
+
+/// The packets of a polling body the client POSTed, up to the first that
+/// does not decode.
+pub fn posted_packets(body: &[u8]) -> Vec<EioPacket<'static>> {
+    let Ok(text) = engine::v4::body_text(body, Profile::Compat) else {
+        return Vec::new();
+    };
+    engine::v4::decode_payload(&text, Profile::Compat, &Limits::default())
+        .map_while(Result::ok)
+        .map(EioPacket::into_owned)
+        .collect()
+}
+
+/// The most polling requests of `method` in flight at once by the server's
+/// observations (each [`Seen::Request`] until its [`Seen::Response`]), and
+/// when that was first reached.
+pub fn most_in_flight(seen: &[Observation], method: &str) -> (usize, f64) {
+    let mut pending: Vec<&str> = Vec::new();
+    let (mut most, mut at) = (0, 0.0);
+    for o in seen {
+        match &o.seen {
+            Seen::Request {
+                method: m,
+                query,
+                websocket: false,
+            } if m == method => {
+                pending.push(query);
+                if pending.len() > most {
+                    (most, at) = (pending.len(), o.t_ms);
+                }
+            }
+            Seen::Response {
+                method: m, query, ..
+            } if m == method => {
+                if let Some(i) = pending.iter().position(|q| q == query) {
+                    pending.remove(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    (most, at)
+}
+
+/// How many polling requests of `method` are still in flight after the
+/// observations `seen` (each [`Seen::Request`] until its [`Seen::Response`]).
+pub fn in_flight_at_end(seen: &[Observation], method: &str) -> usize {
+    let mut pending: Vec<&str> = Vec::new();
+    for o in seen {
+        match &o.seen {
+            Seen::Request {
+                method: m,
+                query,
+                websocket: false,
+            } if m == method => pending.push(query),
+            Seen::Response {
+                method: m, query, ..
+            } if m == method => {
+                if let Some(i) = pending.iter().position(|q| q == query) {
+                    pending.remove(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    pending.len()
+}
+
 /// The malformed-input rule: after `frame`, the client either goes on
 /// (an `echo` still comes back: outcome `ignored`) or ends the connection
 /// (outcome `closed`); it must not exit, and must not leave the connection
@@ -169,6 +295,21 @@ pub async fn survives_all(cx: &mut Ctx, frames: Vec<Frame>) -> Outcome {
     for frame in frames {
         cx.control(Control::Raw(frame))?;
     }
+    after_malformed(cx).await
+}
+
+/// [`survives`] over polling, with the scripted server's `setup`: `raw`
+/// (packets separated by `\x1e`) at the head of the next GET response,
+/// before the probe's `echo`.
+pub async fn survives_polling(cx: &mut Ctx, setup: Setup, raw: &str) -> Outcome {
+    connected(cx, setup, &POLLING_ONLY).await?;
+    cx.control(Control::InjectPolling(raw.to_owned()))?;
+    after_malformed(cx).await
+}
+
+/// Whether the client went on (`ignored`) or closed (`closed`) after the
+/// malformed input; FAILED when it exited or neither within the wait.
+async fn after_malformed(cx: &mut Ctx) -> Outcome {
     let probe = vec![Value::String("after".into())];
     let mut data = vec![Value::String("echo".into())];
     data.extend(probe.clone());
@@ -220,5 +361,80 @@ pub async fn survives_all(cx: &mut Ctx, frames: Vec<Frame>) -> Outcome {
             )));
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(t_ms: f64, seen: Seen) -> Observation {
+        Observation { t_ms, seen }
+    }
+
+    fn request(method: &str, query: &str) -> Seen {
+        Seen::Request {
+            method: method.into(),
+            query: query.into(),
+            websocket: false,
+        }
+    }
+
+    fn response(method: &str, query: &str) -> Seen {
+        Seen::Response {
+            method: method.into(),
+            query: query.into(),
+            status: Some(200),
+        }
+    }
+
+    #[test]
+    fn in_flight_counts_each_request_until_its_response() {
+        let one_at_a_time = [
+            at(1.0, request("GET", "t=1")),
+            at(2.0, request("POST", "t=2")),
+            at(3.0, response("GET", "t=1")),
+            at(4.0, request("GET", "t=3")),
+            at(5.0, response("POST", "t=2")),
+        ];
+        assert_eq!(most_in_flight(&one_at_a_time, "GET"), (1, 1.0));
+        assert_eq!(most_in_flight(&one_at_a_time, "POST"), (1, 2.0));
+        let overlapping = [
+            at(1.0, request("GET", "t=1")),
+            at(2.0, request("GET", "t=2")),
+            at(3.0, response("GET", "t=2")),
+            at(4.0, response("GET", "t=1")),
+        ];
+        assert_eq!(most_in_flight(&overlapping, "GET"), (2, 2.0));
+        assert_eq!(in_flight_at_end(&overlapping[..3], "GET"), 1);
+        assert_eq!(in_flight_at_end(&overlapping, "GET"), 0);
+    }
+
+    #[test]
+    fn advertising_rewrites_only_the_open_packet() {
+        let rewrite = advertising(json!({ "maxPayload": 1000 }));
+        let open = r#"0{"sid":"s","upgrades":[],"pingInterval":300,"pingTimeout":200,"maxPayload":1000000}"#;
+        let new = rewrite(open).expect("an open packet is rewritten");
+        let packet = engine::v4::decode_text(&new, Profile::Compat).expect("decodes");
+        let Data::Text(json) = packet.data else {
+            panic!("{new}")
+        };
+        let fields: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+        assert_eq!(fields["maxPayload"], 1000);
+        assert_eq!(fields["sid"], "s");
+        assert_eq!(rewrite("2"), None);
+        assert_eq!(rewrite(r#"40{"sid":"x"}"#), None);
+    }
+
+    #[test]
+    fn posted_packets_decodes_a_polling_body() {
+        let body = payload(&[
+            EioPacket::text(EioType::Message, "2[\"a\"]"),
+            EioPacket::binary(&[1, 2][..]),
+        ]);
+        let packets = posted_packets(&body);
+        assert_eq!(packets.len(), 2);
+        assert!(matches!(packets[1].data, Data::Binary(_)));
+        assert!(posted_packets(b"").len() <= 1);
     }
 }

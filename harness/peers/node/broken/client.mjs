@@ -29,11 +29,13 @@ const FAMILIES = {
     };
   },
   // Probes a WebSocket from polling even when the handshake's `upgrades`
-  // offers none.
+  // offers none (when its own transports allow WebSocket).
   upgrade: () => {
     const filter = Engine.prototype._filterUpgrades;
     Engine.prototype._filterUpgrades = function (upgrades) {
-      return this.transport?.name === "polling" ? ["websocket"] : filter.call(this, upgrades);
+      return this.transport?.name === "polling" && this.transports.includes("websocket")
+        ? ["websocket"]
+        : filter.call(this, upgrades);
     };
   },
   // Handles only the first message of a polling payload (binary
@@ -92,12 +94,14 @@ const FAMILIES = {
       if (type !== "pong") return send.call(this, type, ...rest);
     };
   },
-  // Sends PINGs of its own, as a v3 client does.
+  // Sends PINGs of its own on a WebSocket, as a v3 client does.
   ping: () => {
     const onOpen = Engine.prototype.onOpen;
     Engine.prototype.onOpen = function () {
       onOpen.call(this);
-      const timer = setInterval(() => this._sendPacket("ping"), 100);
+      const timer = setInterval(() => {
+        if (this.transport?.name === "websocket") this._sendPacket("ping");
+      }, 100);
       this.on("close", () => clearInterval(timer));
     };
   },
@@ -148,12 +152,29 @@ const FAMILIES = {
   leave: (app) => {
     app.leave = () => {};
   },
-  // Crashes on input it cannot parse instead of closing or ignoring it.
+  // Crashes on input it cannot parse or does not expect instead of closing
+  // or ignoring it: an unparsable packet, a Socket.IO packet that does not
+  // decode, a close packet on a WebSocket, a second open packet, a packet
+  // longer than maxPayload in a polling payload.
   malformed: () => {
     const onPacket = Engine.prototype._onPacket;
     Engine.prototype._onPacket = function (packet) {
       if (packet.type === "error") throw new Error("broken driver: unparsable packet");
+      if (packet.type === "close" && this.transport?.name === "websocket")
+        throw new Error("broken driver: close packet on the WebSocket");
+      if (packet.type === "open" && this.readyState === "open") throw new Error("broken driver: second open packet");
       return onPacket.call(this, packet);
+    };
+    Manager.prototype.ondata = function (data) {
+      this.decoder.add(data); // no catch: a parse error is thrown
+    };
+    const polling = transports.polling.prototype;
+    const onData = polling.onData;
+    polling.onData = function (data) {
+      const max = this.socket._maxPayload;
+      if (typeof data === "string" && max > 0 && data.split("\x1e").some((p) => p.length > max))
+        throw new Error("broken driver: a packet over maxPayload");
+      return onData.call(this, data);
     };
     const emit = Engine.prototype.emitReserved;
     Engine.prototype.emitReserved = function (name, ...args) {
@@ -319,6 +340,164 @@ const FAMILIES = {
   "close-all": () => {
     Manager.prototype._destroy = function () {
       this._close();
+    };
+  },
+  // Sends the whole write buffer in one POST, whatever maxPayload says.
+  "max-payload": () => {
+    Engine.prototype._getWritablePackets = function () {
+      return this.writeBuffer;
+    };
+  },
+  // Never notices a server that stops pinging (no pingInterval +
+  // pingTimeout timer).
+  "ping-timeout": () => {
+    Engine.prototype._resetPingTimeout = function () {};
+  },
+  // POSTs binary as `b` followed by hex instead of base64.
+  "base64-post": () => {
+    const polling = transports.polling.prototype;
+    const doWrite = polling.doWrite;
+    polling.doWrite = function (data, fn) {
+      if (typeof data === "string")
+        data = data
+          .split("\x1e")
+          .map((p) => (p.startsWith("b") ? "b" + Buffer.from(p.slice(1), "base64").toString("hex") : p))
+          .join("\x1e");
+      return doWrite.call(this, data, fn);
+    };
+  },
+  // Polls once more, while its next GET is pending, after a payload of
+  // twenty-five packets or more (as if to catch up).
+  "overlap-get": () => {
+    const polling = transports.polling.prototype;
+    const onData = polling.onData;
+    polling.onData = function (data) {
+      const many = typeof data === "string" && data.split("\x1e").length >= 25;
+      onData.call(this, data);
+      if (many && this.readyState === "open") this.doPoll();
+    };
+  },
+  // Sends more than twelve waiting packets as one POST each, all at once.
+  "overlap-post": () => {
+    const polling = transports.polling.prototype;
+    const write = polling.write;
+    polling.write = function (packets) {
+      if (packets.length <= 12) return write.call(this, packets);
+      for (const packet of packets) write.call(this, [packet]);
+    };
+  },
+  // Drops what follows a NOOP in a polling payload.
+  noop: () => {
+    const polling = transports.polling.prototype;
+    const onData = polling.onData;
+    polling.onData = function (data) {
+      if (typeof data === "string") {
+        const packets = data.split("\x1e");
+        const at = packets.indexOf("6");
+        if (at !== -1) data = packets.slice(0, at + 1).join("\x1e");
+      }
+      return onData.call(this, data);
+    };
+  },
+  // Ignores a close packet in a polling payload, and polls on.
+  "poll-after-close": () => {
+    const polling = transports.polling.prototype;
+    const onData = polling.onData;
+    polling.onData = function (data) {
+      if (typeof data === "string") data = data.split("\x1e").filter((p) => p !== "1").join("\x1e") || "6";
+      return onData.call(this, data);
+    };
+  },
+  // Loses the first message that arrives after the upgrade.
+  "upgrade-loss": () => {
+    const onPacket = Engine.prototype._onPacket;
+    Engine.prototype._onPacket = function (packet) {
+      if (this.siospecDrop && packet.type === "message") {
+        this.siospecDrop = false;
+        return;
+      }
+      return onPacket.call(this, packet);
+    };
+    const probe = Engine.prototype._probe;
+    Engine.prototype._probe = function (name) {
+      this.once("upgrade", () => {
+        this.siospecDrop = true;
+      });
+      return probe.call(this, name);
+    };
+  },
+  // Sends its last message before the upgrade once more after it.
+  "upgrade-dup": () => {
+    const probe = Engine.prototype._probe;
+    Engine.prototype._probe = function (name) {
+      let last = null;
+      const remember = (packet) => {
+        if (packet.type === "message") last = packet;
+      };
+      this.on("packetCreate", remember);
+      this.once("upgrade", () => {
+        this.off("packetCreate", remember);
+        if (last) this.writeBuffer.unshift({ ...last });
+      });
+      return probe.call(this, name);
+    };
+  },
+  // Takes its own `2probe` for answered: upgrades without the server's
+  // `3probe`.
+  probe: () => {
+    const ws = transports.websocket.prototype;
+    const write = ws.write;
+    ws.write = function (packets) {
+      write.call(this, packets);
+      // Before any answer can be read, once the prober listens.
+      if (packets.some((p) => p.type === "ping" && p.data === "probe"))
+        queueMicrotask(() => this.onPacket({ type: "pong", data: "probe" }));
+    };
+  },
+  // Reconnects every 2.5 s, without the exponential backoff (a first
+  // attempt later than the 1.5 s the defaults allow).
+  backoff: (app) => {
+    Object.assign(app.options, { reconnectionDelay: 2500, reconnectionDelayMax: 2500, randomizationFactor: 0 });
+  },
+  // Reconnects only the main namespace after the transport drops.
+  namespaces: () => {
+    const onclose = Socket.prototype.onclose;
+    Socket.prototype.onclose = function (reason, description) {
+      onclose.call(this, reason, description);
+      if (this.nsp !== "/" && reason === "transport close") this.destroy();
+    };
+  },
+  // Tries the namespace again by itself after a CONNECT_ERROR.
+  "connect-error-retry": () => {
+    const onpacket = Socket.prototype.onpacket;
+    Socket.prototype.onpacket = function (packet) {
+      onpacket.call(this, packet);
+      if (packet.type === 4 && packet.nsp === this.nsp) setTimeout(() => this.connect(), 500);
+    };
+  },
+  // Never resets its reconnection attempt count (nor its backoff).
+  attempts: () => {
+    const reconnect = Manager.prototype.reconnect;
+    Manager.prototype.reconnect = function () {
+      this.backoff.reset = () => {};
+      return reconnect.call(this);
+    };
+  },
+  // Sends the auth with the first CONNECT only, not a reconnection's.
+  "auth-once": () => {
+    const send = Socket.prototype._sendConnectPacket;
+    Socket.prototype._sendConnectPacket = function (data) {
+      const first = !this.siospecSent;
+      this.siospecSent = true;
+      return send.call(this, first ? data : undefined);
+    };
+  },
+  // Takes a close packet from the server for the end: no reconnection.
+  "close-final": () => {
+    const onclose = Manager.prototype.onclose;
+    Manager.prototype.onclose = function (reason, description) {
+      if (description?.description === "transport closed by the server") this.skipReconnect = true;
+      return onclose.call(this, reason, description);
     };
   },
 };
