@@ -424,9 +424,16 @@ async fn a_driver_that_crashes_or_hangs_mid_run_fails_its_cases_with_its_stderr(
             "{family}: only {} cases failed",
             failed.len()
         );
+        let catalogue = siospec::client_cases::all();
         for r in failed {
+            // Not OK at the verdict of its level (NON-STRICT for a SHOULD),
+            // or TIMEOUT; never ERROR.
+            let level = catalogue
+                .iter()
+                .find(|c| c.id == r.id)
+                .map(|c| c.otherwise());
             assert!(
-                matches!(r.verdict, Verdict::Failed | Verdict::Timeout),
+                r.verdict == Verdict::Timeout || Some(r.verdict) == level,
                 "{family}: {} was {}",
                 r.id,
                 r.verdict
