@@ -693,7 +693,7 @@ mod tests {
             .collect();
         clients.sort_by(|a, b| a.name.cmp(&b.name));
         let names: Vec<&str> = clients.iter().map(|m| m.name.as_str()).collect();
-        assert_eq!(names, ["node", "python", "rust_socketio"]);
+        assert_eq!(names, ["browser", "node", "python", "rust_socketio"]);
         // Versions from committed pins (node's are read from node_modules).
         for (name, first) in [
             ("python", "python-socketio "),
