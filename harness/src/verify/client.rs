@@ -226,10 +226,10 @@ pub fn posted_packets(body: &[u8]) -> Vec<EioPacket<'static>> {
         .collect()
 }
 
-/// The most polling requests of `method` in flight at once by the server's
-/// observations (each [`Seen::Request`] until its [`Seen::Response`]), and
-/// when that was first reached.
-pub fn most_in_flight(seen: &[Observation], method: &str) -> (usize, f64) {
+/// The polling requests of `method` in flight by the server's observations
+/// (each [`Seen::Request`] until its [`Seen::Response`]): the most at once,
+/// when that was first reached, and how many are left at the end.
+fn in_flight(seen: &[Observation], method: &str) -> (usize, f64, usize) {
     let mut pending: Vec<&str> = Vec::new();
     let (mut most, mut at) = (0, 0.0);
     for o in seen {
@@ -254,31 +254,20 @@ pub fn most_in_flight(seen: &[Observation], method: &str) -> (usize, f64) {
             _ => {}
         }
     }
+    (most, at, pending.len())
+}
+
+/// The most polling requests of `method` in flight at once, and when that
+/// was first reached.
+pub fn most_in_flight(seen: &[Observation], method: &str) -> (usize, f64) {
+    let (most, at, _) = in_flight(seen, method);
     (most, at)
 }
 
 /// How many polling requests of `method` are still in flight after the
-/// observations `seen` (each [`Seen::Request`] until its [`Seen::Response`]).
+/// observations `seen`.
 pub fn in_flight_at_end(seen: &[Observation], method: &str) -> usize {
-    let mut pending: Vec<&str> = Vec::new();
-    for o in seen {
-        match &o.seen {
-            Seen::Request {
-                method: m,
-                query,
-                websocket: false,
-            } if m == method => pending.push(query),
-            Seen::Response {
-                method: m, query, ..
-            } if m == method => {
-                if let Some(i) = pending.iter().position(|q| q == query) {
-                    pending.remove(i);
-                }
-            }
-            _ => {}
-        }
-    }
-    pending.len()
+    in_flight(seen, method).2
 }
 
 /// The malformed-input rule: after `frame`, the client either goes on
