@@ -64,7 +64,11 @@ fn builder(url: &str, nsp: &str, sockets: &Sockets) -> ClientBuilder {
     if let Some(a) = env("SIOSPEC_AUTH") {
         b = b.auth(serde_json::from_str::<Value>(&a).unwrap_or(Value::Null));
     }
-    let attempts = AtomicU32::new(0);
+    // rust_socketio numbers no attempt: the driver counts on_reconnect calls,
+    // from 1 again after each connect, as the library's own loop does (poll_stream
+    // builds a new backoff and attempt count for every reconnection).
+    let attempts = Arc::new(AtomicU32::new(0));
+    let reset = attempts.clone();
     let (n1, n2, n3, n4) = (
         nsp.to_owned(),
         nsp.to_owned(),
@@ -73,6 +77,7 @@ fn builder(url: &str, nsp: &str, sockets: &Sockets) -> ClientBuilder {
     );
     let (url, sockets) = (url.to_owned(), sockets.clone());
     b.on("open", move |_, _| {
+        reset.store(0, Ordering::SeqCst);
         report(json!({ "event": "connect", "namespace": n1 }));
         async {}.boxed()
     })
