@@ -20,11 +20,13 @@ const S: Section = Section {
 };
 
 /// How many events `single-get` sends in one go (all but the first leave in
-/// one payload).
-const MANY: usize = 30;
+/// one payload). Payloads of many packets are `batched`'s rule; python-engineio
+/// decodes at most 16 packets a payload, so these stay under it.
+const MANY: usize = 16;
 
-/// How many events `single-post` has the client emit in one go.
-const BURST: usize = 20;
+/// How many events `single-post` has the client emit in one go (its
+/// instructions, too, arrive in one payload).
+const BURST: usize = 15;
 
 /// How long after a close packet a client that polls on has sent its next
 /// GET (it polls again as soon as the response is read).
@@ -97,11 +99,8 @@ async fn binary(mut cx: Ctx) -> Outcome {
 
 async fn binary_post(mut cx: Ctx) -> Outcome {
     check::connected(&mut cx, check::relaxed(), &POLLING_ONLY).await?;
-    let sent = vec![
-        Value::Binary(vec![0, 1, 2, 0x1e, 0xfe, 0xff]),
-        Value::String("between".into()),
-        Value::Binary(vec![0x62; 5]),
-    ];
+    // One attachment: several are the binary sections' rule.
+    let sent = vec![Value::Binary(vec![0, 1, 2, 0x1e, 0xfe, 0xff])];
     let got = check::echo(&cx, sent.clone()).await?;
     let b_packets = cx
         .seen()

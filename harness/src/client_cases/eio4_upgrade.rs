@@ -212,7 +212,34 @@ fn is_upgrade(o: &Seen) -> bool {
 async fn lossless(mut cx: Ctx) -> Outcome {
     let mut setup = check::relaxed();
     setup.plan.hold_upgrade = true;
-    check::connected(&mut cx, setup, &POLLING_THEN_WEBSOCKET).await?;
+    cx.serve(setup).await?;
+    cx.start(&POLLING_THEN_WEBSOCKET)?;
+    // The stream needs the application connected while the probe is held.
+    // A client that probes before it connects (the spec's order, polling
+    // paused, then the probe) has nothing of its own in flight across the
+    // upgrade: the probe itself is `probe`'s and `probe-unanswered`'s rule.
+    let connected = cx.event("connect", "/", CONNECT_WAIT_MS).await;
+    let sessions = cx
+        .seen()
+        .iter()
+        .filter(|o| matches!(&o.seen, Seen::Request { query, .. } if !query.contains("sid=")))
+        .count();
+    let probed = cx
+        .seen()
+        .iter()
+        .any(|o| matches!(packet(&o.seen), Some((PacketType::Ping, d)) if d == "probe"));
+    if probed && (connected.is_err() || sessions > 1) {
+        return Err(Stop::Skipped(format!(
+            "the client probed before its application connected, and with the probe held it \
+             {}: no event of the session can flow across its upgrade",
+            if sessions > 1 {
+                format!("opened {sessions} Engine.IO sessions")
+            } else {
+                "did not connect".to_owned()
+            }
+        )));
+    }
+    connected?;
     cx.saw("`2probe` on the WebSocket", CONNECT_WAIT_MS, |o| {
         matches!(packet(&o.seen), Some((PacketType::Ping, d)) if d == "probe").then_some(())
     })

@@ -82,27 +82,7 @@ async fn client_disconnect(mut cx: Ctx) -> Outcome {
 
 async fn one_namespace(mut cx: Ctx) -> Outcome {
     check::connected(&mut cx, Setup::default(), &check::WEBSOCKET_ONLY).await?;
-    cx.instruct(json!({ "op": "open", "namespace": "/chat" }))?;
-    // `/chat` beside `/` on one connection is client.sio5.connect.multiplexed's
-    // rule: a client that does not do it leaves this one unjudged.
-    let joined = cx.event("connect", "/chat", REPLY_WAIT_MS).await;
-    let sessions = cx
-        .seen()
-        .iter()
-        .filter(|o| matches!(&o.seen, Seen::Request { query, .. } if !query.contains("sid=")))
-        .count();
-    if let Err(Stop::Fail(why)) = &joined {
-        return Err(Stop::Skipped(format!(
-            "needs `/chat` joined beside `/` (client.sio5.connect.multiplexed), and {why}"
-        )));
-    }
-    joined?;
-    if sessions > 1 {
-        return Err(Stop::Skipped(format!(
-            "needs `/chat` joined on the connection of `/` (client.sio5.connect.multiplexed), \
-             and the client opened {sessions} Engine.IO sessions"
-        )));
-    }
+    check::open_beside(&cx, "/chat").await?;
     cx.control(Control::Disconnect {
         namespace: "/chat".into(),
     })?;

@@ -226,6 +226,33 @@ pub fn posted_packets(body: &[u8]) -> Vec<EioPacket<'static>> {
         .collect()
 }
 
+/// Has the client join `namespace` beside `/`, on the same connection, for
+/// a case whose rule needs two namespaces multiplexed: a client that does
+/// not join it there leaves the case SKIPPED, since multiplexing is
+/// client.sio5.connect.multiplexed's rule and FAILED there.
+pub async fn open_beside(cx: &Ctx, namespace: &str) -> Result<(), Stop> {
+    cx.instruct(json!({ "op": "open", "namespace": namespace }))?;
+    let joined = cx.event("connect", namespace, REPLY_WAIT_MS).await;
+    if let Err(Stop::Fail(why)) = &joined {
+        return Err(Stop::Skipped(format!(
+            "needs `{namespace}` joined beside `/` (client.sio5.connect.multiplexed), and {why}"
+        )));
+    }
+    joined?;
+    let sessions = cx
+        .seen()
+        .iter()
+        .filter(|o| matches!(&o.seen, Seen::Request { query, .. } if !query.contains("sid=")))
+        .count();
+    if sessions > 1 {
+        return Err(Stop::Skipped(format!(
+            "needs `{namespace}` joined on the connection of `/` \
+             (client.sio5.connect.multiplexed), and the client opened {sessions} Engine.IO sessions"
+        )));
+    }
+    Ok(())
+}
+
 /// The polling requests of `method` in flight by the server's observations
 /// (each [`Seen::Request`] until its [`Seen::Response`]): the most at once,
 /// when that was first reached, and how many are left at the end.

@@ -366,13 +366,14 @@ const FAMILIES = {
       return doWrite.call(this, data, fn);
     };
   },
-  // Polls once more, while its next GET is pending, after a payload of
-  // twenty-five packets or more (as if to catch up).
+  // Polls once more, while its next GET is pending, after a payload of ten
+  // events or more (as if to catch up; instructions do not count).
   "overlap-get": () => {
     const polling = transports.polling.prototype;
     const onData = polling.onData;
     polling.onData = function (data) {
-      const many = typeof data === "string" && data.split("\x1e").length >= 25;
+      const many =
+        typeof data === "string" && data.split("\x1e").filter((p) => !p.startsWith('42["do"')).length >= 10;
       onData.call(this, data);
       if (many && this.readyState === "open") this.doPoll();
     };
