@@ -108,6 +108,7 @@ const FAMILIES: &[(&str, &[&str])] = &[
         "payload",
         &[
             "client.eio4.polling.batched",
+            "client.eio4.polling.long-payload",
             "client.eio4.polling.single-get",
             "client.eio4.polling.single-post",
             "client.eio4.handshake.max-payload",

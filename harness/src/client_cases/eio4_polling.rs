@@ -73,6 +73,36 @@ async fn batched(mut cx: Ctx) -> Outcome {
     }
 }
 
+/// How many events `long-payload` sends in one go: all but the first leave
+/// in one payload, longer than some clients' own cap on packets a payload
+/// (python-engineio's is 16); the protocol sets none below maxPayload.
+const LONG: usize = 40;
+
+async fn long_payload(mut cx: Ctx) -> Outcome {
+    check::connected(&mut cx, check::relaxed(), &POLLING_ONLY).await?;
+    let events: Vec<Value> = (1..=LONG)
+        .map(|i| Value::Array(vec![Value::String("long".into()), json!(i).into()]))
+        .collect();
+    cx.control(Control::Emits {
+        namespace: "/".into(),
+        events,
+    })?;
+    let got = reported_all(&cx, "long", LONG).await;
+    let want: Vec<serde_json::Value> = (1..=LONG).map(|i| json!([i])).collect();
+    if got == want {
+        Ok(Observed::ok(format!(
+            "the {LONG} events (a payload of {} packets, a few hundred bytes) were all \
+             reported, in order",
+            LONG - 1
+        )))
+    } else {
+        Err(Stop::Fail(format!(
+            "of the events 1 to {LONG} (all but the first in one polling payload, far below \
+             maxPayload) the client reported {got:?}"
+        )))
+    }
+}
+
 async fn binary(mut cx: Ctx) -> Outcome {
     check::connected(&mut cx, Setup::default(), &POLLING_ONLY).await?;
     let sent = Value::Binary(vec![1, 2, 3, 4, 0xff]);
@@ -295,6 +325,10 @@ pub(super) fn cases() -> Vec<Case> {
             .req("Due to the nature of the HTTP long-polling transport, multiple packets might be concatenated in a single payload in order to increase throughput. [...] The packets are separated by the record separator character: `\\x1e`")
             .ok("all three events reported, in order")
             .run_client(batched),
+        Case::new(S, "long-payload", "A payload of many packets is handled whole")
+            .req("Due to the nature of the HTTP long-polling transport, multiple packets might be concatenated in a single payload in order to increase throughput. [...] The packets are separated by the record separator character [no count is set: only maxPayload bounds a payload]")
+            .ok("all forty events reported, in order")
+            .run_client(long_payload),
         Case::new(S, "binary", "A `b` base64 packet in a payload is binary")
             .req("Binary payloads MUST be base64-encoded and prefixed with a `b` character")
             .ok("the attachment's bytes reported as sent")
