@@ -378,13 +378,15 @@ const FAMILIES = {
       if (many && this.readyState === "open") this.doPoll();
     };
   },
-  // Sends more than twelve waiting packets as one POST each, all at once.
+  // Sends more than four waiting packets as one POST each, all at once,
+  // the last first: whether the server sees the POSTs overlap or one after
+  // another, what they carry is out of order.
   "overlap-post": () => {
     const polling = transports.polling.prototype;
     const write = polling.write;
     polling.write = function (packets) {
-      if (packets.length <= 12) return write.call(this, packets);
-      for (const packet of packets) write.call(this, [packet]);
+      if (packets.length <= 4) return write.call(this, packets);
+      for (const packet of [...packets].reverse()) write.call(this, [packet]);
     };
   },
   // Drops what follows a NOOP in a polling payload.
