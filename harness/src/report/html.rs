@@ -198,9 +198,20 @@ fn side_by_side(index: &Index) -> String {
                 .values()
                 .filter(|c| c.verdict == Verdict::Ok || c.accepted.is_some())
                 .count();
-            let class = if ok == total { "OK" } else { "FAILED" };
+            // Not judged (SKIPPED, UNSUPPORTED) or only recorded
+            // (INFORMATIONAL) is no failure.
+            let open = run
+                .cases
+                .values()
+                .filter(|c| c.verdict >= Verdict::NonStrict && c.accepted.is_none())
+                .count();
+            let class = if open == 0 { "OK" } else { "FAILED" };
+            let rest = match total - ok - open {
+                0 => String::new(),
+                n => format!(", {n} not judged or informational"),
+            };
             format!(
-                "<td class=\"v {class}\" title=\"{} as a {role}\">{ok} / {total} OK<br><span class=\"sub\">{}</span></td>",
+                "<td class=\"v {class}\" title=\"{} as a {role}\">{ok} / {total} OK{rest}<br><span class=\"sub\">{}</span></td>",
                 esc(name),
                 esc(&run.description)
             )
@@ -210,7 +221,7 @@ fn side_by_side(index: &Index) -> String {
         "<h2 id=\"side-by-side\">Servers and clients side by side</h2>\n\
          <p>Each implementation's server and client runs of this report (the client target \
          <code>NAME-client</code> beside the server <code>NAME</code>); OK counts what the \
-         baseline accepts.</p>\n<table><tr><th>implementation</th><th>as a server</th><th>as a client</th></tr>\n",
+         baseline accepts; red when a case is left FAILED, TIMEOUT, ERROR or NON-STRICT.</p>\n<table><tr><th>implementation</th><th>as a server</th><th>as a client</th></tr>\n",
     );
     for (base, (server, client)) in rows {
         s.push_str(&format!(
