@@ -145,7 +145,7 @@ async fn silent_server(mut cx: Ctx, transports: &str) -> Outcome {
     let opened = cx
         .seen()
         .iter()
-        .find(|o| matches!(&o.seen, Seen::Request { query, .. } if !query.contains("sid=")))
+        .find(|o| o.seen.is_handshake())
         .map(|o| o.t_ms)
         .ok_or_else(|| Stop::Harness("connected without a handshake request".into()))?;
     let bound = c.heartbeat() + NOTICE_MARGIN_MS;
@@ -176,7 +176,7 @@ async fn silent_server(mut cx: Ctx, transports: &str) -> Outcome {
             "a new handshake after the close",
             RECONNECT_WAIT_MS,
             |o| match &o.seen {
-                Seen::Request { query, .. } if o.t_ms > closed && !query.contains("sid=") => {
+                Seen::Request { query, .. } if o.t_ms > closed && o.seen.is_handshake() => {
                     Some(o.t_ms)
                 }
                 _ => None,

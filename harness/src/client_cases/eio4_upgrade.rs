@@ -115,7 +115,7 @@ async fn probe(mut cx: Ctx) -> Outcome {
                 websocket: false,
                 method,
                 query,
-            } if o.t_ms > upgraded_at && query.contains("sid=") => {
+            } if o.t_ms > upgraded_at && !o.seen.is_handshake() => {
                 Some(format!("{method} ?{query}"))
             }
             _ => None,
@@ -197,7 +197,7 @@ async fn refused(mut cx: Ctx) -> Outcome {
 /// A handshake request (no `sid`) after `after` ms, said as a reason.
 fn new_handshake(o: &crate::server::script::Observation, after: f64) -> Option<String> {
     match &o.seen {
-        Seen::Request { method, query, .. } if o.t_ms > after && !query.contains("sid=") => Some(
+        Seen::Request { method, query, .. } if o.t_ms > after && o.seen.is_handshake() => Some(
             format!("the client opened a new session ({method} ?{query})"),
         ),
         _ => None,
@@ -219,11 +219,7 @@ async fn lossless(mut cx: Ctx) -> Outcome {
     // paused, then the probe) has nothing of its own in flight across the
     // upgrade: the probe itself is `probe`'s and `probe-unanswered`'s rule.
     let connected = cx.event("connect", "/", CONNECT_WAIT_MS).await;
-    let sessions = cx
-        .seen()
-        .iter()
-        .filter(|o| matches!(&o.seen, Seen::Request { query, .. } if !query.contains("sid=")))
-        .count();
+    let sessions = cx.seen().iter().filter(|o| o.seen.is_handshake()).count();
     let probed = cx
         .seen()
         .iter()

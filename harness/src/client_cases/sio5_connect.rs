@@ -76,7 +76,7 @@ async fn multiplexed(mut cx: Ctx) -> Outcome {
         .seen()
         .into_iter()
         .filter_map(|o| match o.seen {
-            Seen::Request { query, .. } if !query.contains("sid=") => Some(query),
+            Seen::Request { query, .. } if o.seen.is_handshake() => Some(query),
             _ => None,
         })
         .collect();

@@ -122,7 +122,7 @@ async fn nth_line(
 
 /// Whether `o` is an Engine.IO handshake (a request without `sid`) after `t_ms`.
 fn handshake_after(o: &Observation, t_ms: f64) -> bool {
-    matches!(&o.seen, Seen::Request { query, .. } if !query.contains("sid=")) && o.t_ms > t_ms
+    o.seen.is_handshake() && o.t_ms > t_ms
 }
 
 async fn backoff(mut cx: Ctx) -> Outcome {

@@ -208,6 +208,13 @@ pub enum Seen {
     Injected(String),
 }
 
+impl Seen {
+    /// A request that opens an Engine.IO session: one without a `sid`.
+    pub fn is_handshake(&self) -> bool {
+        matches!(self, Seen::Request { query, .. } if Query::parse(query).get("sid").is_none())
+    }
+}
+
 /// One observation and when it happened.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Observation {

@@ -239,11 +239,7 @@ pub async fn open_beside(cx: &Ctx, namespace: &str) -> Result<(), Stop> {
         )));
     }
     joined?;
-    let sessions = cx
-        .seen()
-        .iter()
-        .filter(|o| matches!(&o.seen, Seen::Request { query, .. } if !query.contains("sid=")))
-        .count();
+    let sessions = cx.seen().iter().filter(|o| o.seen.is_handshake()).count();
     if sessions > 1 {
         return Err(Stop::Skipped(format!(
             "needs `{namespace}` joined on the connection of `/` \
