@@ -46,8 +46,32 @@ pub struct Accepted {
     pub case: String,
     /// The verdict accepted.
     pub verdict: Verdict,
-    /// Why it is accepted (required, non-empty).
+    /// Why it is accepted (required, non-empty): what was seen, checked by hand.
     pub reason: String,
+    /// For a third-party implementation's deviation: how much it matters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Severity>,
+}
+
+/// How much a deviation matters, as the matrix's findings rate it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Severity {
+    /// An official peer (client or server) meets it in normal use and
+    /// misbehaves: lost or stuck data, a session that never ends, an error.
+    InteropBreaking,
+    /// Only a test (or a peer stricter than the official one) notices.
+    SpecOnly,
+}
+
+impl Severity {
+    /// Its name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::InteropBreaking => "interop-breaking",
+            Severity::SpecOnly => "spec-only",
+        }
+    }
 }
 
 fn any() -> String {
@@ -99,8 +123,11 @@ impl Baseline {
         }
         let mut stale = Vec::new();
         for a in &self.accepted {
+            // A case the harness could not judge this time (SKIPPED, such as
+            // one that waits longer than --max-wait) says nothing about it.
             let ran: Vec<&CaseResult> = results
                 .iter()
+                .filter(|r| r.verdict != Verdict::Skipped || a.verdict == Verdict::Skipped)
                 .filter(|r| id_matches(&a.target, target) && id_matches(&a.case, &r.id))
                 .collect();
             if !ran.is_empty() && !ran.iter().any(|r| r.verdict == a.verdict) {

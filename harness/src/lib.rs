@@ -20,6 +20,7 @@ pub mod bench;
 pub mod case;
 pub mod cases;
 pub mod client_cases;
+pub mod matrix;
 pub mod peer;
 pub(crate) mod probe;
 pub(crate) mod process;

@@ -53,6 +53,11 @@ struct Manifest {
     /// How its client's driver runs (harness/CLIENT-CONTRACT.md), if it has one.
     #[serde(default)]
     client: Option<ClientSection>,
+    /// Where its bugs are reported upstream. Set for a third-party
+    /// implementation (neither the official one nor siospec's own): the
+    /// matrix writes its deviations up as findings for that tracker.
+    #[serde(default)]
+    issues: Option<String>,
 }
 
 /// A peer's client driver: `program script args…` in the peer's folder.
@@ -238,6 +243,7 @@ impl Peer {
                     broken_script: None,
                 }),
                 client: None,
+                issues: None,
             }),
             dir: PathBuf::new(),
             embedded: true,
@@ -279,6 +285,38 @@ impl Peer {
             .chain(found)
             .map(|m| (m.name, m.help))
             .collect()
+    }
+
+    /// Every peer, servers and clients: the reference server first, then
+    /// the folders of harness/peers by name.
+    pub fn all() -> Vec<Peer> {
+        let mut names: Vec<String> = std::fs::read_dir(peers_root())
+            .into_iter()
+            .flatten()
+            .filter_map(|e| {
+                let path = e.ok()?.path();
+                read_manifest(&path).ok().map(|m| m.name)
+            })
+            .collect();
+        names.sort();
+        std::iter::once(Peer::reference())
+            .chain(names.iter().filter_map(|n| Peer::named(n).ok()))
+            .collect()
+    }
+
+    /// Whether it can be tested as a server.
+    pub fn is_server(&self) -> bool {
+        self.manifest.server.is_some()
+    }
+
+    /// Whether it has a client driver.
+    pub fn is_client(&self) -> bool {
+        self.manifest.client.is_some()
+    }
+
+    /// Its upstream issue tracker: `Some` for a third-party implementation.
+    pub fn issues(&self) -> Option<&str> {
+        self.manifest.issues.as_deref()
     }
 
     /// This peer installed in `dir` instead (`--node-peer DIR`); for the

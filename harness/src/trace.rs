@@ -241,3 +241,86 @@ impl Trace {
         (inner.events.clone(), inner.dropped)
     }
 }
+
+/// Most characters of a body shown on one trace line.
+const LINE_PREVIEW: usize = 160;
+
+impl Body {
+    /// The preview on one line: text with control characters escaped, or
+    /// hex; cut at [`LINE_PREVIEW`] characters, with the length when cut.
+    fn one_line(&self) -> String {
+        let (shown, cut) = match (&self.text, &self.hex) {
+            (Some(t), _) => {
+                let escaped: String = t.chars().flat_map(char::escape_debug).collect();
+                let cut = escaped.chars().count() > LINE_PREVIEW;
+                (escaped.chars().take(LINE_PREVIEW).collect(), cut)
+            }
+            (None, Some(h)) => (
+                format!("hex {}", h.chars().take(LINE_PREVIEW).collect::<String>()),
+                h.len() > LINE_PREVIEW,
+            ),
+            (None, None) => (String::new(), false),
+        };
+        if cut || self.truncated {
+            format!("{shown}… ({} bytes)", self.len)
+        } else {
+            shown
+        }
+    }
+}
+
+impl Event {
+    /// The event on one line of plain text, for excerpts in findings:
+    /// time, connection, direction (`→` to the peer, `←` from it) and what.
+    ///
+    /// ```
+    /// use siospec::trace::{Body, Dir, Event, What};
+    ///
+    /// let e = Event { t_ms: 1.5, conn: "ws#2".into(), dir: Dir::In,
+    ///                 what: What::WsText { data: Body::of(b"2") } };
+    /// assert_eq!(e.line(), "     1.5 ms ws#2 ← text \"2\"");
+    /// ```
+    pub fn line(&self) -> String {
+        let arrow = match self.dir {
+            Dir::Out => "→",
+            Dir::In => "←",
+            Dir::Note => "·",
+        };
+        let what = match &self.what {
+            What::HttpRequest {
+                method,
+                path,
+                query,
+                body,
+                ..
+            } => {
+                let q = if query.is_empty() {
+                    String::new()
+                } else {
+                    format!("?{query}")
+                };
+                match body.len {
+                    0 => format!("{method} {path}{q}"),
+                    _ => format!("{method} {path}{q} \"{}\"", body.one_line()),
+                }
+            }
+            What::HttpResponse { status, body, .. } => format!("{status} \"{}\"", body.one_line()),
+            What::HttpError { error } => format!("no response: {error}"),
+            What::WsConnect { path, query, .. } => format!("WebSocket GET {path}?{query}"),
+            What::WsOpen { .. } => "101 WebSocket open".to_owned(),
+            What::WsRefused { status, error, .. } => match status {
+                Some(s) => format!("WebSocket refused: {s} {error}"),
+                None => format!("WebSocket refused: {error}"),
+            },
+            What::WsText { data } => format!("text \"{}\"", data.one_line()),
+            What::WsBinary { data } => format!("binary {}", data.one_line()),
+            What::WsClose { code, reason } => match code {
+                Some(c) => format!("close {c} {reason:?}"),
+                None => "close (no code)".to_owned(),
+            },
+            What::WsEnd { detail } => format!("connection ended: {detail}"),
+            What::Note { text } => text.clone(),
+        };
+        format!("{:>8.1} ms {} {arrow} {what}", self.t_ms, self.conn)
+    }
+}

@@ -3,6 +3,7 @@
 //! `test server`, [`siospec::bench::run`], [`siospec::server`].
 
 mod bench;
+mod matrix;
 mod print;
 mod run;
 mod serve;
@@ -64,6 +65,18 @@ enum Command {
     /// load.md and load.svg. Never fails on speed: exit 0 when it ran, 2 on
     /// usage or harness errors.
     Bench(bench::BenchArgs),
+    /// The interoperability matrix: every implementation siospec can start
+    /// (harness/peers, and its own), servers through every server suite and
+    /// clients through the client cases, each with its baseline; writes
+    /// siospec-reports/matrix/ (matrix.html, matrix.md, findings.md,
+    /// index.json, and the runs' conformance report in runs/).
+    ///
+    /// Exit status: 0 every run finished and every deviation is one its
+    /// baseline accepts, with no baseline entry left unmatched; 1 a verdict
+    /// changed (a new deviation, or one fixed); 2 usage or harness error (an
+    /// implementation not installed: the message says what to run).
+    #[command(verbatim_doc_comment)]
+    Matrix(matrix::MatrixArgs),
 }
 
 #[derive(Debug, Args)]
@@ -170,6 +183,7 @@ pub async fn main(cli: Cli) -> i32 {
             what: test::TestWhat::Client(args),
         } => test::client(args).await,
         Command::Run(args) => run::run(args).await,
+        Command::Matrix(args) => matrix::matrix(args).await,
     }
 }
 
@@ -181,6 +195,34 @@ fn parse_suites(list: &[String]) -> Result<Vec<Suite>, String> {
                 .ok_or_else(|| format!("unknown suite {s:?} (known: eio4, eio3, sio5, sio4)"))
         })
         .collect()
+}
+
+/// Runs `selected` and writes the reports into `dir` (merging with what is
+/// there); prints the baseline entries that no longer apply.
+async fn execute_and_report(
+    run: &Run,
+    selected: &[&siospec::case::Case],
+    catalogue: &[siospec::case::Case],
+    dir: &std::path::Path,
+    command: String,
+    strict: bool,
+) -> Result<runner::Outcome, String> {
+    let outcome = run.execute(selected, &mut print::Progress::auto()).await?;
+    for line in &outcome.stale {
+        eprintln!("siospec: {line}");
+    }
+    let info = RunInfo {
+        name: &outcome.name,
+        description: &outcome.description,
+        started: outcome.started.clone(),
+        duration_ms: outcome.duration_ms,
+        time_scale: run.options.scale,
+        strict,
+        command,
+        findings: outcome.findings.clone(),
+    };
+    report::write(dir, catalogue, &info, &outcome.results)?;
+    Ok(outcome)
 }
 
 /// `run`, `test server` and `test client` once the target is known: list,
@@ -235,33 +277,18 @@ async fn conform(target: Target, common: Common) -> i32 {
             }
         }
     }
-    let outcome = match run.execute(&selected, &mut print::Progress::auto()).await {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("siospec: {e}");
-            return EXIT_HARNESS;
-        }
-    };
-    for line in &outcome.stale {
-        eprintln!("siospec: {line}");
-    }
     let dir = common
         .report_dir
         .unwrap_or_else(|| PathBuf::from(default_dir));
-    let info = RunInfo {
-        name: &outcome.name,
-        description: &outcome.description,
-        started: outcome.started.clone(),
-        duration_ms: outcome.duration_ms,
-        time_scale: common.time_scale,
-        strict: common.strict,
-        command: report::rerun_command(std::env::args()),
-        findings: outcome.findings.clone(),
-    };
-    if let Err(e) = report::write(&dir, &catalogue, &info, &outcome.results) {
-        eprintln!("siospec: {e}");
-        return EXIT_HARNESS;
-    }
+    let command = report::rerun_command(std::env::args());
+    let outcome =
+        match execute_and_report(&run, &selected, &catalogue, &dir, command, common.strict).await {
+            Ok(o) => o,
+            Err(e) => {
+                eprintln!("siospec: {e}");
+                return EXIT_HARNESS;
+            }
+        };
     eprintln!("siospec: reports in {}", dir.display());
     print::summary(
         &outcome.name,

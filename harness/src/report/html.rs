@@ -239,16 +239,7 @@ fn side_by_side(index: &Index) -> String {
 /// filters and the targets × cases matrix grouped by section.
 pub fn matrix(index: &Index, catalogue: &[Case]) -> String {
     let targets: Vec<&String> = index.targets.keys().collect();
-    let mut sections: BTreeMap<(usize, &str), Vec<&Case>> = BTreeMap::new();
-    let mut order: BTreeMap<&str, usize> = BTreeMap::new();
-    for case in catalogue {
-        let n = order.len();
-        let pos = *order.entry(case.section.id).or_insert(n);
-        sections
-            .entry((pos, case.section.id))
-            .or_default()
-            .push(case);
-    }
+    let sections = sections_of(catalogue);
     let mut body = String::from("<h1 id=\"top\">siospec conformance report</h1>\n");
     body.push_str(&format!(
         "<p>{} — {} case(s) in the catalogue, {} target(s).</p>\n",
@@ -324,6 +315,31 @@ pub fn matrix(index: &Index, catalogue: &[Case]) -> String {
     body.push_str("</table>\n");
     body.push_str(&legend());
 
+    body.push_str(&cases_html(index, catalogue, ""));
+    page("siospec conformance report", &body)
+}
+
+/// The section order of `catalogue`: each section's cases, in catalogue order.
+fn sections_of(catalogue: &[Case]) -> BTreeMap<(usize, &'static str), Vec<&Case>> {
+    let mut sections: BTreeMap<(usize, &str), Vec<&Case>> = BTreeMap::new();
+    let mut order: BTreeMap<&str, usize> = BTreeMap::new();
+    for case in catalogue {
+        let n = order.len();
+        let pos = *order.entry(case.section.id).or_insert(n);
+        sections
+            .entry((pos, case.section.id))
+            .or_default()
+            .push(case);
+    }
+    sections
+}
+
+/// The filters and the targets × cases table, grouped by section; case
+/// pages are under `{prefix}cases/`.
+fn cases_html(index: &Index, catalogue: &[Case], prefix: &str) -> String {
+    let targets: Vec<&String> = index.targets.keys().collect();
+    let sections = sections_of(catalogue);
+    let mut body = String::new();
     // The filters.
     let several = targets.len() > 1;
     body.push_str(&format!(
@@ -398,7 +414,7 @@ pub fn matrix(index: &Index, catalogue: &[Case]) -> String {
                             None => String::new(),
                         };
                         body.push_str(&format!(
-                            "<td class=\"v {}{}\" title=\"{}\"><a href=\"cases/{}/{}.html\">{}{}<br><span class=\"sub\">{:.0} ms</span></a></td>",
+                            "<td class=\"v {}{}\" title=\"{}\"><a href=\"{prefix}cases/{}/{}.html\">{}{}<br><span class=\"sub\">{:.0} ms</span></a></td>",
                             s.verdict.name(),
                             if s.accepted.is_some() { " accepted" } else { "" },
                             esc(&s.actual),
@@ -418,7 +434,7 @@ pub fn matrix(index: &Index, catalogue: &[Case]) -> String {
     }
     body.push_str("</table>\n<p><a href=\"#top\">↑ top</a></p>\n");
     body.push_str(&format!("<script>{FILTER_JS}</script>"));
-    page("siospec conformance report", &body)
+    body
 }
 
 /// Text with control characters made visible (`\x1e` → `␞`, `\r` → `␍`,
@@ -658,4 +674,176 @@ pub fn case_page(run: &RunInfo<'_>, case: &Case, r: &CaseResult) -> String {
     b.push_str("</table>");
     b.push_str(&rerun);
     page(&format!("{} — {target}", case.id), &b)
+}
+
+/// `matrix.html`: the implementations, the findings as bug reports, what
+/// is not yet checked, and the targets × cases table; case pages are those
+/// of the runs' report in `runs/`.
+pub fn matrix_page(
+    m: &crate::matrix::MatrixIndex,
+    runs: &Index,
+    catalogue: &[Case],
+    runs_dir: &str,
+) -> String {
+    use crate::matrix::Kind;
+    let mut body = String::from("<h1 id=\"top\">siospec interoperability matrix</h1>\n");
+    body.push_str(&format!(
+        "<p>{} — written {}{}, in {:.0} s. {} implementation run(s), {} finding(s), {} unchecked non-OK verdict(s). \
+         Also: <a href=\"findings.md\">findings.md</a>, <a href=\"matrix.md\">matrix.md</a>, \
+         the runs' conformance report <a href=\"{runs_dir}/report.html\">{runs_dir}/report.html</a>.</p>\n",
+        esc(&m.generator),
+        esc(&m.written),
+        if m.quick {
+            " by the quick form (cases that wait long on an implementation's own timers SKIPPED)"
+        } else {
+            ""
+        },
+        m.duration_ms / 1000.0,
+        m.implementations.len(),
+        m.findings.len(),
+        m.unchecked.len()
+    ));
+    body.push_str("<nav class=\"toc\"><a href=\"#implementations\">Implementations</a><a href=\"#findings\">Findings</a>");
+    if !m.unchecked.is_empty() {
+        body.push_str("<a href=\"#unchecked\">Not yet checked by hand</a>");
+    }
+    body.push_str("<a href=\"#matrix\">Cases</a></nav>\n");
+
+    // The implementations.
+    body.push_str("<h2 id=\"implementations\">Implementations</h2>\n<table><tr><th>implementation</th><th>role</th><th>tested</th><th>protocols</th><th>transports</th>");
+    for v in Verdict::ALL {
+        body.push_str(&format!("<th class=\"{0}\">{0}</th>", v.name()));
+    }
+    body.push_str(
+        "<th>accepted</th><th>open</th><th>findings</th><th>wall time</th><th>command</th></tr>\n",
+    );
+    for i in &m.implementations {
+        let findings = m.findings.iter().filter(|f| f.target == i.target).count();
+        body.push_str(&format!(
+            "<tr><td class=\"id\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+            esc(&i.name),
+            i.role.name(),
+            esc(&i.tested),
+            esc(&i.protocols.join(", ")),
+            esc(&i.transports.join(", "))
+        ));
+        for v in Verdict::ALL {
+            body.push_str(&format!(
+                "<td>{}</td>",
+                i.counts.get(v.name()).copied().unwrap_or(0)
+            ));
+        }
+        let findings_cell = match i.kind {
+            Kind::ThirdParty if findings > 0 => format!(
+                "<a href=\"#findings-{}\">{findings}</a>",
+                esc(&slug(&i.target))
+            ),
+            Kind::ThirdParty => "0".to_owned(),
+            Kind::Official => "ground truth".to_owned(),
+            Kind::Reference => "siospec's own".to_owned(),
+        };
+        body.push_str(&format!(
+            "<td>{}</td><td class=\"{}\">{}</td><td>{findings_cell}</td><td>{:.1} s</td><td><code class=\"cmd\">{}</code></td></tr>\n",
+            i.accepted,
+            if i.open > 0 { "FAILED" } else { "" },
+            i.open,
+            i.duration_ms / 1000.0,
+            esc(&i.command)
+        ));
+    }
+    body.push_str("</table>\n");
+    body.push_str(&legend());
+
+    // The findings.
+    body.push_str("<h2 id=\"findings\">Findings</h2>\n<p>Each finding is a third-party implementation's deviation from the protocol text, checked by hand (its baseline entry says what was seen), written to be filed upstream. <b>interop-breaking</b>: the official client or server meets it in normal use and misbehaves; <b>spec-only</b>: only a test, or a peer stricter than the official one, notices.</p>\n");
+    if m.findings.is_empty() {
+        body.push_str("<p class=\"none\">No findings.</p>\n");
+    }
+    let mut current = "";
+    for (n, f) in m.findings.iter().enumerate() {
+        if f.target != current {
+            current = &f.target;
+            body.push_str(&format!(
+                "<h3 id=\"findings-{}\">{} as a {}</h3><p>{}{}</p>\n",
+                esc(&slug(&f.target)),
+                esc(&f.implementation),
+                f.role.name(),
+                esc(&f.tested),
+                match &f.issues {
+                    Some(url) => format!(" — report upstream: <a href=\"{0}\">{0}</a>", esc(url)),
+                    None => String::new(),
+                }
+            ));
+        }
+        let first = &f.cases[0];
+        body.push_str(&format!(
+            "<div class=\"findings\" id=\"F{}\"><h3>F{}. <span class=\"id\">{}</span> — {}</h3>",
+            n + 1,
+            n + 1,
+            esc(&f.id),
+            esc(f.severity.as_deref().unwrap_or("not rated"))
+        ));
+        body.push_str(&format!(
+            "<p><b>What {} does</b> (checked by hand): {}</p><p><b>What the protocol says:</b></p>",
+            esc(&f.implementation),
+            esc(&f.observed)
+        ));
+        for c in f.cases.iter().take(3) {
+            body.push_str(&format!(
+                "<blockquote>{}<br><small>— <a href=\"{}\">{}</a> ({}; case <span class=\"id\">{}</span>)</small></blockquote>",
+                esc(&c.requirement),
+                esc(&c.spec_url),
+                esc(&c.spec),
+                esc(&c.level),
+                esc(&c.id)
+            ));
+        }
+        if let Some(expected) = first.expected.first() {
+            body.push_str(&format!(
+                "<p><b>Expected</b> (<span class=\"id\">{}</span>): {}</p>",
+                esc(&first.id),
+                esc(expected)
+            ));
+        }
+        body.push_str(&format!(
+            "<p><b>What the official implementation does:</b> {}.</p><p><b>Cases:</b></p><ul>",
+            esc(&crate::matrix::official_words(f))
+        ));
+        for c in &f.cases {
+            body.push_str(&format!(
+                "<li><a class=\"id\" href=\"{}\">{}</a> <span class=\"{v}\">{v}</span>: {}</li>",
+                esc(&c.page),
+                esc(&c.id),
+                esc(&c.actual),
+                v = c.verdict.name()
+            ));
+        }
+        body.push_str("</ul>");
+        if !first.trace.is_empty() {
+            body.push_str(&format!(
+                "<p><b>Wire trace</b> (<span class=\"id\">{}</span>; → to the implementation, ← from it):</p><pre>{}</pre>",
+                esc(&first.id),
+                esc(&first.trace.join("\n"))
+            ));
+        }
+        body.push_str(&format!(
+            "<p><b>Reproduce:</b> <code class=\"cmd\">{}</code></p></div>\n",
+            esc(&first.command)
+        ));
+    }
+    if !m.unchecked.is_empty() {
+        body.push_str("<h2 id=\"unchecked\">Not yet checked by hand</h2>\n<p>Non-OK verdicts of third-party implementations that no baseline entry accepts: not findings until someone checks them on the wire.</p><ul>");
+        for u in &m.unchecked {
+            body.push_str(&format!(
+                "<li><span class=\"id\">{}</span> on {}: <span class=\"{v}\">{v}</span> — {}</li>",
+                esc(&u.case),
+                esc(&u.target),
+                esc(&u.actual),
+                v = u.verdict.name()
+            ));
+        }
+        body.push_str("</ul>\n");
+    }
+    body.push_str(&cases_html(runs, catalogue, &format!("{runs_dir}/")));
+    page("siospec interoperability matrix", &body)
 }

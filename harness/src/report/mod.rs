@@ -7,6 +7,8 @@
 pub mod escape;
 mod html;
 
+pub use html::matrix_page;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
