@@ -153,6 +153,45 @@ fn target_names() -> PossibleValuesParser {
     )
 }
 
+/// `run --target`'s values: every server, and every client as
+/// `NAME-client` (a peer that is a client only also by its own name).
+fn run_target_names() -> PossibleValuesParser {
+    let mut values: Vec<PossibleValue> = Peer::available()
+        .into_iter()
+        .map(|(name, help)| PossibleValue::new(name).help(help))
+        .collect();
+    for peer in Peer::all().into_iter().filter(Peer::is_client) {
+        let name = peer.name();
+        values.push(
+            PossibleValue::new(format!("{name}-client"))
+                .help(format!("{name}'s client driver, through the client cases")),
+        );
+        if !peer.is_server() {
+            values.push(PossibleValue::new(name).hide(true));
+        }
+    }
+    PossibleValuesParser::new(values)
+}
+
+/// The target a peer name stands for: its server, or its client driver
+/// (`NAME-client`, or a peer that is a client only); `family` picks a
+/// deliberately broken variant.
+fn peer_target(name: &str, family: Option<&str>) -> Result<Target, String> {
+    if let Some(base) = name.strip_suffix("-client") {
+        if let Ok(peer) = Peer::named(base) {
+            return peer.client(family).map(Target::Client);
+        }
+    }
+    let peer = Peer::named(name)?;
+    if !peer.is_server() {
+        return peer.client(family).map(Target::Client);
+    }
+    match family {
+        Some(f) => peer.broken(f).map(Target::Peer),
+        None => Ok(Target::Peer(peer)),
+    }
+}
+
 fn parse_jobs(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
         Ok(0) => Err("--jobs needs at least 1 (cases run at the same time)".to_owned()),

@@ -4,14 +4,15 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{conform, target_names, url_target, Common, UrlOptions, EXIT_HARNESS};
-use siospec::peer::Peer;
+use super::{conform, peer_target, run_target_names, url_target, Common, UrlOptions, EXIT_HARNESS};
 use siospec::target::Target;
 
 #[derive(Debug, Args)]
 pub(super) struct RunArgs {
-    /// Which server to start and test.
-    #[arg(long, value_parser = target_names(), default_value = "rust")]
+    /// Which server to start and test; `NAME-client` tests that peer's
+    /// client driver through the client cases instead (as `test client
+    /// --target NAME`).
+    #[arg(long, value_parser = run_target_names(), default_value = "rust")]
     target: String,
     /// Test this server instead of starting one (same forms as `test server --url`).
     #[arg(long, value_name = "URL")]
@@ -35,14 +36,11 @@ fn target(args: &RunArgs) -> Result<Target, String> {
     if !args.url.is_empty() {
         return url_target("server", &args.url, &args.url_options);
     }
-    let mut peer = Peer::named(&args.target)?;
-    if let Some(family) = &args.broken {
-        peer = peer.broken(family)?;
+    let target = peer_target(&args.target, args.broken.as_deref())?;
+    match (target, &args.node_peer, args.target.as_str()) {
+        (Target::Peer(peer), Some(dir), "node") => Ok(Target::Peer(peer.in_dir(dir.clone()))),
+        (target, _, _) => Ok(target),
     }
-    if let (Some(dir), "node") = (&args.node_peer, args.target.as_str()) {
-        peer = peer.in_dir(dir.clone());
-    }
-    Ok(Target::Peer(peer))
 }
 
 /// Runs `siospec run`; returns the exit status.

@@ -7,7 +7,7 @@ use siospec::case::client::Client;
 use siospec::peer::Peer;
 use siospec::target::Target;
 
-use super::{conform, url_target, Common, UrlOptions, EXIT_HARNESS};
+use super::{conform, peer_target, target_names, url_target, Common, UrlOptions, EXIT_HARNESS};
 
 #[derive(Debug, Subcommand)]
 pub(super) enum TestWhat {
@@ -44,6 +44,11 @@ pub(super) struct ServerArgs {
     /// suite a server of its own. Repeatable.
     #[arg(long, value_name = "URL")]
     url: Vec<String>,
+    /// Start this server and test it instead of one given by URL: `rust`
+    /// (the reference server) or a peer of harness/peers, as `run
+    /// --target` does, on the settings `run` gives it.
+    #[arg(long, value_name = "NAME", value_parser = target_names(), conflicts_with = "url")]
+    target: Option<String>,
     /// Name of the target in reports.
     #[arg(long, default_value = "server")]
     name: String,
@@ -95,11 +100,17 @@ pub(super) struct ClientArgs {
 
 /// Runs `siospec test server`; returns the exit status.
 pub(super) async fn server(args: ServerArgs) -> i32 {
-    if args.url.is_empty() && !args.common.list {
-        eprintln!("siospec: `test server` needs --url URL");
+    if args.url.is_empty() && args.target.is_none() && !args.common.list {
+        eprintln!(
+            "siospec: `test server` needs --url URL (or --target NAME: a server siospec starts)"
+        );
         return EXIT_HARNESS;
     }
-    match url_target(&args.name, &args.url, &args.url_options) {
+    let target = match &args.target {
+        Some(name) => peer_target(name, None),
+        None => url_target(&args.name, &args.url, &args.url_options),
+    };
+    match target {
         Ok(t) => conform(t, args.common).await,
         Err(e) => {
             eprintln!("siospec: {e}");
