@@ -57,8 +57,9 @@ pub struct Accepted {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Severity {
-    /// An official peer (client or server) meets it in normal use and
-    /// misbehaves: lost or stuck data, a session that never ends, an error.
+    /// Normal use with the official client or server meets it: data lost
+    /// or corrupted, a call that never completes, a session that hangs or
+    /// ends late.
     InteropBreaking,
     /// Only a test (or a peer stricter than the official one) notices.
     SpecOnly,

@@ -263,13 +263,8 @@ pub fn official_words(f: &Finding) -> String {
 /// implementation, then the unchecked deviations.
 pub(super) fn markdown(m: &MatrixIndex) -> String {
     let mut s = String::from("# siospec findings\n\n");
-    s.push_str(
-        "Each finding is a third-party implementation's deviation from the protocol text, \
-         checked by hand (its baseline entry, in `harness/baselines/`, says what was seen), \
-         written to be filed upstream. **interop-breaking**: the official client or server \
-         meets it in normal use and misbehaves; **spec-only**: only a test, or a peer stricter \
-         than the official one, notices.\n\n",
-    );
+    s.push_str(super::FINDINGS_NOTE);
+    s.push_str("\n\n");
     if m.findings.is_empty() {
         s.push_str("No findings.\n");
     }

@@ -37,6 +37,14 @@ pub const OFFICIAL: &str = "node";
 /// Where each run's conformance report goes, inside the matrix's folder.
 pub const RUNS_DIR: &str = "runs";
 
+/// What a finding is and how its severity reads, heading the findings.
+pub const FINDINGS_NOTE: &str =
+    "Each finding is a third-party implementation's deviation from the \
+protocol text, checked by hand (its baseline entry, in harness/baselines/, says what was seen), \
+written to be filed upstream. Interop-breaking: normal use with the official client or server \
+meets it, and data is lost or corrupted, a call never completes, or a session hangs or ends late. \
+Spec-only: only a test, or a peer stricter than the official one, notices.";
+
 /// `--max-wait` of the quick form, in seconds: a case waiting longer on the
 /// implementation's own timers (python-socketio's defaults: 25 s + 20 s) is
 /// SKIPPED, and a SKIPPED case is compared with nothing.

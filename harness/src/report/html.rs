@@ -755,7 +755,10 @@ pub fn matrix_page(
     body.push_str(&legend());
 
     // The findings.
-    body.push_str("<h2 id=\"findings\">Findings</h2>\n<p>Each finding is a third-party implementation's deviation from the protocol text, checked by hand (its baseline entry says what was seen), written to be filed upstream. <b>interop-breaking</b>: the official client or server meets it in normal use and misbehaves; <b>spec-only</b>: only a test, or a peer stricter than the official one, notices.</p>\n");
+    body.push_str(&format!(
+        "<h2 id=\"findings\">Findings</h2>\n<p>{}</p>\n",
+        esc(crate::matrix::FINDINGS_NOTE)
+    ));
     if m.findings.is_empty() {
         body.push_str("<p class=\"none\">No findings.</p>\n");
     }
