@@ -720,10 +720,11 @@ pub fn matrix_page(
     for i in &m.implementations {
         let findings = m.findings.iter().filter(|f| f.target == i.target).count();
         body.push_str(&format!(
-            "<tr><td class=\"id\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+            "<tr><td class=\"id\">{}</td><td>{}</td><td style=\"min-width:24em\">{}<br><code class=\"cmd\">{}</code></td><td>{}</td><td>{}</td>",
             esc(&i.name),
             i.role.name(),
             esc(&i.tested),
+            esc(&i.command),
             esc(&i.protocols.join(", ")),
             esc(&i.transports.join(", "))
         ));
@@ -743,12 +744,11 @@ pub fn matrix_page(
             Kind::Reference => "siospec's own".to_owned(),
         };
         body.push_str(&format!(
-            "<td>{}</td><td class=\"{}\">{}</td><td>{findings_cell}</td><td>{:.1} s</td><td><code class=\"cmd\">{}</code></td></tr>\n",
+            "<td>{}</td><td class=\"{}\">{}</td><td>{findings_cell}</td><td>{:.1} s</td></tr>\n",
             i.accepted,
             if i.open > 0 { "FAILED" } else { "" },
             i.open,
-            i.duration_ms / 1000.0,
-            esc(&i.command)
+            i.duration_ms / 1000.0
         ));
     }
     body.push_str("</table>\n");
