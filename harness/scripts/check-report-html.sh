@@ -11,14 +11,14 @@
 #
 #   harness/scripts/check-report-html.sh [REPORT_DIR] [OUT_DIR]
 #
-# REPORT_DIR defaults to reports/conformance (it must hold report.html, made by
-# `siospec run`); screenshots go to OUT_DIR (default: a temp dir, printed).
+# REPORT_DIR defaults to reports/matrix/runs (it must hold report.html, made by
+# `siospec run` or `siospec matrix`); screenshots go to OUT_DIR (default: a temp dir, printed).
 # Needs Debian's `chromium` package; as root it is installed when missing
 # (apt-get update && apt-get install -y chromium).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-dir=$(cd "${1:-reports/conformance}" && pwd)
+dir=$(cd "${1:-reports/matrix/runs}" && pwd)
 out=${2:-$(mktemp -d)}
 mkdir -p "$out"
 [ -f "$dir/report.html" ] || { echo "error: $dir/report.html missing (run siospec run first)" >&2; exit 2; }
