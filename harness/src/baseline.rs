@@ -146,3 +146,52 @@ impl Baseline {
         stale
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::Judged;
+
+    fn result(id: &str, verdict: Verdict) -> CaseResult {
+        CaseResult {
+            id: id.to_owned(),
+            verdict,
+            behaviour: Judged {
+                verdict,
+                outcome: None,
+                expected: None,
+                actual: String::new(),
+            },
+            close: None,
+            duration_ms: 0.0,
+            trace: Vec::new(),
+            trace_dropped: 0,
+            accepted: None,
+        }
+    }
+
+    /// An entry whose case now has another verdict no longer applies; one
+    /// whose case was SKIPPED (not judged this time) still does.
+    #[test]
+    fn a_changed_verdict_makes_an_entry_stale_and_a_skipped_case_does_not() {
+        let b = Baseline {
+            schema: SCHEMA.to_owned(),
+            accepted: vec![Accepted {
+                target: "*".to_owned(),
+                case: "eio4.x".to_owned(),
+                verdict: Verdict::Failed,
+                reason: "seen by hand".to_owned(),
+                severity: Some(Severity::SpecOnly),
+            }],
+        };
+        let mut failed = [result("eio4.x", Verdict::Failed)];
+        assert!(b.apply("t", &mut failed).is_empty());
+        assert_eq!(failed[0].accepted.as_deref(), Some("seen by hand"));
+        assert!(b
+            .apply("t", &mut [result("eio4.x", Verdict::Skipped)])
+            .is_empty());
+        let stale = b.apply("t", &mut [result("eio4.x", Verdict::Ok)]);
+        assert_eq!(stale.len(), 1, "{stale:?}");
+        assert!(stale[0].contains("eio4.x is OK"), "{stale:?}");
+    }
+}

@@ -587,3 +587,123 @@ mod tests {
         assert!(entries(&["nosuch".to_owned()]).is_err());
     }
 }
+
+#[cfg(test)]
+mod write_tests {
+    use super::*;
+    use crate::report::RunInfo;
+    use crate::runner::{CaseResult, Judged};
+    use crate::trace::{Body, Dir, Event, What};
+
+    fn result(id: &str, verdict: Verdict, accepted: Option<&str>) -> CaseResult {
+        CaseResult {
+            id: id.to_owned(),
+            verdict,
+            behaviour: Judged {
+                verdict,
+                outcome: None,
+                expected: None,
+                actual: format!("seen on {id}"),
+            },
+            close: None,
+            duration_ms: 1.0,
+            trace: vec![Event {
+                t_ms: 0.5,
+                conn: "http#1".to_owned(),
+                dir: Dir::In,
+                what: What::HttpResponse {
+                    status: 200,
+                    headers: Vec::new(),
+                    body: Body::of(b"ok"),
+                },
+            }],
+            trace_dropped: 0,
+            accepted: accepted.map(str::to_owned),
+        }
+    }
+
+    fn info(name: &str) -> RunInfo<'_> {
+        RunInfo {
+            name,
+            description: name,
+            started: "2026-01-01T00:00:00Z".to_owned(),
+            duration_ms: 1000.0,
+            time_scale: 1.0,
+            strict: true,
+            command: format!(
+                "siospec run --target {name} --baseline harness/baselines/{name}.json --strict"
+            ),
+            findings: Vec::new(),
+        }
+    }
+
+    /// A third-party server with two deviations, one its baseline accepts:
+    /// one finding (with the official verdict, severity, trace and command)
+    /// and one unchecked deviation.
+    #[test]
+    fn accepted_deviations_become_findings_and_the_rest_stay_unchecked() {
+        let dir = std::env::temp_dir().join(format!("siospec-matrix-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let runs = dir.join(RUNS_DIR);
+        let catalogue = crate::cases::all();
+        let (found, open) = (
+            "eio4.polling.many-packets-order",
+            "eio4.handshake.polling.open",
+        );
+        crate::report::write(
+            &runs,
+            &catalogue,
+            &info("node"),
+            &[
+                result(found, Verdict::Ok, None),
+                result(open, Verdict::Ok, None),
+            ],
+        )
+        .expect("written");
+        crate::report::write(
+            &runs,
+            &catalogue,
+            &info("python"),
+            &[
+                result(
+                    found,
+                    Verdict::Failed,
+                    Some("drops a POST of more than 16 packets"),
+                ),
+                result(open, Verdict::Failed, None),
+            ],
+        )
+        .expect("written");
+        let m = write(&dir, false, 5.0).expect("matrix written");
+        assert_eq!(m.implementations.len(), 2);
+        assert_eq!(m.implementations[0].kind, Kind::Official);
+        assert_eq!(m.findings.len(), 1);
+        let f = &m.findings[0];
+        assert_eq!(f.id, format!("python/{found}"));
+        // python.json rates this one.
+        assert_eq!(f.severity.as_deref(), Some("interop-breaking"));
+        assert_eq!(f.cases[0].official, Some(Verdict::Ok));
+        assert_eq!(
+            f.cases[0].command,
+            format!("siospec run --target python --case {found}")
+        );
+        assert!(
+            f.cases[0].trace[0].contains("← 200 \"ok\""),
+            "{:?}",
+            f.cases[0].trace
+        );
+        assert!(dir.join(&f.cases[0].page).is_file());
+        assert_eq!(m.unchecked.len(), 1);
+        assert_eq!(m.unchecked[0].case, open);
+        for file in ["index.json", "matrix.md", "matrix.html", "findings.md"] {
+            assert!(dir.join(file).is_file(), "{file}");
+        }
+        let md = std::fs::read_to_string(dir.join("findings.md")).expect("read");
+        assert!(
+            md.contains("the official server (node) is OK on this case"),
+            "{md}"
+        );
+        assert!(md.contains("## Not yet checked by hand"), "{md}");
+        std::fs::remove_dir_all(&dir).expect("removed");
+    }
+}
