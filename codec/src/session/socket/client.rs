@@ -64,7 +64,15 @@ impl Default for ClientOptions {
     }
 }
 
-/// The CONNECT_ERROR a server sent.
+/// The message of the [`ClientEvent::ConnectError`] for a CONNECT reply
+/// without a sid: socket.io-client 4.8's, word for word.
+pub const CONNECT_WITHOUT_SID: &str =
+    "It seems you are trying to reach a Socket.IO server in v2.x \
+with a v3.x client, but they are not compatible (more information here: \
+https://socket.io/docs/v3/migrating-from-2-x-to-3-0/)";
+
+/// The CONNECT_ERROR a server sent (or the error a CONNECT reply without a
+/// sid stands for).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectError {
     /// `message`, when the payload is an object with one (or the string payload).
@@ -124,7 +132,10 @@ pub enum ClientEvent {
         /// The Socket.IO id the server gave.
         sid: String,
     },
-    /// The server refused a namespace; it will not be retried.
+    /// The server refused a namespace (a CONNECT_ERROR; it will not be
+    /// retried), or answered its CONNECT without a sid (message
+    /// [`CONNECT_WITHOUT_SID`]; the namespace keeps waiting for a reply, as
+    /// in socket.io-client).
     ConnectError {
         /// The namespace.
         namespace: String,
@@ -805,10 +816,18 @@ impl ClientConnection {
                     .json()
                     .and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok())
                     .and_then(|v| v.get("sid").and_then(|s| s.as_str()).map(str::to_owned));
-                let Some(sid) = sid else {
-                    self.push_event(ClientEvent::Violation(Violation::Unexpected {
-                        what: "CONNECT without a sid (a Socket.IO v2 server?)",
-                    }));
+                let Some(sid) = sid.filter(|s| !s.is_empty()) else {
+                    // socket.io-client 4.8 reports a connect_error with this
+                    // message and leaves the namespace waiting for a reply
+                    // (neither given up nor the connection closed).
+                    self.push_event(ClientEvent::ConnectError {
+                        namespace,
+                        error: ConnectError {
+                            message: Some(CONNECT_WITHOUT_SID.to_owned()),
+                            data: None,
+                            raw: payload.json().unwrap_or("").to_owned(),
+                        },
+                    });
                     return;
                 };
                 if ns.state == NsState::Connected {

@@ -178,16 +178,32 @@ fn connect_reply_connects_and_flushes_buffered_emits_and_events() {
 }
 
 #[test]
-fn connect_without_sid_is_a_violation() {
+fn connect_without_sid_is_a_connect_error_that_keeps_waiting() {
     let mut h = H::new(options());
     h.c.connect(h.now, "/", None).unwrap();
     h.open();
-    h.recv("40");
-    assert!(matches!(
-        h.events()[1],
-        ClientEvent::Violation(Violation::Unexpected { .. })
-    ));
+    h.frames();
+    h.events();
+    h.recv("40{}");
+    assert_eq!(
+        h.events(),
+        vec![ClientEvent::ConnectError {
+            namespace: "/".into(),
+            error: ConnectError {
+                message: Some(CONNECT_WITHOUT_SID.into()),
+                data: None,
+                raw: "{}".into(),
+            },
+        }]
+    );
     assert!(!h.c.is_connected("/"));
+    // Neither the namespace given up nor the connection closed (as
+    // socket.io-client): nothing goes out, a later reply with a sid connects.
+    h.at(100);
+    assert_eq!(h.frames(), Vec::<String>::new());
+    assert!(!h.c.is_closed());
+    h.recv(r#"40{"sid":"abc"}"#);
+    assert!(h.c.is_connected("/"));
 }
 
 #[test]
