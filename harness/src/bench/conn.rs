@@ -1,5 +1,7 @@
-//! One generator client: the codec's Socket.IO client machine
-//! ([`ClientConnection`]) moved over a real WebSocket or HTTP long-polling.
+//! One client: the codec's Socket.IO client machine ([`ClientConnection`])
+//! moved over a real WebSocket or HTTP long-polling (or both, with the
+//! upgrade the machine performs). The load generator runs thousands of
+//! them; `siospec client` runs one as the client contract's driver.
 //!
 //! The protocol is entirely the machine's: this adapter opens sockets,
 //! carries bytes both ways and wakes the machine at its timeouts. Every await
@@ -7,14 +9,14 @@
 //! that the same poll drains, sockets open in spawned tasks), so a caller
 //! can `select!` it against anything else without losing data.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use futures_util::{Sink, Stream};
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
@@ -114,6 +116,8 @@ pub struct Conn {
     ws: Option<WsLink>,
     get: Lane,
     post: Lane,
+    /// The HTTP requests in flight, to abort when the machine gives one up.
+    requests: HashMap<TransportId, tokio::task::AbortHandle>,
 }
 
 impl std::fmt::Debug for Conn {
@@ -127,7 +131,6 @@ impl std::fmt::Debug for Conn {
 impl Conn {
     /// Starts a client for `http://authority/socket.io/` that joins `/`.
     pub fn start(authority: Arc<str>, transport: Transport) -> Conn {
-        let now = Instant::now();
         let options = ClientOptions {
             engine: ClientConfig {
                 path: "/socket.io/".to_owned(),
@@ -142,9 +145,16 @@ impl Conn {
             reconnection: false,
             ..ClientOptions::default()
         };
-        let mut sio = ClientConnection::new(now, options);
+        let mut conn = Conn::new(authority, options);
         // Cannot fail: no auth payload to validate.
-        let _ = sio.connect(now, "/", None);
+        let _ = conn.sio.connect(Instant::now(), "/", None);
+        conn
+    }
+
+    /// A client for `http://authority` with these options, its first
+    /// Engine.IO session opening; no namespace joined yet (see [`Conn::sio`]).
+    pub fn new(authority: Arc<str>, options: ClientOptions) -> Conn {
+        let sio = ClientConnection::new(Instant::now(), options);
         let (tx, rx) = mpsc::unbounded_channel();
         Conn {
             sio,
@@ -154,6 +164,7 @@ impl Conn {
             ws: None,
             get: Lane::default(),
             post: Lane::default(),
+            requests: HashMap::new(),
         }
     }
 
@@ -237,10 +248,15 @@ impl Conn {
                 status,
                 content_type,
                 body,
-            } => self
-                .sio
-                .handle_response(now, id, status, content_type.as_deref(), &body),
-            Input::RequestFailed(id) => self.sio.handle_request_failed(now, id),
+            } => {
+                self.requests.remove(&id);
+                self.sio
+                    .handle_response(now, id, status, content_type.as_deref(), &body);
+            }
+            Input::RequestFailed(id) => {
+                self.requests.remove(&id);
+                self.sio.handle_request_failed(now, id);
+            }
         }
     }
 
@@ -267,9 +283,15 @@ impl Conn {
                         let _ = tx.send(input);
                     });
                 }
-                // The generator only ever ends a connection by dropping it, so
-                // nothing queued is worth writing out first.
-                ClientTransmit::CloseWebSocket { id } => self.drop_ws(id),
+                // What is queued goes out first (a DISCONNECT, a close
+                // packet), then a close frame, as the official client does;
+                // the generator, which ends a connection by dropping it,
+                // never gets here.
+                ClientTransmit::CloseWebSocket { id } => {
+                    if let Some(link) = self.ws.take_if(|l| l.id == id) {
+                        tokio::spawn(close_ws(link));
+                    }
+                }
                 ClientTransmit::Http(req) => {
                     let lane = match req.method {
                         HttpMethod::Get => self.get.clone(),
@@ -277,12 +299,20 @@ impl Conn {
                     };
                     let tx = self.tx.clone();
                     let authority = self.authority.clone();
-                    tokio::spawn(async move {
+                    let id = req.id;
+                    let task = tokio::spawn(async move {
                         let _ = tx.send(http(&authority, &lane, req).await);
                     });
+                    self.requests.insert(id, task.abort_handle());
                 }
-                // The answer of an aborted request is ignored by the machine anyway.
-                ClientTransmit::Abort { .. } => {}
+                // Dropping the request drops its connection too (see
+                // `send_http`): a long poll given up must not hold its lane
+                // until the server answers it.
+                ClientTransmit::Abort { id } => {
+                    if let Some(task) = self.requests.remove(&id) {
+                        task.abort();
+                    }
+                }
             }
         }
     }
@@ -320,6 +350,21 @@ async fn open_ws(authority: &str, uri: &str) -> Option<WsStream> {
     Some(ws)
 }
 
+/// Writes what was queued for a WebSocket the machine closes, then closes
+/// it and waits (briefly) for the server's close frame.
+async fn close_ws(mut link: WsLink) {
+    let ws = &mut link.ws;
+    let bye = async {
+        for msg in link.out.drain(..) {
+            ws.feed(msg).await.ok()?;
+        }
+        ws.close(None).await.ok()?;
+        while ws.next().await.is_some() {}
+        Some(())
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), bye).await;
+}
+
 async fn http(authority: &str, lane: &Lane, req: HttpRequest) -> Input {
     let id = req.id;
     match send_http(authority, lane, req).await {
@@ -329,10 +374,7 @@ async fn http(authority: &str, lane: &Lane, req: HttpRequest) -> Input {
             content_type,
             body,
         },
-        None => {
-            *lane.lock().await = None;
-            Input::RequestFailed(id)
-        }
+        None => Input::RequestFailed(id),
     }
 }
 
@@ -342,15 +384,20 @@ async fn send_http(
     req: HttpRequest,
 ) -> Option<(u16, Option<String>, Bytes)> {
     let mut slot = lane.lock().await;
-    if slot.as_ref().is_none_or(|s| s.is_closed()) {
-        let tcp = connect_tcp(authority).await?;
-        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
-            .await
-            .ok()?;
-        tokio::spawn(conn);
-        *slot = Some(sender);
-    }
-    let sender = slot.as_mut()?;
+    // Taken out while in use and put back once answered: a request
+    // dropped half-way (aborted) leaves the lane without its connection,
+    // which closes, instead of one still busy with the abandoned answer.
+    let mut sender = match slot.take().filter(|s| !s.is_closed()) {
+        Some(s) => s,
+        None => {
+            let tcp = connect_tcp(authority).await?;
+            let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
+                .await
+                .ok()?;
+            tokio::spawn(conn);
+            sender
+        }
+    };
     sender.ready().await.ok()?;
     let mut builder = hyper::Request::builder()
         .method(req.method.as_str())
@@ -368,5 +415,6 @@ async fn send_http(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let body = response.into_body().collect().await.ok()?.to_bytes();
+    *slot = Some(sender);
     Some((status, content_type, body))
 }
