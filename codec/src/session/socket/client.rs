@@ -259,6 +259,11 @@ pub struct ClientConnection {
     engine_open: bool,
     engines: u64,
     retired: VecDeque<ClientTransmit>,
+    /// A session the client left that is still closing as engine.io-client's
+    /// `close()` does: it waits for its write buffer to drain (the POST in
+    /// flight, a DISCONNECT in it) or its upgrade to finish, then sends its
+    /// close packet. Its events no longer reach the application.
+    closing: Option<ClientSession>,
     namespaces: BTreeMap<String, Namespace>,
     reassembler: Reassembler,
     backoff: Backoff,
@@ -283,6 +288,7 @@ impl ClientConnection {
             engine_open: false,
             engines: 0,
             retired: VecDeque::new(),
+            closing: None,
             namespaces: BTreeMap::new(),
             reassembler,
             backoff,
@@ -325,9 +331,10 @@ impl ClientConnection {
     }
 
     /// `true` once the client gave up for good (closed by the application,
-    /// refused everywhere, or out of attempts).
+    /// refused everywhere, or out of attempts) and its last session has
+    /// finished closing (its close packet sent).
     pub fn is_closed(&self) -> bool {
-        self.engine.is_none() && self.reconnect_at.is_none()
+        self.engine.is_none() && self.reconnect_at.is_none() && self.closing.is_none()
     }
 
     /// Acks waiting on `namespace`.
@@ -354,6 +361,9 @@ impl ClientConnection {
         if let Some(t) = self.retired.pop_front() {
             return Some(t);
         }
+        if let Some(t) = self.closing.as_mut().and_then(ClientSession::poll_transmit) {
+            return Some(t);
+        }
         self.engine.as_mut().and_then(ClientSession::poll_transmit)
     }
 
@@ -366,6 +376,7 @@ impl ClientConnection {
     pub fn poll_timeout(&self) -> Option<Instant> {
         [
             self.engine.as_ref().and_then(ClientSession::poll_timeout),
+            self.closing.as_ref().and_then(ClientSession::poll_timeout),
             self.reconnect_at,
             self.open_deadline,
             self.next_ack_deadline(),
@@ -405,6 +416,10 @@ impl ClientConnection {
         if let Some(e) = self.engine.as_mut() {
             e.handle_response(now, id, status, content_type, body);
         }
+        if let Some(e) = self.closing.as_mut() {
+            e.handle_response(now, id, status, content_type, body);
+        }
+        self.tend_closing();
         self.pump(now);
     }
 
@@ -414,6 +429,10 @@ impl ClientConnection {
         if let Some(e) = self.engine.as_mut() {
             e.handle_request_failed(now, id);
         }
+        if let Some(e) = self.closing.as_mut() {
+            e.handle_request_failed(now, id);
+        }
+        self.tend_closing();
         self.pump(now);
     }
 
@@ -423,15 +442,26 @@ impl ClientConnection {
         if let Some(e) = self.engine.as_mut() {
             e.handle_websocket_open(now, id);
         }
+        if let Some(e) = self.closing.as_mut() {
+            e.handle_websocket_open(now, id);
+        }
+        self.tend_closing();
         self.pump(now);
     }
 
     /// See [`ClientSession::handle_frame`].
     pub fn handle_frame(&mut self, now: Instant, id: TransportId, frame: Frame) {
         self.advance(now);
-        if let Some(e) = self.engine.as_mut() {
-            e.handle_frame(now, id, frame);
+        match self.closing.as_mut() {
+            // Ids are disjoint per session: the frame is one session's.
+            Some(e) if e.owns(id) => e.handle_frame(now, id, frame),
+            _ => {
+                if let Some(e) = self.engine.as_mut() {
+                    e.handle_frame(now, id, frame);
+                }
+            }
         }
+        self.tend_closing();
         self.pump(now);
     }
 
@@ -441,6 +471,10 @@ impl ClientConnection {
         if let Some(e) = self.engine.as_mut() {
             e.handle_websocket_closed(now, id);
         }
+        if let Some(e) = self.closing.as_mut() {
+            e.handle_websocket_closed(now, id);
+        }
+        self.tend_closing();
         self.pump(now);
     }
 
@@ -450,6 +484,10 @@ impl ClientConnection {
         if let Some(e) = self.engine.as_mut() {
             e.handle_websocket_error(now, id);
         }
+        if let Some(e) = self.closing.as_mut() {
+            e.handle_websocket_error(now, id);
+        }
+        self.tend_closing();
         self.pump(now);
     }
 
@@ -631,6 +669,26 @@ impl ClientConnection {
         while let Some(t) = engine.poll_transmit() {
             self.retired.push_back(t);
         }
+        if !engine.is_closed() {
+            // An earlier one still closing is given up (its transmits are out).
+            self.closing = Some(engine);
+            self.tend_closing();
+        }
+    }
+
+    /// Drops the closing session's events and forgets it once closed (its
+    /// last transmits moved out first).
+    fn tend_closing(&mut self) {
+        let Some(e) = self.closing.as_mut() else {
+            return;
+        };
+        while e.poll_event().is_some() {}
+        if e.is_closed() {
+            while let Some(t) = e.poll_transmit() {
+                self.retired.push_back(t);
+            }
+            self.closing = None;
+        }
     }
 
     fn open_engine(&mut self, now: Instant) {
@@ -654,6 +712,10 @@ impl ClientConnection {
         }
         let now = self.now;
         for _ in 0..1_000_000 {
+            if let Some(e) = self.closing.as_mut() {
+                e.handle_timeout(now);
+                self.tend_closing();
+            }
             let engine_at = self
                 .engine
                 .as_ref()

@@ -513,3 +513,67 @@ fn packets_for_unknown_namespaces_are_ignored() {
     assert!(h.events().is_empty());
     assert!(h.c.is_connected("/"));
 }
+
+#[test]
+fn leaving_the_last_namespace_over_polling_sends_the_close_packet_once_drained() {
+    use crate::session::engine::{HttpMethod, HttpRequest};
+    let mut o = ClientOptions::default();
+    o.engine.transports = Transports {
+        polling: true,
+        websocket: false,
+    };
+    let t0 = Instant::now();
+    let mut c = ClientConnection::new(t0, o);
+    c.connect(t0, "/", None).unwrap();
+    let requests = |c: &mut ClientConnection| -> Vec<HttpRequest> {
+        std::iter::from_fn(|| c.poll_transmit())
+            .filter_map(|t| match t {
+                ClientTransmit::Http(r) => Some(r),
+                _ => None,
+            })
+            .collect()
+    };
+    let text = Some("text/plain; charset=UTF-8");
+    let handshake = requests(&mut c).remove(0);
+    c.handle_response(t0, handshake.id, 200, text, OPEN.as_bytes());
+    // The next poll, and the CONNECT's POST.
+    let rs = requests(&mut c);
+    let (poll, post) = (rs[0].id, rs[1].id);
+    assert_eq!(rs[1].body, b"40");
+    c.handle_response(t0, post, 200, Some("text/html"), b"ok");
+    c.handle_response(t0, poll, 200, text, br#"40{"sid":"abc"}"#);
+    requests(&mut c);
+    assert!(c.is_connected("/"));
+
+    c.disconnect(t0 + ms(10), "/").unwrap();
+    let rs = requests(&mut c);
+    assert_eq!(
+        rs.iter()
+            .map(|r| (r.method, r.body.as_slice()))
+            .collect::<Vec<_>>(),
+        vec![(HttpMethod::Post, &b"41"[..])]
+    );
+    // engine.io-client's close() waits for that POST to drain, then sends
+    // the close packet (socket.io-client 4.8 over polling: `41`, then `1`).
+    assert!(!c.is_closed());
+    c.handle_response(t0 + ms(20), rs[0].id, 200, Some("text/html"), b"ok");
+    let rs = requests(&mut c);
+    assert_eq!(
+        rs.iter()
+            .map(|r| (r.method, r.body.as_slice()))
+            .collect::<Vec<_>>(),
+        vec![(HttpMethod::Post, &b"1"[..])]
+    );
+    assert!(c.is_closed());
+    // Only the application's view of the close: nothing of the closing session.
+    let events: Vec<ClientEvent> = std::iter::from_fn(|| c.poll_event()).collect();
+    assert!(
+        matches!(
+            events.last(),
+            Some(ClientEvent::Closed {
+                reason: ClientDisconnectReason::ForcedClose
+            })
+        ),
+        "{events:?}"
+    );
+}
