@@ -9,7 +9,7 @@
 //! that the same poll drains, sockets open in spawned tasks), so a caller
 //! can `select!` it against anything else without losing data.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -114,6 +114,9 @@ pub struct Conn {
     tx: mpsc::UnboundedSender<Input>,
     rx: mpsc::UnboundedReceiver<Input>,
     ws: Option<WsLink>,
+    /// The WebSockets being opened that the machine still wants (one it
+    /// closes before it opens is closed as soon as it does).
+    opening: HashSet<TransportId>,
     get: Lane,
     post: Lane,
     /// The HTTP requests in flight, to abort when the machine gives one up.
@@ -162,6 +165,7 @@ impl Conn {
             tx,
             rx,
             ws: None,
+            opening: HashSet::new(),
             get: Lane::default(),
             post: Lane::default(),
             requests: HashMap::new(),
@@ -179,6 +183,14 @@ impl Conn {
         loop {
             self.flush();
             if let Some(e) = self.sio.poll_event() {
+                if matches!(e, ClientEvent::Closed { .. }) {
+                    // The next Engine.IO session polls on connections of its
+                    // own, as the official client's new requests do: a long
+                    // poll of this one that the server still holds must not
+                    // delay the next handshake.
+                    self.get = Lane::default();
+                    self.post = Lane::default();
+                }
                 return Some(e);
             }
             if self.sio.is_closed() {
@@ -234,15 +246,24 @@ impl Conn {
         let now = Instant::now();
         match input {
             Input::WsOpen(id, ws) => {
-                self.ws = Some(WsLink {
+                let link = WsLink {
                     id,
                     ws,
                     out: VecDeque::new(),
                     unflushed: false,
-                });
-                self.sio.handle_websocket_open(now, id);
+                };
+                if self.opening.remove(&id) {
+                    self.ws = Some(link);
+                    self.sio.handle_websocket_open(now, id);
+                } else {
+                    tokio::spawn(close_ws(link));
+                }
             }
-            Input::WsFailed(id) => self.sio.handle_websocket_closed(now, id),
+            Input::WsFailed(id) => {
+                if self.opening.remove(&id) {
+                    self.sio.handle_websocket_closed(now, id);
+                }
+            }
             Input::Response {
                 id,
                 status,
@@ -273,6 +294,7 @@ impl Conn {
                     }
                 }
                 ClientTransmit::OpenWebSocket { id, uri } => {
+                    self.opening.insert(id);
                     let tx = self.tx.clone();
                     let authority = self.authority.clone();
                     tokio::spawn(async move {
@@ -290,6 +312,8 @@ impl Conn {
                 ClientTransmit::CloseWebSocket { id } => {
                     if let Some(link) = self.ws.take_if(|l| l.id == id) {
                         tokio::spawn(close_ws(link));
+                    } else {
+                        self.opening.remove(&id);
                     }
                 }
                 ClientTransmit::Http(req) => {
