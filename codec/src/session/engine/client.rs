@@ -504,7 +504,7 @@ impl ClientSession {
             }
             if status != 200 {
                 self.on_close(ClientCloseReason::TransportError(
-                    TransportError::RequestFailed,
+                    TransportError::PostFailed,
                 ));
                 return;
             }

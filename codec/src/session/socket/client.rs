@@ -72,7 +72,7 @@ with a v3.x client, but they are not compatible (more information here: \
 https://socket.io/docs/v3/migrating-from-2-x-to-3-0/)";
 
 /// The CONNECT_ERROR a server sent (or the error a CONNECT reply without a
-/// sid stands for).
+/// sid, or a failed connection, stands for: see [`ClientEvent::ConnectError`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectError {
     /// `message`, when the payload is an object with one (or the string payload).
@@ -134,8 +134,11 @@ pub enum ClientEvent {
     },
     /// The server refused a namespace (a CONNECT_ERROR; it will not be
     /// retried), or answered its CONNECT without a sid (message
-    /// [`CONNECT_WITHOUT_SID`]; the namespace keeps waiting for a reply, as
-    /// in socket.io-client).
+    /// [`CONNECT_WITHOUT_SID`]; the namespace keeps waiting for a reply), or
+    /// the connection failed while the namespace was not connected (message
+    /// `timeout`, `server error` or the transport's: `websocket error`,
+    /// `xhr poll error`, `xhr post error`; the namespace is joined again on
+    /// reconnection), as in socket.io-client.
     ConnectError {
         /// The namespace.
         namespace: String,
@@ -744,6 +747,7 @@ impl ClientConnection {
                     self.retire(e);
                 }
                 self.engine_open = false;
+                self.on_manager_error("timeout");
                 self.after_failed_open(at, ClientDisconnectReason::OpenTimeout);
             } else if reconnect_at == Some(at) {
                 self.reconnect_at = None;
@@ -899,16 +903,18 @@ impl ClientConnection {
                 ns.sid = Some(sid.clone());
                 let received: Vec<ClientEvent> = ns.received.drain(..).collect();
                 let buffered: Vec<Encoded> = ns.send_buffer.drain(..).map(|(_, e)| e).collect();
-                self.push_event(ClientEvent::Connected {
-                    namespace: namespace.clone(),
-                    sid,
-                });
+                // socket.io-client's `onconnect`: the events received before
+                // the reply are delivered (`emitBuffered`) before `connect`.
                 for e in received {
                     self.push_event(e);
                 }
                 for encoded in buffered {
                     let _ = self.write(now, encoded);
                 }
+                self.push_event(ClientEvent::Connected {
+                    namespace: namespace.clone(),
+                    sid,
+                });
             }
             PacketType::ConnectError => {
                 let raw = payload.json().unwrap_or("").to_owned();
@@ -1014,7 +1020,40 @@ impl ClientConnection {
         self.reassembler.reset();
     }
 
+    /// The Manager's `error` (a failed open, or a transport error): every
+    /// namespace not connected reports it as its `connect_error`, as
+    /// socket.io-client's `Socket.onerror` does, and stays to be joined on
+    /// reconnection.
+    fn on_manager_error(&mut self, message: &str) {
+        let waiting: Vec<String> = (self.namespaces.iter())
+            .filter(|(_, ns)| ns.state != NsState::Connected)
+            .map(|(name, _)| name.clone())
+            .collect();
+        for namespace in waiting {
+            self.push_event(ClientEvent::ConnectError {
+                namespace,
+                error: ConnectError {
+                    message: Some(message.to_owned()),
+                    data: None,
+                    raw: String::new(),
+                },
+            });
+        }
+    }
+
     fn on_engine_closed(&mut self, now: Instant, reason: ClientDisconnectReason) {
+        // engine.io-client emits `error` (before `close`) for a transport
+        // error, with the transport's description, and for a packet that
+        // does not decode (an `error` packet: "server error").
+        match reason {
+            ClientDisconnectReason::Engine(ClientCloseReason::TransportError(e)) => {
+                self.on_manager_error(e.description());
+            }
+            ClientDisconnectReason::Engine(ClientCloseReason::ParseError) => {
+                self.on_manager_error("server error");
+            }
+            _ => {}
+        }
         let was_open = self.engine_open;
         if let Some(e) = self.engine.take() {
             self.retire(e);

@@ -162,15 +162,16 @@ fn connect_reply_connects_and_flushes_buffered_emits_and_events() {
         .any(|e| matches!(e, ClientEvent::Event { .. })));
     h.recv(r#"40{"sid":"abc"}"#);
     let ev = h.events();
+    // As socket.io-client's `onconnect`: the buffered events, then `connect`.
+    assert!(
+        matches!(&ev[0], ClientEvent::Event { data, .. } if data.event_name().as_deref() == Some("before"))
+    );
     assert_eq!(
-        ev[0],
+        ev[1],
         ClientEvent::Connected {
             namespace: "/".into(),
             sid: "abc".into()
         }
-    );
-    assert!(
-        matches!(&ev[1], ClientEvent::Event { data, .. } if data.event_name().as_deref() == Some("before"))
     );
     assert_eq!(h.frames(), vec![r#"42["early"]"#]);
     assert!(h.c.is_connected("/"));
@@ -399,16 +400,80 @@ fn an_engine_that_does_not_open_in_time_is_given_up() {
     h.c.connect(h.now, "/", None).unwrap();
     h.at(500);
     let ev = h.events();
+    // The Manager's `error`: connect_error "timeout" on the waiting namespace.
+    assert_eq!(ev[0], connect_error("/", "timeout"));
     assert_eq!(
-        ev[0],
+        ev[1],
         ClientEvent::Closed {
             reason: ClientDisconnectReason::OpenTimeout
         }
     );
     assert!(matches!(
-        ev[1],
+        ev[2],
         ClientEvent::Reconnecting { attempt: 1, .. }
     ));
+}
+
+fn connect_error(namespace: &str, message: &str) -> ClientEvent {
+    ClientEvent::ConnectError {
+        namespace: namespace.into(),
+        error: ConnectError {
+            message: Some(message.into()),
+            data: None,
+            raw: String::new(),
+        },
+    }
+}
+
+#[test]
+fn a_failed_open_is_a_connect_error_and_the_namespace_is_joined_on_reconnection() {
+    let mut h = H::new(options());
+    h.c.connect(h.now, "/", None).unwrap();
+    // The WebSocket is refused (socket.io-client: the Manager's `error`,
+    // "websocket error", is each waiting socket's connect_error).
+    h.c.handle_websocket_error(h.now, h.ws);
+    let ev = h.events();
+    assert_eq!(ev[0], connect_error("/", "websocket error"));
+    assert!(matches!(ev[1], ClientEvent::Closed { .. }), "{ev:?}");
+    assert!(
+        matches!(ev[2], ClientEvent::Reconnecting { attempt: 1, .. }),
+        "{ev:?}"
+    );
+    h.at(1500);
+    h.ws = h.open_ws();
+    h.open();
+    assert_eq!(h.frames(), vec!["40"]);
+}
+
+#[test]
+fn a_transport_error_is_a_connect_error_for_the_namespaces_still_connecting_only() {
+    let mut h = H::connected(options(), "/");
+    h.c.connect(h.now, "/b", None).unwrap();
+    h.frames();
+    h.c.handle_websocket_error(h.now, h.ws);
+    let ev = h.events();
+    let reason = ClientDisconnectReason::Engine(ClientCloseReason::TransportError(
+        crate::session::engine::TransportError::WebSocket,
+    ));
+    assert_eq!(
+        ev[..3],
+        [
+            connect_error("/b", "websocket error"),
+            ClientEvent::Disconnected {
+                namespace: "/".into(),
+                reason
+            },
+            ClientEvent::Closed { reason },
+        ]
+    );
+    // A close or a ping timeout is no error.
+    let mut h = H::connected(options(), "/");
+    h.c.connect(h.now, "/b", None).unwrap();
+    h.c.handle_websocket_closed(h.now, h.ws);
+    assert!(!h
+        .events()
+        .iter()
+        .any(|e| matches!(e, ClientEvent::ConnectError { .. })));
 }
 
 #[test]
