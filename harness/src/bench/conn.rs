@@ -28,6 +28,7 @@ use siospec_codec::session::socket::{ClientConnection, ClientEvent, ClientOption
 use siospec_codec::session::{Frame, TransportId};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
@@ -224,7 +225,18 @@ impl Conn {
                     .handle_frame(now, id, Frame::Text(t.as_str().to_owned()))
             }
             Some(Ok(Message::Binary(b))) => self.sio.handle_frame(now, id, Frame::Binary(b.into())),
-            Some(Ok(Message::Close(_))) | None => {
+            // As Node's `ws` (the official client's) sees it: a connection
+            // that ends or resets without a close frame only closes the
+            // WebSocket ("transport close"); what breaks the protocol is an
+            // error ("transport error").
+            Some(Ok(Message::Close(_)))
+            | None
+            | Some(Err(
+                WsError::Io(_)
+                | WsError::ConnectionClosed
+                | WsError::AlreadyClosed
+                | WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake),
+            )) => {
                 self.drop_ws(id);
                 self.sio.handle_websocket_closed(now, id);
             }
@@ -259,9 +271,11 @@ impl Conn {
                     tokio::spawn(close_ws(link));
                 }
             }
+            // A WebSocket that could not be opened (refused, not upgraded)
+            // is an error to `ws`, hence "websocket error" to the official client.
             Input::WsFailed(id) => {
                 if self.opening.remove(&id) {
-                    self.sio.handle_websocket_closed(now, id);
+                    self.sio.handle_websocket_error(now, id);
                 }
             }
             Input::Response {
