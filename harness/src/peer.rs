@@ -215,12 +215,13 @@ impl Running {
 impl Peer {
     /// The reference server: on threads of this process for `run`, as
     /// `siospec serve` for `bench`, whose figures must be the server's alone.
+    /// Its client is `siospec client` (the codec's client machine).
     pub fn reference() -> Peer {
         let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("siospec"));
         Peer {
             manifest: Box::new(Manifest {
                 name: REFERENCE.to_owned(),
-                roles: vec!["server".to_owned()],
+                roles: vec!["server".to_owned(), "client".to_owned()],
                 help: "The embedded Rust reference server".to_owned(),
                 title: "reference".to_owned(),
                 needs: "siospec serve".to_owned(),
@@ -242,7 +243,16 @@ impl Peer {
                     },
                     broken_script: None,
                 }),
-                client: None,
+                client: Some(ClientSection {
+                    program: exe.display().to_string(),
+                    script: None,
+                    args: vec!["client".to_owned(), "{url}".to_owned()],
+                    description: "siospec reference client (siospec-codec ClientConnection)"
+                        .to_owned(),
+                    packages: Vec::new(),
+                    serve: false,
+                    broken: false,
+                }),
                 issues: None,
             }),
             dir: PathBuf::new(),
@@ -320,10 +330,19 @@ impl Peer {
     }
 
     /// This peer installed in `dir` instead (`--node-peer DIR`); for the
-    /// reference server, the siospec binary `bench` starts.
+    /// reference peer, the siospec binary `bench` starts and its client runs.
     pub fn in_dir(mut self, dir: PathBuf) -> Peer {
-        if let (true, Some(server)) = (self.embedded, &mut self.manifest.server) {
-            server.program = dir.display().to_string();
+        if self.embedded {
+            let m = &mut self.manifest;
+            for program in [
+                m.server.as_mut().map(|s| &mut s.program),
+                m.client.as_mut().map(|c| &mut c.program),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                *program = dir.display().to_string();
+            }
         } else {
             self.dir = dir;
         }
@@ -438,8 +457,14 @@ impl Peer {
                 self.manifest.name
             ));
         }
-        let program = self.installed_program(&c.program)?;
-        let versions = self.versions(&c.packages);
+        let (program, versions) = if self.embedded {
+            (PathBuf::from(&c.program), "embedded".to_owned())
+        } else {
+            (
+                self.installed_program(&c.program)?,
+                self.versions(&c.packages),
+            )
+        };
         let (name, settings, env) = match family {
             // `-client`: a report folder may hold the same peer as a server.
             Some(f) => (
@@ -461,7 +486,8 @@ impl Peer {
                 .map(|s| self.dir.join(s).display().to_string())
                 .chain(c.args.iter().cloned())
                 .collect(),
-            dir: Some(self.dir.clone()),
+            // The reference client has no folder: it runs where siospec does.
+            dir: (!self.embedded).then(|| self.dir.clone()),
             env,
             serve: c.serve.then(|| Serve {
                 addr: ([127, 0, 0, 1], 0).into(),
@@ -747,6 +773,18 @@ mod tests {
         let rust = Peer::named("rust_socketio").expect("reads");
         assert!(rust.server().is_err());
         assert!(!Peer::available().iter().any(|(n, _)| n == "rust_socketio"));
+        // The reference peer is both: its client is this binary's `client`.
+        let reference = Peer::named("rust")
+            .and_then(|p| p.client(None))
+            .expect("the reference peer has a client");
+        assert_eq!(reference.name, "rust-client");
+        assert_eq!(reference.args, ["client", "{url}"]);
+        assert_eq!(reference.dir, None);
+        assert!(
+            reference.description.ends_with("(embedded)"),
+            "{}",
+            reference.description
+        );
     }
 
     #[test]

@@ -1,5 +1,7 @@
-//! One generator client: the codec's Socket.IO client machine
-//! ([`ClientConnection`]) moved over a real WebSocket or HTTP long-polling.
+//! One client: the codec's Socket.IO client machine ([`ClientConnection`])
+//! moved over a real WebSocket or HTTP long-polling (or both, with the
+//! upgrade the machine performs). The load generator runs thousands of
+//! them; `siospec client` runs one as the client contract's driver.
 //!
 //! The protocol is entirely the machine's: this adapter opens sockets,
 //! carries bytes both ways and wakes the machine at its timeouts. Every await
@@ -7,14 +9,14 @@
 //! that the same poll drains, sockets open in spawned tasks), so a caller
 //! can `select!` it against anything else without losing data.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use futures_util::{Sink, Stream};
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
@@ -26,6 +28,7 @@ use siospec_codec::session::socket::{ClientConnection, ClientEvent, ClientOption
 use siospec_codec::session::{Frame, TransportId};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
@@ -112,8 +115,13 @@ pub struct Conn {
     tx: mpsc::UnboundedSender<Input>,
     rx: mpsc::UnboundedReceiver<Input>,
     ws: Option<WsLink>,
+    /// The WebSockets being opened that the machine still wants (one it
+    /// closes before it opens is closed as soon as it does).
+    opening: HashSet<TransportId>,
     get: Lane,
     post: Lane,
+    /// The HTTP requests in flight, to abort when the machine gives one up.
+    requests: HashMap<TransportId, tokio::task::AbortHandle>,
 }
 
 impl std::fmt::Debug for Conn {
@@ -127,7 +135,6 @@ impl std::fmt::Debug for Conn {
 impl Conn {
     /// Starts a client for `http://authority/socket.io/` that joins `/`.
     pub fn start(authority: Arc<str>, transport: Transport) -> Conn {
-        let now = Instant::now();
         let options = ClientOptions {
             engine: ClientConfig {
                 path: "/socket.io/".to_owned(),
@@ -142,9 +149,16 @@ impl Conn {
             reconnection: false,
             ..ClientOptions::default()
         };
-        let mut sio = ClientConnection::new(now, options);
+        let mut conn = Conn::new(authority, options);
         // Cannot fail: no auth payload to validate.
-        let _ = sio.connect(now, "/", None);
+        let _ = conn.sio.connect(Instant::now(), "/", None);
+        conn
+    }
+
+    /// A client for `http://authority` with these options, its first
+    /// Engine.IO session opening; no namespace joined yet (see [`Conn::sio`]).
+    pub fn new(authority: Arc<str>, options: ClientOptions) -> Conn {
+        let sio = ClientConnection::new(Instant::now(), options);
         let (tx, rx) = mpsc::unbounded_channel();
         Conn {
             sio,
@@ -152,8 +166,10 @@ impl Conn {
             tx,
             rx,
             ws: None,
+            opening: HashSet::new(),
             get: Lane::default(),
             post: Lane::default(),
+            requests: HashMap::new(),
         }
     }
 
@@ -168,6 +184,14 @@ impl Conn {
         loop {
             self.flush();
             if let Some(e) = self.sio.poll_event() {
+                if matches!(e, ClientEvent::Closed { .. }) {
+                    // The next Engine.IO session polls on connections of its
+                    // own, as the official client's new requests do: a long
+                    // poll of this one that the server still holds must not
+                    // delay the next handshake.
+                    self.get = Lane::default();
+                    self.post = Lane::default();
+                }
                 return Some(e);
             }
             if self.sio.is_closed() {
@@ -201,7 +225,18 @@ impl Conn {
                     .handle_frame(now, id, Frame::Text(t.as_str().to_owned()))
             }
             Some(Ok(Message::Binary(b))) => self.sio.handle_frame(now, id, Frame::Binary(b.into())),
-            Some(Ok(Message::Close(_))) | None => {
+            // As Node's `ws` (the official client's) sees it: a connection
+            // that ends or resets without a close frame only closes the
+            // WebSocket ("transport close"); what breaks the protocol is an
+            // error ("transport error").
+            Some(Ok(Message::Close(_)))
+            | None
+            | Some(Err(
+                WsError::Io(_)
+                | WsError::ConnectionClosed
+                | WsError::AlreadyClosed
+                | WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake),
+            )) => {
                 self.drop_ws(id);
                 self.sio.handle_websocket_closed(now, id);
             }
@@ -223,24 +258,40 @@ impl Conn {
         let now = Instant::now();
         match input {
             Input::WsOpen(id, ws) => {
-                self.ws = Some(WsLink {
+                let link = WsLink {
                     id,
                     ws,
                     out: VecDeque::new(),
                     unflushed: false,
-                });
-                self.sio.handle_websocket_open(now, id);
+                };
+                if self.opening.remove(&id) {
+                    self.ws = Some(link);
+                    self.sio.handle_websocket_open(now, id);
+                } else {
+                    tokio::spawn(close_ws(link));
+                }
             }
-            Input::WsFailed(id) => self.sio.handle_websocket_closed(now, id),
+            // A WebSocket that could not be opened (refused, not upgraded)
+            // is an error to `ws`, hence "websocket error" to the official client.
+            Input::WsFailed(id) => {
+                if self.opening.remove(&id) {
+                    self.sio.handle_websocket_error(now, id);
+                }
+            }
             Input::Response {
                 id,
                 status,
                 content_type,
                 body,
-            } => self
-                .sio
-                .handle_response(now, id, status, content_type.as_deref(), &body),
-            Input::RequestFailed(id) => self.sio.handle_request_failed(now, id),
+            } => {
+                self.requests.remove(&id);
+                self.sio
+                    .handle_response(now, id, status, content_type.as_deref(), &body);
+            }
+            Input::RequestFailed(id) => {
+                self.requests.remove(&id);
+                self.sio.handle_request_failed(now, id);
+            }
         }
     }
 
@@ -257,6 +308,7 @@ impl Conn {
                     }
                 }
                 ClientTransmit::OpenWebSocket { id, uri } => {
+                    self.opening.insert(id);
                     let tx = self.tx.clone();
                     let authority = self.authority.clone();
                     tokio::spawn(async move {
@@ -267,9 +319,17 @@ impl Conn {
                         let _ = tx.send(input);
                     });
                 }
-                // The generator only ever ends a connection by dropping it, so
-                // nothing queued is worth writing out first.
-                ClientTransmit::CloseWebSocket { id } => self.drop_ws(id),
+                // What is queued goes out first (a DISCONNECT, a close
+                // packet), then a close frame, as the official client does;
+                // the generator, which ends a connection by dropping it,
+                // never gets here.
+                ClientTransmit::CloseWebSocket { id } => {
+                    if let Some(link) = self.ws.take_if(|l| l.id == id) {
+                        tokio::spawn(close_ws(link));
+                    } else {
+                        self.opening.remove(&id);
+                    }
+                }
                 ClientTransmit::Http(req) => {
                     let lane = match req.method {
                         HttpMethod::Get => self.get.clone(),
@@ -277,12 +337,20 @@ impl Conn {
                     };
                     let tx = self.tx.clone();
                     let authority = self.authority.clone();
-                    tokio::spawn(async move {
+                    let id = req.id;
+                    let task = tokio::spawn(async move {
                         let _ = tx.send(http(&authority, &lane, req).await);
                     });
+                    self.requests.insert(id, task.abort_handle());
                 }
-                // The answer of an aborted request is ignored by the machine anyway.
-                ClientTransmit::Abort { .. } => {}
+                // Dropping the request drops its connection too (see
+                // `send_http`): a long poll given up must not hold its lane
+                // until the server answers it.
+                ClientTransmit::Abort { id } => {
+                    if let Some(task) = self.requests.remove(&id) {
+                        task.abort();
+                    }
+                }
             }
         }
     }
@@ -320,6 +388,21 @@ async fn open_ws(authority: &str, uri: &str) -> Option<WsStream> {
     Some(ws)
 }
 
+/// Writes what was queued for a WebSocket the machine closes, then closes
+/// it and waits (briefly) for the server's close frame.
+async fn close_ws(mut link: WsLink) {
+    let ws = &mut link.ws;
+    let bye = async {
+        for msg in link.out.drain(..) {
+            ws.feed(msg).await.ok()?;
+        }
+        ws.close(None).await.ok()?;
+        while ws.next().await.is_some() {}
+        Some(())
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), bye).await;
+}
+
 async fn http(authority: &str, lane: &Lane, req: HttpRequest) -> Input {
     let id = req.id;
     match send_http(authority, lane, req).await {
@@ -329,10 +412,7 @@ async fn http(authority: &str, lane: &Lane, req: HttpRequest) -> Input {
             content_type,
             body,
         },
-        None => {
-            *lane.lock().await = None;
-            Input::RequestFailed(id)
-        }
+        None => Input::RequestFailed(id),
     }
 }
 
@@ -342,15 +422,20 @@ async fn send_http(
     req: HttpRequest,
 ) -> Option<(u16, Option<String>, Bytes)> {
     let mut slot = lane.lock().await;
-    if slot.as_ref().is_none_or(|s| s.is_closed()) {
-        let tcp = connect_tcp(authority).await?;
-        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
-            .await
-            .ok()?;
-        tokio::spawn(conn);
-        *slot = Some(sender);
-    }
-    let sender = slot.as_mut()?;
+    // Taken out while in use and put back once answered: a request
+    // dropped half-way (aborted) leaves the lane without its connection,
+    // which closes, instead of one still busy with the abandoned answer.
+    let mut sender = match slot.take().filter(|s| !s.is_closed()) {
+        Some(s) => s,
+        None => {
+            let tcp = connect_tcp(authority).await?;
+            let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
+                .await
+                .ok()?;
+            tokio::spawn(conn);
+            sender
+        }
+    };
     sender.ready().await.ok()?;
     let mut builder = hyper::Request::builder()
         .method(req.method.as_str())
@@ -368,5 +453,6 @@ async fn send_http(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let body = response.into_body().collect().await.ok()?.to_bytes();
+    *slot = Some(sender);
     Some((status, content_type, body))
 }

@@ -2,14 +2,14 @@
 //! connect storm, idle memory) of the reference server against the official
 //! Node server, or of any server by URL.
 //!
-//! * `conn`: one generator client, the codec's Socket.IO client machine on
-//!   a WebSocket or on long-polling;
+//! * [`conn`]: one client, the codec's Socket.IO client machine on a
+//!   WebSocket or on long-polling (also `siospec client`'s);
 //! * `gen`: N such clients playing a scenario for a measured window;
 //! * `sink`: a server doing no protocol work, for the generator's ceiling;
 //! * [`stats`], [`report`], [`svg`]: percentiles, `load.json` (every point,
 //!   merged with the points of earlier runs), `load.md`, `load.svg`.
 
-pub(crate) mod conn;
+pub mod conn;
 pub(crate) mod gen;
 pub mod report;
 pub(crate) mod sink;

@@ -3,6 +3,7 @@
 //! `test server`, [`siospec::bench::run`], [`siospec::server`].
 
 mod bench;
+mod client;
 mod matrix;
 mod print;
 mod run;
@@ -77,6 +78,22 @@ enum Command {
     /// implementation not installed: the message says what to run).
     #[command(verbatim_doc_comment)]
     Matrix(matrix::MatrixArgs),
+    /// The client contract's driver on siospec's own Socket.IO client
+    /// (what `test client --target rust` runs).
+    ///
+    /// Does what harness/CLIENT-CONTRACT.md asks of a driver, with the
+    /// codec's client machine (siospec-codec's ClientConnection, a port of
+    /// socket.io-client 4.8) on real sockets: joins the first namespace of
+    /// the server at URL with the options of SIOSPEC_TRANSPORTS
+    /// (`websocket`, `polling`, `polling,websocket`; unset: polling, then the
+    /// upgrade to WebSocket, as the official client), SIOSPEC_RECONNECTION
+    /// (`true`/`false`; unset: true), SIOSPEC_AUTH (a JSON object) and
+    /// SIOSPEC_NAMESPACE (unset: `/`); echoes `echo` as `echo-back`, answers
+    /// every ack request with the event's arguments, carries out the `do`
+    /// instructions (open, emit, emit with ack, disconnect) and prints the
+    /// contract's lines on stdout, one JSON object each (bytes as
+    /// {"$binary": base64}). Anything else goes to stderr. Runs until killed.
+    Client(client::ClientArgs),
 }
 
 #[derive(Debug, Args)]
@@ -215,6 +232,7 @@ pub async fn main(cli: Cli) -> i32 {
     match cli.command {
         Command::Serve(args) => serve::serve(args).await,
         Command::Bench(args) => bench::bench(args).await,
+        Command::Client(args) => client::client(args).await,
         Command::Test {
             what: test::TestWhat::Server(args),
         } => test::server(args).await,

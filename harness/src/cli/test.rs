@@ -84,7 +84,8 @@ pub(super) struct ClientArgs {
     files: Option<std::path::PathBuf>,
     /// A peer's own driver (harness/peers/NAME/peer.toml's [client]): `node`
     /// (the official socket.io-client), `browser` (the same in headless
-    /// Chromium, served), `python` (python-socketio), `rust_socketio`.
+    /// Chromium, served), `python` (python-socketio), `rust_socketio`, or
+    /// `rust` (siospec's own client, `siospec client`).
     #[arg(long, value_name = "NAME")]
     target: Option<String>,
     /// With --target: its deliberately broken driver (SIOSPEC_BREAK=FAMILY),

@@ -571,6 +571,7 @@ mod tests {
             ("rust", Role::Server),
             ("node", Role::Server),
             ("python", Role::Server),
+            ("rust", Role::Client),
             ("node", Role::Client),
             ("python", Role::Client),
         ] {

@@ -393,6 +393,12 @@ impl ClientSession {
         matches!(self.state, State::Closed(_))
     }
 
+    /// `true` when `id` is one this session allocated (its requests and
+    /// WebSockets count up from [`ClientConfig::first_id`]).
+    pub fn owns(&self, id: TransportId) -> bool {
+        (self.config.first_id..self.next_id).contains(&id.0)
+    }
+
     /// Why the session ended.
     pub fn close_reason(&self) -> Option<ClientCloseReason> {
         match self.state {
@@ -498,7 +504,7 @@ impl ClientSession {
             }
             if status != 200 {
                 self.on_close(ClientCloseReason::TransportError(
-                    TransportError::RequestFailed,
+                    TransportError::PostFailed,
                 ));
                 return;
             }

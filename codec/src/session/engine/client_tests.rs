@@ -249,7 +249,13 @@ fn failed_requests_are_transport_errors() {
     h.c.send(h.now, Message::Empty).unwrap();
     let ts = h.take();
     h.c.handle_request_failed(h.now, posts(&ts)[0].id);
-    assert!(h.c.is_closed());
+    // engine.io-client's "xhr post error", beside the poll's "xhr poll error".
+    assert_eq!(
+        h.c.close_reason(),
+        Some(ClientCloseReason::TransportError(
+            TransportError::PostFailed
+        ))
+    );
 }
 
 #[test]

@@ -120,9 +120,11 @@ pub enum TransportError {
     /// The caller did not drain the machine's event queue (a siospec bound,
     /// not a Node behaviour).
     EventQueueFull,
-    /// The server failed the client's request (client side: a non-200 answer,
-    /// or a request that could not be sent).
+    /// The server failed the client's poll (client side: a non-200 answer
+    /// to a GET, or a GET that could not be sent).
     RequestFailed,
+    /// The same for the client's POST.
+    PostFailed,
 }
 
 impl TransportError {
@@ -139,6 +141,7 @@ impl TransportError {
             TransportError::WebSocket => "websocket error",
             TransportError::EventQueueFull => "event queue full",
             TransportError::RequestFailed => "xhr poll error",
+            TransportError::PostFailed => "xhr post error",
         }
     }
 }

@@ -64,7 +64,15 @@ impl Default for ClientOptions {
     }
 }
 
-/// The CONNECT_ERROR a server sent.
+/// The message of the [`ClientEvent::ConnectError`] for a CONNECT reply
+/// without a sid: socket.io-client 4.8's, word for word.
+pub const CONNECT_WITHOUT_SID: &str =
+    "It seems you are trying to reach a Socket.IO server in v2.x \
+with a v3.x client, but they are not compatible (more information here: \
+https://socket.io/docs/v3/migrating-from-2-x-to-3-0/)";
+
+/// The CONNECT_ERROR a server sent (or the error a CONNECT reply without a
+/// sid, or a failed connection, stands for: see [`ClientEvent::ConnectError`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectError {
     /// `message`, when the payload is an object with one (or the string payload).
@@ -124,7 +132,13 @@ pub enum ClientEvent {
         /// The Socket.IO id the server gave.
         sid: String,
     },
-    /// The server refused a namespace; it will not be retried.
+    /// The server refused a namespace (a CONNECT_ERROR; it will not be
+    /// retried), or answered its CONNECT without a sid (message
+    /// [`CONNECT_WITHOUT_SID`]; the namespace keeps waiting for a reply), or
+    /// the connection failed while the namespace was not connected (message
+    /// `timeout`, `server error` or the transport's: `websocket error`,
+    /// `xhr poll error`, `xhr post error`; the namespace is joined again on
+    /// reconnection), as in socket.io-client.
     ConnectError {
         /// The namespace.
         namespace: String,
@@ -248,6 +262,11 @@ pub struct ClientConnection {
     engine_open: bool,
     engines: u64,
     retired: VecDeque<ClientTransmit>,
+    /// A session the client left that is still closing as engine.io-client's
+    /// `close()` does: it waits for its write buffer to drain (the POST in
+    /// flight, a DISCONNECT in it) or its upgrade to finish, then sends its
+    /// close packet. Its events no longer reach the application.
+    closing: Option<ClientSession>,
     namespaces: BTreeMap<String, Namespace>,
     reassembler: Reassembler,
     backoff: Backoff,
@@ -272,6 +291,7 @@ impl ClientConnection {
             engine_open: false,
             engines: 0,
             retired: VecDeque::new(),
+            closing: None,
             namespaces: BTreeMap::new(),
             reassembler,
             backoff,
@@ -314,9 +334,10 @@ impl ClientConnection {
     }
 
     /// `true` once the client gave up for good (closed by the application,
-    /// refused everywhere, or out of attempts).
+    /// refused everywhere, or out of attempts) and its last session has
+    /// finished closing (its close packet sent).
     pub fn is_closed(&self) -> bool {
-        self.engine.is_none() && self.reconnect_at.is_none()
+        self.engine.is_none() && self.reconnect_at.is_none() && self.closing.is_none()
     }
 
     /// Acks waiting on `namespace`.
@@ -343,6 +364,9 @@ impl ClientConnection {
         if let Some(t) = self.retired.pop_front() {
             return Some(t);
         }
+        if let Some(t) = self.closing.as_mut().and_then(ClientSession::poll_transmit) {
+            return Some(t);
+        }
         self.engine.as_mut().and_then(ClientSession::poll_transmit)
     }
 
@@ -355,6 +379,7 @@ impl ClientConnection {
     pub fn poll_timeout(&self) -> Option<Instant> {
         [
             self.engine.as_ref().and_then(ClientSession::poll_timeout),
+            self.closing.as_ref().and_then(ClientSession::poll_timeout),
             self.reconnect_at,
             self.open_deadline,
             self.next_ack_deadline(),
@@ -394,6 +419,10 @@ impl ClientConnection {
         if let Some(e) = self.engine.as_mut() {
             e.handle_response(now, id, status, content_type, body);
         }
+        if let Some(e) = self.closing.as_mut() {
+            e.handle_response(now, id, status, content_type, body);
+        }
+        self.tend_closing();
         self.pump(now);
     }
 
@@ -403,6 +432,10 @@ impl ClientConnection {
         if let Some(e) = self.engine.as_mut() {
             e.handle_request_failed(now, id);
         }
+        if let Some(e) = self.closing.as_mut() {
+            e.handle_request_failed(now, id);
+        }
+        self.tend_closing();
         self.pump(now);
     }
 
@@ -412,15 +445,26 @@ impl ClientConnection {
         if let Some(e) = self.engine.as_mut() {
             e.handle_websocket_open(now, id);
         }
+        if let Some(e) = self.closing.as_mut() {
+            e.handle_websocket_open(now, id);
+        }
+        self.tend_closing();
         self.pump(now);
     }
 
     /// See [`ClientSession::handle_frame`].
     pub fn handle_frame(&mut self, now: Instant, id: TransportId, frame: Frame) {
         self.advance(now);
-        if let Some(e) = self.engine.as_mut() {
-            e.handle_frame(now, id, frame);
+        match self.closing.as_mut() {
+            // Ids are disjoint per session: the frame is one session's.
+            Some(e) if e.owns(id) => e.handle_frame(now, id, frame),
+            _ => {
+                if let Some(e) = self.engine.as_mut() {
+                    e.handle_frame(now, id, frame);
+                }
+            }
         }
+        self.tend_closing();
         self.pump(now);
     }
 
@@ -430,6 +474,10 @@ impl ClientConnection {
         if let Some(e) = self.engine.as_mut() {
             e.handle_websocket_closed(now, id);
         }
+        if let Some(e) = self.closing.as_mut() {
+            e.handle_websocket_closed(now, id);
+        }
+        self.tend_closing();
         self.pump(now);
     }
 
@@ -439,6 +487,10 @@ impl ClientConnection {
         if let Some(e) = self.engine.as_mut() {
             e.handle_websocket_error(now, id);
         }
+        if let Some(e) = self.closing.as_mut() {
+            e.handle_websocket_error(now, id);
+        }
+        self.tend_closing();
         self.pump(now);
     }
 
@@ -620,6 +672,26 @@ impl ClientConnection {
         while let Some(t) = engine.poll_transmit() {
             self.retired.push_back(t);
         }
+        if !engine.is_closed() {
+            // An earlier one still closing is given up (its transmits are out).
+            self.closing = Some(engine);
+            self.tend_closing();
+        }
+    }
+
+    /// Drops the closing session's events and forgets it once closed (its
+    /// last transmits moved out first).
+    fn tend_closing(&mut self) {
+        let Some(e) = self.closing.as_mut() else {
+            return;
+        };
+        while e.poll_event().is_some() {}
+        if e.is_closed() {
+            while let Some(t) = e.poll_transmit() {
+                self.retired.push_back(t);
+            }
+            self.closing = None;
+        }
     }
 
     fn open_engine(&mut self, now: Instant) {
@@ -643,6 +715,10 @@ impl ClientConnection {
         }
         let now = self.now;
         for _ in 0..1_000_000 {
+            if let Some(e) = self.closing.as_mut() {
+                e.handle_timeout(now);
+                self.tend_closing();
+            }
             let engine_at = self
                 .engine
                 .as_ref()
@@ -671,6 +747,7 @@ impl ClientConnection {
                     self.retire(e);
                 }
                 self.engine_open = false;
+                self.on_manager_error("timeout");
                 self.after_failed_open(at, ClientDisconnectReason::OpenTimeout);
             } else if reconnect_at == Some(at) {
                 self.reconnect_at = None;
@@ -805,10 +882,18 @@ impl ClientConnection {
                     .json()
                     .and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok())
                     .and_then(|v| v.get("sid").and_then(|s| s.as_str()).map(str::to_owned));
-                let Some(sid) = sid else {
-                    self.push_event(ClientEvent::Violation(Violation::Unexpected {
-                        what: "CONNECT without a sid (a Socket.IO v2 server?)",
-                    }));
+                let Some(sid) = sid.filter(|s| !s.is_empty()) else {
+                    // socket.io-client 4.8 reports a connect_error with this
+                    // message and leaves the namespace waiting for a reply
+                    // (neither given up nor the connection closed).
+                    self.push_event(ClientEvent::ConnectError {
+                        namespace,
+                        error: ConnectError {
+                            message: Some(CONNECT_WITHOUT_SID.to_owned()),
+                            data: None,
+                            raw: payload.json().unwrap_or("").to_owned(),
+                        },
+                    });
                     return;
                 };
                 if ns.state == NsState::Connected {
@@ -818,16 +903,18 @@ impl ClientConnection {
                 ns.sid = Some(sid.clone());
                 let received: Vec<ClientEvent> = ns.received.drain(..).collect();
                 let buffered: Vec<Encoded> = ns.send_buffer.drain(..).map(|(_, e)| e).collect();
-                self.push_event(ClientEvent::Connected {
-                    namespace: namespace.clone(),
-                    sid,
-                });
+                // socket.io-client's `onconnect`: the events received before
+                // the reply are delivered (`emitBuffered`) before `connect`.
                 for e in received {
                     self.push_event(e);
                 }
                 for encoded in buffered {
                     let _ = self.write(now, encoded);
                 }
+                self.push_event(ClientEvent::Connected {
+                    namespace: namespace.clone(),
+                    sid,
+                });
             }
             PacketType::ConnectError => {
                 let raw = payload.json().unwrap_or("").to_owned();
@@ -933,7 +1020,40 @@ impl ClientConnection {
         self.reassembler.reset();
     }
 
+    /// The Manager's `error` (a failed open, or a transport error): every
+    /// namespace not connected reports it as its `connect_error`, as
+    /// socket.io-client's `Socket.onerror` does, and stays to be joined on
+    /// reconnection.
+    fn on_manager_error(&mut self, message: &str) {
+        let waiting: Vec<String> = (self.namespaces.iter())
+            .filter(|(_, ns)| ns.state != NsState::Connected)
+            .map(|(name, _)| name.clone())
+            .collect();
+        for namespace in waiting {
+            self.push_event(ClientEvent::ConnectError {
+                namespace,
+                error: ConnectError {
+                    message: Some(message.to_owned()),
+                    data: None,
+                    raw: String::new(),
+                },
+            });
+        }
+    }
+
     fn on_engine_closed(&mut self, now: Instant, reason: ClientDisconnectReason) {
+        // engine.io-client emits `error` (before `close`) for a transport
+        // error, with the transport's description, and for a packet that
+        // does not decode (an `error` packet: "server error").
+        match reason {
+            ClientDisconnectReason::Engine(ClientCloseReason::TransportError(e)) => {
+                self.on_manager_error(e.description());
+            }
+            ClientDisconnectReason::Engine(ClientCloseReason::ParseError) => {
+                self.on_manager_error("server error");
+            }
+            _ => {}
+        }
         let was_open = self.engine_open;
         if let Some(e) = self.engine.take() {
             self.retire(e);

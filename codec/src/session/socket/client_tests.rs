@@ -162,15 +162,16 @@ fn connect_reply_connects_and_flushes_buffered_emits_and_events() {
         .any(|e| matches!(e, ClientEvent::Event { .. })));
     h.recv(r#"40{"sid":"abc"}"#);
     let ev = h.events();
+    // As socket.io-client's `onconnect`: the buffered events, then `connect`.
+    assert!(
+        matches!(&ev[0], ClientEvent::Event { data, .. } if data.event_name().as_deref() == Some("before"))
+    );
     assert_eq!(
-        ev[0],
+        ev[1],
         ClientEvent::Connected {
             namespace: "/".into(),
             sid: "abc".into()
         }
-    );
-    assert!(
-        matches!(&ev[1], ClientEvent::Event { data, .. } if data.event_name().as_deref() == Some("before"))
     );
     assert_eq!(h.frames(), vec![r#"42["early"]"#]);
     assert!(h.c.is_connected("/"));
@@ -178,16 +179,32 @@ fn connect_reply_connects_and_flushes_buffered_emits_and_events() {
 }
 
 #[test]
-fn connect_without_sid_is_a_violation() {
+fn connect_without_sid_is_a_connect_error_that_keeps_waiting() {
     let mut h = H::new(options());
     h.c.connect(h.now, "/", None).unwrap();
     h.open();
-    h.recv("40");
-    assert!(matches!(
-        h.events()[1],
-        ClientEvent::Violation(Violation::Unexpected { .. })
-    ));
+    h.frames();
+    h.events();
+    h.recv("40{}");
+    assert_eq!(
+        h.events(),
+        vec![ClientEvent::ConnectError {
+            namespace: "/".into(),
+            error: ConnectError {
+                message: Some(CONNECT_WITHOUT_SID.into()),
+                data: None,
+                raw: "{}".into(),
+            },
+        }]
+    );
     assert!(!h.c.is_connected("/"));
+    // Neither the namespace given up nor the connection closed (as
+    // socket.io-client): nothing goes out, a later reply with a sid connects.
+    h.at(100);
+    assert_eq!(h.frames(), Vec::<String>::new());
+    assert!(!h.c.is_closed());
+    h.recv(r#"40{"sid":"abc"}"#);
+    assert!(h.c.is_connected("/"));
 }
 
 #[test]
@@ -383,16 +400,80 @@ fn an_engine_that_does_not_open_in_time_is_given_up() {
     h.c.connect(h.now, "/", None).unwrap();
     h.at(500);
     let ev = h.events();
+    // The Manager's `error`: connect_error "timeout" on the waiting namespace.
+    assert_eq!(ev[0], connect_error("/", "timeout"));
     assert_eq!(
-        ev[0],
+        ev[1],
         ClientEvent::Closed {
             reason: ClientDisconnectReason::OpenTimeout
         }
     );
     assert!(matches!(
-        ev[1],
+        ev[2],
         ClientEvent::Reconnecting { attempt: 1, .. }
     ));
+}
+
+fn connect_error(namespace: &str, message: &str) -> ClientEvent {
+    ClientEvent::ConnectError {
+        namespace: namespace.into(),
+        error: ConnectError {
+            message: Some(message.into()),
+            data: None,
+            raw: String::new(),
+        },
+    }
+}
+
+#[test]
+fn a_failed_open_is_a_connect_error_and_the_namespace_is_joined_on_reconnection() {
+    let mut h = H::new(options());
+    h.c.connect(h.now, "/", None).unwrap();
+    // The WebSocket is refused (socket.io-client: the Manager's `error`,
+    // "websocket error", is each waiting socket's connect_error).
+    h.c.handle_websocket_error(h.now, h.ws);
+    let ev = h.events();
+    assert_eq!(ev[0], connect_error("/", "websocket error"));
+    assert!(matches!(ev[1], ClientEvent::Closed { .. }), "{ev:?}");
+    assert!(
+        matches!(ev[2], ClientEvent::Reconnecting { attempt: 1, .. }),
+        "{ev:?}"
+    );
+    h.at(1500);
+    h.ws = h.open_ws();
+    h.open();
+    assert_eq!(h.frames(), vec!["40"]);
+}
+
+#[test]
+fn a_transport_error_is_a_connect_error_for_the_namespaces_still_connecting_only() {
+    let mut h = H::connected(options(), "/");
+    h.c.connect(h.now, "/b", None).unwrap();
+    h.frames();
+    h.c.handle_websocket_error(h.now, h.ws);
+    let ev = h.events();
+    let reason = ClientDisconnectReason::Engine(ClientCloseReason::TransportError(
+        crate::session::engine::TransportError::WebSocket,
+    ));
+    assert_eq!(
+        ev[..3],
+        [
+            connect_error("/b", "websocket error"),
+            ClientEvent::Disconnected {
+                namespace: "/".into(),
+                reason
+            },
+            ClientEvent::Closed { reason },
+        ]
+    );
+    // A close or a ping timeout is no error.
+    let mut h = H::connected(options(), "/");
+    h.c.connect(h.now, "/b", None).unwrap();
+    h.c.handle_websocket_closed(h.now, h.ws);
+    assert!(!h
+        .events()
+        .iter()
+        .any(|e| matches!(e, ClientEvent::ConnectError { .. })));
 }
 
 #[test]
@@ -496,4 +577,68 @@ fn packets_for_unknown_namespaces_are_ignored() {
     h.recv(r#"42/other,["x"]"#);
     assert!(h.events().is_empty());
     assert!(h.c.is_connected("/"));
+}
+
+#[test]
+fn leaving_the_last_namespace_over_polling_sends_the_close_packet_once_drained() {
+    use crate::session::engine::{HttpMethod, HttpRequest};
+    let mut o = ClientOptions::default();
+    o.engine.transports = Transports {
+        polling: true,
+        websocket: false,
+    };
+    let t0 = Instant::now();
+    let mut c = ClientConnection::new(t0, o);
+    c.connect(t0, "/", None).unwrap();
+    let requests = |c: &mut ClientConnection| -> Vec<HttpRequest> {
+        std::iter::from_fn(|| c.poll_transmit())
+            .filter_map(|t| match t {
+                ClientTransmit::Http(r) => Some(r),
+                _ => None,
+            })
+            .collect()
+    };
+    let text = Some("text/plain; charset=UTF-8");
+    let handshake = requests(&mut c).remove(0);
+    c.handle_response(t0, handshake.id, 200, text, OPEN.as_bytes());
+    // The next poll, and the CONNECT's POST.
+    let rs = requests(&mut c);
+    let (poll, post) = (rs[0].id, rs[1].id);
+    assert_eq!(rs[1].body, b"40");
+    c.handle_response(t0, post, 200, Some("text/html"), b"ok");
+    c.handle_response(t0, poll, 200, text, br#"40{"sid":"abc"}"#);
+    requests(&mut c);
+    assert!(c.is_connected("/"));
+
+    c.disconnect(t0 + ms(10), "/").unwrap();
+    let rs = requests(&mut c);
+    assert_eq!(
+        rs.iter()
+            .map(|r| (r.method, r.body.as_slice()))
+            .collect::<Vec<_>>(),
+        vec![(HttpMethod::Post, &b"41"[..])]
+    );
+    // engine.io-client's close() waits for that POST to drain, then sends
+    // the close packet (socket.io-client 4.8 over polling: `41`, then `1`).
+    assert!(!c.is_closed());
+    c.handle_response(t0 + ms(20), rs[0].id, 200, Some("text/html"), b"ok");
+    let rs = requests(&mut c);
+    assert_eq!(
+        rs.iter()
+            .map(|r| (r.method, r.body.as_slice()))
+            .collect::<Vec<_>>(),
+        vec![(HttpMethod::Post, &b"1"[..])]
+    );
+    assert!(c.is_closed());
+    // Only the application's view of the close: nothing of the closing session.
+    let events: Vec<ClientEvent> = std::iter::from_fn(|| c.poll_event()).collect();
+    assert!(
+        matches!(
+            events.last(),
+            Some(ClientEvent::Closed {
+                reason: ClientDisconnectReason::ForcedClose
+            })
+        ),
+        "{events:?}"
+    );
 }

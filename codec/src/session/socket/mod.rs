@@ -17,6 +17,7 @@ pub use ack::AckTable;
 pub use backoff::Backoff;
 pub use client::{
     ClientConnection, ClientDisconnectReason, ClientEvent, ClientOptions, ConnectError,
+    CONNECT_WITHOUT_SID,
 };
 pub use data::{DataError, Payload};
 pub use server::{ServerConnection, ServerEvent, ServerOptions};

@@ -1,0 +1,49 @@
+//! Client mode against siospec's own client (`siospec client URL`, the
+//! codec's ClientConnection over the load generator's sockets, `--target
+//! rust`): the whole client catalogue is OK, as for the official client.
+
+use std::path::PathBuf;
+
+use siospec::case::Verdict;
+use siospec::peer::Peer;
+use siospec::runner::{Options, Quiet, Run, Selection};
+use siospec::target::Target;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn siospec_s_own_client_passes_every_case() {
+    // The test binary is not siospec: its client is the built binary's.
+    let client = Peer::reference()
+        .in_dir(PathBuf::from(env!("CARGO_BIN_EXE_siospec")))
+        .client(None)
+        .expect("the reference peer has a client");
+    assert_eq!(client.name, "rust-client");
+    let catalogue = siospec::client_cases::all();
+    let run = Run {
+        target: Target::Client(client),
+        selection: Selection::default(),
+        options: Options {
+            jobs: 4,
+            ..Options::default()
+        },
+        baseline: None,
+    };
+    let cases = run.cases(&catalogue).expect("cases selected");
+    let outcome = run.execute(&cases, &mut Quiet).await.expect("the run runs");
+    assert_eq!(outcome.results.len(), catalogue.len(), "every case ran");
+    assert!(
+        outcome.description.contains("(embedded)"),
+        "{}",
+        outcome.description
+    );
+    let not_ok: Vec<String> = outcome
+        .results
+        .iter()
+        .filter(|r| r.verdict != Verdict::Ok)
+        .map(|r| format!("{} {}: {}", r.id, r.verdict, r.behaviour.actual))
+        .collect();
+    assert!(
+        not_ok.is_empty(),
+        "siospec's own client is not OK on:\n{}",
+        not_ok.join("\n")
+    );
+}
