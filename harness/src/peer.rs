@@ -673,7 +673,11 @@ mod tests {
         }
         // A built program: no script, versions from its committed Cargo.lock.
         let built = Peer::named("socketioxide").expect("reads");
-        assert!(!built.description().contains('?'), "{}", built.description());
+        assert!(
+            !built.description().contains('?'),
+            "{}",
+            built.description()
+        );
     }
 
     #[test]

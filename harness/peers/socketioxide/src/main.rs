@@ -117,8 +117,10 @@ impl Serialize for Args {
 /// A room name: a string argument as it is, anything else as its JSON text.
 fn room(v: Option<&rmpv::Value>) -> String {
     match v {
-        Some(rmpv::Value::String(s)) if s.as_str().is_some() => s.as_str().unwrap_or("").into(),
-        Some(v) => serde_json::to_string(v).unwrap_or_default(),
+        Some(v) => v.as_str().map_or_else(
+            || serde_json::to_string(v).unwrap_or_default(),
+            str::to_owned,
+        ),
         None => "null".into(),
     }
 }
@@ -144,12 +146,9 @@ async fn on_connect(socket: SocketRef, TryData(auth): TryData<rmpv::Value>) {
     // socketioxide sends the CONNECT reply before this handler runs.
     let auth = auth.unwrap_or_else(|_| rmpv::Value::Map(Vec::new()));
     let _ = socket.emit("auth", &auth);
-    socket.on(
-        "message",
-        async |s: SocketRef, Data(a): Data<Args>| {
-            let _ = s.emit("message-back", &a);
-        },
-    );
+    socket.on("message", async |s: SocketRef, Data(a): Data<Args>| {
+        let _ = s.emit("message-back", &a);
+    });
     socket.on(
         "message-with-ack",
         async |Data(a): Data<Args>, ack: AckSender| {
@@ -365,7 +364,11 @@ fn respond(status: StatusCode, content_type: &str, body: &'static str) -> Respon
     Response::builder()
         .status(status)
         .header("Content-Type", content_type)
-        .body(Full::new(Bytes::from_static(body.as_bytes())).map_err(Into::into).boxed_unsync())
+        .body(
+            Full::new(Bytes::from_static(body.as_bytes()))
+                .map_err(Into::into)
+                .boxed_unsync(),
+        )
         .expect("static response")
 }
 
@@ -396,7 +399,11 @@ where
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"));
     if sid.is_none() && param("forbidden").is_some() {
         return Ok(if websocket {
-            respond(StatusCode::BAD_REQUEST, "text/plain", "Forbidden by the contract")
+            respond(
+                StatusCode::BAD_REQUEST,
+                "text/plain",
+                "Forbidden by the contract",
+            )
         } else {
             respond(
                 StatusCode::FORBIDDEN,
@@ -405,8 +412,10 @@ where
             )
         });
     }
-    // Built with `v4`, socketioxide always speaks Engine.IO 3 as well.
-    if !allow_eio3 && param("EIO") == Some("3") {
+    // Built with `v4`, socketioxide always speaks Engine.IO 3 as well: its
+    // handshakes are refused here unless asked for (a request of a session
+    // is socketioxide's to judge).
+    if !allow_eio3 && sid.is_none() && param("EIO") == Some("3") {
         return Ok(respond(
             StatusCode::BAD_REQUEST,
             "application/json",
@@ -495,9 +504,7 @@ async fn serve(o: Options) -> Result<(), String> {
             ])
             .allow_headers(AllowHeaders::mirror_request())
     });
-    let stack = tower::ServiceBuilder::new()
-        .option_layer(cors)
-        .service(sio);
+    let stack = tower::ServiceBuilder::new().option_layer(cors).service(sio);
 
     let listener = TcpListener::bind(o.addr)
         .await
