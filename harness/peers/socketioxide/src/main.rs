@@ -134,10 +134,14 @@ impl EngineIoHandler for Echo {
     fn on_connect(self: Arc<Self>, _: Arc<Socket<()>>) {}
     fn on_disconnect(&self, _: Arc<Socket<()>>, _: DisconnectReason) {}
     fn on_message(self: &Arc<Self>, msg: Str, socket: Arc<Socket<()>>) {
-        let _ = socket.emit(msg);
+        if let Err(e) = socket.emit(msg) {
+            eprintln!("server: echo dropped: {e}");
+        }
     }
     fn on_binary(self: &Arc<Self>, data: Bytes, socket: Arc<Socket<()>>) {
-        let _ = socket.emit_binary(data);
+        if let Err(e) = socket.emit_binary(data) {
+            eprintln!("server: echo dropped: {e}");
+        }
     }
 }
 
@@ -469,8 +473,14 @@ fn main() {
 
 async fn serve(o: Options) -> Result<(), String> {
     let ms = Duration::from_millis;
-    let mut engine = EngineIoConfig::builder().req_path("/engine.io");
-    let mut builder = SocketIo::builder();
+    // An emit fails (the packet dropped) once this many packets wait for
+    // the transport; socketioxide's 128 lost echoes of 200 back-to-back
+    // messages (eio4.websocket.order), which the contract's echo must not.
+    const BUFFER: usize = 1024;
+    let mut engine = EngineIoConfig::builder()
+        .req_path("/engine.io")
+        .max_buffer_size(BUFFER);
+    let mut builder = SocketIo::builder().max_buffer_size(BUFFER);
     if o.suite {
         engine = engine
             .ping_interval(ms(300))
