@@ -123,8 +123,10 @@ fn cargo_lock_version(lock: &str, name: &str) -> Option<String> {
 struct ServerSection {
     /// The program, found on PATH or, with a `/`, in the peer's folder.
     program: String,
-    /// Its first argument, a file of the peer's folder.
-    script: String,
+    /// Its first argument, a file of the peer's folder (none for a program
+    /// built by its setup).
+    #[serde(default)]
+    script: Option<String>,
     /// The start of the one stdout line that says it listens, the URL following.
     ready: String,
     /// The settings `run` tests it with.
@@ -231,7 +233,7 @@ impl Peer {
                 versions: Versions::Npm(Vec::new()),
                 server: Some(ServerSection {
                     program: exe.display().to_string(),
-                    script: "serve".to_owned(),
+                    script: Some("serve".to_owned()),
                     ready: "listening on ".to_owned(),
                     run_profile: Profile::Suite,
                     bench: true,
@@ -610,7 +612,7 @@ impl Peer {
         let mut cmd = self.command()?;
         match (&self.broken, &server.broken_script, &server.flags.broken) {
             (Some(family), Some(script), Some(flag)) => cmd.args([script, flag, family]),
-            _ => cmd.arg(&server.script),
+            _ => cmd.args(&server.script),
         };
         cmd.args(["--addr", "127.0.0.1:0", "--exit-on-stdin-close"]);
         if let (Profile::Suite, Some(flag)) = (launch.profile, &server.flags.profile) {
@@ -659,12 +661,11 @@ impl Peer {
             return Ok(Command::new(&server.program));
         }
         let dir = &self.dir;
-        if !dir.join(&server.script).is_file() {
+        if let Some(script) = server.script.as_ref().filter(|s| !dir.join(s).is_file()) {
             return Err(format!(
-                "no {} peer at {} ({} missing)",
+                "no {} peer at {} ({script} missing)",
                 self.manifest.title,
                 dir.display(),
-                server.script
             ));
         }
         let program = self.installed_program(&server.program)?;
@@ -726,7 +727,7 @@ mod tests {
     fn every_manifest_reads() {
         let names: Vec<String> = Peer::available().into_iter().map(|(n, _)| n).collect();
         assert_eq!(names[0], "rust", "the reference server comes first");
-        for committed in ["node", "python"] {
+        for committed in ["node", "python", "socketioxide"] {
             assert!(names.iter().any(|n| n == committed), "{names:?}");
         }
         for n in &names {
@@ -734,6 +735,13 @@ mod tests {
             assert_eq!(&peer.name(), n);
             assert!(peer.manifest.roles.iter().any(|r| r == "server"));
         }
+        // A built program: no script, versions from its committed Cargo.lock.
+        let built = Peer::named("socketioxide").expect("reads");
+        assert!(
+            !built.description().contains('?'),
+            "{}",
+            built.description()
+        );
     }
 
     #[test]
