@@ -55,6 +55,8 @@ async fn client_ping(cx: Ctx, polling: bool) -> Outcome {
         return Ok(match (g.status, g.text().as_str()) {
             _ if verify::unknown_sid(&g) => Observed::ok(actual),
             (200, "3") => Observed::is("pong", actual),
+            // Only its own PING: the client's went unanswered.
+            (200, "2") => Observed::is("ignored", format!("{actual}: the server's own PING")),
             (200, _) => Observed::is("ignored", actual),
             _ => Observed::not(actual),
         });
@@ -64,6 +66,7 @@ async fn client_ping(cx: Ctx, polling: bool) -> Outcome {
     Ok(match ws.recv(cx.ms(cx.conf.ping_interval / 2)).await {
         Some(f @ Frame::Closed { .. }) => Observed::ok(f.describe()),
         Some(Frame::Text(t)) if t == "3" => Observed::is("pong", "answered `3`"),
+        Some(Frame::Text(t)) if t == "2" => Observed::is("ignored", "no answer; the server's own PING came"),
         Some(f) => Observed::is("ignored", f.describe()),
         None => Observed::is("ignored", "nothing happened"),
     })

@@ -225,7 +225,7 @@ pub fn cases() -> Vec<Case> {
                 for m in ["4a", "4b", "4c"] {
                     verify::posted(&s.post(&cx, m).await?, "POST")?;
                 }
-                let g = s.get(&cx).await?;
+                let g = s.get_keeping_heartbeat(&cx).await?;
                 verify::ok_body(&g, "4a\x1e4b\x1e4c", "GET")?;
                 Ok(Observed::ok("4a␞4b␞4c"))
             }),
@@ -238,8 +238,8 @@ pub fn cases() -> Vec<Case> {
                 let b = eio::open_polling(&cx).await?;
                 verify::posted(&a.post(&cx, "4for-a").await?, "POST A")?;
                 verify::posted(&b.post(&cx, "4for-b").await?, "POST B")?;
-                verify::ok_body(&b.get(&cx).await?, "4for-b", "GET B")?;
-                verify::ok_body(&a.get(&cx).await?, "4for-a", "GET A")?;
+                verify::ok_body(&b.get_keeping_heartbeat(&cx).await?, "4for-b", "GET B")?;
+                verify::ok_body(&a.get_keeping_heartbeat(&cx).await?, "4for-a", "GET A")?;
                 Ok(Observed::ok("A got 4for-a, B got 4for-b"))
             }),
         Case::new(S, "long-poll-held", "A GET with nothing to send is held open, then answered with the next ping")
@@ -249,8 +249,17 @@ pub fn cases() -> Vec<Case> {
             .outcome("early", Verdict::NonStrict, "answered before pingInterval/2 with something else")
             .run(|cx| async move {
                 let s = eio::open_polling(&cx).await?;
-                let t = std::time::Instant::now();
-                let g = s.get(&cx).await?;
+                let mut t = std::time::Instant::now();
+                let mut g = s.get(&cx).await?;
+                // A PING the server queued before this GET (its first one,
+                // sent at once) is the first-ping case's rule: answer it, as
+                // the official client does, and judge the next GET.
+                if g.status == 200 && g.text() == "2" && t.elapsed() < cx.ms(cx.conf.ping_interval / 2) {
+                    cx.note("the first GET was answered with a PING at once: PONG, and the next GET is judged");
+                    verify::posted(&s.post(&cx, eio::encode_body(&cx, &[eio::pong()])).await?, "POST 3")?;
+                    t = std::time::Instant::now();
+                    g = s.get(&cx).await?;
+                }
                 let ms = t.elapsed().as_millis();
                 let actual = format!("after {ms} ms: {} {:?}", g.status, g.text());
                 if g.status == 200 && g.text() == "2" && t.elapsed() >= cx.ms(cx.conf.ping_interval / 2) {

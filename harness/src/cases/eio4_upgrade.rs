@@ -73,6 +73,11 @@ pub fn cases() -> Vec<Case> {
                 let s = eio::open_polling(&cx).await?;
                 let mut ws = eio::probe(&cx, &s).await?;
                 ws.send(&eio::upgrade()).await?;
+                // The rule is about a POST after the upgrade: nothing
+                // acknowledges `5`, so give the server a margin to take it
+                // before the POST (on another connection, which could
+                // otherwise overtake it).
+                tokio::time::sleep(cx.ms(100)).await;
                 let r = s.post(&cx, "4late").await?;
                 verify::status(&r, 400, "POST after the upgrade")?;
                 Ok(Observed::ok("400"))
@@ -148,9 +153,18 @@ pub fn cases() -> Vec<Case> {
             .req("The server abandons an upgrade that does not complete (engine.io: upgradeTimeout, 10000 ms by default; 2000 ms in the contract's reference configuration).")
             .should()
             .ok("the WebSocket is closed within upgradeTimeout + 1 s and the polling session still answers")
-            .waits(|c| c.upgrade_timeout)
+            .waits(|c| c.ping_interval + c.upgrade_timeout)
             .run(|cx| async move {
                 let s = eio::open_polling(&cx).await?;
+                // The first PING answered before the probe, so that the
+                // stall is judged on its own: a server that sends its first
+                // PING at once (the first-ping case's rule) may otherwise
+                // hold it back for the upgrade and time the session out.
+                let first = s.get(&cx).await?;
+                verify::status(&first, 200, "first GET")?;
+                if eio::decode_body(&cx, &first)?.contains(&eio::ping()) {
+                    verify::posted(&s.post(&cx, eio::encode_body(&cx, &[eio::pong()])).await?, "POST 3")?;
+                }
                 let mut ws = eio::probe(&cx, &s).await?;
                 let t = Instant::now();
                 // Keep the polling session alive meanwhile: poll and answer its pings.

@@ -13,10 +13,12 @@ pub async fn polling_close(cx: Ctx, close: &'static str, noop: &'static str) -> 
     let s = eio::open_polling(&cx).await?;
     let get = {
         let cx = cx.clone();
-        let q = s.query.clone();
-        tokio::spawn(async move { cx.get(&q).await })
+        let s = s.clone();
+        tokio::spawn(async move { s.get_keeping_heartbeat(&cx).await })
     };
-    tokio::time::sleep(cx.ms(20)).await;
+    // Margin for the GET to reach the server (after a PING it answers at
+    // once, its PONG and the next GET).
+    tokio::time::sleep(cx.ms(100)).await;
     let post = s.post(&cx, close).await?;
     let g = get.await.map_err(|e| Stop::Harness(e.to_string()))??;
     let actual = format!(

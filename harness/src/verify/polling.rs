@@ -11,7 +11,7 @@ pub async fn echo(cx: &Ctx, body: &[u8], want: &[u8]) -> Outcome {
     let s = eio::open_polling(cx).await?;
     let r = s.post(cx, body.to_vec()).await?;
     verify::posted(&r, "POST")?;
-    let g = s.get(cx).await?;
+    let g = s.get_keeping_heartbeat(cx).await?;
     verify::status(&g, 200, "GET")?;
     verify::body(&g, want, "GET")?;
     Ok(Observed::ok(format!(
@@ -65,11 +65,12 @@ pub async fn duplicate_get(cx: Ctx, close_body: &'static str) -> Outcome {
     let s = eio::open_polling(&cx).await?;
     let first = {
         let cx = cx.clone();
-        let q = s.query.clone();
-        tokio::spawn(async move { cx.get(&q).await })
+        let s = s.clone();
+        tokio::spawn(async move { s.get_keeping_heartbeat(&cx).await })
     };
-    // Margin for the first GET to reach the server; it stays pending for a ping interval.
-    tokio::time::sleep(cx.ms(50)).await;
+    // Margin for the first GET to reach the server (after a PING it answers
+    // at once, its PONG and the next GET); it stays pending for a ping interval.
+    tokio::time::sleep(cx.ms(100)).await;
     let second = cx.get(&format!("{}&t=burst", s.query)).await?;
     let first = first
         .await
