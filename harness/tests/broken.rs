@@ -465,3 +465,20 @@ async fn sio_malformed() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_ping() {
+    // The first PING at once after the handshake, as socketioxide sends it:
+    // only the cases about the first ping's timing, in both suites; every
+    // other polling and WebSocket case answers it as the official client does.
+    exactly(
+        "first-ping",
+        &[
+            ("eio4.heartbeat.polling.first-ping", NonStrict),
+            ("eio4.heartbeat.websocket.first-ping", NonStrict),
+            ("sio5.engine.heartbeat.polling.first-ping", NonStrict),
+            ("sio5.engine.heartbeat.websocket.first-ping", NonStrict),
+        ],
+    )
+    .await;
+}

@@ -21,7 +21,11 @@ pub async fn upgrade(cx: Ctx, check_noop: bool, echo: bool) -> Outcome {
     let s = eio::open_polling(&cx).await?;
     let mut ws = eio::probe(&cx, &s).await?;
     if check_noop {
-        verify::ok_body(&s.get(&cx).await?, noop(&cx), "GET during the upgrade")?;
+        verify::ok_body(
+            &s.get_keeping_heartbeat(&cx).await?,
+            noop(&cx),
+            "GET during the upgrade",
+        )?;
     }
     ws.send(&eio::upgrade()).await?;
     if echo {

@@ -394,3 +394,21 @@ pub async fn send_raw_binary(ws: &mut Ws, data: &[u8]) -> Result<(), Stop> {
         .await
         .map_err(|e| Stop::Fail(format!("could not send a binary frame: {e}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::without_pings;
+
+    #[test]
+    fn pings_are_taken_out_of_a_body_and_the_rest_kept_byte_for_byte() {
+        assert_eq!(without_pings(b"2\x1e4hello"), (b"4hello".to_vec(), 1));
+        assert_eq!(
+            without_pings(b"4a\x1e2\x1e4b\x1e2"),
+            (b"4a\x1e4b".to_vec(), 2)
+        );
+        assert_eq!(without_pings(b"2"), (Vec::new(), 1));
+        // Anything that is not a PING stays, empty messages included.
+        assert_eq!(without_pings(b"4\x1eb"), (b"4\x1eb".to_vec(), 0));
+        assert_eq!(without_pings(b"3"), (b"3".to_vec(), 0));
+    }
+}

@@ -9,7 +9,7 @@
 //
 // Families (see FAMILIES below): handshake, errors, echo, heartbeat, close,
 // upgrade, malformed, cors, limits, eio3, sio-connect, sio-connect-error, sio-order,
-// sio-event, sio-binary, sio-disconnect, sio-rooms, sio-malformed.
+// sio-event, sio-binary, sio-disconnect, sio-rooms, sio-malformed, first-ping.
 
 const http = require("http");
 const path = require("path");
@@ -250,6 +250,28 @@ const FAMILIES = {
       } catch (e) {
         this.reconstructor = null;
       }
+    };
+  },
+  // The first PING goes out at once after the handshake, as engineioxide
+  // (socketioxide) sends it, instead of one pingInterval later; the later
+  // ones keep their interval.
+  "first-ping"() {
+    const S = engineSocket();
+    const orig = S.prototype.schedulePing;
+    S.prototype.schedulePing = function () {
+      if (!this._brokenPinged) {
+        this._brokenPinged = true;
+        // Right after the handshake's answer, not inside it (engineioxide's
+        // PING comes on the next GET).
+        setTimeout(() => {
+          if (this.readyState !== "open") return;
+          this.hasRefreshedPingTimeout = false;
+          this.sendPacket("ping");
+          this.resetPingTimeout();
+        }, 0);
+      }
+      // The next PING one pingInterval later (a pong restarts that timer).
+      return orig.call(this);
     };
   },
 };
