@@ -321,6 +321,11 @@ impl Event {
             What::WsEnd { detail } => format!("connection ended: {detail}"),
             What::Note { text } => text.clone(),
         };
+        // Notes are not previews: cut them here.
+        let what = match what.char_indices().nth(2 * LINE_PREVIEW) {
+            Some((at, _)) => format!("{}…", &what[..at]),
+            None => what,
+        };
         format!("{:>8.1} ms {} {arrow} {what}", self.t_ms, self.conn)
     }
 }

@@ -21,6 +21,20 @@ const EXCERPT_TAIL: usize = 12;
 /// Most cases of a finding whose requirement is quoted (the rest are listed).
 const QUOTED_CASES: usize = 3;
 
+/// Most characters of what was seen, per case: the case page has all of it
+/// (a case that echoes a megabyte would otherwise put it in the finding).
+const ACTUAL_CHARS: usize = 600;
+
+/// `s` cut to `max` characters, saying how long it was.
+fn clip(s: &str, max: usize) -> String {
+    let n = s.chars().count();
+    if n <= max {
+        return s.to_owned();
+    }
+    let head: String = s.chars().take(max).collect();
+    format!("{head}… ({n} characters; the case page has all of it)")
+}
+
 /// One deviation of a third-party implementation, as a bug report.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Finding {
@@ -168,7 +182,7 @@ pub(super) fn collect(
                     target: imp.target.clone(),
                     case: case.id.clone(),
                     verdict: summary.verdict,
-                    actual: summary.actual.clone(),
+                    actual: clip(&summary.actual, ACTUAL_CHARS),
                 });
                 continue;
             };
@@ -199,7 +213,7 @@ pub(super) fn collect(
                 official: official
                     .and_then(|o| o.cases.get(&case.id))
                     .map(|c| c.verdict),
-                actual: summary.actual.clone(),
+                actual: clip(&summary.actual, ACTUAL_CHARS),
                 page,
                 command: repro_command(&imp.command, &case.id),
                 trace: Vec::new(),

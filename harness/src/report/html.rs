@@ -720,13 +720,13 @@ pub fn matrix_page(
     for i in &m.implementations {
         let findings = m.findings.iter().filter(|f| f.target == i.target).count();
         body.push_str(&format!(
-            "<tr><td class=\"id\">{}</td><td>{}</td><td style=\"min-width:24em\">{}<br><code class=\"cmd\">{}</code></td><td>{}</td><td>{}</td>",
+            "<tr><td class=\"id\">{}</td><td>{}</td><td style=\"min-width:24em\">{}<br><code class=\"cmd\">{}</code></td><td style=\"white-space:nowrap\">{}</td><td>{}</td>",
             esc(&i.name),
             i.role.name(),
             esc(&i.tested),
             esc(&i.command),
-            esc(&i.protocols.join(", ")),
-            esc(&i.transports.join(", "))
+            i.protocols.iter().map(|p| esc(p)).collect::<Vec<_>>().join("<br>"),
+            i.transports.iter().map(|t| esc(t)).collect::<Vec<_>>().join("<br>")
         ));
         for v in Verdict::ALL {
             body.push_str(&format!(
