@@ -165,3 +165,44 @@ fn zero_jobs_is_a_usage_error() {
     assert_eq!(code, 2);
     assert!(err.contains("--jobs needs at least 1"), "{err}");
 }
+
+/// `matrix --list` names every implementation in each role it has, with the
+/// command that runs it alone; an unknown `--only` is a usage error.
+#[test]
+fn matrix_lists_every_implementation_and_refuses_unknown_ones() {
+    let (code, out, _) = siospec(&["matrix", "--list"]);
+    assert_eq!(code, 0);
+    for line in [
+        "rust as a server: siospec run --target rust",
+        "socketioxide as a server: siospec run --target socketioxide --baseline harness/baselines/socketioxide.json --strict",
+        "rust as a client: siospec test client --target rust",
+        "browser as a client: siospec test client --target browser",
+    ] {
+        assert!(out.contains(line), "{line}\n{out}");
+    }
+    let (code, out, _) = siospec(&["matrix", "--list", "--only", "python-client"]);
+    assert_eq!(code, 0);
+    assert_eq!(out.lines().count(), 1, "{out}");
+    let (code, _, err) = siospec(&["matrix", "--only", "nosuch"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no such implementation"), "{err}");
+}
+
+/// `test server --target` starts a peer as `run` does.
+#[test]
+fn test_server_takes_a_peer_as_target() {
+    let dir = std::env::temp_dir().join(format!("siospec-cli-target-{}", std::process::id()));
+    let (code, out, _) = siospec(&[
+        "test",
+        "server",
+        "--target",
+        "rust",
+        "--case",
+        "eio4.handshake.polling.open",
+        "--report-dir",
+        &dir.display().to_string(),
+    ]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("OK"), "{out}");
+}
