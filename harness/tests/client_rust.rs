@@ -2,6 +2,8 @@
 //! codec's ClientConnection over the load generator's sockets, `--target
 //! rust`): the whole client catalogue is OK, as for the official client.
 
+mod common;
+
 use std::path::PathBuf;
 
 use siospec::case::Verdict;
@@ -35,12 +37,7 @@ async fn siospec_s_own_client_passes_every_case() {
         "{}",
         outcome.description
     );
-    let not_ok: Vec<String> = outcome
-        .results
-        .iter()
-        .filter(|r| r.verdict != Verdict::Ok)
-        .map(|r| format!("{} {}: {}", r.id, r.verdict, r.behaviour.actual))
-        .collect();
+    let not_ok = common::lines(&outcome.results, |v| v != Verdict::Ok);
     assert!(
         not_ok.is_empty(),
         "siospec's own client is not OK on:\n{}",

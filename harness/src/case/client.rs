@@ -10,6 +10,8 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use base64::Engine as _;
+use serde_json::json;
 use siospec_codec::socket::binary::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::sync::{oneshot, Notify};
@@ -657,6 +659,36 @@ impl Drop for Launched {
     fn drop(&mut self) {
         if let Some(pid) = self.child.id() {
             kill_group(pid);
+        }
+    }
+}
+
+/// A value in the client contract's JSON form (harness/CLIENT-CONTRACT.md):
+/// bytes as `{"$binary": base64}`; what drivers print and siospec's own
+/// client (`siospec client`) writes.
+///
+/// ```
+/// use siospec::case::client::to_json;
+/// use siospec_codec::socket::binary::Value;
+///
+/// let v = Value::Array(vec![Value::String("a".into()), Value::Binary(vec![1, 2])]);
+/// assert_eq!(to_json(&v).to_string(), r#"["a",{"$binary":"AQI="}]"#);
+/// ```
+pub fn to_json(v: &Value) -> serde_json::Value {
+    match v {
+        Value::Null => serde_json::Value::Null,
+        Value::Bool(b) => json!(b),
+        Value::Number(n) => serde_json::Value::Number(n.clone()),
+        Value::String(s) => json!(s),
+        Value::Array(items) => items.iter().map(to_json).collect(),
+        Value::Object(entries) => serde_json::Value::Object(
+            entries
+                .iter()
+                .map(|(k, v)| (k.clone(), to_json(v)))
+                .collect(),
+        ),
+        Value::Binary(bytes) => {
+            json!({ "$binary": base64::engine::general_purpose::STANDARD.encode(bytes) })
         }
     }
 }

@@ -12,6 +12,7 @@ use base64::Engine as _;
 use clap::Args;
 use serde_json::json;
 use siospec::bench::conn::Conn;
+use siospec::case::client::to_json;
 use siospec_codec::session::engine::Transports;
 use siospec_codec::session::socket::{ClientConnection, ClientEvent, ClientOptions, Payload};
 use siospec_codec::socket::binary::Value;
@@ -261,26 +262,6 @@ fn event_array(name: &str, args: Vec<Value>) -> Value {
             .chain(args)
             .collect(),
     )
-}
-
-/// A value in the contract's JSON form: bytes as `{"$binary": base64}`.
-fn to_json(v: &Value) -> serde_json::Value {
-    match v {
-        Value::Null => serde_json::Value::Null,
-        Value::Bool(b) => json!(b),
-        Value::Number(n) => serde_json::Value::Number(n.clone()),
-        Value::String(s) => json!(s),
-        Value::Array(items) => items.iter().map(to_json).collect(),
-        Value::Object(entries) => serde_json::Value::Object(
-            entries
-                .iter()
-                .map(|(k, v)| (k.clone(), to_json(v)))
-                .collect(),
-        ),
-        Value::Binary(bytes) => {
-            json!({ "$binary": base64::engine::general_purpose::STANDARD.encode(bytes) })
-        }
-    }
 }
 
 /// The contract's JSON form read back: `{"$binary": base64}` is bytes.

@@ -5,7 +5,6 @@
 
 use std::sync::Arc;
 
-use base64::Engine as _;
 use serde_json::json;
 use siospec_codec::engine::{self, v4, Data, Packet as EioPacket, PacketType as EioType};
 use siospec_codec::session::Frame;
@@ -61,25 +60,7 @@ pub async fn connected(cx: &mut Ctx, setup: Setup, env: &[(&str, &str)]) -> Resu
     Ok(())
 }
 
-/// A value in the contract's JSON form: bytes as `{"$binary": base64}`.
-pub fn to_json(v: &Value) -> serde_json::Value {
-    match v {
-        Value::Null => serde_json::Value::Null,
-        Value::Bool(b) => json!(b),
-        Value::Number(n) => serde_json::Value::Number(n.clone()),
-        Value::String(s) => json!(s),
-        Value::Array(items) => items.iter().map(to_json).collect(),
-        Value::Object(entries) => serde_json::Value::Object(
-            entries
-                .iter()
-                .map(|(k, v)| (k.clone(), to_json(v)))
-                .collect(),
-        ),
-        Value::Binary(bytes) => {
-            json!({ "$binary": base64::engine::general_purpose::STANDARD.encode(bytes) })
-        }
-    }
-}
+pub use crate::case::client::to_json;
 
 /// The arguments of the first event `name` the server saw on `namespace`.
 pub fn event_args(o: &Observation, namespace: &str, name: &str) -> Option<Vec<Value>> {
