@@ -4,7 +4,7 @@
 //!
 //! `siospec matrix` runs the [`entries`] one after another into `runs/` of
 //! its folder (an ordinary conformance report: `runs/index.json`, a page per
-//! case and target, `runs/report.html`), then [`write`] reads that back and
+//! case and target, `runs/report.html`), then [`write()`] reads that back and
 //! adds `index.json` (schema [`SCHEMA`]), `matrix.md`, `matrix.html` and
 //! `findings.md`.
 //!
