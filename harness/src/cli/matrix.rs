@@ -150,6 +150,13 @@ pub(super) async fn matrix(args: MatrixArgs) -> i32 {
             }
         }
     }
+    if status == EXIT_HARNESS {
+        eprintln!("siospec: scripts/install-peers installs every implementation the matrix runs");
+    }
+    if !runs_dir.join("index.json").exists() {
+        eprintln!("siospec: nothing ran, so no matrix was written");
+        return EXIT_HARNESS;
+    }
     let elapsed_ms = clock.elapsed().as_secs_f64() * 1000.0;
     match matrix::write(&dir, args.quick, elapsed_ms) {
         Ok(m) => {

@@ -173,7 +173,9 @@ pub fn entries(only: &[String]) -> Result<Vec<Entry>, String> {
                 Role::Client if peer.is_client() => out.push(Entry {
                     implementation: name.clone(),
                     role,
-                    target: Target::Client(peer.client(None)?),
+                    target: Target::Client(peer.client(None).map_err(|e| {
+                        format!("{e} (scripts/install-peers installs every implementation)")
+                    })?),
                     baseline,
                     jobs: CLIENT_JOBS,
                     command: format!(
