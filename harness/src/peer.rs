@@ -20,6 +20,30 @@ use crate::suite::{Expected, Suite};
 /// The name of the built-in reference server.
 const REFERENCE: &str = "rust";
 
+/// What a peer's client target is called after its name: a report folder
+/// may hold the same peer as a server (`python`) and as a client
+/// (`python-client`).
+const CLIENT_SUFFIX: &str = "-client";
+
+/// The report target name of the peer `peer`'s client driver.
+///
+/// ```
+/// assert_eq!(siospec::peer::client_target_name("python"), "python-client");
+/// ```
+pub fn client_target_name(peer: &str) -> String {
+    format!("{peer}{CLIENT_SUFFIX}")
+}
+
+/// The peer a client target name stands for, if it is one.
+///
+/// ```
+/// assert_eq!(siospec::peer::peer_of_client_target("python-client"), Some("python"));
+/// assert_eq!(siospec::peer::peer_of_client_target("python"), None);
+/// ```
+pub fn peer_of_client_target(target: &str) -> Option<&str> {
+    target.strip_suffix(CLIENT_SUFFIX)
+}
+
 /// The folder holding one folder per peer: `harness/peers` of this source tree.
 fn peers_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("peers")
@@ -468,14 +492,13 @@ impl Peer {
             )
         };
         let (name, settings, env) = match family {
-            // `-client`: a report folder may hold the same peer as a server.
             Some(f) => (
-                format!("{}-client-broken-{f}", self.manifest.name),
+                format!("{}-broken-{f}", client_target_name(&self.manifest.name)),
                 format!(", deliberately broken: {f}"),
                 vec![("SIOSPEC_BREAK".to_owned(), f.to_owned())],
             ),
             None => (
-                format!("{}-client", self.manifest.name),
+                client_target_name(&self.manifest.name),
                 String::new(),
                 Vec::new(),
             ),

@@ -692,3 +692,34 @@ pub fn to_json(v: &Value) -> serde_json::Value {
         }
     }
 }
+
+/// [`to_json`]'s form read back, as JSON parsed into a value: an object
+/// `{"$binary": base64}` is bytes (an instruction's `args`).
+///
+/// ```
+/// use siospec::case::client::from_json;
+/// use siospec_codec::socket::binary::Value;
+///
+/// let b64 = Value::Object(vec![("$binary".into(), Value::String("AQI=".into()))]);
+/// assert_eq!(from_json(&b64), Value::Binary(vec![1, 2]));
+/// ```
+pub fn from_json(v: &Value) -> Value {
+    match v {
+        Value::Object(entries) => match entries.as_slice() {
+            [(k, Value::String(b64))] if k == "$binary" => {
+                match base64::engine::general_purpose::STANDARD.decode(b64) {
+                    Ok(bytes) => Value::Binary(bytes),
+                    Err(_) => v.clone(),
+                }
+            }
+            _ => Value::Object(
+                entries
+                    .iter()
+                    .map(|(k, x)| (k.clone(), from_json(x)))
+                    .collect(),
+            ),
+        },
+        Value::Array(items) => Value::Array(items.iter().map(from_json).collect()),
+        other => other.clone(),
+    }
+}

@@ -8,11 +8,10 @@ use std::io::Write as _;
 use std::sync::Arc;
 use std::time::Instant;
 
-use base64::Engine as _;
 use clap::Args;
 use serde_json::json;
 use siospec::bench::conn::Conn;
-use siospec::case::client::to_json;
+use siospec::case::client::{from_json, to_json};
 use siospec_codec::session::engine::Transports;
 use siospec_codec::session::socket::{ClientConnection, ClientEvent, ClientOptions, Payload};
 use siospec_codec::socket::binary::Value;
@@ -262,26 +261,4 @@ fn event_array(name: &str, args: Vec<Value>) -> Value {
             .chain(args)
             .collect(),
     )
-}
-
-/// The contract's JSON form read back: `{"$binary": base64}` is bytes.
-fn from_json(v: &Value) -> Value {
-    match v {
-        Value::Object(entries) => match entries.as_slice() {
-            [(k, Value::String(b64))] if k == "$binary" => {
-                match base64::engine::general_purpose::STANDARD.decode(b64) {
-                    Ok(bytes) => Value::Binary(bytes),
-                    Err(_) => v.clone(),
-                }
-            }
-            _ => Value::Object(
-                entries
-                    .iter()
-                    .map(|(k, x)| (k.clone(), from_json(x)))
-                    .collect(),
-            ),
-        },
-        Value::Array(items) => Value::Array(items.iter().map(from_json).collect()),
-        other => other.clone(),
-    }
 }

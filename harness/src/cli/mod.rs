@@ -180,7 +180,7 @@ fn run_target_names() -> PossibleValuesParser {
     for peer in Peer::all().into_iter().filter(Peer::is_client) {
         let name = peer.name();
         values.push(
-            PossibleValue::new(format!("{name}-client"))
+            PossibleValue::new(siospec::peer::client_target_name(&name))
                 .help(format!("{name}'s client driver, through the client cases")),
         );
         if !peer.is_server() {
@@ -194,7 +194,7 @@ fn run_target_names() -> PossibleValuesParser {
 /// (`NAME-client`, or a peer that is a client only); `family` picks a
 /// deliberately broken variant.
 fn peer_target(name: &str, family: Option<&str>) -> Result<Target, String> {
-    if let Some(base) = name.strip_suffix("-client") {
+    if let Some(base) = siospec::peer::peer_of_client_target(name) {
         if let Ok(peer) = Peer::named(base) {
             return peer.client(family).map(Target::Client);
         }

@@ -164,10 +164,7 @@ pub(super) fn collect(
         .filter(|i| i.kind == Kind::ThirdParty)
     {
         let run = &runs.targets[&imp.target];
-        let official = match imp.role {
-            Role::Server => runs.targets.get(OFFICIAL),
-            Role::Client => runs.targets.get(&format!("{OFFICIAL}-client")),
-        };
+        let official = runs.targets.get(&super::target_name(OFFICIAL, imp.role));
         // Grouped by reason, in catalogue order.
         let mut by_reason: Vec<(String, Vec<FindingCase>, Option<String>)> = Vec::new();
         for case in catalogue {

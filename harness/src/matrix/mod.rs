@@ -118,7 +118,7 @@ pub fn baseline_of(target: &str) -> Option<PathBuf> {
 pub fn target_name(implementation: &str, role: Role) -> String {
     match role {
         Role::Server => implementation.to_owned(),
-        Role::Client => format!("{implementation}-client"),
+        Role::Client => crate::peer::client_target_name(implementation),
     }
 }
 
@@ -265,7 +265,7 @@ fn implementation_of(target: &str, run: &TargetRun) -> (String, Role, Option<Pee
         Role::Server
     };
     let name = match role {
-        Role::Client => target.strip_suffix("-client").unwrap_or(target),
+        Role::Client => crate::peer::peer_of_client_target(target).unwrap_or(target),
         Role::Server => target,
     };
     (name.to_owned(), role, Peer::named(name).ok())

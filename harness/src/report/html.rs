@@ -186,7 +186,7 @@ fn side_by_side(index: &Index) -> String {
         rows.entry(name.as_str()).or_default().0 = Some(run);
     }
     for (name, run) in &clients {
-        let base = name.strip_suffix("-client").unwrap_or(name);
+        let base = crate::peer::peer_of_client_target(name).unwrap_or(name);
         rows.entry(base).or_default().1 = Some(run);
     }
     let cell = |run: Option<&TargetRun>, role: &str, name: &str| match run {
