@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use siospec_codec::session::socket::Parser;
 use tokio::process::Command;
 
 use crate::case::client::{Client, Serve};
@@ -107,6 +108,9 @@ struct ClientSection {
     /// Its driver has deliberately broken variants (`SIOSPEC_BREAK`).
     #[serde(default)]
     broken: bool,
+    /// Its driver speaks the msgpack parser when SIOSPEC_PARSER=msgpack.
+    #[serde(default)]
+    msgpack: bool,
 }
 
 /// Where a peer's versions are read from.
@@ -175,6 +179,8 @@ struct Flags {
     profile: Option<String>,
     mode: Option<String>,
     allow_eio3: Option<String>,
+    /// Takes `default` or `msgpack`: the Socket.IO parser.
+    parser: Option<String>,
     #[serde(rename = "break")]
     broken: Option<String>,
 }
@@ -195,6 +201,8 @@ struct Launch {
     profile: Profile,
     serves: Serves,
     allow_eio3: bool,
+    /// The Socket.IO parser.
+    parser: Parser,
     /// In a process of its own (the reference server runs on threads of
     /// this process otherwise).
     own_process: bool,
@@ -265,6 +273,7 @@ impl Peer {
                         profile: Some("--profile".to_owned()),
                         mode: Some("--mode".to_owned()),
                         allow_eio3: Some("--allow-eio3".to_owned()),
+                        parser: Some("--parser".to_owned()),
                         broken: None,
                     },
                     broken_script: None,
@@ -278,6 +287,7 @@ impl Peer {
                     packages: Vec::new(),
                     serve: false,
                     broken: false,
+                    msgpack: true,
                 }),
                 issues: None,
             }),
@@ -520,6 +530,7 @@ impl Peer {
                 launch: true,
                 remote: None,
             }),
+            msgpack: c.msgpack,
         })
     }
 
@@ -570,13 +581,20 @@ impl Peer {
 
     /// What `run` starts for `suite`: servers that differ only in settings
     /// this peer does not have are the same server.
-    fn launch_for(&self, suite: Suite) -> Result<Launch, String> {
+    fn launch_for(&self, suite: Suite, parser: Parser) -> Result<Launch, String> {
         let server = self.server()?;
+        if parser != Parser::Default && server.flags.parser.is_none() {
+            return Err(format!(
+                "the {} peer has no {parser} parser (its peer.toml gives no `parser` flag)",
+                self.manifest.title
+            ));
+        }
         Ok(Launch {
             profile: server.run_profile,
             // Both modes on one port: a peer without --mode serves both anyway.
             serves: Serves::Both,
             allow_eio3: suite.server().allow_eio3 && server.flags.allow_eio3.is_some(),
+            parser,
             own_process: false,
         })
     }
@@ -586,11 +604,12 @@ impl Peer {
     pub(crate) async fn start_for(
         &self,
         suites: &[Suite],
+        parser: Parser,
     ) -> Result<(Vec<Running>, Vec<(Suite, String)>), String> {
         let mut started: Vec<(Launch, Running)> = Vec::new();
         let mut by_suite = Vec::new();
         for &suite in suites {
-            let launch = self.launch_for(suite)?;
+            let launch = self.launch_for(suite, parser)?;
             let authority = match started.iter().find(|(l, _)| *l == launch) {
                 Some((_, r)) => r.authority(),
                 None => {
@@ -614,6 +633,7 @@ impl Peer {
             profile: Profile::Default,
             serves: Serves::Only(Mode::Socket),
             allow_eio3: false,
+            parser: Parser::Default,
             own_process: true,
         })
         .await
@@ -650,6 +670,9 @@ impl Peer {
         }
         if let (true, Some(flag)) = (launch.allow_eio3, &server.flags.allow_eio3) {
             cmd.arg(flag);
+        }
+        if let (Parser::Msgpack, Some(flag)) = (launch.parser, &server.flags.parser) {
+            cmd.arg(flag).arg(launch.parser.name());
         }
         let process = ServerProcess::spawn(cmd, &server.ready, &what).await?;
         Ok(Running(Host::Process(process)))
@@ -706,6 +729,7 @@ async fn start_embedded(launch: Launch) -> Result<Running, String> {
     };
     let mut options = options;
     options.engine.allow_eio3 = launch.allow_eio3;
+    options.socket.parser = launch.parser;
     let addr = SocketAddr::from(([127, 0, 0, 1], 0));
     let server = tokio::task::spawn_blocking(move || ServerThread::start(addr, options))
         .await

@@ -11,6 +11,9 @@ use std::time::Duration;
 
 use siospec_codec::engine::handshake::Handshake;
 use siospec_codec::engine::{v3, v4, Data, PacketType};
+use siospec_codec::session::socket::Parser;
+use siospec_codec::socket::binary::Value;
+use siospec_codec::socket::{msgpack, PacketType as SocketPacketType};
 use siospec_codec::{Limits, Profile};
 
 use crate::case::Verdict;
@@ -88,6 +91,9 @@ pub struct Offer {
     pub websocket: bool,
     /// Whether a CONNECT to `/` got a Socket.IO CONNECT reply.
     pub socket_io: bool,
+    /// Whether it came with socket.io-msgpack-parser (a msgpack CONNECT
+    /// answered, after the text `40` was not).
+    pub msgpack: bool,
     /// Whether a message came back unchanged (engine mode's echo).
     pub echo: bool,
 }
@@ -200,6 +206,7 @@ pub async fn probe(authority: &str, paths: &Paths) -> Result<Probed, Refusal> {
 /// One line about an offer.
 fn describe(authority: &str, o: &Offer) -> String {
     let what = match (o.socket_io, o.echo) {
+        (true, _) if o.msgpack => "Socket.IO with the msgpack parser",
         (true, _) => "Socket.IO",
         (false, true) => "bare Engine.IO (echoes messages)",
         (false, false) => "Engine.IO, neither Socket.IO nor an echo",
@@ -378,6 +385,7 @@ async fn offer_at(
         polling: false,
         websocket: false,
         socket_io: false,
+        msgpack: false,
         echo: false,
     };
     let mut sid = None;
@@ -454,6 +462,11 @@ async fn offer_at(
         // Engine mode is taken on trust: whether it echoes is what its cases judge.
         offer.echo = !offer.socket_io && mode == Mode::Engine;
         let _ = http.send(post(path, &q, "1")).await;
+        if !offer.socket_io && mode == Mode::Socket {
+            // A msgpack server closes a session on text: a session of its own.
+            offer.msgpack = polling_connects_msgpack(http, path).await;
+            offer.socket_io = offer.msgpack;
+        }
     }
     match http.send(get(path, "EIO=3&transport=polling&b64=1")).await {
         Ok(r) => match opened_in(3, &r) {
@@ -499,6 +512,53 @@ async fn polling_connects(http: &Http, path: &str, query: &str) -> bool {
     false
 }
 
+/// Whether a new session's msgpack CONNECT to `/` (socket.io-msgpack-parser's
+/// map `{type: 0, nsp: "/"}`, as a `b` message) gets a msgpack CONNECT reply
+/// with a sid.
+async fn polling_connects_msgpack(http: &Http, path: &str) -> bool {
+    use base64::Engine as _;
+    let Ok(r) = http.send(get(path, "EIO=4&transport=polling")).await else {
+        return false;
+    };
+    let Some(sid) = opened_in(4, &r).and_then(|o| o.handshake).map(|h| h.sid) else {
+        return false;
+    };
+    let q = format!("EIO=4&transport=polling&sid={sid}");
+    let mut connect = Vec::new();
+    msgpack::encode(SocketPacketType::Connect, "/", None, None, &mut connect);
+    let body = format!(
+        "b{}",
+        base64::engine::general_purpose::STANDARD.encode(&connect)
+    );
+    let answered = matches!(http.send(post(path, &q, &body)).await, Ok(r) if r.status == 200);
+    let mut connected = false;
+    for _ in 0..3 {
+        if !answered || connected {
+            break;
+        }
+        let Ok(r) = http.send(get(path, &q)).await else {
+            break;
+        };
+        if r.status != 200 {
+            break;
+        }
+        let body = r.text();
+        for p in
+            v4::decode_payload(&body, Profile::Compat, &Limits::default()).map_while(Result::ok)
+        {
+            if let Data::Binary(bytes) = &p.data {
+                connected |= msgpack::decode(bytes, Profile::Compat, &Limits::default())
+                    .is_ok_and(|m| {
+                        m.kind == SocketPacketType::Connect
+                            && matches!(&m.data, Some(Value::Object(o)) if o.iter().any(|(k, _)| k == "sid"))
+                    });
+            }
+        }
+    }
+    let _ = http.send(post(path, &q, "1")).await;
+    connected
+}
+
 /// Whether `40` over a WebSocket gets a CONNECT reply.
 async fn ws_connects(ws: &mut Ws) -> bool {
     // Sent as is: the probe sniffs an unknown server, before any suite is chosen.
@@ -531,7 +591,7 @@ fn conf_of(o: &Opened, known: &Expected) -> Expected {
 impl Probed {
     /// What `suite` runs against here. `known` gives the timeouts no
     /// handshake advertises (connectTimeout, upgradeTimeout).
-    pub fn plan(&self, suite: Suite, known: &Expected) -> Plan {
+    pub fn plan(&self, suite: Suite, known: &Expected, parser: Parser) -> Plan {
         let at = |o: &Offer, h: &Opened, echo: bool| {
             Plan::At(Endpoint {
                 authority: self.authority.clone(),
@@ -572,6 +632,24 @@ impl Probed {
                 _ => eio3_refused(socket.or(engine)),
             },
             Suite::Sio5 => match socket {
+                Some(s)
+                    if s.socket_io
+                        && s.v4.is_some()
+                        && s.msgpack != (parser == Parser::Msgpack) =>
+                {
+                    let (speaks, not) = if s.msgpack {
+                        ("msgpack", "the text `40`")
+                    } else {
+                        ("default", "a msgpack CONNECT")
+                    };
+                    Plan::Absent {
+                        verdict: Verdict::Unsupported,
+                        reason: format!(
+                            "the server at {} speaks the {speaks} parser, not the {parser} one                              (--parser {parser}); {not} got no CONNECT reply",
+                            s.path
+                        ),
+                    }
+                }
                 Some(s) if s.socket_io && s.v4.is_some() => at(s, s.v4.as_ref().unwrap(), false),
                 Some(s) if s.v4.is_none() => eio3_only("EIO=4"),
                 Some(s) => no_socket_io(&format!(

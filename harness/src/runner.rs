@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use serde::{Deserialize, Serialize};
+use siospec_codec::session::socket::Parser;
 
 use crate::baseline::Baseline;
 use crate::case::client::{self, Client, Driver};
@@ -213,7 +214,8 @@ impl Run {
     /// The selected cases of `catalogue`, in catalogue order; an error when
     /// there is none.
     pub fn cases<'a>(&self, catalogue: &'a [Case]) -> Result<Vec<&'a Case>, String> {
-        let selected = self.selection.apply(catalogue);
+        let mut selected = self.selection.apply(catalogue);
+        selected.retain(|c| c.parser.is_none_or(|p| p == self.options.parser));
         if selected.is_empty() {
             return Err("no case matches the selection (see --list)".to_owned());
         }
@@ -232,7 +234,7 @@ impl Run {
         suites.dedup();
         let started = crate::report::now_rfc3339();
         let clock = Instant::now();
-        let prepared = self.target.prepare(&suites).await?;
+        let prepared = self.target.prepare(&suites, self.options.parser).await?;
         let remote = prepared.plans.values().find_map(|p| match p {
             Plan::Client(c) => c.remote().cloned(),
             _ => None,
@@ -246,13 +248,22 @@ impl Run {
             remote.finish();
         }
         let duration_ms = clock.elapsed().as_secs_f64() * 1000.0;
+        // A run in msgpack is a target of its own in reports, beside the
+        // same implementation's run with the default parser.
+        let (name, description) = match self.options.parser {
+            Parser::Default => (prepared.name.clone(), prepared.description.clone()),
+            other => (
+                format!("{}{MSGPACK_SUFFIX}", prepared.name),
+                format!("{}, {other} parser", prepared.description),
+            ),
+        };
         let stale = match &self.baseline {
-            Some(b) => b.apply(&prepared.name, &mut results),
+            Some(b) => b.apply(&name, &mut results),
             None => Vec::new(),
         };
         Ok(Outcome {
-            name: prepared.name.clone(),
-            description: prepared.description.clone(),
+            name,
+            description,
             findings: prepared.findings.clone(),
             started,
             duration_ms,
@@ -260,6 +271,20 @@ impl Run {
             stale,
         })
     }
+}
+
+/// What a target run with the msgpack parser is called after the
+/// implementation's name.
+pub const MSGPACK_SUFFIX: &str = "-msgpack";
+
+/// The implementation a msgpack run's target name (`NAME-msgpack`) is of.
+///
+/// ```
+/// assert_eq!(siospec::runner::implementation_of("node-msgpack"), Some("node"));
+/// assert_eq!(siospec::runner::implementation_of("node"), None);
+/// ```
+pub fn implementation_of(target: &str) -> Option<&str> {
+    target.strip_suffix(MSGPACK_SUFFIX)
 }
 
 /// Exit status: every selected case OK (or accepted by the baseline).
@@ -294,6 +319,8 @@ pub struct Options {
     /// `--max-wait`: a case that would wait longer on the server's timers
     /// (before scaling) is SKIPPED.
     pub max_wait_ms: u64,
+    /// `--parser`: the Socket.IO parser the Socket.IO cases speak.
+    pub parser: Parser,
 }
 
 /// The default `--max-wait`, in seconds.
@@ -308,6 +335,7 @@ impl Default for Options {
             scale: 1.0,
             jobs: 1,
             max_wait_ms: DEFAULT_MAX_WAIT_S * 1000,
+            parser: Parser::Default,
         }
     }
 }
@@ -413,6 +441,7 @@ pub(crate) async fn run_case(case: &Case, endpoint: &Endpoint, opts: &Options) -
         scale: opts.scale,
         trace: trace.clone(),
         conf: endpoint.conf,
+        parser: opts.parser,
     };
     // One heartbeat more: a server that does not answer as the case expects
     // may hold a long-poll, or end a session, only at its timers, and the
@@ -468,13 +497,14 @@ pub(crate) async fn run_client_case(case: &Case, client: &Client, opts: &Options
     }
     let trace = Trace::new();
     let driver = Driver::default();
-    let cx = client::Ctx::new(
+    let mut cx = client::Ctx::new(
         &case.id,
         client.clone(),
         opts.scale,
         trace.clone(),
         driver.clone(),
     );
+    cx.parser = opts.parser;
     let limit = cx.ms(case.limit_ms + waits + conf.heartbeat());
     let start = Instant::now();
     let outcome = bounded(run(cx), limit).await;

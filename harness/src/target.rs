@@ -11,6 +11,8 @@ use crate::runner::Plan;
 use crate::suite::{Expected, Suite};
 use std::collections::BTreeMap;
 
+use siospec_codec::session::socket::Parser;
+
 /// What to test.
 #[derive(Debug, Clone)]
 pub enum Target {
@@ -146,6 +148,7 @@ async fn probe_all(
     by_suite: &BTreeMap<Suite, String>,
     paths: &Paths,
     known: &Expected,
+    parser: Parser,
 ) -> Result<(BTreeMap<Suite, Plan>, Vec<String>), String> {
     let mut probed: Vec<Probed> = Vec::new();
     let mut plans = BTreeMap::new();
@@ -157,7 +160,7 @@ async fn probe_all(
                 probed.len() - 1
             }
         };
-        plans.insert(suite, probed[i].plan(suite, known));
+        plans.insert(suite, probed[i].plan(suite, known, parser));
     }
     let mut findings: Vec<String> = probed.into_iter().flat_map(|p| p.findings).collect();
     for (suite, plan) in &plans {
@@ -202,8 +205,17 @@ impl Target {
     }
 
     /// Starts what is needed for `suites` and probes it.
-    pub(crate) async fn prepare(&self, suites: &[Suite]) -> Result<Prepared, String> {
+    pub(crate) async fn prepare(
+        &self,
+        suites: &[Suite],
+        parser: Parser,
+    ) -> Result<Prepared, String> {
         match self {
+            Target::Client(client) if parser != Parser::Default && !client.msgpack => Err(format!(
+                "{}'s driver does not speak the {parser} parser (no `msgpack = true` in its \
+                 peer.toml [client] table)",
+                client.name
+            )),
             Target::Client(client) => prepare_client(client, suites).await,
             Target::Url(Urls {
                 name,
@@ -220,7 +232,7 @@ impl Target {
                         .ok_or_else(|| format!("no URL for suite {}", s.name()))?;
                     by_suite.insert(s, authority_of(url)?);
                 }
-                let (plans, findings) = probe_all(&by_suite, paths, known).await?;
+                let (plans, findings) = probe_all(&by_suite, paths, known, parser).await?;
                 let mut authorities: Vec<&String> = by_suite.values().collect();
                 authorities.dedup();
                 Ok(Prepared {
@@ -240,10 +252,10 @@ impl Target {
                 })
             }
             Target::Peer(peer) => {
-                let (servers, by_suite) = peer.start_for(suites).await?;
+                let (servers, by_suite) = peer.start_for(suites, parser).await?;
                 let by_suite = by_suite.into_iter().collect();
                 let (plans, findings) =
-                    probe_all(&by_suite, &Paths::default(), &peer.known()).await?;
+                    probe_all(&by_suite, &Paths::default(), &peer.known(), parser).await?;
                 Ok(Prepared {
                     name: peer.name(),
                     description: peer.description(),

@@ -26,6 +26,7 @@ mod decode;
 mod encode;
 mod error;
 mod json;
+pub mod msgpack;
 mod reassembler;
 
 pub use decode::decode;

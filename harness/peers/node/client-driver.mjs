@@ -26,6 +26,7 @@ const fromJson = (v) =>
 const options = { autoConnect: false };
 if (env.SIOSPEC_TRANSPORTS) options.transports = env.SIOSPEC_TRANSPORTS.split(",");
 if (env.SIOSPEC_RECONNECTION) options.reconnection = env.SIOSPEC_RECONNECTION === "true";
+if (env.SIOSPEC_PARSER === "msgpack") options.parser = (await import("socket.io-msgpack-parser")).default;
 
 const app = {
   url,

@@ -27,6 +27,8 @@ const USAGE = `usage: node server.js [options]
   --allow-eio3              allowEIO3: true
   --cors-origin ORIGIN      cors: { origin: ORIGIN }
   --transports LIST         comma-separated, e.g. polling,websocket
+  --parser default|msgpack  the Socket.IO parser (socket mode); msgpack is
+                            socket.io-msgpack-parser
   --exit-on-stdin-close     exit when stdin reaches EOF / closes
   --verbose                 log connections and events to stderr
   --help                    this text
@@ -55,6 +57,7 @@ const FLAGS = {
   "--allow-eio3": "bool",
   "--cors-origin": "string",
   "--transports": "string",
+  "--parser": "string",
   "--exit-on-stdin-close": "bool",
   "--verbose": "bool",
   "--help": "bool",
@@ -111,6 +114,7 @@ const mode = args.mode || "both";
 if (!["both", "socket", "engine"].includes(mode)) die(`--mode must be both, socket or engine, got ${JSON.stringify(mode)}`);
 const socketMode = mode !== "engine";
 const engineMode = mode !== "socket";
+if (args.parser !== undefined && !["default", "msgpack"].includes(args.parser)) die(`--parser must be default or msgpack, got ${JSON.stringify(args.parser)}`);
 if (args.profile !== undefined && args.profile !== "suite") die(`--profile must be suite, got ${JSON.stringify(args.profile)}`);
 const { host, port } = parseAddr(args.addr || "127.0.0.1:0");
 const verbose = !!args.verbose;
@@ -219,7 +223,7 @@ function stripAck(args) {
 
 function setupSocketMode() {
   const { Server } = require("socket.io");
-  const io = new Server(httpServer, opts);
+  const io = new Server(httpServer, args.parser === "msgpack" ? { ...opts, parser: require("socket.io-msgpack-parser") } : opts);
 
   function onConnection(socket) {
     const nsp = socket.nsp;

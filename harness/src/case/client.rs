@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use serde_json::json;
+use siospec_codec::session::socket::Parser;
+use siospec_codec::session::Frame;
 use siospec_codec::socket::binary::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::sync::{oneshot, Notify};
@@ -59,6 +61,9 @@ pub struct Client {
     pub env: Vec<(String, String)>,
     /// Served instead of started for each case (`--serve`, a browser).
     pub serve: Option<Serve>,
+    /// Its driver honours SIOSPEC_PARSER=msgpack (a command or served
+    /// client given by the user is taken at its word).
+    pub msgpack: bool,
 }
 
 /// A client that fetches its cases from siospec's control server
@@ -105,6 +110,7 @@ impl Client {
             dir: None,
             env: Vec::new(),
             serve: None,
+            msgpack: true,
         }
     }
 
@@ -124,6 +130,7 @@ impl Client {
                 launch: false,
                 remote: None,
             }),
+            msgpack: true,
         }
     }
 
@@ -216,6 +223,8 @@ pub struct Ctx {
     pub scale: f64,
     /// The case's trace.
     pub trace: Arc<Trace>,
+    /// The Socket.IO parser the scripted server and the client speak.
+    pub parser: Parser,
     driver: Driver,
     server: Option<(Server, Arc<Script>)>,
     /// Dropping it kills the driver's process group.
@@ -232,6 +241,7 @@ impl Ctx {
             client,
             scale,
             trace,
+            parser: Parser::Default,
             driver,
             server: None,
             kill: None,
@@ -250,7 +260,15 @@ impl Ctx {
     }
 
     /// Starts the case's scripted server on a free loopback port.
-    pub async fn serve(&mut self, setup: Setup) -> Result<SocketAddr, Stop> {
+    /// With the msgpack parser, a case that rewrites or injects text
+    /// packets is SKIPPED as not applicable.
+    pub async fn serve(&mut self, mut setup: Setup) -> Result<SocketAddr, Stop> {
+        if self.parser != Parser::Default
+            && (setup.plan.rewrite.is_some() || setup.plan.rewrite_polling.is_some())
+        {
+            return Err(self.not_applicable("rewrites the server's text packets"));
+        }
+        setup.options.socket.parser = self.parser;
         let script = Script::new(setup.plan, self.trace.clone());
         let addr: SocketAddr = ([127, 0, 0, 1], 0).into();
         let server = Server::scripted(addr, setup.options, script.clone())
@@ -272,7 +290,13 @@ impl Ctx {
 
     /// Starts the driver with the contract's environment: `SIOSPEC_URL` and
     /// `{url}` for the server's base URL, plus `env`.
+    /// With the msgpack parser, `SIOSPEC_PARSER=msgpack` too.
     pub fn start(&mut self, env: &[(&str, &str)]) -> Result<(), Stop> {
+        let mut env = env.to_vec();
+        if self.parser != Parser::Default {
+            env.push(("SIOSPEC_PARSER", self.parser.name()));
+        }
+        let env = env.as_slice();
         let addr = match &self.server {
             Some((server, _)) => server.addr(),
             None => return Err(Stop::Harness("harness bug: start before serve".into())),
@@ -510,8 +534,38 @@ impl Ctx {
             .unwrap_or_default()
     }
 
-    /// Tells the server to act now.
+    /// SKIPPED with a parser other than the default: the case `does` what
+    /// only the default parser's text format can express.
+    pub fn text_format_only(&self, does: &str) -> Result<(), Stop> {
+        match self.parser {
+            Parser::Default => Ok(()),
+            _ => Err(self.not_applicable(does)),
+        }
+    }
+
+    /// Why the case is not applicable with this parser: it `does` what only
+    /// the default parser's text format can express.
+    fn not_applicable(&self, does: &str) -> Stop {
+        Stop::Skipped(format!(
+            "n/a with the {} parser: the case {does}, which only the default parser's text format can express",
+            self.parser
+        ))
+    }
+
+    /// Tells the server to act now. With the msgpack parser, raw text
+    /// packets have no meaning: the case is SKIPPED as not applicable.
     pub fn control(&self, control: Control) -> Result<(), Stop> {
+        if self.parser != Parser::Default {
+            match &control {
+                Control::Raw(Frame::Text(t)) => {
+                    return Err(self.not_applicable(&format!("sends the text packet {t:?}")))
+                }
+                Control::InjectPolling(raw) => {
+                    return Err(self.not_applicable(&format!("puts {raw:?} in a polling response")))
+                }
+                _ => {}
+            }
+        }
         self.trace.note(format!("control: {control:?}"));
         if self.script()?.control(control) {
             Ok(())

@@ -9,6 +9,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+use siospec_codec::session::socket::Parser;
 
 use crate::suite::{Expected, Suite};
 use crate::wire::http::HttpError;
@@ -315,6 +316,9 @@ pub struct Case {
     /// its waits: through a Socket.IO server, whose connectTimeout ends such
     /// sessions, it can only be judged when the waits end before that.
     pub unjoined: bool,
+    /// Only selected when the cases speak this parser (`--parser`): a rule
+    /// of that parser's wire format.
+    pub parser: Option<Parser>,
     /// The run function, for its role.
     pub run: Runs,
 }
@@ -342,6 +346,7 @@ impl Case {
             needs_echo: false,
             waits: |_| 0,
             unjoined: false,
+            parser: None,
             run: Runs::Server(Arc::new(|_| {
                 Box::pin(async { Err(Stop::Harness("case has no run function".into())) })
             })),
@@ -399,6 +404,12 @@ impl Case {
             verdict,
             text: text.into(),
         });
+        self
+    }
+
+    /// Selects the case only with `parser` (see [`Case::parser`]).
+    pub fn only_with(mut self, parser: Parser) -> Case {
+        self.parser = Some(parser);
         self
     }
 

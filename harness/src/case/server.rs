@@ -5,6 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use siospec_codec::session::socket::Parser;
+
 use crate::suite::{Expected, Suite};
 use crate::trace::Trace;
 use crate::wire::heartbeat::Engine;
@@ -28,6 +30,8 @@ pub struct Ctx {
     /// The configuration the server advertised (timings, maxPayload) and
     /// the timeouts it does not advertise.
     pub conf: Expected,
+    /// The Socket.IO parser the server was started with (`--parser`).
+    pub parser: Parser,
 }
 
 impl Ctx {

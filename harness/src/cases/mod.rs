@@ -24,6 +24,7 @@ mod sio5_disconnect;
 mod sio5_engine;
 mod sio5_malformed;
 mod sio5_message;
+mod sio5_msgpack;
 mod sio5_reconnect;
 mod sio5_rooms;
 
@@ -48,6 +49,7 @@ pub fn all() -> Vec<Case> {
         sio5_disconnect::cases,
         sio5_message::cases,
         sio5_malformed::cases,
+        sio5_msgpack::cases,
         sio5_rooms::cases,
         sio5_reconnect::cases,
         sio4_protocol::cases,

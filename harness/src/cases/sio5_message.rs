@@ -171,6 +171,7 @@ pub fn cases() -> Vec<Case> {
             .outcome("accepted", Verdict::NonStrict, "accepted (no limit, or a higher one)")
             .run(|cx| async move {
                 let mut s = Sio::connected(&cx).await?;
+                s.text_format_only("bounds the attachments that follow a binary packet's header")?;
                 let blobs: Vec<Vec<u8>> = (0..11u8).map(|i| vec![i]).collect();
                 let refs: Vec<&[u8]> = blobs.iter().map(Vec::as_slice).collect();
                 let _ = s.send_data(PacketType::Event, "/", None, &sio::event_with("message", &refs)).await;
@@ -256,13 +257,31 @@ pub fn cases() -> Vec<Case> {
             .ok("the same values come back (compared as JSON)")
             .run(|cx| async move {
                 let mut s = Sio::connected(&cx).await?;
-                let args = json!(["message", "héllo €😀", "quote \" backslash \\ newline \n", {"ключ": [null, 1.5, 1e300]}]);
+                let args = json!(["message", "héllo €😀", "quote \" backslash \\ newline \n", {"ключ": [null, "\u{0}", "\u{1f}"]}]);
                 s.emit("/", None, &args.to_string()).await?;
                 let p = s.expect(cx.ms(2000), "`message-back`").await?;
                 let mut want = args.clone();
                 want[0] = json!("message-back");
                 if p.data.as_ref() != Some(&want) {
                     return Ok(Observed::not(format!("sent {args}, got {}", p.describe())));
+                }
+                Ok(Observed::ok(p.describe()))
+            }),
+        Case::new(S, "numbers", "Numbers of every range survive the round trip")
+            .req(REQ_EVENT)
+            .ok("the same numbers come back (compared as JSON)")
+            .run(|cx| async move {
+                let mut s = Sio::connected(&cx).await?;
+                // Small and large integers (beyond 2^32, at 2^53 − 1, beyond
+                // 2^64), negative ones and fractions: each a different
+                // width in msgpack.
+                let text = r#"["message",0,-1,127,-33,255,65536,4294967296,9007199254740991,-9007199254740991,1.5,-2.5e-7,1e+300]"#;
+                s.emit("/", None, text).await?;
+                let p = s.expect(cx.ms(2000), "`message-back`").await?;
+                let mut want: serde_json::Value = serde_json::from_str(text).map_err(|e| Stop::Harness(e.to_string()))?;
+                want[0] = json!("message-back");
+                if p.data.as_ref() != Some(&want) {
+                    return Ok(Observed::not(format!("sent {text}, got {}", p.describe())));
                 }
                 Ok(Observed::ok(p.describe()))
             }),

@@ -56,6 +56,15 @@ pub(super) async fn client(args: ClientArgs) -> i32 {
     if let Some(r) = env("SIOSPEC_RECONNECTION") {
         options.reconnection = r == "true";
     }
+    if let Some(p) = env("SIOSPEC_PARSER") {
+        match p.parse() {
+            Ok(parser) => options.parser = parser,
+            Err(e) => {
+                eprintln!("siospec: client: SIOSPEC_PARSER: {e}");
+                return EXIT_HARNESS;
+            }
+        }
+    }
     let mut driver = Driver {
         conn: Conn::new(Arc::from(authority), options),
         auth: env("SIOSPEC_AUTH"),

@@ -100,6 +100,7 @@ pub(super) async fn matrix(args: MatrixArgs) -> i32 {
                 scale: args.time_scale,
                 jobs: entry.jobs,
                 max_wait_ms: max_wait_s * 1000,
+                ..Options::default()
             },
             baseline,
         };

@@ -87,8 +87,9 @@ enum Command {
     /// the server at URL with the options of SIOSPEC_TRANSPORTS
     /// (`websocket`, `polling`, `polling,websocket`; unset: polling, then the
     /// upgrade to WebSocket, as the official client), SIOSPEC_RECONNECTION
-    /// (`true`/`false`; unset: true), SIOSPEC_AUTH (a JSON object) and
-    /// SIOSPEC_NAMESPACE (unset: `/`); echoes `echo` as `echo-back`, answers
+    /// (`true`/`false`; unset: true), SIOSPEC_AUTH (a JSON object),
+    /// SIOSPEC_NAMESPACE (unset: `/`) and SIOSPEC_PARSER (`default` or
+    /// `msgpack`; unset: default); echoes `echo` as `echo-back`, answers
     /// every ack request with the event's arguments, carries out the `do`
     /// instructions (open, emit, emit with ack, disconnect) and prints the
     /// contract's lines on stdout, one JSON object each (bytes as
@@ -136,6 +137,15 @@ pub(super) struct Common {
     /// is SKIPPED with the reason.
     #[arg(long, value_name = "SECONDS", default_value_t = runner::DEFAULT_MAX_WAIT_S)]
     max_wait: u64,
+    /// The Socket.IO parser the cases speak: `default` (socket.io-parser)
+    /// or `msgpack` (socket.io-msgpack-parser). With msgpack only the
+    /// Socket.IO v5 cases run (the parser is a v5 one), a server siospec
+    /// starts is started with its msgpack parser, a client is told with
+    /// SIOSPEC_PARSER=msgpack, and the report names the target NAME-msgpack.
+    /// Cases about the default parser's text format are SKIPPED (n/a) with
+    /// the reason.
+    #[arg(long, value_name = "PARSER", default_value = "default")]
+    parser: siospec_codec::session::socket::Parser,
 }
 
 /// What siospec needs to know about a server given by URL.
@@ -254,6 +264,22 @@ fn parse_suites(list: &[String]) -> Result<Vec<Suite>, String> {
         .collect()
 }
 
+/// The suites a run with `parser` takes: the msgpack parser is a Socket.IO
+/// v5 parser, so it runs the sio5 cases (all of them when none is named).
+fn parser_suites(
+    suites: Vec<Suite>,
+    parser: siospec_codec::session::socket::Parser,
+) -> Result<Vec<Suite>, String> {
+    use siospec_codec::session::socket::Parser;
+    match parser {
+        Parser::Default => Ok(suites),
+        _ if suites.is_empty() || suites == [Suite::Sio5] => Ok(vec![Suite::Sio5]),
+        _ => Err(format!(
+            "--parser {parser} runs the Socket.IO v5 cases only (--suite sio5); the other suites do not depend on the parser"
+        )),
+    }
+}
+
 /// Runs `selected` and writes the reports into `dir` (merging with what is
 /// there); prints the baseline entries that no longer apply.
 async fn execute_and_report(
@@ -289,7 +315,7 @@ async fn conform(target: Target, common: Common) -> i32 {
         Target::Client(_) => (siospec::client_cases::all(), DEFAULT_CLIENT_REPORT_DIR),
         _ => (siospec::cases::all(), DEFAULT_REPORT_DIR),
     };
-    let suites = match parse_suites(&common.suite) {
+    let suites = match parse_suites(&common.suite).and_then(|s| parser_suites(s, common.parser)) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("siospec: {e}");
@@ -311,6 +337,7 @@ async fn conform(target: Target, common: Common) -> i32 {
             scale: common.time_scale,
             jobs: common.jobs,
             max_wait_ms: common.max_wait.saturating_mul(1000),
+            parser: common.parser,
         },
         baseline: None,
     };

@@ -72,6 +72,11 @@ pub(super) struct ServeArgs {
     /// Default: follow the protocol text.
     #[arg(long)]
     node_habits: bool,
+    /// The Socket.IO parser: `default` (socket.io-parser, text packets with
+    /// binary attachments) or `msgpack` (socket.io-msgpack-parser, one
+    /// binary message per packet). Clients must use the same one.
+    #[arg(long, default_value = "default", value_name = "PARSER")]
+    parser: siospec_codec::session::socket::Parser,
 }
 
 fn serve_options(args: &ServeArgs) -> Result<siospec::server::Options, String> {
@@ -88,6 +93,7 @@ fn serve_options(args: &ServeArgs) -> Result<siospec::server::Options, String> {
         None => Options::standard(mode),
     };
     let mut options = options.with_node_habits(args.node_habits);
+    options.socket.parser = args.parser;
     let ms = Duration::from_millis;
     if let Some(v) = args.ping_interval {
         options.engine.ping_interval = ms(v);

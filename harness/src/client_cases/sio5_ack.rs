@@ -22,7 +22,7 @@ const S: Section = Section {
 fn ids_of(cx: &Ctx, name: &str) -> Vec<Option<u64>> {
     cx.seen()
         .iter()
-        .filter_map(check::header)
+        .filter_map(|o| check::header(cx.parser, o))
         .filter(|h| h.name.as_deref() == Some(name))
         .map(|h| h.id)
         .collect()
@@ -42,7 +42,7 @@ async fn unique_ids(mut cx: Ctx) -> Outcome {
     // The three events first, then their ids.
     let mut seen = 0;
     cx.saw("the client's three `question` events", REPLY_WAIT_MS, |o| {
-        if check::header(o).is_some_and(|h| h.name.as_deref() == Some("question")) {
+        if check::header(cx.parser, o).is_some_and(|h| h.name.as_deref() == Some("question")) {
             seen += 1;
         }
         (seen >= asks.len()).then_some(())
@@ -112,7 +112,8 @@ async fn once(mut cx: Ctx) -> Outcome {
         ));
     };
     // The same ACK again, as a server that answers twice sends it.
-    for frame in check::frames(
+    for frame in check::packet_frames(
+        cx.parser,
         PacketType::Ack,
         "/",
         Some(id),
@@ -140,7 +141,8 @@ async fn once(mut cx: Ctx) -> Outcome {
 
 async fn unknown_id(mut cx: Ctx) -> Outcome {
     // An ACK for id 4711: the client asked nothing with that id.
-    let frames = check::frames(
+    let frames = check::packet_frames(
+        cx.parser,
         PacketType::Ack,
         "/",
         Some(4711),
@@ -159,7 +161,7 @@ async fn binary_event_with_ack(mut cx: Ctx) -> Outcome {
     let header = cx
         .saw("the client's `upload`", REPLY_WAIT_MS, |o| {
             // The first packet after the CONNECT: a BINARY_ACK has no name.
-            check::header(o).filter(|h| h.kind != PacketType::Connect)
+            check::header(cx.parser, o).filter(|h| h.kind != PacketType::Connect)
         })
         .await?;
     match header {
@@ -190,7 +192,7 @@ async fn binary_ack(mut cx: Ctx) -> Outcome {
     // The driver answers with the event's own arguments: one binary.
     let header = cx
         .saw("the client's answer", REPLY_WAIT_MS, |o| {
-            check::header(o)
+            check::header(cx.parser, o)
                 .filter(|h| !matches!(h.kind, PacketType::Connect | PacketType::Disconnect))
         })
         .await?;

@@ -37,7 +37,7 @@ async fn upload(mut cx: Ctx, args: Vec<Value>) -> Outcome {
     let header = cx
         .seen()
         .iter()
-        .filter_map(check::header)
+        .filter_map(|o| check::header(cx.parser, o))
         .find(|h| h.name.as_deref() == Some("upload"));
     let count = header.map_or(0, |h| h.attachments);
     if got == args {

@@ -258,7 +258,7 @@ async fn before_connect(mut cx: Ctx) -> Outcome {
         Value::String("early".into()),
         Value::String("before the reply".into()),
     ]);
-    for frame in check::frames(PacketType::Event, "/", None, &early) {
+    for frame in check::packet_frames(cx.parser, PacketType::Event, "/", None, &early) {
         cx.control(Control::Raw(frame))?;
     }
     // Two heartbeats later the client has read the EVENT (the second PING

@@ -7,9 +7,10 @@ use std::sync::Arc;
 
 use serde_json::json;
 use siospec_codec::engine::{self, v4, Data, Packet as EioPacket, PacketType as EioType};
+use siospec_codec::session::socket::Parser;
 use siospec_codec::session::Frame;
 use siospec_codec::socket::binary::{self, Value};
-use siospec_codec::socket::{self, AckId, PacketType, Version};
+use siospec_codec::socket::{self, msgpack, AckId, PacketType, Version};
 use siospec_codec::{Limits, Profile};
 
 use crate::case::client::{Ctx, Setup};
@@ -115,9 +116,31 @@ pub fn frames(kind: PacketType, namespace: &str, id: Option<u64>, data: &Value) 
     out
 }
 
-/// The header of a Socket.IO packet a client frame carries (text frames
-/// only: a binary frame is an attachment): its type, ack id, attachment
-/// count and event name.
+/// The frames of an EVENT or ACK carrying `data` in `parser`'s encoding:
+/// [`frames`] for the default parser, one binary frame with the msgpack map
+/// for msgpack.
+pub fn packet_frames(
+    parser: Parser,
+    kind: PacketType,
+    namespace: &str,
+    id: Option<u64>,
+    data: &Value,
+) -> Vec<Frame> {
+    match parser {
+        Parser::Default => frames(kind, namespace, id, data),
+        Parser::Msgpack => {
+            let mut out = Vec::new();
+            msgpack::encode(kind, namespace, id.map(AckId::Exact), Some(data), &mut out);
+            vec![Frame::Binary(out)]
+        }
+    }
+}
+
+/// The header of a Socket.IO packet a client frame carries: its type, ack
+/// id, attachment count and event name. With the default parser a text
+/// frame (a binary one is an attachment); with msgpack a binary frame, read
+/// as the default parser would write the same packet (binary types and
+/// attachments counted for the bytes inline).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Header {
     /// The packet type.
@@ -131,7 +154,27 @@ pub struct Header {
 }
 
 /// The Socket.IO header of a frame the server saw from the client.
-pub fn header(o: &Observation) -> Option<Header> {
+pub fn header(parser: Parser, o: &Observation) -> Option<Header> {
+    if parser == Parser::Msgpack {
+        let Seen::Frame(Frame::Binary(frame)) = &o.seen else {
+            return None;
+        };
+        let p = msgpack::decode(frame, Profile::Compat, &Limits::default()).ok()?;
+        let (kind, _, _, attachments) = crate::wire::sio::text_form(&p);
+        let name = match (&p.data, p.kind) {
+            (Some(Value::Array(items)), PacketType::Event) => match items.first() {
+                Some(Value::String(s)) => Some(s.clone()),
+                _ => None,
+            },
+            _ => None,
+        };
+        return Some(Header {
+            kind,
+            id: p.ack_id.and_then(AckId::exact),
+            attachments: attachments.len(),
+            name,
+        });
+    }
     let Seen::Frame(Frame::Text(text)) = &o.seen else {
         return None;
     };

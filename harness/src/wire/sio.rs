@@ -3,14 +3,23 @@
 //! [`Sio::send_raw`]), whole packets received (binary attachments joined by
 //! the codec's reassembler), the heartbeat kept under the connection's
 //! [`Heartbeat`] policy.
+//!
+//! With the msgpack parser (`--parser msgpack`) the same calls speak
+//! socket.io-msgpack-parser: a packet a case writes in the default parser's
+//! text is sent as the msgpack map of the same packet, and a received map is
+//! shown to the case in that text too ([`SioPacket::raw`], its bytes as
+//! attachments), so a case states its rule once for both parsers. What only
+//! the text format can express (malformed text, attachments sent on their
+//! own) makes the case SKIPPED as not applicable.
 
 use std::time::Duration;
 
 use serde_json::Value;
 use siospec_codec::engine::handshake::Handshake;
 use siospec_codec::engine::{self, Data};
+use siospec_codec::session::socket::Parser;
 use siospec_codec::socket::binary;
-use siospec_codec::socket::{self, AckId, PacketType, Reassembler, Step, Version};
+use siospec_codec::socket::{self, msgpack, AckId, PacketType, Reassembler, Step, Version};
 use siospec_codec::{Limits, Profile};
 use tokio::time::Instant;
 
@@ -38,7 +47,10 @@ pub struct SioPacket {
     pub value: Option<binary::Value>,
     /// Binary attachments, in order.
     pub attachments: Vec<Vec<u8>>,
-    /// The packet's text as received (without the Engine.IO `4`).
+    /// With the msgpack parser, the binary message as received.
+    pub frame: Option<Vec<u8>>,
+    /// The packet's text as received (without the Engine.IO `4`); with the
+    /// msgpack parser, the default parser's text of the same packet.
     pub raw: String,
 }
 
@@ -139,6 +151,8 @@ pub struct Sio {
     /// Packets a case set aside to look at later.
     pub pending: Vec<SioPacket>,
     eio: u8,
+    parser: Parser,
+    trace: std::sync::Arc<crate::trace::Trace>,
     reassembler: Reassembler,
     closed: Option<String>,
 }
@@ -161,6 +175,8 @@ impl Sio {
             conn,
             pending: Vec::new(),
             eio,
+            parser: if eio == 4 { cx.parser } else { Parser::Default },
+            trace: cx.trace.clone(),
             reassembler: Reassembler::new(version, Profile::Compat, Limits::default()),
             closed: None,
         })
@@ -187,15 +203,52 @@ impl Sio {
     /// Sends the Socket.IO packet text `text` as it is, in an Engine.IO
     /// message the codec frames: for input the Socket.IO encoder would not
     /// write (malformed packets).
+    ///
+    /// With the msgpack parser the packet is sent as its msgpack map; text
+    /// that is not a packet the encoder would write has no msgpack form, and
+    /// the case is SKIPPED as not applicable.
     pub async fn send_raw(&mut self, text: &str) -> Result<(), Stop> {
+        match self.parser {
+            Parser::Default => {
+                self.conn
+                    .send(&engine::Packet::text(engine::PacketType::Message, text))
+                    .await
+            }
+            Parser::Msgpack => {
+                let frame = to_msgpack(text, Vec::new())?;
+                self.send_msgpack(&frame).await
+            }
+        }
+    }
+
+    /// Sends `frame` as one binary message, as it is: with the msgpack
+    /// parser, a map the encoder would not write (or no map at all).
+    pub async fn send_msgpack(&mut self, frame: &[u8]) -> Result<(), Stop> {
+        self.conn.send(&engine::Packet::binary(frame)).await
+    }
+
+    /// Sends the text `text` as an Engine.IO text message even on a msgpack
+    /// connection (which reads binary messages only).
+    pub async fn send_text_frame(&mut self, text: &str) -> Result<(), Stop> {
         self.conn
             .send(&engine::Packet::text(engine::PacketType::Message, text))
             .await
     }
 
     /// Sends one binary attachment as it is (an Engine.IO binary message).
+    /// The msgpack parser has no attachments: the case is not applicable.
     pub async fn send_attachment(&mut self, data: &[u8]) -> Result<(), Stop> {
+        self.text_format_only("sends a binary attachment as a message of its own")?;
         self.conn.send(&engine::Packet::binary(data)).await
+    }
+
+    /// SKIPPED under the msgpack parser: the case is about the default
+    /// parser's text format (`what` it does, for the reason).
+    pub fn text_format_only(&self, what: &str) -> Result<(), Stop> {
+        match self.parser {
+            Parser::Default => Ok(()),
+            other => Err(not_applicable(other, what)),
+        }
     }
 
     /// Sends a packet from its parts, encoded by the codec (`json` is the
@@ -227,6 +280,11 @@ impl Sio {
         id: Option<u64>,
         data: &binary::Value,
     ) -> Result<(), Stop> {
+        if self.parser == Parser::Msgpack {
+            let (header, attachments) = encode_data(kind, nsp, id, data)?;
+            let frame = to_msgpack(&header, attachments)?;
+            return self.send_msgpack(&frame).await;
+        }
         for a in self.send_header(kind, nsp, id, data).await? {
             self.send_attachment(&a).await?;
         }
@@ -242,6 +300,7 @@ impl Sio {
         id: Option<u64>,
         data: &binary::Value,
     ) -> Result<Vec<Vec<u8>>, Stop> {
+        self.text_format_only("sends a binary packet's header apart from its attachments")?;
         let (header, attachments) = encode_data(kind, nsp, id, data)?;
         self.send_raw(&header).await?;
         Ok(attachments)
@@ -271,6 +330,16 @@ impl Sio {
                 Incoming::Packet(engine::Packet {
                     kind: engine::PacketType::Message,
                     data: Data::Text(text),
+                }) if self.parser == Parser::Msgpack => Got::Undecodable(format!(
+                    "text message {text:?} on a msgpack connection (socket.io-msgpack-parser writes binary messages only)"
+                )),
+                Incoming::Packet(engine::Packet {
+                    kind: engine::PacketType::Message,
+                    data: Data::Binary(data),
+                }) if self.parser == Parser::Msgpack => self.msgpack_packet(&data),
+                Incoming::Packet(engine::Packet {
+                    kind: engine::PacketType::Message,
+                    data: Data::Text(text),
                 }) => match self.text_packet(&text) {
                     Some(got) => got,
                     None => continue,
@@ -288,6 +357,7 @@ impl Sio {
                             data: p.payload.and_then(|j| j.to_value().ok()),
                             value: done.clone().into_value().ok(),
                             attachments: done.attachments().to_vec(),
+                            frame: None,
                             raw: done.into_parts().0,
                         };
                         Got::Packet(packet)
@@ -309,6 +379,32 @@ impl Sio {
         }
     }
 
+    /// A msgpack frame as the case sees packets: in the default parser's
+    /// text, bytes as attachments, the map's decoding noted in the trace.
+    fn msgpack_packet(&mut self, frame: &[u8]) -> Got {
+        let p = match msgpack::decode(frame, Profile::Compat, &Limits::default()) {
+            Ok(p) => p,
+            Err(e) => {
+                return Got::Undecodable(format!(
+                    "msgpack frame {}: {e}",
+                    crate::trace::hex(&frame[..frame.len().min(64)])
+                ))
+            }
+        };
+        let (kind, raw, json, attachments) = text_form(&p);
+        self.trace.note(format!("msgpack frame read as {raw}"));
+        Got::Packet(SioPacket {
+            kind,
+            nsp: p.namespace.clone(),
+            id: p.ack_id.and_then(AckId::exact),
+            data: json.and_then(|j| serde_json::from_str(&j).ok()),
+            value: p.data,
+            attachments,
+            frame: Some(frame.to_vec()),
+            raw,
+        })
+    }
+
     fn text_packet(&mut self, text: &str) -> Option<Got> {
         Some(match self.reassembler.push_text(text) {
             Ok(Step::Packet(p)) => Got::Packet(SioPacket {
@@ -321,6 +417,7 @@ impl Sio {
                     .and_then(|j| j.to_value().ok())
                     .map(binary::Value::from),
                 attachments: Vec::new(),
+                frame: None,
                 raw: text.to_owned(),
             }),
             // The header is kept by the reassembler; wait for the attachments.
@@ -492,6 +589,89 @@ impl Sio {
         }
         Ok(())
     }
+}
+
+/// The reason a case is not applicable with `parser`.
+fn not_applicable(parser: Parser, what: &str) -> Stop {
+    Stop::Skipped(format!(
+        "n/a with the {parser} parser: the case {what}, which only the default parser's \
+         text format can express"
+    ))
+}
+
+/// The msgpack frame of the packet the default parser writes as `text`
+/// (followed by `attachments`); not applicable when `text` is not a packet
+/// the default encoder would write.
+fn to_msgpack(text: &str, attachments: Vec<Vec<u8>>) -> Result<Vec<u8>, Stop> {
+    let na = || not_applicable(Parser::Msgpack, &format!("sends {text:?}"));
+    let limits = Limits::default();
+    let p = socket::decode(text, Version::V5, Profile::Compat, &limits).map_err(|e| {
+        Stop::Skipped(format!(
+            "n/a with the msgpack parser: the case sends {text:?}, which socket.io-parser \
+             refuses ({e}): its rule is that parser's (sio5.msgpack.* holds the msgpack parser's)"
+        ))
+    })?;
+    let mut canonical = Vec::new();
+    socket::encode(&p, &mut canonical);
+    if canonical != text.as_bytes() {
+        return Err(na());
+    }
+    let data = match p.payload {
+        None => None,
+        Some(_) if p.kind.is_binary() => {
+            let mut r = Reassembler::new(Version::V5, Profile::Compat, limits);
+            let mut done = None;
+            if !matches!(r.push_text(text), Ok(Step::NeedsAttachments(_))) {
+                return Err(na());
+            }
+            for a in attachments {
+                done = r.push_binary(a).map_err(|_| na())?;
+            }
+            Some(done.ok_or_else(na)?.into_value().map_err(|_| na())?)
+        }
+        Some(json) => Some(binary::Value::from(json.to_value().map_err(|_| na())?)),
+    };
+    let kind = match p.kind {
+        PacketType::BinaryEvent => PacketType::Event,
+        PacketType::BinaryAck => PacketType::Ack,
+        other => other,
+    };
+    let mut frame = Vec::new();
+    msgpack::encode(kind, p.namespace, p.ack_id, data.as_ref(), &mut frame);
+    Ok(frame)
+}
+
+/// A msgpack packet in the default parser's text: its type there (binary
+/// when its data holds bytes), the header (with placeholders), its JSON
+/// payload and the attachments.
+pub fn text_form(p: &msgpack::Packet) -> (PacketType, String, Option<String>, Vec<Vec<u8>>) {
+    let mut json = Vec::new();
+    let mut attachments = Vec::new();
+    if let Some(d) = &p.data {
+        binary::write_json(d, &mut json, &mut attachments);
+    }
+    let attachments: Vec<Vec<u8>> = attachments.into_iter().map(<[u8]>::to_vec).collect();
+    let json = p
+        .data
+        .as_ref()
+        .map(|_| String::from_utf8_lossy(&json).into_owned());
+    let kind = match (p.kind, attachments.is_empty()) {
+        (PacketType::Event, false) => PacketType::BinaryEvent,
+        (PacketType::Ack, false) => PacketType::BinaryAck,
+        (kind, _) => kind,
+    };
+    let mut packet = socket::Packet::new(kind, &p.namespace, None);
+    packet.ack_id = p.ack_id;
+    packet.attachments = attachments.len();
+    packet.payload = json.as_deref().and_then(|j| socket::Json::parse(j).ok());
+    let mut out = Vec::new();
+    socket::encode(&packet, &mut out);
+    (
+        kind,
+        String::from_utf8_lossy(&out).into_owned(),
+        json,
+        attachments,
+    )
 }
 
 /// `["name", ...args]` with each of `bytes` as an argument, as

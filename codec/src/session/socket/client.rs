@@ -10,13 +10,14 @@ use super::ack::{AckTable, Asked};
 use super::data::{
     check_event_json, check_event_value, encode_raw, encode_value, Encoded, Payload,
 };
+use super::parser::{self, PacketDecoder, Parser};
 use super::{Backoff, Violation};
 use crate::session::engine::{
     self, ClientCloseReason, ClientConfig, ClientSession, ClientTransmit,
 };
 use crate::session::{Frame, Message, SendError, TransportId};
 use crate::socket::binary::Value;
-use crate::socket::{AckId, PacketType, Reassembler, Step, Version};
+use crate::socket::{AckId, PacketType};
 
 /// Options of the Socket.IO client; defaults are socket.io-client 4.8's.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,6 +44,8 @@ pub struct ClientOptions {
     pub max_buffered_received: usize,
     /// Most undrained events; beyond, the connection is closed. Default 200,000.
     pub max_queued_events: usize,
+    /// The parser the connection speaks. Default: socket.io-parser.
+    pub parser: Parser,
 }
 
 impl Default for ClientOptions {
@@ -60,6 +63,7 @@ impl Default for ClientOptions {
             max_buffered_emits: 10_000,
             max_buffered_received: 10_000,
             max_queued_events: 200_000,
+            parser: Parser::Default,
         }
     }
 }
@@ -268,7 +272,7 @@ pub struct ClientConnection {
     /// close packet. Its events no longer reach the application.
     closing: Option<ClientSession>,
     namespaces: BTreeMap<String, Namespace>,
-    reassembler: Reassembler,
+    decoder: PacketDecoder,
     backoff: Backoff,
     random: f64,
     reconnecting: bool,
@@ -283,7 +287,7 @@ impl ClientConnection {
     /// A client that opens its first Engine.IO session at once.
     pub fn new(now: Instant, options: ClientOptions) -> Self {
         let config = &options.engine;
-        let reassembler = Reassembler::new(Version::V5, config.profile, config.limits);
+        let decoder = PacketDecoder::new(options.parser, config.profile, config.limits);
         let backoff = options.backoff;
         let mut c = ClientConnection {
             options,
@@ -293,7 +297,7 @@ impl ClientConnection {
             retired: VecDeque::new(),
             closing: None,
             namespaces: BTreeMap::new(),
-            reassembler,
+            decoder,
             backoff,
             random: 0.5,
             reconnecting: false,
@@ -706,7 +710,7 @@ impl ClientConnection {
         self.engine = Some(ClientSession::new(now, config));
         self.engine_open = false;
         self.open_deadline = later(now, self.options.timeout);
-        self.reassembler.reset();
+        self.decoder.reset();
     }
 
     fn advance(&mut self, now: Instant) {
@@ -826,41 +830,11 @@ impl ClientConnection {
     }
 
     fn on_message(&mut self, now: Instant, message: Message) {
-        let (kind, namespace, ack, payload) = match message {
-            Message::Text(text) => match self.reassembler.push_text(&text) {
-                Ok(Step::Packet(p)) => {
-                    let payload =
-                        self.payload(p.payload.map(|j| j.as_str().to_owned()), Vec::new(), false);
-                    (p.kind, p.namespace.to_owned(), p.ack_id, payload)
-                }
-                Ok(Step::NeedsAttachments(_)) => return,
-                Err(e) => return self.on_parse_error(now, Violation::Decode(e)),
-            },
-            Message::Binary(bytes) => match self.reassembler.push_binary(bytes) {
-                Ok(Some(assembled)) => {
-                    let p = assembled.packet();
-                    let (kind, ns, ack) = (p.kind, p.namespace.to_owned(), p.ack_id);
-                    let json = p.payload.map(|j| j.as_str().to_owned());
-                    let (_, attachments) = assembled.into_parts();
-                    (kind, ns, ack, self.payload(json, attachments, true))
-                }
-                Ok(None) => return,
-                Err(e) => return self.on_parse_error(now, Violation::Decode(e)),
-            },
-            Message::Empty => return self.on_parse_error(now, Violation::EmptyMessage),
-        };
-        self.on_packet(now, kind, namespace, ack, payload);
-    }
-
-    fn payload(&self, json: Option<String>, attachments: Vec<Vec<u8>>, binary: bool) -> Payload {
-        let config = &self.options.engine;
-        Payload::new(
-            json,
-            attachments,
-            binary,
-            config.profile,
-            config.limits.max_json_depth,
-        )
+        match self.decoder.push(message) {
+            Ok(Some(p)) => self.on_packet(now, p.kind, p.namespace, p.ack, p.payload),
+            Ok(None) => {}
+            Err(v) => self.on_parse_error(now, v),
+        }
     }
 
     fn on_packet(
@@ -1017,7 +991,7 @@ impl ClientConnection {
             self.push_event(ClientEvent::AckTimeout { namespace, id });
         }
         self.push_event(ClientEvent::Closed { reason });
-        self.reassembler.reset();
+        self.decoder.reset();
     }
 
     /// The Manager's `error` (a failed open, or a transport error): every
@@ -1151,16 +1125,16 @@ impl ClientConnection {
 
     fn write(&mut self, now: Instant, encoded: Encoded) -> Result<(), SendError> {
         let engine = self.engine.as_mut().ok_or(SendError::Closed)?;
-        if engine.send_capacity() < 1 + encoded.attachments.len() {
+        let parser = self.options.parser;
+        if engine.send_capacity() < parser::message_count(parser, &encoded) {
             return Err(if engine.is_closed() {
                 SendError::Closed
             } else {
                 SendError::Full
             });
         }
-        engine.send(now, Message::Text(encoded.text))?;
-        for a in encoded.attachments {
-            engine.send(now, Message::Binary(a))?;
+        for message in parser::messages(parser, encoded).ok_or(SendError::Invalid)? {
+            engine.send(now, message)?;
         }
         self.pump(now);
         Ok(())

@@ -145,7 +145,7 @@ impl fmt::Display for Payload {
 /// Reads validated JSON into a [`Value`], keeping object keys in order
 /// (a repeated key keeps its first position and its last value). Nesting is
 /// bounded by serde_json's recursion limit (128).
-fn plain_value(json: &str) -> Result<Value, DataError> {
+pub(crate) fn plain_value(json: &str) -> Result<Value, DataError> {
     let mut de = serde_json::Deserializer::from_str(json);
     OrderedValue::deserialize(&mut de)
         .map(|v| v.0)

@@ -11,6 +11,7 @@ mod ack;
 mod backoff;
 mod client;
 mod data;
+mod parser;
 mod server;
 
 pub use ack::AckTable;
@@ -20,6 +21,7 @@ pub use client::{
     CONNECT_WITHOUT_SID,
 };
 pub use data::{DataError, Payload};
+pub use parser::Parser;
 pub use server::{ServerConnection, ServerEvent, ServerOptions};
 
 use std::fmt;
@@ -74,6 +76,9 @@ pub enum Violation {
     Decode(DecodeError),
     /// An Engine.IO message without data (`4`): Node's decoder throws on it.
     EmptyMessage,
+    /// A text message on a connection that speaks the msgpack parser, which
+    /// reads binary messages only.
+    TextOnMsgpack,
     /// A packet other than CONNECT for a namespace not joined (events sent
     /// after DISCONNECT, or before the CONNECT reply).
     NotJoined {

@@ -9,11 +9,12 @@ use super::ack::{AckTable, Asked};
 use super::data::{
     check_event_json, check_event_value, encode_raw, encode_value, Encoded, Payload,
 };
+use super::parser::{self, PacketDecoder, Parser};
 use super::{legacy_namespace, DisconnectReason, Violation};
 use crate::session::engine::{self, CloseReason, Protocol, ServerSession, Transmit};
 use crate::session::{Frame, Message, RequestHead, SendError, TransportId};
 use crate::socket::binary::Value;
-use crate::socket::{AckId, PacketType, Reassembler, Step, Version};
+use crate::socket::{AckId, PacketType};
 
 /// Options of the Socket.IO server layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +38,8 @@ pub struct ServerOptions {
     /// too, as socket.io 4 does. Otherwise protocol 4 gets its ERROR with a
     /// string, `"Invalid namespace"`. Default true.
     pub v5_connect_error_on_v4: bool,
+    /// The parser the connection speaks. Default: socket.io-parser.
+    pub parser: Parser,
 }
 
 impl Default for ServerOptions {
@@ -48,6 +51,7 @@ impl Default for ServerOptions {
             max_namespaces: 1024,
             max_queued_events: 200_000,
             v5_connect_error_on_v4: true,
+            parser: Parser::Default,
         }
     }
 }
@@ -180,7 +184,7 @@ pub struct ServerConnection {
     engine: ServerSession,
     options: ServerOptions,
     legacy: bool,
-    reassembler: Reassembler,
+    decoder: PacketDecoder,
     namespaces: BTreeMap<String, Namespace>,
     pending_connects: VecDeque<String>,
     connect_timeout: Option<Instant>,
@@ -197,13 +201,13 @@ impl ServerConnection {
     /// [`ServerEvent::Connect`] for `/` is queued at once.
     pub fn new(now: Instant, engine: ServerSession, options: ServerOptions) -> Self {
         let config = engine.config();
-        let reassembler = Reassembler::new(Version::V5, config.profile, config.decode_limits());
+        let decoder = PacketDecoder::new(options.parser, config.profile, config.decode_limits());
         let legacy = engine.protocol() == Protocol::V3;
         let mut c = ServerConnection {
             engine,
             options,
             legacy,
-            reassembler,
+            decoder,
             namespaces: BTreeMap::new(),
             pending_connects: VecDeque::new(),
             connect_timeout: later(now, options.connect_timeout),
@@ -690,46 +694,9 @@ impl ServerConnection {
         if self.closing || self.closed {
             return;
         }
-        let step = match message {
-            Message::Text(text) => match self.reassembler.push_text(&text) {
-                Ok(Step::Packet(p)) => {
-                    let payload = Payload::new(
-                        p.payload.map(|j| j.as_str().to_owned()),
-                        Vec::new(),
-                        false,
-                        self.engine.config().profile,
-                        self.engine.config().limits.max_json_depth,
-                    );
-                    let ns = p.namespace.to_owned();
-                    Ok(Some((p.kind, ns, p.ack_id, payload)))
-                }
-                Ok(Step::NeedsAttachments(_)) => Ok(None),
-                Err(e) => Err(Violation::Decode(e)),
-            },
-            Message::Binary(bytes) => match self.reassembler.push_binary(bytes) {
-                Ok(Some(assembled)) => {
-                    let packet = assembled.packet();
-                    let kind = packet.kind;
-                    let ns = packet.namespace.to_owned();
-                    let ack = packet.ack_id;
-                    let json = packet.payload.map(|j| j.as_str().to_owned());
-                    let (_, attachments) = assembled.into_parts();
-                    let payload = Payload::new(
-                        json,
-                        attachments,
-                        true,
-                        self.engine.config().profile,
-                        self.engine.config().limits.max_json_depth,
-                    );
-                    Ok(Some((kind, ns, ack, payload)))
-                }
-                Ok(None) => Ok(None),
-                Err(e) => Err(Violation::Decode(e)),
-            },
-            Message::Empty => Err(Violation::EmptyMessage),
-        };
+        let step = self.decoder.push(message);
         match step {
-            Ok(Some((kind, ns, ack, payload))) => self.on_packet(now, kind, ns, ack, payload),
+            Ok(Some(p)) => self.on_packet(now, p.kind, p.namespace, p.ack, p.payload),
             Ok(None) => {}
             Err(v) => self.violate(now, v, false),
         }
@@ -843,7 +810,7 @@ impl ServerConnection {
             self.leave(&ns, DisconnectReason::Engine(reason));
         }
         self.pending_connects.clear();
-        self.reassembler.reset();
+        self.decoder.reset();
         self.connect_timeout = None;
         self.closing = true;
         self.closed = true;
@@ -924,10 +891,10 @@ impl ServerConnection {
 
     /// Writes a packet and its attachments, all or nothing.
     fn write(&mut self, now: Instant, encoded: Encoded) -> Result<(), SendError> {
-        self.check_capacity(1 + encoded.attachments.len())?;
-        self.engine.send(now, Message::Text(encoded.text))?;
-        for a in encoded.attachments {
-            self.engine.send(now, Message::Binary(a))?;
+        let parser = self.options.parser;
+        self.check_capacity(parser::message_count(parser, &encoded))?;
+        for message in parser::messages(parser, encoded).ok_or(SendError::Invalid)? {
+            self.engine.send(now, message)?;
         }
         self.pump(now);
         Ok(())
