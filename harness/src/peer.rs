@@ -678,6 +678,12 @@ impl Peer {
         Ok(Running(Host::Process(process)))
     }
 
+    /// Whether its server can be started with the msgpack parser (its
+    /// manifest gives a `parser` flag).
+    pub fn has_msgpack_server(&self) -> bool {
+        self.server().is_ok_and(|s| s.flags.parser.is_some())
+    }
+
     /// `program` as the peer runs it, once its setup has installed what it
     /// needs: a relative program with a `/` is the folder's own (its venv's
     /// interpreter), which Command would resolve against our directory.
@@ -793,14 +799,27 @@ mod tests {
 
     #[test]
     fn settings_a_peer_lacks_do_not_start_another_server() {
+        let d = Parser::Default;
         let python = Peer::named("python").expect("reads");
         assert_eq!(
-            python.launch_for(Suite::Eio4),
-            python.launch_for(Suite::Sio4)
+            python.launch_for(Suite::Eio4, d),
+            python.launch_for(Suite::Sio4, d)
         );
         let node = Peer::named("node").expect("reads");
-        assert_ne!(node.launch_for(Suite::Eio4), node.launch_for(Suite::Eio3));
-        assert_eq!(node.launch_for(Suite::Eio4), node.launch_for(Suite::Sio5));
+        assert_ne!(node.launch_for(Suite::Eio4, d), node.launch_for(Suite::Eio3, d));
+        assert_eq!(node.launch_for(Suite::Eio4, d), node.launch_for(Suite::Sio5, d));
+    }
+
+    #[test]
+    fn a_parser_a_peer_lacks_is_an_error_that_says_so() {
+        let python = Peer::named("python").expect("reads");
+        let e = python.launch_for(Suite::Sio5, Parser::Msgpack).unwrap_err();
+        assert!(e.contains("no msgpack parser"), "{e}");
+        let node = Peer::named("node").expect("reads");
+        assert_ne!(
+            node.launch_for(Suite::Sio5, Parser::Msgpack),
+            node.launch_for(Suite::Sio5, Parser::Default)
+        );
     }
 
     #[test]

@@ -215,7 +215,13 @@ impl Run {
     /// there is none.
     pub fn cases<'a>(&self, catalogue: &'a [Case]) -> Result<Vec<&'a Case>, String> {
         let mut selected = self.selection.apply(catalogue);
-        selected.retain(|c| c.parser.is_none_or(|p| p == self.options.parser));
+        // The msgpack parser is a Socket.IO v5 one: it runs the sio5 cases
+        // (the others do not depend on the parser), and its own.
+        let parser = self.options.parser;
+        selected.retain(|c| {
+            c.parser.is_none_or(|p| p == parser)
+                && (parser == Parser::Default || c.suite() == Suite::Sio5)
+        });
         if selected.is_empty() {
             return Err("no case matches the selection (see --list)".to_owned());
         }

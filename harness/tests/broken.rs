@@ -14,6 +14,7 @@ use siospec::case::Verdict;
 use siospec::case::Verdict::{Failed, Informational, NonStrict, Timeout, Unsupported};
 use siospec::peer::Peer;
 use siospec::target::Target;
+use siospec_codec::session::socket::Parser;
 
 /// Left out of every run but the upgrade family's: it waits the whole
 /// upgradeTimeout (10 s) and would double the time of each run.
@@ -53,7 +54,7 @@ async fn exactly_but(name: &str, want: &[(&str, Verdict)], unsteady: &[&str]) {
     let (_, results) = common::run(&target, &[], &exclude, 4).await;
     assert_eq!(
         results.len(),
-        siospec::cases::all().len() - exclude.len(),
+        common::default_parser_cases() - exclude.len(),
         "every case ran"
     );
     let baseline = common::baseline("baselines/node.json");
@@ -92,6 +93,77 @@ async fn exactly_but(name: &str, want: &[(&str, Verdict)], unsteady: &[&str]) {
         "breaking `{name}`, the cases not OK differ from the expected set:\n{}",
         diff.join("\n")
     );
+}
+
+/// [`exactly`] for a family that breaks a rule of the msgpack parser: the
+/// sio5 cases in msgpack against the Node server started with its msgpack
+/// parser.
+async fn exactly_msgpack(name: &str, want: &[(&str, Verdict)]) {
+    let target = Target::Peer(
+        Peer::named("node")
+            .and_then(|p| p.broken(name))
+            .expect("the Node peer has broken variants"),
+    );
+    let (_, results) = common::run_with(&target, &["sio5"], TIMING, 4, Parser::Msgpack).await;
+    let baseline = common::baseline("baselines/node.json");
+    let got: BTreeMap<&str, Verdict> = results
+        .iter()
+        .filter(|r| {
+            r.verdict != Verdict::Ok
+                && r.verdict != Verdict::Skipped
+                && baseline.accepts("node-msgpack", &r.id, r.verdict).is_none()
+        })
+        .map(|r| (r.id.as_str(), r.verdict))
+        .collect();
+    let want: BTreeMap<&str, Verdict> = want.iter().copied().collect();
+    assert_eq!(
+        got,
+        want,
+        "breaking `{name}` with --parser msgpack, the cases not OK differ from the expected set:\n{}",
+        common::lines(&results, |v| !matches!(v, Verdict::Ok | Verdict::Skipped)).join("\n")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn msgpack_lenient() {
+    // The decoder takes what socket.io-msgpack-parser refuses: only the
+    // refusal cases of the msgpack section see it.
+    exactly_msgpack(
+        "msgpack-lenient",
+        &[
+            ("sio5.msgpack.text-frame", Failed),
+            ("sio5.msgpack.binary-event-type", Failed),
+            ("sio5.msgpack.binary-ack-type", Failed),
+            ("sio5.msgpack.unknown-type", Failed),
+            ("sio5.msgpack.event-not-array", Failed),
+            ("sio5.msgpack.connect-not-object", Failed),
+            ("sio5.msgpack.fractional-id", Failed),
+            ("sio5.msgpack.not-a-map", Failed),
+        ],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn msgpack_attachments() {
+    // Bytes also sent as attachment messages after the packet: the packets
+    // themselves are right, so only the case that checks nothing follows
+    // them sees it.
+    exactly_msgpack(
+        "msgpack-attachments",
+        &[("sio5.msgpack.binary-inline", Failed)],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn msgpack_ext() {
+    exactly_msgpack("msgpack-ext", &[("sio5.msgpack.ext-arraybuffer", Failed)]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn msgpack_undefined() {
+    exactly_msgpack("msgpack-undefined", &[("sio5.msgpack.undefined", Failed)]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -80,10 +80,14 @@ pub(super) async fn matrix(args: MatrixArgs) -> i32 {
     let total = entries.len();
     for (n, entry) in entries.into_iter().enumerate() {
         eprintln!(
-            "siospec: matrix [{}/{total}] {} as a {} ({:.0} s so far)",
+            "siospec: matrix [{}/{total}] {} as a {}{} ({:.0} s so far)",
             n + 1,
             entry.implementation,
             entry.role.name(),
+            match entry.parser {
+                siospec_codec::session::socket::Parser::Default => String::new(),
+                other => format!(", {other} parser"),
+            },
             clock.elapsed().as_secs_f64()
         );
         let baseline = match entry.baseline.as_deref().map(Baseline::load).transpose() {
@@ -100,7 +104,7 @@ pub(super) async fn matrix(args: MatrixArgs) -> i32 {
                 scale: args.time_scale,
                 jobs: entry.jobs,
                 max_wait_ms: max_wait_s * 1000,
-                ..Options::default()
+                parser: entry.parser,
             },
             baseline,
         };

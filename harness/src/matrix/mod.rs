@@ -25,6 +25,7 @@ use crate::case::{Case, Verdict};
 use crate::peer::Peer;
 use crate::report::{self, Index, TargetRun};
 use crate::target::Target;
+use siospec_codec::session::socket::Parser;
 
 pub use findings::{official_words, Finding, FindingCase, Unchecked};
 
@@ -106,10 +107,14 @@ pub struct Entry {
     pub jobs: usize,
     /// The single command that runs the same, for reports.
     pub command: String,
+    /// The Socket.IO parser the cases speak.
+    pub parser: Parser,
 }
 
-/// The baseline file of a report target (`harness/baselines/TARGET.json`), if any.
+/// The baseline file of a report target (`harness/baselines/TARGET.json`,
+/// the implementation's for a msgpack run), if any.
 pub fn baseline_of(target: &str) -> Option<PathBuf> {
+    let target = crate::runner::implementation_of(target).unwrap_or(target);
     let path = baselines_dir().join(format!("{target}.json"));
     path.is_file().then_some(path)
 }
@@ -129,6 +134,7 @@ pub fn target_name(implementation: &str, role: Role) -> String {
 pub fn entries(only: &[String]) -> Result<Vec<Entry>, String> {
     let peers = Peer::all();
     for name in only {
+        let name = crate::runner::implementation_of(name).unwrap_or(name);
         let known = peers.iter().any(|p| {
             *name == p.name()
                 || *name == target_name(&p.name(), Role::Server)
@@ -142,47 +148,67 @@ pub fn entries(only: &[String]) -> Result<Vec<Entry>, String> {
             ));
         }
     }
-    let wanted = |peer: &str, role: Role| {
-        only.is_empty()
-            || only
-                .iter()
-                .any(|o| o == peer || *o == target_name(peer, role))
+    let wanted = |peer: &str, role: Role, parser: Parser| {
+        let target = match parser {
+            Parser::Default => target_name(peer, role),
+            _ => format!("{}{}", target_name(peer, role), crate::runner::MSGPACK_SUFFIX),
+        };
+        only.is_empty() || only.iter().any(|o| o == peer || *o == target)
     };
     let mut out = Vec::new();
     for role in [Role::Server, Role::Client] {
         for peer in &peers {
             let name = peer.name();
-            if !wanted(&name, role) {
-                continue;
-            }
             let target_name = target_name(&name, role);
             let baseline = baseline_of(&target_name);
             let with_baseline = match &baseline {
                 Some(_) => format!(" --baseline harness/baselines/{target_name}.json"),
                 None => String::new(),
             };
-            match role {
-                Role::Server if peer.is_server() => out.push(Entry {
-                    implementation: name.clone(),
-                    role,
-                    target: Target::Peer(peer.clone()),
-                    baseline,
-                    jobs: crate::runner::DEFAULT_JOBS,
-                    command: format!("siospec run --target {name}{with_baseline} --strict"),
-                }),
-                Role::Client if peer.is_client() => out.push(Entry {
-                    implementation: name.clone(),
-                    role,
-                    target: Target::Client(peer.client(None).map_err(|e| {
+            let target = match role {
+                Role::Server if peer.is_server() => Target::Peer(peer.clone()),
+                Role::Client if peer.is_client() => {
+                    Target::Client(peer.client(None).map_err(|e| {
                         format!("{e} (scripts/install-peers installs every implementation)")
-                    })?),
-                    baseline,
-                    jobs: CLIENT_JOBS,
-                    command: format!(
-                        "siospec test client --target {name} --jobs {CLIENT_JOBS}{with_baseline} --strict"
+                    })?)
+                }
+                _ => continue,
+            };
+            // Each implementation with the msgpack parser too, when it has it.
+            let msgpack = match &target {
+                Target::Peer(p) => p.has_msgpack_server(),
+                Target::Client(c) => c.msgpack,
+                Target::Url(_) => false,
+            };
+            for parser in Parser::ALL {
+                if (parser == Parser::Msgpack && !msgpack) || !wanted(&name, role, parser) {
+                    continue;
+                }
+                let with_parser = match parser {
+                    Parser::Default => String::new(),
+                    other => format!(" --parser {other}"),
+                };
+                let (jobs, command) = match role {
+                    Role::Server => (
+                        crate::runner::DEFAULT_JOBS,
+                        format!("siospec run --target {name}{with_parser}{with_baseline} --strict"),
                     ),
-                }),
-                _ => {}
+                    Role::Client => (
+                        CLIENT_JOBS,
+                        format!(
+                            "siospec test client --target {name}{with_parser} --jobs {CLIENT_JOBS}{with_baseline} --strict"
+                        ),
+                    ),
+                };
+                out.push(Entry {
+                    implementation: name.clone(),
+                    role,
+                    target: target.clone(),
+                    baseline: baseline.clone(),
+                    jobs,
+                    command,
+                    parser,
+                });
             }
         }
     }
@@ -258,24 +284,32 @@ pub fn is_deviation(v: Verdict) -> bool {
 
 /// The implementation and role of a report target (`python-client` →
 /// `python`, client), and the peer, when it still exists.
+/// A run with the msgpack parser (`node-msgpack`, `node-client-msgpack`)
+/// is the implementation's, shown as `node (msgpack)`.
 fn implementation_of(target: &str, run: &TargetRun) -> (String, Role, Option<Peer>) {
     let role = if run.is_client() {
         Role::Client
     } else {
         Role::Server
     };
+    let msgpack = crate::runner::implementation_of(target);
+    let target = msgpack.unwrap_or(target);
     let name = match role {
         Role::Client => crate::peer::peer_of_client_target(target).unwrap_or(target),
         Role::Server => target,
     };
-    (name.to_owned(), role, Peer::named(name).ok())
+    let shown = match msgpack {
+        Some(_) => format!("{name} (msgpack)"),
+        None => name.to_owned(),
+    };
+    (shown, role, Peer::named(name).ok())
 }
 
 /// The kind of the peer `name`.
-fn kind_of(name: &str, peer: Option<&Peer>) -> Kind {
+fn kind_of(peer: Option<&Peer>) -> Kind {
     match peer.and_then(Peer::issues) {
         Some(_) => Kind::ThirdParty,
-        None if name == Peer::reference().name() => Kind::Reference,
+        None if peer.is_some_and(|p| p.name() == Peer::reference().name()) => Kind::Reference,
         None => Kind::Official,
     }
 }
@@ -341,7 +375,7 @@ fn implementation(target: &str, run: &TargetRun) -> Implementation {
         .filter(|c| c.accepted.is_none() && is_deviation(c.verdict))
         .count();
     Implementation {
-        kind: kind_of(&name, peer.as_ref()),
+        kind: kind_of(peer.as_ref()),
         issues: peer.as_ref().and_then(Peer::issues).map(str::to_owned),
         name,
         role,
@@ -588,6 +622,24 @@ mod tests {
         assert_eq!(only.len(), 1);
         assert_eq!(only[0].role, Role::Client);
         assert!(entries(&["nosuch".to_owned()]).is_err());
+        // The implementations that speak msgpack run with it too.
+        let msgpack: Vec<(String, Role)> = all
+            .iter()
+            .filter(|e| e.parser == Parser::Msgpack)
+            .map(|e| (e.implementation.clone(), e.role))
+            .collect();
+        for (name, role) in [
+            ("rust", Role::Server),
+            ("node", Role::Server),
+            ("rust", Role::Client),
+            ("node", Role::Client),
+        ] {
+            assert!(msgpack.contains(&(name.to_owned(), role)), "{name} in msgpack");
+        }
+        assert!(!msgpack.iter().any(|(n, _)| n == "python" || n == "rust_socketio"));
+        let only = entries(&["node-client-msgpack".to_owned()]).expect("known");
+        assert_eq!(only.len(), 1);
+        assert_eq!((only[0].role, only[0].parser), (Role::Client, Parser::Msgpack));
     }
 }
 

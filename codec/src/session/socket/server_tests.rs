@@ -670,3 +670,100 @@ fn invalid_namespace_on_protocol_4_is_a_string_without_the_v5_habit() {
         assert_eq!(h.frames(), vec![expected]);
     }
 }
+
+fn msgpack_suite() -> H {
+    open(
+        ServerConfig::suite(),
+        ServerOptions {
+            parser: Parser::Msgpack,
+            ..ServerOptions::default()
+        },
+        "EIO=4&transport=websocket",
+    )
+}
+
+fn msgpack_frame(kind: PacketType, ns: &str, id: Option<u64>, data: Option<&Value>) -> Vec<u8> {
+    let mut out = Vec::new();
+    crate::socket::msgpack::encode(kind, ns, id.map(AckId::Exact), data, &mut out);
+    out
+}
+
+impl H {
+    /// The packets sent, each one binary message decoded as msgpack.
+    fn msgpack_packets(&mut self) -> Vec<crate::socket::msgpack::Packet> {
+        std::iter::from_fn(|| self.c.poll_transmit())
+            .filter_map(|t| match t {
+                Transmit::Frame { frame, .. } => Some(frame),
+                _ => None,
+            })
+            .map(|frame| match frame {
+                Frame::Binary(b) => crate::socket::msgpack::decode(
+                    &b,
+                    crate::Profile::Strict,
+                    &crate::Limits::default(),
+                )
+                .unwrap(),
+                Frame::Text(t) => panic!("a text frame on a msgpack connection: {t:?}"),
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn msgpack_packets_are_one_binary_message_with_bytes_inline() {
+    let mut h = msgpack_suite();
+    h.send_bin(&msgpack_frame(PacketType::Connect, "/", None, None));
+    let Some(ServerEvent::Connect { namespace, auth }) = h.c.poll_event() else {
+        panic!()
+    };
+    assert_eq!((namespace.as_str(), auth.as_str()), ("/", "{}"));
+    h.c.accept(h.now, "/", "s1").unwrap();
+    let reply = h.msgpack_packets();
+    assert_eq!(reply.len(), 1);
+    assert_eq!(reply[0].kind, PacketType::Connect);
+    assert_eq!(
+        reply[0].data,
+        Some(Value::Object(vec![("sid".into(), s("s1"))]))
+    );
+
+    let data = arr(vec![s("up"), Value::Binary(vec![1, 2, 3])]);
+    h.send_bin(&msgpack_frame(PacketType::Event, "/", Some(3), Some(&data)));
+    let Some(ServerEvent::Event { data: payload, ack, .. }) = h.c.poll_event() else {
+        panic!()
+    };
+    assert_eq!(ack, Some(AckId::Exact(3)));
+    assert!(payload.is_binary());
+    assert_eq!(payload.to_value().unwrap(), data);
+
+    h.c.ack(h.now, "/", AckId::Exact(3), &arr(vec![Value::Binary(vec![9])]))
+        .unwrap();
+    let ack = h.msgpack_packets();
+    assert_eq!(ack.len(), 1, "no attachment messages");
+    assert_eq!(ack[0].kind, PacketType::Ack);
+    assert_eq!(ack[0].ack_id, Some(AckId::Exact(3)));
+    assert_eq!(ack[0].data, Some(arr(vec![Value::Binary(vec![9])])));
+}
+
+#[test]
+fn msgpack_connection_closes_on_text_and_on_binary_types() {
+    let mut h = msgpack_suite();
+    h.send("40");
+    assert!(matches!(
+        h.events()[..],
+        [ServerEvent::Violation(Violation::TextOnMsgpack), ..]
+    ));
+    assert!(h.closed());
+
+    let mut h = msgpack_suite();
+    h.send_bin(&msgpack_frame(PacketType::Connect, "/", None, None));
+    h.events();
+    h.c.accept(h.now, "/", "s1").unwrap();
+    h.frames();
+    let data = arr(vec![s("up")]);
+    h.send_bin(&msgpack_frame(PacketType::BinaryEvent, "/", None, Some(&data)));
+    assert!(matches!(
+        h.events()[..],
+        [ServerEvent::Violation(Violation::Decode(_)), ..]
+    ));
+    assert!(h.closed());
+}

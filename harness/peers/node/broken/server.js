@@ -9,7 +9,9 @@
 //
 // Families (see FAMILIES below): handshake, errors, echo, heartbeat, close,
 // upgrade, malformed, cors, limits, eio3, sio-connect, sio-connect-error, sio-order,
-// sio-event, sio-binary, sio-disconnect, sio-rooms, sio-malformed, first-ping.
+// sio-event, sio-binary, sio-disconnect, sio-rooms, sio-malformed, first-ping;
+// with `--parser msgpack`: msgpack-lenient, msgpack-attachments, msgpack-ext,
+// msgpack-undefined.
 
 const http = require("http");
 const path = require("path");
@@ -272,6 +274,65 @@ const FAMILIES = {
       }
       // The next PING one pingInterval later (a pong restarts that timer).
       return orig.call(this);
+    };
+  },
+  // socket.io-msgpack-parser's decoder takes what it should refuse: a text
+  // message, a frame that is no map and type 7 are dropped, BINARY_EVENT /
+  // BINARY_ACK read as EVENT / ACK, a CONNECT's non-object data ignored, an
+  // EVENT's non-array data dropped, a fractional id rounded down. Nothing
+  // closes the connection.
+  "msgpack-lenient"() {
+    const msgpack = req("notepack.io");
+    const D = req("socket.io-msgpack-parser").Decoder;
+    D.prototype.add = function (obj) {
+      if (typeof obj === "string") return;
+      const p = msgpack.decode(obj);
+      if (!p || typeof p !== "object" || Array.isArray(p) || ![0, 1, 2, 3, 4, 5, 6].includes(p.type)) return;
+      if (p.type === 5 || p.type === 6) p.type -= 3;
+      if (p.type === 0 && (Array.isArray(p.data) || typeof p.data !== "object")) delete p.data;
+      if ((p.type === 2 || p.type === 3) && !Array.isArray(p.data)) return;
+      if (typeof p.id === "number") p.id = Math.floor(p.id);
+      this.emit("decoded", p);
+    };
+  },
+  // Every packet with bytes is followed by each of its Buffers as a binary
+  // message of its own, as the default parser sends attachments.
+  "msgpack-attachments"() {
+    const E = req("socket.io-msgpack-parser").Encoder;
+    const orig = E.prototype.encode;
+    const buffers = (v, out) => {
+      if (Buffer.isBuffer(v)) out.push(v);
+      else if (Array.isArray(v)) v.forEach((x) => buffers(x, out));
+      else if (v && typeof v === "object") Object.values(v).forEach((x) => buffers(x, out));
+      return out;
+    };
+    E.prototype.encode = function (packet) {
+      return [...orig.call(this, packet), ...buffers(packet.data, [])];
+    };
+  },
+  // Bytes written as ext type 0 (how the Node client sends an ArrayBuffer)
+  // are refused.
+  "msgpack-ext"() {
+    const orig = req("notepack.io").decode;
+    const hasArrayBuffer = (v) =>
+      v instanceof ArrayBuffer ||
+      (Array.isArray(v) && v.some(hasArrayBuffer)) ||
+      (v && typeof v === "object" && !Buffer.isBuffer(v) && Object.values(v).some(hasArrayBuffer));
+    req("notepack.io").decode = function (buffer) {
+      const v = orig(buffer);
+      if (hasArrayBuffer(v)) throw new Error("ext type 0 refused (broken: msgpack-ext)");
+      return v;
+    };
+  },
+  // `undefined` in event data is refused.
+  "msgpack-undefined"() {
+    const orig = req("notepack.io").decode;
+    req("notepack.io").decode = function (buffer) {
+      const v = orig(buffer);
+      if (v && Array.isArray(v.data) && v.data.some((x) => x === undefined)) {
+        throw new Error("undefined refused (broken: msgpack-undefined)");
+      }
+      return v;
     };
   },
 };
