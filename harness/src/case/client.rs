@@ -13,7 +13,6 @@ use std::time::Duration;
 use base64::Engine as _;
 use serde_json::json;
 use siospec_codec::session::socket::Parser;
-use siospec_codec::session::Frame;
 use siospec_codec::socket::binary::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::sync::{oneshot, Notify};
@@ -552,19 +551,12 @@ impl Ctx {
         ))
     }
 
-    /// Tells the server to act now. With the msgpack parser, raw text
-    /// packets have no meaning: the case is SKIPPED as not applicable.
+    /// Tells the server to act now. With the msgpack parser, packets put
+    /// into a polling response as text have no meaning: the case is
+    /// SKIPPED as not applicable (a raw frame is the case's to choose).
     pub fn control(&self, control: Control) -> Result<(), Stop> {
-        if self.parser != Parser::Default {
-            match &control {
-                Control::Raw(Frame::Text(t)) => {
-                    return Err(self.not_applicable(&format!("sends the text packet {t:?}")))
-                }
-                Control::InjectPolling(raw) => {
-                    return Err(self.not_applicable(&format!("puts {raw:?} in a polling response")))
-                }
-                _ => {}
-            }
+        if let Control::InjectPolling(raw) = &control {
+            self.text_format_only(&format!("puts {raw:?} in a polling response"))?;
         }
         self.trace.note(format!("control: {control:?}"));
         if self.script()?.control(control) {

@@ -19,6 +19,7 @@ mod sio5_connect;
 mod sio5_disconnect;
 mod sio5_event;
 mod sio5_malformed;
+mod sio5_msgpack;
 mod sio5_reconnect;
 
 /// Every client case, in catalogue order.
@@ -36,6 +37,7 @@ pub fn all() -> Vec<Case> {
         sio5_disconnect::cases,
         sio5_reconnect::cases,
         sio5_malformed::cases,
+        sio5_msgpack::cases,
     ];
     sections.iter().flat_map(|f| f()).collect()
 }

@@ -349,7 +349,7 @@ pub async fn survives_polling(cx: &mut Ctx, setup: Setup, raw: &str) -> Outcome 
 
 /// Whether the client went on (`ignored`) or closed (`closed`) after the
 /// malformed input; FAILED when it exited or neither within the wait.
-async fn after_malformed(cx: &mut Ctx) -> Outcome {
+pub async fn after_malformed(cx: &mut Ctx) -> Outcome {
     let probe = vec![Value::String("after".into())];
     let mut data = vec![Value::String("echo".into())];
     data.extend(probe.clone());

@@ -6,6 +6,8 @@
 import { Socket as Engine, transports } from "engine.io-client";
 import { Manager, Socket } from "socket.io-client";
 import { Encoder } from "socket.io-parser";
+import msgpackParser from "socket.io-msgpack-parser";
+import notepack from "notepack.io";
 
 const FAMILIES = {
   // Not a rule: the driver dies once its session is open (a client that
@@ -501,6 +503,48 @@ const FAMILIES = {
     Manager.prototype.onclose = function (reason, description) {
       if (description?.description === "transport closed by the server") this.skipReconnect = true;
       return onclose.call(this, reason, description);
+    };
+  },
+  // With SIOSPEC_PARSER=msgpack: every packet with bytes is followed by
+  // each Buffer as a binary message of its own, as default-parser
+  // attachments are.
+  "msgpack-attachments": () => {
+    const encode = msgpackParser.Encoder.prototype.encode;
+    const buffers = (v, out) => {
+      if (Buffer.isBuffer(v) || v instanceof ArrayBuffer || ArrayBuffer.isView(v)) out.push(v);
+      else if (Array.isArray(v)) v.forEach((x) => buffers(x, out));
+      else if (v && typeof v === "object") Object.values(v).forEach((x) => buffers(x, out));
+      return out;
+    };
+    msgpackParser.Encoder.prototype.encode = function (packet) {
+      return [...encode.call(this, packet), ...buffers(packet.data, [])];
+    };
+  },
+  // With SIOSPEC_PARSER=msgpack: `undefined` in event data is refused.
+  "msgpack-undefined": () => {
+    const decode = notepack.decode;
+    notepack.decode = function (buffer) {
+      const v = decode(buffer);
+      if (v && Array.isArray(v.data) && v.data.some((x) => x === undefined)) {
+        throw new Error("undefined refused (broken: msgpack-undefined)");
+      }
+      return v;
+    };
+  },
+  // With SIOSPEC_PARSER=msgpack: the decoder delivers what it should refuse,
+  // a BINARY_EVENT map read as an EVENT and a text message read as the
+  // default parser's text packet.
+  "msgpack-lenient": () => {
+    msgpackParser.Decoder.prototype.add = function (obj) {
+      let p;
+      if (typeof obj === "string") {
+        const type = Number(obj[0]);
+        p = { type, nsp: "/", data: JSON.parse(obj.slice(1)) };
+      } else {
+        p = notepack.decode(obj);
+      }
+      if (p.type === 5 || p.type === 6) p.type -= 3;
+      this.emit("decoded", p);
     };
   },
 };
