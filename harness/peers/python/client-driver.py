@@ -46,6 +46,8 @@ def from_json(v):
 options = {}
 if env.get("SIOSPEC_RECONNECTION"):
     options["reconnection"] = env["SIOSPEC_RECONNECTION"] == "true"
+if env.get("SIOSPEC_PARSER") == "msgpack":
+    options["serializer"] = "msgpack"
 sio = socketio.AsyncClient(**options)
 
 

@@ -31,6 +31,8 @@ def parse_args():
     p.add_argument("--profile", choices=["suite"],
                    help="the official suites' configuration (pingInterval 300 ms, "
                    "pingTimeout 200 ms, maxPayload 1e6, CORS origin *)")
+    p.add_argument("--parser", choices=["default", "msgpack"], default="default",
+                   help="the Socket.IO parser: msgpack is serializer='msgpack'")
     p.add_argument("--exit-on-stdin-close", action="store_true",
                    help="exit when standard input reaches EOF")
     p.add_argument("--verbose", action="store_true",
@@ -59,7 +61,9 @@ if args.profile == "suite":
 # namespaces="*" accepts a CONNECT to any namespace so that the connect handler
 # can refuse the unknown ones with the contract's message; python-socketio's
 # own refusal would be CONNECT_ERROR "Unable to connect" (a bare string).
-sio = socketio.AsyncServer(namespaces="*", engineio_logger=args.verbose, **opts)
+serializer = "msgpack" if args.parser == "msgpack" else "default"
+sio = socketio.AsyncServer(namespaces="*", engineio_logger=args.verbose,
+                           serializer=serializer, **opts)
 
 
 def on(event):
