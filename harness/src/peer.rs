@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use siospec_codec::session::contract;
 use tokio::process::Command;
 
 use crate::case::client::{Client, Serve};
@@ -175,6 +176,9 @@ struct Flags {
     profile: Option<String>,
     mode: Option<String>,
     allow_eio3: Option<String>,
+    /// Connection state recovery on /recovery, followed by its
+    /// maxDisconnectionDuration in milliseconds (harness/CONTRACT.md).
+    recovery: Option<String>,
     #[serde(rename = "break")]
     broken: Option<String>,
 }
@@ -265,6 +269,7 @@ impl Peer {
                         profile: Some("--profile".to_owned()),
                         mode: Some("--mode".to_owned()),
                         allow_eio3: Some("--allow-eio3".to_owned()),
+                        recovery: Some("--recovery".to_owned()),
                         broken: None,
                     },
                     broken_script: None,
@@ -651,6 +656,13 @@ impl Peer {
         if let (true, Some(flag)) = (launch.allow_eio3, &server.flags.allow_eio3) {
             cmd.arg(flag);
         }
+        // The suites' server offers recovery on its own namespace, which
+        // leaves the others as they are; a server without the flag is the
+        // same server, and the recovery cases find that out on the wire.
+        if let (Profile::Suite, Some(flag)) = (launch.profile, &server.flags.recovery) {
+            cmd.arg(flag)
+                .arg(contract::RECOVERY_DURATION.as_millis().to_string());
+        }
         let process = ServerProcess::spawn(cmd, &server.ready, &what).await?;
         Ok(Running(Host::Process(process)))
     }
@@ -706,6 +718,9 @@ async fn start_embedded(launch: Launch) -> Result<Running, String> {
     };
     let mut options = options;
     options.engine.allow_eio3 = launch.allow_eio3;
+    if launch.profile == Profile::Suite {
+        options.recovery = Some(contract::RECOVERY_DURATION);
+    }
     let addr = SocketAddr::from(([127, 0, 0, 1], 0));
     let server = tokio::task::spawn_blocking(move || ServerThread::start(addr, options))
         .await

@@ -27,6 +27,9 @@ const USAGE = `usage: node server.js [options]
   --allow-eio3              allowEIO3: true
   --cors-origin ORIGIN      cors: { origin: ORIGIN }
   --transports LIST         comma-separated, e.g. polling,websocket
+  --recovery MS             connection-state recovery on the namespace /recovery
+                            (maxDisconnectionDuration MS, skipMiddlewares true);
+                            / and /custom stay without it
   --exit-on-stdin-close     exit when stdin reaches EOF / closes
   --verbose                 log connections and events to stderr
   --help                    this text
@@ -55,6 +58,7 @@ const FLAGS = {
   "--allow-eio3": "bool",
   "--cors-origin": "string",
   "--transports": "string",
+  "--recovery": "uint",
   "--exit-on-stdin-close": "bool",
   "--verbose": "bool",
   "--help": "bool",
@@ -287,6 +291,20 @@ function setupSocketMode() {
 
   io.of("/").on("connection", onConnection);
   io.of("/custom").on("connection", onConnection);
+  if (args.recovery !== undefined) {
+    // socket.io turns recovery on for a whole Server (its options decide the
+    // pid, the offsets and the session-aware adapter), and the contract wants
+    // it on /recovery only: a second Server, attached to nothing, lends that
+    // namespace, and the first Server's clients join it through `io.of`,
+    // which finds it in `_nsps`. Everything on /recovery is then the
+    // official recovery code as a server started with the option runs it.
+    const recovering = new Server({
+      connectionStateRecovery: { maxDisconnectionDuration: args.recovery, skipMiddlewares: true },
+    });
+    const nsp = recovering.of("/recovery");
+    io._nsps.set("/recovery", nsp);
+    nsp.on("connection", onConnection);
+  }
   // Any other namespace: socket.io's default refusal,
   // CONNECT_ERROR {"message":"Invalid namespace"}.
 

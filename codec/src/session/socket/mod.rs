@@ -11,6 +11,7 @@ mod ack;
 mod backoff;
 mod client;
 mod data;
+mod recovery;
 mod server;
 
 pub use ack::AckTable;
@@ -20,6 +21,7 @@ pub use client::{
     CONNECT_WITHOUT_SID,
 };
 pub use data::{DataError, Payload};
+pub use recovery::{Recovery, Restored, MAX_STORED_PACKETS};
 pub use server::{ServerConnection, ServerEvent, ServerOptions};
 
 use std::fmt;
