@@ -560,3 +560,141 @@ fn on_event(
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::engine::{Endpoint, Transmit, Verdict};
+    use crate::session::{Frame, RequestHead, TransportId};
+
+    const WS: TransportId = TransportId(1);
+
+    /// One connection of a contract server: its machine and application.
+    struct Peer {
+        c: ServerConnection,
+        app: Contract,
+    }
+
+    impl Peer {
+        fn open(sid: &str, now: Instant) -> Peer {
+            let config = Config::reference();
+            let endpoint = Endpoint::new(config.engine);
+            let head = RequestHead::websocket("EIO=4&transport=websocket");
+            let Verdict::Handshake(h) = endpoint.verify(&head, |_| None) else {
+                panic!("handshake refused")
+            };
+            let engine = ServerSession::new(
+                now,
+                endpoint.config().clone(),
+                sid,
+                h.accept().unwrap(),
+                WS,
+                &head,
+            );
+            let mut p = Peer {
+                c: ServerConnection::new(now, engine, config.socket),
+                app: Contract::default(),
+            };
+            p.frames();
+            p
+        }
+
+        /// Sends `text`, runs the application; its relays.
+        fn send(&mut self, rooms: &mut Rooms, now: Instant, text: &str) -> Vec<Effect> {
+            self.c.handle_frame(now, WS, Frame::Text(text.into()));
+            self.react(rooms, now)
+        }
+
+        fn react(&mut self, rooms: &mut Rooms, now: Instant) -> Vec<Effect> {
+            let mut effects = Vec::new();
+            while let Some(event) = self.c.poll_event() {
+                effects.extend(self.app.handle(&mut self.c, rooms, now, &event));
+            }
+            effects
+        }
+
+        fn frames(&mut self) -> Vec<String> {
+            std::iter::from_fn(|| self.c.poll_transmit())
+                .filter_map(|t| match t {
+                    Transmit::Frame {
+                        frame: Frame::Text(s),
+                        ..
+                    } => Some(s),
+                    _ => None,
+                })
+                .collect()
+        }
+    }
+
+    #[test]
+    fn recovery_replays_what_the_socket_missed_before_the_connect_reply() {
+        let t0 = Instant::now();
+        let mut rooms = Rooms::with_recovery(RECOVERY_DURATION);
+        let mut a = Peer::open("a", t0);
+        a.send(&mut rooms, t0, "40/recovery,");
+        a.send(&mut rooms, t0, r#"42/recovery,["join","r"]"#);
+        assert_eq!(
+            a.frames(),
+            [
+                r#"40/recovery,{"sid":"a-1","pid":"a-1-pid"}"#,
+                r#"42/recovery,["auth",{},"o0"]"#
+            ]
+        );
+        // Without recovery on the other namespaces.
+        a.send(&mut rooms, t0, "40");
+        assert_eq!(a.frames(), [r#"40{"sid":"a-2"}"#, r#"42["auth",{}]"#]);
+        a.c.handle_websocket_error(t0, WS);
+        a.react(&mut rooms, t0);
+
+        let mut b = Peer::open("b", t0);
+        b.send(&mut rooms, t0, "40/recovery,");
+        let relay = b.send(&mut rooms, t0, r#"42/recovery,["to-room","r","x"]"#);
+        b.send(&mut rooms, t0, r#"42/recovery,1["emit-with-ack","y"]"#);
+        let sent = b.frames();
+        assert_eq!(
+            sent[2], r#"42/recovery,0["emit-with-ack","y"]"#,
+            "no offset with an ack"
+        );
+        // The room message was for the kept socket only: nobody live to relay to.
+        assert!(
+            matches!(&relay[..], [Effect::Relay { to, emit }] if to.is_empty() && emit.json == r#"["room-message","x","o2"]"#)
+        );
+
+        let mut a2 = Peer::open("c", t0);
+        a2.send(
+            &mut rooms,
+            t0,
+            r#"40/recovery,{"pid":"a-1-pid","offset":"o0"}"#,
+        );
+        assert_eq!(
+            a2.frames(),
+            [
+                r#"42/recovery,["room-message","x","o2"]"#,
+                r#"40/recovery,{"sid":"a-1","pid":"a-1-pid"}"#,
+                r#"42/recovery,["auth",{"pid":"a-1-pid","offset":"o0"},"o3"]"#,
+            ]
+        );
+        // The rooms came back with the socket.
+        let relay = b.send(&mut rooms, t0, r#"42/recovery,["to-room","r","z"]"#);
+        assert!(matches!(&relay[..], [Effect::Relay { to, .. }] if to == &["c".to_owned()]));
+    }
+
+    #[test]
+    fn a_socket_the_client_left_is_not_kept() {
+        let t0 = Instant::now();
+        let mut rooms = Rooms::with_recovery(RECOVERY_DURATION);
+        let mut a = Peer::open("a", t0);
+        a.send(&mut rooms, t0, "40/recovery,");
+        a.send(&mut rooms, t0, "41/recovery,");
+        let mut a2 = Peer::open("c", t0);
+        a2.send(
+            &mut rooms,
+            t0,
+            r#"40/recovery,{"pid":"a-1-pid","offset":"o0"}"#,
+        );
+        assert_eq!(
+            a2.frames()[0],
+            r#"40/recovery,{"sid":"c-1","pid":"c-1-pid"}"#
+        );
+    }
+}

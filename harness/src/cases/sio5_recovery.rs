@@ -38,13 +38,15 @@ const REQ_REASONS: &str = "Connection state recovery: the session is kept only w
 pub fn cases() -> Vec<Case> {
     vec![
         Case::new(S, "pid", "The CONNECT reply on /recovery carries a private id, `pid`, beside the sid")
-            .req("Connection state recovery: the CONNECT reply is {sid, pid}; the client sends the pid back, with its last offset, to recover.")
-            .ok("`40/recovery,{\"sid\":…,\"pid\":…}` with a non-empty string pid")
+            .req("Connection state recovery: the CONNECT reply is {sid, pid}; the pid is a private session id, which the client sends back with its last offset to recover. The sid is public (other sockets learn it, as a room name), so the pid is not the sid: knowing a socket's id must not be enough to take over its session.")
+            .ok("`40/recovery,{\"sid\":…,\"pid\":…}` with a non-empty string pid other than the sid")
             .run(|cx| async move {
                 let mut a = Sio::open(&cx).await?;
                 let (reply, _) = connect(&cx, &mut a, None).await?;
+                let sid = verify::sio::reply_sid(&reply)?;
                 match reply.data.as_ref().and_then(|d| d.get("pid")) {
-                    Some(Value::String(p)) if !p.is_empty() => Ok(Observed::ok(format!("pid {p:?} ({})", reply.raw))),
+                    Some(Value::String(p)) if p.is_empty() || *p == sid => Ok(Observed::not(format!("the pid is {}: {}", if p.is_empty() { "empty" } else { "the sid" }, reply.raw))),
+                    Some(Value::String(p)) => Ok(Observed::ok(format!("pid {p:?} ({})", reply.raw))),
                     _ => Ok(Observed::not(format!("no string pid: {}", reply.describe()))),
                 }
             }),
@@ -155,10 +157,12 @@ pub fn cases() -> Vec<Case> {
             .req(REQ_NEW)
             .ok("a new sid")
             .run(|cx| async move {
-                let (mut a, sid, _) = joined(&cx).await?;
+                let (mut a, sid, pid) = joined(&cx).await?;
                 let offset = last_offset(&cx, &mut a).await?;
                 drop_transport(&cx, &mut a).await?;
-                new_session(&cx, &sid, "siospec-unknown-pid", &offset, "an unknown pid").await
+                // A pid the server never gave, though it begins as one it gave.
+                let unknown = format!("{pid}-unknown");
+                new_session(&cx, &sid, &unknown, &offset, "an unknown pid").await
             }),
         Case::new(S, "unknown-offset", "CONNECT with a known pid but an offset the server never sent makes a new session")
             .req(REQ_NEW)
@@ -177,6 +181,25 @@ pub fn cases() -> Vec<Case> {
                 a.send_raw(&format!("1{NSP},")).await?;
                 handled(&cx, &mut a).await?;
                 new_session(&cx, &sid, &pid, &offset, "a socket left by the client").await
+            }),
+        Case::new(S, "client-disconnect-after-recovery", "A recovered socket the client then left with DISCONNECT is not kept either (socket.io #4880)")
+            .req(REQ_REASONS)
+            .ok("after a recovery, `41/recovery,`, then CONNECT {pid, offset} on a new connection makes a new sid")
+            .run(|cx| async move {
+                let (mut a, sid, pid) = joined(&cx).await?;
+                let offset = last_offset(&cx, &mut a).await?;
+                drop_transport(&cx, &mut a).await?;
+                let mut back = come_back(&cx, &pid, &offset, "-").await?;
+                if back.sid != sid {
+                    return Err(Stop::Skipped(format!(
+                        "the recovery itself failed (sid {:?}, was {sid:?}), which sio5.recovery.restore judges",
+                        back.sid
+                    )));
+                }
+                let offset = last_offset(&cx, &mut back.sio).await?;
+                back.sio.send_raw(&format!("1{NSP},")).await?;
+                handled(&cx, &mut back.sio).await?;
+                new_session(&cx, &sid, &pid, &offset, "a recovered socket left by the client").await
             }),
         Case::new(S, "server-disconnect", "A socket the server disconnected (`disconnect-me`) is not kept")
             .req(REQ_REASONS)
