@@ -113,11 +113,6 @@ impl Recovery {
         }
     }
 
-    /// How long a session is kept.
-    pub fn max_disconnection(&self) -> Duration {
-        self.max_disconnection
-    }
-
     /// Whether a socket that left for `reason` is kept (socket.io's
     /// `RECOVERABLE_DISCONNECT_REASONS`: transport error, transport close,
     /// forced close, ping timeout, server shutting down, forced server
