@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use siospec_codec::session::contract;
 use siospec_codec::session::socket::Parser;
 use tokio::process::Command;
 
@@ -181,6 +182,9 @@ struct Flags {
     allow_eio3: Option<String>,
     /// Takes `default` or `msgpack`: the Socket.IO parser.
     parser: Option<String>,
+    /// Connection state recovery on /recovery, followed by its
+    /// maxDisconnectionDuration in milliseconds (harness/CONTRACT.md).
+    recovery: Option<String>,
     #[serde(rename = "break")]
     broken: Option<String>,
 }
@@ -274,6 +278,7 @@ impl Peer {
                         mode: Some("--mode".to_owned()),
                         allow_eio3: Some("--allow-eio3".to_owned()),
                         parser: Some("--parser".to_owned()),
+                        recovery: Some("--recovery".to_owned()),
                         broken: None,
                     },
                     broken_script: None,
@@ -674,6 +679,13 @@ impl Peer {
         if let (Parser::Msgpack, Some(flag)) = (launch.parser, &server.flags.parser) {
             cmd.arg(flag).arg(launch.parser.name());
         }
+        // The suites' server offers recovery on its own namespace, which
+        // leaves the others as they are; a server without the flag is the
+        // same server, and the recovery cases find that out on the wire.
+        if let (Profile::Suite, Some(flag)) = (launch.profile, &server.flags.recovery) {
+            cmd.arg(flag)
+                .arg(contract::RECOVERY_DURATION.as_millis().to_string());
+        }
         let process = ServerProcess::spawn(cmd, &server.ready, &what).await?;
         Ok(Running(Host::Process(process)))
     }
@@ -736,6 +748,9 @@ async fn start_embedded(launch: Launch) -> Result<Running, String> {
     let mut options = options;
     options.engine.allow_eio3 = launch.allow_eio3;
     options.socket.parser = launch.parser;
+    if launch.profile == Profile::Suite {
+        options.recovery = Some(contract::RECOVERY_DURATION);
+    }
     let addr = SocketAddr::from(([127, 0, 0, 1], 0));
     let server = tokio::task::spawn_blocking(move || ServerThread::start(addr, options))
         .await

@@ -554,3 +554,68 @@ async fn first_ping() {
     )
     .await;
 }
+
+// Connection state recovery, on the Node peer's /recovery (`--recovery MS`):
+// each family shows in the recovery case(s) about its rule only.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recovery_pid() {
+    // The pid is the public sid: recovery still works, under the wrong key.
+    exactly("recovery-pid", &[("sio5.recovery.pid", Failed)]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recovery_offset() {
+    // Broadcasts go out without their offset (still stored, and replayed, with it).
+    exactly("recovery-offset", &[("sio5.recovery.offset", Failed)]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recovery_ack_offset() {
+    exactly(
+        "recovery-ack-offset",
+        &[("sio5.recovery.no-offset-with-ack", Failed)],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recovery_order() {
+    // Missed events after the CONNECT reply: restore-again counts them on
+    // either side of the reply, so only the case about the order fails.
+    exactly("recovery-order", &[("sio5.recovery.restore", Failed)]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recovery_once() {
+    exactly("recovery-once", &[("sio5.recovery.restore-again", Failed)]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recovery_expiry() {
+    exactly("recovery-expiry", &[("sio5.recovery.expired", Failed)]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recovery_lenient() {
+    exactly(
+        "recovery-lenient",
+        &[
+            ("sio5.recovery.unknown-offset", Failed),
+            ("sio5.recovery.unknown-pid", Failed),
+        ],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recovery_reasons() {
+    exactly(
+        "recovery-reasons",
+        &[
+            ("sio5.recovery.client-disconnect", Failed),
+            ("sio5.recovery.server-disconnect", Failed),
+        ],
+    )
+    .await;
+}

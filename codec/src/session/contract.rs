@@ -7,7 +7,9 @@
 //! namespaces of [`NAMESPACES`], the `auth` emit on connection, and the
 //! events of the contract's table (`message`, `message-with-ack`,
 //! `emit-with-ack`, `join`, `leave`, `to-room`, `broadcast`,
-//! `disconnect-me`, `close-transport`).
+//! `disconnect-me`, `close-transport`), and, when the server offers
+//! connection state recovery ([`Rooms::with_recovery`]), the namespace
+//! [`RECOVERY_NAMESPACE`] with the same table.
 //!
 //! Like the machines, nothing here does I/O: what reaches beyond one
 //! connection (an emit for other sessions, dropping the transport) comes
@@ -56,12 +58,22 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use super::engine::{Event, ServerConfig, ServerSession};
-use super::socket::{Payload, ServerConnection, ServerEvent, ServerOptions};
+use super::socket::{Payload, Recovery, ServerConnection, ServerEvent, ServerOptions};
 use crate::socket::AckId;
 
 /// The namespaces socket mode serves; a CONNECT to any other is refused
 /// with `{"message":"Invalid namespace"}`.
 pub const NAMESPACES: [&str; 2] = ["/", "/custom"];
+
+/// The namespace a server started with `--recovery MS` serves with
+/// connection state recovery (harness/CONTRACT.md, "Connection state
+/// recovery"); the others stay without it.
+pub const RECOVERY_NAMESPACE: &str = "/recovery";
+
+/// The `maxDisconnectionDuration` siospec starts servers with
+/// (`--recovery 2000`): long enough for a case's reconnection, short enough
+/// to wait out.
+pub const RECOVERY_DURATION: Duration = Duration::from_millis(2000);
 
 /// The configuration a server runs the contract with.
 #[derive(Debug, Clone)]
@@ -116,13 +128,65 @@ pub fn echo(session: &mut ServerSession, now: Instant, event: &Event) {
 /// Engine.IO session id: the state socket mode's sessions share. Each
 /// session joins a namespace at most once, so a session id stands for its
 /// socket there.
+///
+/// With recovery ([`Rooms::with_recovery`]) it also holds the server's
+/// [`Recovery`] store: the sockets kept for clients that went away from
+/// [`RECOVERY_NAMESPACE`], and the events they may have missed.
 #[derive(Debug, Clone, Default)]
 pub struct Rooms {
     namespaces: BTreeMap<String, BTreeSet<String>>,
     rooms: BTreeMap<(String, String), BTreeSet<String>>,
+    recovery: Option<Recovery>,
 }
 
 impl Rooms {
+    /// Shared state for a server that offers recovery on
+    /// [`RECOVERY_NAMESPACE`], keeping sockets for `max_disconnection`.
+    pub fn with_recovery(max_disconnection: Duration) -> Self {
+        Rooms {
+            recovery: Some(Recovery::new(max_disconnection)),
+            ..Rooms::default()
+        }
+    }
+
+    /// The recovery store, on a namespace that has recovery.
+    fn recovery_on(&mut self, namespace: &str) -> Option<&mut Recovery> {
+        self.recovery
+            .as_mut()
+            .filter(|_| namespace == RECOVERY_NAMESPACE)
+    }
+
+    /// The rooms `sid` is in on `namespace`.
+    fn rooms_of(&self, namespace: &str, sid: &str) -> Vec<String> {
+        self.rooms
+            .iter()
+            .filter(|((ns, _), members)| ns == namespace && members.contains(sid))
+            .map(|((_, room), _)| room.clone())
+            .collect()
+    }
+
+    /// Stores an event without ack for `to` (empty: everyone) but not
+    /// `except` when `namespace` has recovery, which appends its offset;
+    /// the JSON to send.
+    fn offset(
+        &mut self,
+        now: Instant,
+        namespace: &str,
+        to: &[String],
+        except: &[String],
+        json: String,
+        attachments: &[Vec<u8>],
+    ) -> String {
+        match self.recovery_on(namespace) {
+            Some(store) => {
+                store
+                    .store(now, namespace, to, except, &json, attachments.to_vec())
+                    .1
+            }
+            None => json,
+        }
+    }
+
     fn join_namespace(&mut self, namespace: &str, sid: &str) {
         self.namespaces
             .entry(namespace.to_owned())
@@ -220,6 +284,8 @@ pub enum Effect {
 pub struct Contract {
     /// How many socket ids this connection has handed out.
     socket_ids: u64,
+    /// On a namespace with recovery: the socket's id and private id.
+    recoverable: BTreeMap<String, (String, String)>,
 }
 
 impl Contract {
@@ -238,20 +304,22 @@ impl Contract {
         let sid = connection.engine().sid().to_owned();
         match event {
             ServerEvent::Connect { namespace, auth } => {
-                if !NAMESPACES.contains(&namespace.as_str()) {
+                let recoverable = rooms.recovery_on(namespace).is_some();
+                if !NAMESPACES.contains(&namespace.as_str()) && !recoverable {
                     let _ = connection.reject_invalid_namespace(now, namespace);
                     return None;
                 }
-                self.socket_ids += 1;
-                let socket_id = format!("{sid}-{}", self.socket_ids);
-                if connection.accept(now, namespace, &socket_id).is_ok() {
+                let accepted = if recoverable {
+                    self.connect_recoverable(connection, rooms, now, namespace, auth)
+                } else {
+                    self.socket_ids += 1;
+                    let socket_id = format!("{sid}-{}", self.socket_ids);
+                    connection.accept(now, namespace, &socket_id).is_ok()
+                };
+                if accepted {
                     rooms.join_namespace(namespace, &sid);
-                    let _ = connection.emit_raw(
-                        now,
-                        namespace,
-                        &array("auth", &[auth.as_str()]),
-                        Vec::new(),
-                    );
+                    let json = array("auth", &[auth.as_str()]);
+                    emit_own(connection, rooms, now, namespace, json, Vec::new());
                 }
                 None
             }
@@ -265,10 +333,19 @@ impl Contract {
             } => {
                 let args = data.elements().unwrap_or_default();
                 let json = array("emit-with-ack-result", &args);
-                let _ = connection.emit_raw(now, namespace, &json, data.attachments().to_vec());
+                let attachments = data.attachments().to_vec();
+                emit_own(connection, rooms, now, namespace, json, attachments);
                 None
             }
-            ServerEvent::Disconnect { namespace, .. } => {
+            ServerEvent::Disconnect { namespace, reason } => {
+                if let Some((socket_id, pid)) = self.recoverable.remove(namespace) {
+                    // socket.io keeps the socket's rooms, its own id among them.
+                    let mut kept = rooms.rooms_of(namespace, &sid);
+                    kept.push(socket_id.clone());
+                    if let Some(store) = rooms.recovery_on(namespace) {
+                        store.persist(now, *reason, namespace, &socket_id, &pid, &kept);
+                    }
+                }
                 rooms.leave_namespace(namespace, &sid);
                 None
             }
@@ -283,6 +360,89 @@ impl Contract {
             }
         }
     }
+}
+
+impl Contract {
+    /// A CONNECT on the namespace with recovery: the socket the payload's
+    /// `pid` and `offset` name, with the events it missed, or a new one
+    /// with a private id; `true` when joined.
+    fn connect_recoverable(
+        &mut self,
+        connection: &mut ServerConnection,
+        rooms: &mut Rooms,
+        now: Instant,
+        namespace: &str,
+        auth: &str,
+    ) -> bool {
+        let sid = connection.engine().sid().to_owned();
+        let asked = serde_json::from_str::<serde_json::Value>(auth).ok();
+        let field = |k: &str| {
+            asked
+                .as_ref()
+                .and_then(|a| a.get(k))
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+        };
+        let restored = match (field("pid"), field("offset"), rooms.recovery_on(namespace)) {
+            (Some(pid), Some(offset), Some(store)) => store.restore(now, namespace, &pid, &offset),
+            _ => None,
+        };
+        let (socket_id, pid) = match restored {
+            Some(back) => {
+                let ok = connection
+                    .restore(now, namespace, &back.sid, &back.pid, &back.missed)
+                    .is_ok();
+                if !ok {
+                    return false;
+                }
+                for room in back.rooms.iter().filter(|r| **r != back.sid) {
+                    rooms.join_room(namespace, room, &sid);
+                }
+                (back.sid, back.pid)
+            }
+            None => {
+                self.socket_ids += 1;
+                let socket_id = format!("{sid}-{}", self.socket_ids);
+                // Unique without a random draw, as the socket ids are.
+                let pid = format!("{socket_id}-pid");
+                if connection
+                    .accept_recoverable(now, namespace, &socket_id, &pid)
+                    .is_err()
+                {
+                    return false;
+                }
+                (socket_id, pid)
+            }
+        };
+        self.recoverable
+            .insert(namespace.to_owned(), (socket_id, pid));
+        true
+    }
+}
+
+/// Emits an event without ack to the connection's own socket on
+/// `namespace`, stored (with its offset) when the namespace has recovery.
+fn emit_own(
+    connection: &mut ServerConnection,
+    rooms: &mut Rooms,
+    now: Instant,
+    namespace: &str,
+    json: String,
+    attachments: Vec<Vec<u8>>,
+) {
+    let own = own_id(connection, namespace);
+    let json = rooms.offset(now, namespace, &own, &[], json, &attachments);
+    let _ = connection.emit_raw(now, namespace, &json, attachments);
+}
+
+/// The connection's socket id on `namespace` (socket.io's own room of a
+/// socket), if joined.
+fn own_id(connection: &ServerConnection, namespace: &str) -> Vec<String> {
+    connection
+        .namespaces()
+        .filter(|(ns, _)| *ns == namespace)
+        .map(|(_, id)| id.to_owned())
+        .collect()
 }
 
 /// The event array `[name, args…]`, the args being JSON already.
@@ -321,7 +481,8 @@ fn on_event(
     };
     match name.as_str() {
         "message" => {
-            let _ = connection.emit_raw(now, namespace, &array("message-back", args), attachments);
+            let json = array("message-back", args);
+            emit_own(connection, rooms, now, namespace, json, attachments);
             None
         }
         "message-with-ack" => {
@@ -357,9 +518,12 @@ fn on_event(
                     .into_iter()
                     .filter(|member| member != sid)
                     .collect();
+                let except = own_id(connection, namespace);
+                let json = array("room-message", &args[1..]);
+                let json = rooms.offset(now, namespace, &[room], &except, json, &attachments);
                 let emit = Emit {
                     namespace: namespace.to_owned(),
-                    json: array("room-message", &args[1..]),
+                    json,
                     attachments,
                 };
                 Effect::Relay { to, emit }
@@ -368,9 +532,11 @@ fn on_event(
             relay
         }
         "broadcast" => {
+            let json = array("broadcast-message", args);
+            let json = rooms.offset(now, namespace, &[], &[], json, &attachments);
             let emit = Emit {
                 namespace: namespace.to_owned(),
-                json: array("broadcast-message", args),
+                json,
                 attachments,
             };
             let (own, to): (Vec<String>, Vec<String>) = rooms
@@ -392,5 +558,143 @@ fn on_event(
         }
         "close-transport" => Some(Effect::DropTransport),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::engine::{Endpoint, Transmit, Verdict};
+    use crate::session::{Frame, RequestHead, TransportId};
+
+    const WS: TransportId = TransportId(1);
+
+    /// One connection of a contract server: its machine and application.
+    struct Peer {
+        c: ServerConnection,
+        app: Contract,
+    }
+
+    impl Peer {
+        fn open(sid: &str, now: Instant) -> Peer {
+            let config = Config::reference();
+            let endpoint = Endpoint::new(config.engine);
+            let head = RequestHead::websocket("EIO=4&transport=websocket");
+            let Verdict::Handshake(h) = endpoint.verify(&head, |_| None) else {
+                panic!("handshake refused")
+            };
+            let engine = ServerSession::new(
+                now,
+                endpoint.config().clone(),
+                sid,
+                h.accept().unwrap(),
+                WS,
+                &head,
+            );
+            let mut p = Peer {
+                c: ServerConnection::new(now, engine, config.socket),
+                app: Contract::default(),
+            };
+            p.frames();
+            p
+        }
+
+        /// Sends `text`, runs the application; its relays.
+        fn send(&mut self, rooms: &mut Rooms, now: Instant, text: &str) -> Vec<Effect> {
+            self.c.handle_frame(now, WS, Frame::Text(text.into()));
+            self.react(rooms, now)
+        }
+
+        fn react(&mut self, rooms: &mut Rooms, now: Instant) -> Vec<Effect> {
+            let mut effects = Vec::new();
+            while let Some(event) = self.c.poll_event() {
+                effects.extend(self.app.handle(&mut self.c, rooms, now, &event));
+            }
+            effects
+        }
+
+        fn frames(&mut self) -> Vec<String> {
+            std::iter::from_fn(|| self.c.poll_transmit())
+                .filter_map(|t| match t {
+                    Transmit::Frame {
+                        frame: Frame::Text(s),
+                        ..
+                    } => Some(s),
+                    _ => None,
+                })
+                .collect()
+        }
+    }
+
+    #[test]
+    fn recovery_replays_what_the_socket_missed_before_the_connect_reply() {
+        let t0 = Instant::now();
+        let mut rooms = Rooms::with_recovery(RECOVERY_DURATION);
+        let mut a = Peer::open("a", t0);
+        a.send(&mut rooms, t0, "40/recovery,");
+        a.send(&mut rooms, t0, r#"42/recovery,["join","r"]"#);
+        assert_eq!(
+            a.frames(),
+            [
+                r#"40/recovery,{"sid":"a-1","pid":"a-1-pid"}"#,
+                r#"42/recovery,["auth",{},"o0"]"#
+            ]
+        );
+        // Without recovery on the other namespaces.
+        a.send(&mut rooms, t0, "40");
+        assert_eq!(a.frames(), [r#"40{"sid":"a-2"}"#, r#"42["auth",{}]"#]);
+        a.c.handle_websocket_error(t0, WS);
+        a.react(&mut rooms, t0);
+
+        let mut b = Peer::open("b", t0);
+        b.send(&mut rooms, t0, "40/recovery,");
+        let relay = b.send(&mut rooms, t0, r#"42/recovery,["to-room","r","x"]"#);
+        b.send(&mut rooms, t0, r#"42/recovery,1["emit-with-ack","y"]"#);
+        let sent = b.frames();
+        assert_eq!(
+            sent[2], r#"42/recovery,0["emit-with-ack","y"]"#,
+            "no offset with an ack"
+        );
+        // The room message was for the kept socket only: nobody live to relay to.
+        assert!(
+            matches!(&relay[..], [Effect::Relay { to, emit }] if to.is_empty() && emit.json == r#"["room-message","x","o2"]"#)
+        );
+
+        let mut a2 = Peer::open("c", t0);
+        a2.send(
+            &mut rooms,
+            t0,
+            r#"40/recovery,{"pid":"a-1-pid","offset":"o0"}"#,
+        );
+        assert_eq!(
+            a2.frames(),
+            [
+                r#"42/recovery,["room-message","x","o2"]"#,
+                r#"40/recovery,{"sid":"a-1","pid":"a-1-pid"}"#,
+                r#"42/recovery,["auth",{"pid":"a-1-pid","offset":"o0"},"o3"]"#,
+            ]
+        );
+        // The rooms came back with the socket.
+        let relay = b.send(&mut rooms, t0, r#"42/recovery,["to-room","r","z"]"#);
+        assert!(matches!(&relay[..], [Effect::Relay { to, .. }] if to == &["c".to_owned()]));
+    }
+
+    #[test]
+    fn a_socket_the_client_left_is_not_kept() {
+        let t0 = Instant::now();
+        let mut rooms = Rooms::with_recovery(RECOVERY_DURATION);
+        let mut a = Peer::open("a", t0);
+        a.send(&mut rooms, t0, "40/recovery,");
+        a.send(&mut rooms, t0, "41/recovery,");
+        let mut a2 = Peer::open("c", t0);
+        a2.send(
+            &mut rooms,
+            t0,
+            r#"40/recovery,{"pid":"a-1-pid","offset":"o0"}"#,
+        );
+        assert_eq!(
+            a2.frames()[0],
+            r#"40/recovery,{"sid":"c-1","pid":"c-1-pid"}"#
+        );
     }
 }

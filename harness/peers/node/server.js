@@ -29,6 +29,9 @@ const USAGE = `usage: node server.js [options]
   --transports LIST         comma-separated, e.g. polling,websocket
   --parser default|msgpack  the Socket.IO parser (socket mode); msgpack is
                             socket.io-msgpack-parser
+  --recovery MS             connection-state recovery on the namespace /recovery
+                            (maxDisconnectionDuration MS, skipMiddlewares true);
+                            / and /custom stay without it
   --exit-on-stdin-close     exit when stdin reaches EOF / closes
   --verbose                 log connections and events to stderr
   --help                    this text
@@ -58,6 +61,7 @@ const FLAGS = {
   "--cors-origin": "string",
   "--transports": "string",
   "--parser": "string",
+  "--recovery": "uint",
   "--exit-on-stdin-close": "bool",
   "--verbose": "bool",
   "--help": "bool",
@@ -223,7 +227,10 @@ function stripAck(args) {
 
 function setupSocketMode() {
   const { Server } = require("socket.io");
-  const io = new Server(httpServer, args.parser === "msgpack" ? { ...opts, parser: require("socket.io-msgpack-parser") } : opts);
+  // The parser, for both Servers below: a broadcast is encoded by its
+  // namespace's Server.
+  const parser = args.parser === "msgpack" ? { parser: require("socket.io-msgpack-parser") } : {};
+  const io = new Server(httpServer, { ...opts, ...parser });
 
   function onConnection(socket) {
     const nsp = socket.nsp;
@@ -291,6 +298,21 @@ function setupSocketMode() {
 
   io.of("/").on("connection", onConnection);
   io.of("/custom").on("connection", onConnection);
+  if (args.recovery !== undefined) {
+    // socket.io turns recovery on for a whole Server (its options decide the
+    // pid, the offsets and the session-aware adapter), and the contract wants
+    // it on /recovery only: a second Server, attached to nothing, lends that
+    // namespace, and the first Server's clients join it through `io.of`,
+    // which finds it in `_nsps`. Everything on /recovery is then the
+    // official recovery code as a server started with the option runs it.
+    const recovering = new Server({
+      connectionStateRecovery: { maxDisconnectionDuration: args.recovery, skipMiddlewares: true },
+      ...parser,
+    });
+    const nsp = recovering.of("/recovery");
+    io._nsps.set("/recovery", nsp);
+    nsp.on("connection", onConnection);
+  }
   // Any other namespace: socket.io's default refusal,
   // CONNECT_ERROR {"message":"Invalid namespace"}.
 

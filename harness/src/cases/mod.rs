@@ -26,6 +26,7 @@ mod sio5_malformed;
 mod sio5_message;
 mod sio5_msgpack;
 mod sio5_reconnect;
+mod sio5_recovery;
 mod sio5_rooms;
 
 /// Every case, in catalogue order.
@@ -52,6 +53,7 @@ pub fn all() -> Vec<Case> {
         sio5_msgpack::cases,
         sio5_rooms::cases,
         sio5_reconnect::cases,
+        sio5_recovery::cases,
         sio4_protocol::cases,
     ];
     sections.iter().flat_map(|f| f()).collect()

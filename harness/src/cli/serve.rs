@@ -60,6 +60,12 @@ pub(super) struct ServeArgs {
     /// Accepted transports (comma separated): polling, websocket.
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     transports: Vec<String>,
+    /// Offer connection state recovery on the namespace /recovery, keeping
+    /// a socket whose client went away this many milliseconds
+    /// (maxDisconnectionDuration; harness/CONTRACT.md, "Connection state
+    /// recovery"). The other namespaces stay without it.
+    #[arg(long, value_name = "MS")]
+    recovery: Option<u64>,
     /// Also stop when standard input closes (for a parent process that may die).
     #[arg(long)]
     exit_on_stdin_close: bool,
@@ -111,6 +117,7 @@ fn serve_options(args: &ServeArgs) -> Result<siospec::server::Options, String> {
         options.engine.max_payload = v;
     }
     options.engine.allow_eio3 |= args.allow_eio3;
+    options.recovery = args.recovery.map(ms);
     if let Some(origin) = &args.cors_origin {
         let mut cors = Cors::any();
         if origin != "*" {

@@ -62,6 +62,9 @@ pub struct Options {
     pub engine: ServerConfig,
     /// The Socket.IO configuration.
     pub socket: ServerOptions,
+    /// Connection state recovery on [`contract::RECOVERY_NAMESPACE`], with
+    /// this maxDisconnectionDuration; `None`: no namespace has it.
+    pub recovery: Option<Duration>,
 }
 
 impl Options {
@@ -73,6 +76,7 @@ impl Options {
             serves,
             engine: ServerConfig::default(),
             socket: ServerOptions::default(),
+            recovery: None,
         }
         .with_node_habits(false)
     }
@@ -85,6 +89,7 @@ impl Options {
             serves,
             engine: reference.engine,
             socket: reference.socket,
+            recovery: None,
         }
         .with_node_habits(false)
     }
@@ -153,11 +158,14 @@ impl Server {
     ) -> std::io::Result<Server> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
+        let rooms = options
+            .recovery
+            .map_or_else(Rooms::default, Rooms::with_recovery);
         let shared = Arc::new(Shared {
             endpoint: Endpoint::new(options.engine.clone()),
             options,
             registry: Arc::new(Registry::default()),
-            rooms: Arc::new(Mutex::new(Rooms::default())),
+            rooms: Arc::new(Mutex::new(rooms)),
             script,
             next_transport: AtomicU64::new(1),
         });

@@ -12,6 +12,7 @@ mod backoff;
 mod client;
 mod data;
 mod parser;
+mod recovery;
 mod server;
 
 pub use ack::AckTable;
@@ -22,6 +23,7 @@ pub use client::{
 };
 pub use data::{DataError, Payload};
 pub use parser::Parser;
+pub use recovery::{Recovery, Restored, MAX_STORED_PACKETS};
 pub use server::{ServerConnection, ServerEvent, ServerOptions};
 
 use std::fmt;

@@ -378,10 +378,68 @@ impl ServerConnection {
     /// client the Socket.IO id `sid` (`40/ns,{"sid":"…"}`; `40/ns,` for EIO=3
     /// clients). The connect timeout stops.
     pub fn accept(&mut self, now: Instant, namespace: &str, sid: &str) -> Result<(), SendError> {
+        self.join(now, namespace, sid, None, &[])
+    }
+
+    /// [`accept`](Self::accept) on a namespace with connection state
+    /// recovery: the reply carries the private id too,
+    /// `40/ns,{"sid":"…","pid":"…"}`, which the client sends back (with its
+    /// last offset) to get the socket back.
+    pub fn accept_recoverable(
+        &mut self,
+        now: Instant,
+        namespace: &str,
+        sid: &str,
+        pid: &str,
+    ) -> Result<(), SendError> {
+        self.join(now, namespace, sid, Some(pid), &[])
+    }
+
+    /// Accepts the oldest pending CONNECT for `namespace` as the socket the
+    /// client had before ([`Recovery::restore`](super::Recovery::restore)):
+    /// the `missed` EVENTs (event arrays as JSON, offsets included, and
+    /// their attachments) are written first, then the CONNECT reply with
+    /// the old `sid` and `pid`, as socket.io 4.8.4 does. All or nothing.
+    pub fn restore(
+        &mut self,
+        now: Instant,
+        namespace: &str,
+        sid: &str,
+        pid: &str,
+        missed: &[(String, Vec<Vec<u8>>)],
+    ) -> Result<(), SendError> {
+        self.join(now, namespace, sid, Some(pid), missed)
+    }
+
+    fn join(
+        &mut self,
+        now: Instant,
+        namespace: &str,
+        sid: &str,
+        pid: Option<&str>,
+        missed: &[(String, Vec<Vec<u8>>)],
+    ) -> Result<(), SendError> {
         self.advance(now);
-        self.take_pending(namespace)?;
-        let json = (!self.legacy).then(|| serde_json::json!({ "sid": sid }).to_string());
-        let encoded = encode_raw(
+        let mut packets = Vec::with_capacity(missed.len() + 1);
+        for (json, attachments) in missed {
+            if !check_event_json(json) {
+                return Err(SendError::Invalid);
+            }
+            let encoded = encode_raw(
+                PacketType::Event,
+                namespace,
+                None,
+                Some(json),
+                attachments.clone(),
+            )
+            .ok_or(SendError::Invalid)?;
+            packets.push(encoded);
+        }
+        let json = (!self.legacy).then(|| match pid {
+            Some(pid) => serde_json::json!({ "sid": sid, "pid": pid }).to_string(),
+            None => serde_json::json!({ "sid": sid }).to_string(),
+        });
+        let reply = encode_raw(
             PacketType::Connect,
             namespace,
             None,
@@ -389,7 +447,13 @@ impl ServerConnection {
             Vec::new(),
         )
         .ok_or(SendError::Invalid)?;
-        self.write(now, encoded)?;
+        packets.push(reply);
+        let messages = packets.iter().map(|p| 1 + p.attachments.len()).sum();
+        self.take_pending(namespace)?;
+        self.check_capacity(messages)?;
+        for encoded in packets {
+            self.write(now, encoded)?;
+        }
         self.namespaces.insert(
             namespace.to_owned(),
             Namespace {

@@ -766,4 +766,47 @@ fn msgpack_connection_closes_on_text_and_on_binary_types() {
         [ServerEvent::Violation(Violation::Decode(_)), ..]
     ));
     assert!(h.closed());
+#[test]
+fn a_recoverable_connect_reply_carries_the_pid() {
+    let mut h = suite();
+    h.send("40/recovery,");
+    h.events();
+    h.c.accept_recoverable(h.now, "/recovery", "s1", "p1")
+        .unwrap();
+    assert_eq!(h.frames(), vec![r#"40/recovery,{"sid":"s1","pid":"p1"}"#]);
+    assert!(h.c.is_connected("/recovery"));
+}
+
+#[test]
+fn a_restore_writes_the_missed_events_before_the_connect_reply() {
+    let mut h = suite();
+    h.send(r#"40/recovery,{"pid":"p1","offset":"o1"}"#);
+    assert!(
+        matches!(&h.events()[..], [ServerEvent::Connect { auth, .. }] if auth.contains("\"pid\""))
+    );
+    let missed = vec![
+        (r#"["a","o2"]"#.to_owned(), Vec::new()),
+        (
+            r#"["b",{"_placeholder":true,"num":0},"o3"]"#.to_owned(),
+            vec![vec![1, 2]],
+        ),
+    ];
+    h.c.restore(h.now, "/recovery", "s1", "p1", &missed)
+        .unwrap();
+    assert_eq!(
+        h.frames(),
+        vec![
+            r#"42/recovery,["a","o2"]"#.to_owned(),
+            r#"451-/recovery,["b",{"_placeholder":true,"num":0},"o3"]"#.to_owned(),
+            "<[1, 2]>".to_owned(),
+            r#"40/recovery,{"sid":"s1","pid":"p1"}"#.to_owned(),
+        ]
+    );
+    assert_eq!(h.c.namespaces().collect::<Vec<_>>(), [("/recovery", "s1")]);
+    // Nothing is written for a CONNECT that is not pending.
+    assert_eq!(
+        h.c.restore(h.now, "/recovery", "s1", "p1", &missed),
+        Err(SendError::NotConnected)
+    );
+    assert!(h.frames().is_empty());
 }

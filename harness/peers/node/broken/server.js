@@ -10,8 +10,10 @@
 // Families (see FAMILIES below): handshake, errors, echo, heartbeat, close,
 // upgrade, malformed, cors, limits, eio3, sio-connect, sio-connect-error, sio-order,
 // sio-event, sio-binary, sio-disconnect, sio-rooms, sio-malformed, first-ping;
-// with `--parser msgpack`: msgpack-lenient, msgpack-attachments, msgpack-ext,
-// msgpack-undefined.
+// on the recovery namespace (`--recovery MS`): recovery-pid, recovery-offset,
+// recovery-ack-offset, recovery-order, recovery-once, recovery-expiry,
+// recovery-lenient, recovery-reasons; with `--parser msgpack`:
+// msgpack-lenient, msgpack-attachments, msgpack-ext, msgpack-undefined.
 
 const http = require("http");
 const path = require("path");
@@ -333,6 +335,112 @@ const FAMILIES = {
         throw new Error("undefined refused (broken: msgpack-undefined)");
       }
       return v;
+  // Connection state recovery (the Server lending /recovery; socket.io-adapter's
+  // SessionAwareAdapter). The CONNECT reply's pid is the socket's public sid.
+  "recovery-pid"() {
+    const S = req("socket.io/dist/socket.js").Socket;
+    const onconnect = S.prototype._onconnect;
+    S.prototype._onconnect = function (...args) {
+      // Before the reply and any disconnection, so the session is kept under it.
+      if (this.pid !== undefined && !this.recovered) this.pid = this.id;
+      return onconnect.apply(this, args);
+    };
+  },
+  // Events to the whole namespace go out without their offset (they are
+  // still stored with it, and replayed with it).
+  "recovery-offset"() {
+    const { SessionAwareAdapter: A, Adapter } = req("socket.io-adapter");
+    const base = Adapter.prototype.broadcast;
+    Adapter.prototype.broadcast = function (packet, opts) {
+      if (this._brokenSent) {
+        packet = Object.assign({}, packet, { data: this._brokenSent });
+        this._brokenSent = null;
+      }
+      return base.call(this, packet, opts);
+    };
+    const orig = A.prototype.broadcast;
+    A.prototype.broadcast = function (packet, opts) {
+      if (opts.rooms.size === 0 && packet.type === 2 && packet.id === undefined) this._brokenSent = packet.data.slice();
+      return orig.call(this, packet, opts);
+    };
+  },
+  // Events with an ack get an offset too.
+  "recovery-ack-offset"() {
+    const { SessionAwareAdapter: A } = req("socket.io-adapter");
+    const orig = A.prototype.broadcast;
+    A.prototype.broadcast = function (packet, opts) {
+      if (packet.type === 2 && packet.id !== undefined) packet.data.push("siospec-broken-offset");
+      return orig.call(this, packet, opts);
+    };
+  },
+  // The missed events are sent after the CONNECT reply instead of before.
+  "recovery-order"() {
+    const { SessionAwareAdapter: A } = req("socket.io-adapter");
+    const late = new Map();
+    const restore = A.prototype.restoreSession;
+    A.prototype.restoreSession = async function (pid, offset) {
+      const session = await restore.call(this, pid, offset);
+      if (session) {
+        late.set(session.sid, session.missedPackets);
+        session.missedPackets = [];
+      }
+      return session;
+    };
+    const S = req("socket.io/dist/socket.js").Socket;
+    const onconnect = S.prototype._onconnect;
+    S.prototype._onconnect = function (...args) {
+      const out = onconnect.apply(this, args);
+      const missed = late.get(this.id);
+      if (missed) {
+        late.delete(this.id);
+        missed.forEach((data) => this.packet({ type: 2, data }));
+      }
+      return out;
+    };
+  },
+  // Recovery works only once per session (socket.io #4880's symptom).
+  "recovery-once"() {
+    const { SessionAwareAdapter: A } = req("socket.io-adapter");
+    const restored = new Set();
+    const restore = A.prototype.restoreSession;
+    A.prototype.restoreSession = function (pid, offset) {
+      if (restored.has(pid)) return null;
+      const session = restore.call(this, pid, offset);
+      if (session) restored.add(pid);
+      return session;
+    };
+  },
+  // Sessions never expire.
+  "recovery-expiry"() {
+    const { SessionAwareAdapter: A } = req("socket.io-adapter");
+    const restore = A.prototype.restoreSession;
+    A.prototype.restoreSession = function (pid, offset) {
+      this.maxDisconnectionDuration = Infinity;
+      return restore.call(this, pid, offset);
+    };
+  },
+  // An unknown offset replays from the oldest stored event, and a pid is
+  // found by its beginning (a longer, unknown pid restores the session).
+  "recovery-lenient"() {
+    const { SessionAwareAdapter: A } = req("socket.io-adapter");
+    const restore = A.prototype.restoreSession;
+    A.prototype.restoreSession = function (pid, offset) {
+      if (typeof pid === "string" && !this.sessions.has(pid)) {
+        pid = [...this.sessions.keys()].find((known) => pid.startsWith(known)) || pid;
+      }
+      if (this.packets.length && !this.packets.some((p) => p.id === offset)) offset = this.packets[0].id;
+      return restore.call(this, pid, offset);
+    };
+  },
+  // A socket is kept whatever the reason it left (a DISCONNECT of either side too).
+  "recovery-reasons"() {
+    const S = req("socket.io/dist/socket.js").Socket;
+    const onclose = S.prototype._onclose;
+    S.prototype._onclose = function (reason, description) {
+      if (this.connected && this.server._opts.connectionStateRecovery) {
+        this.adapter.persistSession({ sid: this.id, pid: this.pid, rooms: [...this.rooms], data: this.data });
+      }
+      return onclose.call(this, reason, description);
     };
   },
 };
