@@ -29,25 +29,27 @@ use serde::de::{Deserializer, SeqAccess, Visitor};
 use serde::ser::{SerializeTuple, Serializer};
 use serde::{Deserialize, Serialize};
 use socketioxide::extract::{AckSender, Data, SocketRef, TryData};
-use socketioxide::{SocketIo, TransportType};
+use socketioxide::{ParserConfig, SocketIo, TransportType};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tower::ServiceExt;
 use tower_http::cors::{AllowHeaders, Any, CorsLayer};
 
-const USAGE: &str = "usage: server [--addr HOST:PORT] [--profile suite|default] [--allow-eio3] [--exit-on-stdin-close]
+const USAGE: &str = "usage: server [--addr HOST:PORT] [--profile suite|default] [--allow-eio3] [--parser default|msgpack] [--exit-on-stdin-close]
 
   --addr HOST:PORT       listen address (default 127.0.0.1:0; port 0 = a free port)
   --profile suite        the suites' reference configuration (pingInterval 300 ms,
                          pingTimeout 200 ms, maxPayload 1e6, upgradeTimeout 2000 ms,
                          connectTimeout 1000 ms, CORS origin *); default: socketioxide's
   --allow-eio3           also serve Engine.IO 3 / Socket.IO 4 (refused with code 5 otherwise)
+  --parser msgpack       socketioxide's msgpack parser (ParserConfig::msgpack) instead of the common one
   --exit-on-stdin-close  also exit when standard input reaches EOF";
 
 struct Options {
     addr: SocketAddr,
     suite: bool,
     allow_eio3: bool,
+    msgpack: bool,
     exit_on_stdin_close: bool,
 }
 
@@ -56,6 +58,7 @@ fn parse_args() -> Result<Options, String> {
         addr: ([127, 0, 0, 1], 0).into(),
         suite: false,
         allow_eio3: false,
+        msgpack: false,
         exit_on_stdin_close: false,
     };
     let mut args = std::env::args().skip(1);
@@ -71,6 +74,11 @@ fn parse_args() -> Result<Options, String> {
                 other => return Err(format!("--profile {other:?}: suite or default")),
             },
             "--allow-eio3" => o.allow_eio3 = true,
+            "--parser" => match args.next().as_deref() {
+                Some("msgpack") => o.msgpack = true,
+                Some("default") => o.msgpack = false,
+                other => return Err(format!("--parser {other:?}: default or msgpack")),
+            },
             "--exit-on-stdin-close" => o.exit_on_stdin_close = true,
             _ => return Err(format!("unknown argument {arg:?}")),
         }
@@ -148,7 +156,12 @@ impl EngineIoHandler for Echo {
 /// Socket mode, on each namespace.
 async fn on_connect(socket: SocketRef, TryData(auth): TryData<rmpv::Value>) {
     // socketioxide sends the CONNECT reply before this handler runs.
-    let auth = auth.unwrap_or_else(|_| rmpv::Value::Map(Vec::new()));
+    // No auth payload: the common parser gives an error, the msgpack one
+    // nil (a CONNECT map without `data`); both are the contract's `{}`.
+    let auth = match auth {
+        Ok(rmpv::Value::Nil) | Err(_) => rmpv::Value::Map(Vec::new()),
+        Ok(auth) => auth,
+    };
     let _ = socket.emit("auth", &auth);
     socket.on("message", async |s: SocketRef, Data(a): Data<Args>| {
         let _ = s.emit("message-back", &a);
@@ -493,6 +506,9 @@ async fn serve(o: Options) -> Result<(), String> {
             .upgrade_timeout(ms(2000))
             .max_payload(1_000_000)
             .connect_timeout(ms(1000));
+    }
+    if o.msgpack {
+        builder = builder.with_parser(ParserConfig::msgpack());
     }
     let engine = EngineIoService::with_config(Arc::new(Echo), engine.build());
     let (sio, io) = builder.build_with_inner_svc(engine);
