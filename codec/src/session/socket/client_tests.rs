@@ -6,6 +6,7 @@ use super::*;
 use crate::session::engine::{ClientCloseReason, ClientTransmit, Transports};
 use crate::session::{Frame, SendError, TransportId};
 use crate::socket::binary::Value;
+use crate::socket::AckId;
 
 const OPEN: &str =
     r#"0{"sid":"e1","upgrades":[],"pingInterval":300,"pingTimeout":200,"maxPayload":1000000}"#;
@@ -641,4 +642,83 @@ fn leaving_the_last_namespace_over_polling_sends_the_close_packet_once_drained()
         ),
         "{events:?}"
     );
+}
+
+fn msgpack_options() -> ClientOptions {
+    ClientOptions {
+        parser: Parser::Msgpack,
+        ..options()
+    }
+}
+
+fn msgpack_frame(kind: PacketType, ns: &str, id: Option<u64>, data: Option<&Value>) -> Vec<u8> {
+    let mut out = Vec::new();
+    crate::socket::msgpack::encode(kind, ns, id.map(AckId::Exact), data, &mut out);
+    out
+}
+
+impl H {
+    /// The packets sent, each one binary message decoded as msgpack.
+    fn msgpack_packets(&mut self) -> Vec<crate::socket::msgpack::Packet> {
+        self.take()
+            .into_iter()
+            .filter_map(|t| match t {
+                ClientTransmit::Frame { frame, .. } => Some(frame),
+                _ => None,
+            })
+            .map(|frame| match frame {
+                Frame::Binary(b) => crate::socket::msgpack::decode(
+                    &b,
+                    crate::Profile::Strict,
+                    &crate::Limits::default(),
+                )
+                .unwrap(),
+                Frame::Text(t) => panic!("a text frame on a msgpack connection: {t:?}"),
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn msgpack_client_speaks_one_binary_message_per_packet() {
+    let mut h = H::new(msgpack_options());
+    h.c.connect(h.now, "/", Some(r#"{"token":"1"}"#)).unwrap();
+    h.open();
+    let connect = h.msgpack_packets();
+    assert_eq!(connect.len(), 1);
+    assert_eq!(connect[0].kind, PacketType::Connect);
+    assert_eq!(
+        connect[0].data,
+        Some(Value::Object(vec![("token".into(), s("1"))]))
+    );
+    h.recv_bin(&msgpack_frame(
+        PacketType::Connect,
+        "/",
+        None,
+        Some(&Value::Object(vec![("sid".into(), s("abc"))])),
+    ));
+    assert!(h
+        .events()
+        .iter()
+        .any(|e| matches!(e, ClientEvent::Connected { sid, .. } if sid == "abc")));
+
+    let data = arr(vec![s("up"), Value::Binary(vec![1, 2])]);
+    h.c.emit(h.now, "/", &data).unwrap();
+    let sent = h.msgpack_packets();
+    assert_eq!(sent.len(), 1, "no attachment messages");
+    assert_eq!((sent[0].kind, sent[0].data.as_ref()), (PacketType::Event, Some(&data)));
+
+    h.recv_bin(&msgpack_frame(PacketType::Event, "/", Some(4), Some(&data)));
+    let got = h.events();
+    let Some(ClientEvent::Event { data: payload, ack, .. }) = got.first() else {
+        panic!("{got:?}")
+    };
+    assert_eq!((payload.to_value().unwrap(), *ack), (data, Some(AckId::Exact(4))));
+}
+
+#[test]
+fn msgpack_client_closes_on_a_text_message() {
+    let mut h = H::connected(msgpack_options(), "/");
+    h.recv(r#"42["x"]"#);
+    assert!(h.frames().contains(&"<close>".to_owned()));
 }

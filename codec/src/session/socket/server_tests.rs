@@ -766,6 +766,8 @@ fn msgpack_connection_closes_on_text_and_on_binary_types() {
         [ServerEvent::Violation(Violation::Decode(_)), ..]
     ));
     assert!(h.closed());
+}
+
 #[test]
 fn a_recoverable_connect_reply_carries_the_pid() {
     let mut h = suite();
