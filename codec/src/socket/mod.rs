@@ -26,11 +26,12 @@ mod decode;
 mod encode;
 mod error;
 mod json;
+pub mod msgpack;
 mod reassembler;
 
 pub use decode::decode;
 pub use encode::encode;
-pub use error::DecodeError;
+pub use error::{DecodeError, MsgpackError};
 pub use json::Json;
 pub use reassembler::{Assembled, Reassembler, Step};
 
