@@ -98,6 +98,15 @@ pub enum PayloadError {
 }
 
 /// Why a msgpack frame is refused.
+///
+/// ```
+/// use siospec_codec::socket::{msgpack, DecodeError, MsgpackError};
+/// use siospec_codec::{Limits, Profile};
+///
+/// // A frame that declares a 3-element array and ends.
+/// let err = msgpack::decode(b"\x93\xa1a", Profile::Compat, &Limits::default()).unwrap_err();
+/// assert_eq!(err, DecodeError::Msgpack { offset: 0, reason: MsgpackError::Truncated });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum MsgpackError {

@@ -30,7 +30,15 @@
 //! JavaScript's `String`, `__proto__` assignments, lossy UTF-8, ext type 0 as
 //! bytes, `fixext 8` type 0 as a `Date`, doubles for 64-bit integers), which
 //! no crate offers, and every declared length has to be checked against the
-//! [`Limits`] and the bytes left before anything is allocated.
+//! [`Limits`] and the bytes left before anything is allocated. A crate
+//! would not be faster either: measured (release build, a loaded 2-core
+//! machine, so ±30 %) against `rmpv` 1.3.1, this decoder turns a 44-byte
+//! event into a [`Packet`] in 1.0–1.5 µs where `rmpv::decode::read_value`
+//! only builds its generic value in 0.9 µs (0.5 µs borrowing, with
+//! `read_value_ref`), a 10 kB binary event in 0.7 µs against 0.56 µs, and
+//! 3,000 small objects (52 kB) in 2.4–2.7 ms against 1.8–2.2 ms; the
+//! conversion into [`Value`] and the official checks would still come on
+//! top of `rmpv`'s time.
 //!
 //! # Profiles
 //!
@@ -109,7 +117,7 @@ pub fn decode(frame: &[u8], profile: Profile, limits: &Limits) -> Result<Packet,
         return Err(fail(reader.pos, MsgpackError::TrailingBytes));
     }
     let end = frame.len();
-    let obj = match top {
+    let mut obj = match top {
         // `decoded.type` on null / undefined is a TypeError.
         Js::Null | Js::Undefined => return Err(fail(0, MsgpackError::NotAMap)),
         Js::Object(obj) => obj,
@@ -136,6 +144,7 @@ pub fn decode(frame: &[u8], profile: Profile, limits: &Limits) -> Result<Packet,
         None | Some(Js::Undefined) => None,
         Some(d) => Some(d),
     };
+    let has_data = data.is_some();
     let data_ok = match (kind, data) {
         (PacketType::Connect, None) => true,
         (PacketType::Connect, Some(d)) => d.is_plain_object(),
@@ -167,7 +176,11 @@ pub fn decode(frame: &[u8], profile: Profile, limits: &Limits) -> Result<Packet,
     if reader.date_key {
         return Err(fail(end, MsgpackError::Date));
     }
-    let data = data.map(to_value).transpose()?;
+    let data = if has_data {
+        obj.take("data").map(to_value).transpose()?
+    } else {
+        None
+    };
     if strict {
         check_strict(kind, &namespace, ack_id, data.as_ref())
             .map_err(|why| fail(end, MsgpackError::Strict(why)))?;
@@ -382,7 +395,8 @@ enum Js {
     /// `fixext 8` type 0, which notepack reads as a `Date`.
     Date,
     Array(Vec<Js>),
-    Object(Obj),
+    /// Boxed: keeps `Js` small, which the reader moves around a lot.
+    Object(Box<Obj>),
 }
 
 /// A JavaScript object built by assigning each map entry in turn.
@@ -424,6 +438,17 @@ impl Obj {
             Some(i) => Some(&self.entries[i].1),
             None => match &self.proto {
                 Proto::Object(p) => p.get(key),
+                _ => None,
+            },
+        }
+    }
+
+    /// Moves the value `get` would find out of the object.
+    fn take(&mut self, key: &str) -> Option<Js> {
+        match self.position(key) {
+            Some(i) => Some(std::mem::replace(&mut self.entries[i].1, Js::Undefined)),
+            None => match &mut self.proto {
+                Proto::Object(p) => p.take(key),
                 _ => None,
             },
         }
@@ -496,7 +521,7 @@ impl Obj {
         if key == "__proto__" {
             self.proto = match value {
                 Js::Null => Proto::Null,
-                Js::Object(o) => Proto::Object(Box::new(o)),
+                Js::Object(o) => Proto::Object(o),
                 Js::Bytes {
                     array_buffer: true, ..
                 } => Proto::ArrayBuffer,
@@ -620,34 +645,32 @@ fn array_index(key: &str) -> Option<u32> {
 
 /// The data as the codec's model holds it: own properties in JavaScript's
 /// order (integer-like keys first, ascending).
-fn to_value(js: &Js) -> Result<Value, DecodeError> {
+fn to_value(js: Js) -> Result<Value, DecodeError> {
     Ok(match js {
         Js::Undefined => Value::Undefined,
         Js::Null => Value::Null,
-        Js::Bool(b) => Value::Bool(*b),
-        Js::Num { value, .. } => number(*value),
-        Js::Str(s) => Value::String(s.clone()),
-        Js::Bytes { bytes, .. } => Value::Binary(bytes.clone()),
+        Js::Bool(b) => Value::Bool(b),
+        Js::Num { value, .. } => number(value),
+        Js::Str(s) => Value::String(s),
+        Js::Bytes { bytes, .. } => Value::Binary(bytes),
         Js::Date => {
             return Err(DecodeError::Msgpack {
                 offset: 0,
                 reason: MsgpackError::Date,
             })
         }
-        Js::Array(items) => Value::Array(items.iter().map(to_value).collect::<Result<_, _>>()?),
+        Js::Array(items) => {
+            Value::Array(items.into_iter().map(to_value).collect::<Result<_, _>>()?)
+        }
         Js::Object(o) => {
-            let mut ints: Vec<(u32, &String, &Js)> = Vec::new();
-            let mut rest = Vec::with_capacity(o.entries.len());
-            for (k, v) in &o.entries {
-                match array_index(k) {
-                    Some(i) => ints.push((i, k, v)),
-                    None => rest.push((k, v)),
-                }
-            }
-            ints.sort_by_key(|(i, _, _)| *i);
-            let mut entries = Vec::with_capacity(o.entries.len());
-            for (k, v) in ints.into_iter().map(|(_, k, v)| (k, v)).chain(rest) {
-                entries.push((k.clone(), to_value(v)?));
+            let mut entries = o
+                .entries
+                .into_iter()
+                .map(|(k, v)| Ok((k, to_value(v)?)))
+                .collect::<Result<Vec<_>, DecodeError>>()?;
+            if entries.iter().any(|(k, _)| array_index(k).is_some()) {
+                // Stable: the other keys keep their insertion order.
+                entries.sort_by_key(|(k, _)| array_index(k).map_or(u64::MAX, u64::from));
             }
             Value::Object(entries)
         }
@@ -892,7 +915,10 @@ impl Reader<'_> {
 
     fn map(&mut self, n: usize, at: usize) -> Result<Js, DecodeError> {
         let n = self.count(n as u64, 2, at)?;
-        let mut obj = Obj::default();
+        let mut obj = Obj {
+            entries: Vec::with_capacity(n),
+            ..Obj::default()
+        };
         for _ in 0..n {
             let key_at = self.pos;
             let key = self.value()?;
@@ -926,7 +952,7 @@ impl Reader<'_> {
                 return Err(self.fail(key_at, MsgpackError::KeyNotConvertible));
             }
         }
-        Ok(Js::Object(obj))
+        Ok(Js::Object(Box::new(obj)))
     }
 }
 
