@@ -979,6 +979,7 @@ mod tests {
         }
     }
 
+    /// Bytes measured with notepack.io 2.2.0's `encode`.
     #[test]
     fn numbers_are_written_as_notepack_writes_them() {
         let cases: [(f64, &[u8]); 8] = [
@@ -1024,5 +1025,80 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    /// The headers notepack.io 2.2.0 writes at each width boundary (measured
+    /// with `notepack.encode`; the fixtures stop short of 64 kB vectors).
+    #[test]
+    fn width_boundaries_are_notepacks() {
+        let head = |v: &Value| {
+            let mut out = Vec::new();
+            write_value(v, &mut out);
+            out.truncate(5);
+            out
+        };
+        let s = |n: usize| Value::String("s".repeat(n));
+        let b = |n: usize| Value::Binary(vec![0; n]);
+        let a = |n: usize| Value::Array(vec![Value::Null; n]);
+        let m = |n: usize| Value::Object((0..n).map(|i| (format!("k{i}"), Value::Null)).collect());
+        let cases: [(Value, &[u8]); 18] = [
+            (s(31), b"\xbfssss"),
+            (s(32), b"\xd9\x20sss"),
+            (s(255), b"\xd9\xffsss"),
+            (s(256), b"\xda\x01\x00ss"),
+            (s(65535), b"\xda\xff\xffss"),
+            (s(65536), b"\xdb\x00\x01\x00\x00"),
+            (b(255), b"\xc4\xff\x00\x00\x00"),
+            (b(256), b"\xc5\x01\x00\x00\x00"),
+            (b(65535), b"\xc5\xff\xff\x00\x00"),
+            (b(65536), b"\xc6\x00\x01\x00\x00"),
+            (a(15), b"\x9f\xc0\xc0\xc0\xc0"),
+            (a(16), b"\xdc\x00\x10\xc0\xc0"),
+            (a(65535), b"\xdc\xff\xff\xc0\xc0"),
+            (a(65536), b"\xdd\x00\x01\x00\x00"),
+            (m(15), b"\x8f\xa2k0\xc0"),
+            (m(16), b"\xde\x00\x10\xa2k"),
+            (m(65535), b"\xde\xff\xff\xa2k"),
+            (m(65536), b"\xdf\x00\x01\x00\x00"),
+        ];
+        for (v, expected) in &cases {
+            assert_eq!(head(v), *expected);
+        }
+    }
+
+    /// `undefined` in JSON as socket.io-parser 4.2.7's encoder writes it
+    /// (measured: `2["a",null,{"y":1}]`, `2`, `0{}`, and the binary form).
+    #[test]
+    fn undefined_in_json_is_what_socket_io_parser_writes() {
+        use crate::socket::binary;
+        let encode = |kind, data: &Value| {
+            let mut out = Vec::new();
+            binary::encode(kind, "/", None, data, &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        let obj = |k: &str, v| Value::Object(vec![(k.into(), v)]);
+        let data = Value::Array(vec![
+            Value::String("a".into()),
+            Value::Undefined,
+            Value::Object(vec![
+                ("x".into(), Value::Undefined),
+                ("y".into(), Value::Number(1.into())),
+            ]),
+        ]);
+        assert_eq!(encode(PacketType::Event, &data), r#"2["a",null,{"y":1}]"#);
+        assert_eq!(encode(PacketType::Event, &Value::Undefined), "2");
+        assert_eq!(
+            encode(PacketType::Connect, &obj("a", Value::Undefined)),
+            "0{}"
+        );
+        let with_bytes = Value::Array(vec![
+            Value::String("a".into()),
+            Value::Undefined,
+            Value::Binary(vec![1]),
+        ]);
+        assert_eq!(
+            encode(PacketType::Event, &with_bytes),
+            r#"51-["a",null,{"_placeholder":true,"num":0}]"#
+        );
     }
 }
