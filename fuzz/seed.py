@@ -10,7 +10,9 @@ take settings are those of fuzz/src/lib.rs:
 * eio4_payload_chunked: [config, chunk seed] + body
 * webtransport:         [config (max_payload index), chunk seed] + stream
 * sio_reassembly:       [config] + frames joined by 0xFF, binary frames as b"B" + bytes
+* sio_msgpack:          one msgpack frame (inputs and official encodings of sio5.msgpack)
 * roundtrip:            bytes read by Gen (byte 0 picks the family)
+* sio_msgpack_roundtrip: bytes read by Gen
 * session_server, session_client: bytes read by Gen (a setup, then operations)
 
 After seeding, minimise with `cargo +nightly fuzz cmin <target>` (see fuzz/README.md).
@@ -129,6 +131,12 @@ def main():
         if i % 4 == 0:
             add("sio_reassembly", bytes([config | 1]) + b"\xff".join(parts))
 
+    for case in load("sio5.msgpack"):
+        add("sio_msgpack", raw(case["input"]))
+        encoded = case.get("encoded") or {}
+        if "binary" in encoded:
+            add("sio_msgpack", bytes.fromhex(encoded["binary"]))
+
     # roundtrip reads structure from any bytes: a deterministic spread per family.
     state = hashlib.sha256(b"siospec roundtrip seeds").digest()
     for i in range(60):
@@ -143,7 +151,7 @@ def main():
         add("roundtrip", data[:length])
 
     # The session targets draw a whole scenario from any bytes, as roundtrip does.
-    for target in ["session_server", "session_client"]:
+    for target in ["session_server", "session_client", "sio_msgpack_roundtrip"]:
         state = hashlib.sha256(target.encode()).digest()
         for i in range(48):
             state = hashlib.sha256(state).digest()

@@ -46,6 +46,12 @@
 //! | Socket.IO v5: `CONNECT_ERROR` with a string payload | accepted | object only |
 //! | Socket.IO v4: `ERROR` payload | any JSON | string or object |
 //! | Socket.IO: placeholder `num` that is not an integer (`0.5`) | `null` (JavaScript's `undefined`) | rejected |
+//! | Socket.IO msgpack: strings that are not UTF-8 | U+FFFD, as `Buffer#toString` | rejected |
+//! | Socket.IO msgpack: map keys that are not strings; a key given twice; a `__proto__` key | converted with JavaScript's `String`; the last value kept at the first position; sets the object's prototype | rejected |
+//! | Socket.IO msgpack: ext types other than 0 (`d4 00 00` is `undefined`) | the array `[type, bytes]`, as notepack makes it | rejected |
+//! | Socket.IO msgpack: NaN and ±Infinity | `null` (see below) | rejected |
+//! | Socket.IO msgpack: `type` or `id` written as a float; ids below 0 or beyond 2^53 − 1 | accepted when integral (`Number.isInteger`); [`socket::AckId::Lossy`] | rejected |
+//! | Socket.IO msgpack: `nsp` without a leading `/`; an id on `CONNECT` / `DISCONNECT` / `CONNECT_ERROR`; `ACK` without id; `CONNECT_ERROR` with a string; `EVENT` data not starting with a string or number, or naming a reserved event | accepted | rejected |
 //! | Engine.IO: base64 with noise, missing padding, base64url characters | decoded as Node's `Buffer.from(s, "base64")` does | canonical padded base64 only |
 //! | Engine.IO: invalid UTF-8 in text (polling bodies, WebTransport) | U+FFFD, as Node's decoders do | rejected |
 //! | Engine.IO v3: length prefixes ` 6`, `0x6`, `6.0`; empty `0:` entries | read with `Number`; skipped | plain decimal; rejected |
@@ -69,6 +75,24 @@
 //! * [`socket::binary::encode`] writes a `__proto__` key like any other; the
 //!   official encoder copies objects key by key, and assigning `__proto__`
 //!   sets the copy's prototype, so that key vanishes from its output.
+//! * msgpack ([`socket::msgpack`]): NaN and ±Infinity are read as `null`,
+//!   since [`socket::binary::Value`] (like JSON) has no such numbers; the
+//!   official decoder hands them to the application.
+//! * msgpack: a `Date` (`fixext 8`, type 0) in the data, or as a map key, is
+//!   refused ([`socket::MsgpackError::Date`]): the data model has no dates,
+//!   and a `Date` key's string depends on the time zone.
+//! * msgpack: nesting beyond [`Limits::max_msgpack_depth`] (default 1000;
+//!   notepack's recursive reader stops at the JavaScript stack's depth) and
+//!   arrays or maps beyond [`Limits::max_container_len`] are refused.
+//! * msgpack: of the prototypes a `__proto__` key can set, the codec models
+//!   what decides the packet (inherited `type` / `nsp` / `data` / `id`, the
+//!   `[object ArrayBuffer]` tag, typed-array and accessor assignment rules, an
+//!   array prototype's `join` for a key's string) but refuses a map key whose
+//!   string would come from a `Date` or `Buffer` prototype's `toString`, or
+//!   from `join` / `length` keys over an array prototype.
+//! * msgpack: [`socket::msgpack::encode`] writes bytes as `bin`, as the Node
+//!   build does for a `Buffer`; an `ArrayBuffer` the official encoder would
+//!   write as ext type 0, and the data model has one kind of bytes.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]

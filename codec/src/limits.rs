@@ -56,6 +56,14 @@ pub struct Limits {
     /// whose placeholders are resolved by a recursive walk. Other payloads are
     /// validated without recursion, at any depth, as `JSON.parse` does.
     pub max_json_depth: usize,
+    /// Deepest nesting of arrays and maps in a msgpack frame
+    /// ([`socket::msgpack`](crate::socket::msgpack)); notepack's recursive
+    /// reader stops at the JavaScript stack's depth.
+    pub max_msgpack_depth: usize,
+    /// Most elements (array items or map entries) one msgpack array or map
+    /// may declare. Declared lengths are also checked against the bytes left
+    /// in the frame before anything is allocated.
+    pub max_container_len: usize,
 }
 
 impl Default for Limits {
@@ -67,6 +75,8 @@ impl Default for Limits {
             max_ack_id_digits: 1024,
             max_namespace_len: 4096,
             max_json_depth: 1000,
+            max_msgpack_depth: 1000,
+            max_container_len: 1_000_000,
         }
     }
 }

@@ -35,7 +35,7 @@ use std::borrow::Cow;
 use siospec_codec::engine::handshake::{Handshake, HandshakeError};
 use siospec_codec::engine::{self, v3, v4, Data, FrameKind};
 use siospec_codec::socket::binary::{self, Value};
-use siospec_codec::socket::{self, AckId, Json, Reassembler, Step, Version};
+use siospec_codec::socket::{self, msgpack, AckId, Json, Reassembler, Step, Version};
 use siospec_codec::{Limits, Profile};
 
 /// A target's oracle: panics when the codec misbehaves on the input.
@@ -54,6 +54,8 @@ pub const TARGETS: &[(&str, Oracle)] = &[
     ("webtransport", webtransport),
     ("sio_packet", sio_packet),
     ("sio_reassembly", sio_reassembly),
+    ("sio_msgpack", sio_msgpack),
+    ("sio_msgpack_roundtrip", sio_msgpack_roundtrip),
     ("roundtrip", roundtrip),
     ("session_server", session_server),
     ("session_client", session_client),
@@ -78,6 +80,8 @@ fn tight_limits() -> Limits {
         max_ack_id_digits: 4,
         max_namespace_len: 8,
         max_json_depth: 3,
+        max_msgpack_depth: 3,
+        max_container_len: 4,
     }
 }
 
@@ -448,6 +452,182 @@ pub fn sio_packet(data: &[u8]) {
                 Err(err) => check_sio_error(err, text.len()),
             }
         }
+    }
+}
+
+/// socket.io-msgpack-parser, one binary frame: Strict ⊆ Compat; tight
+/// limits only reject; a decoded packet encoded again decodes, and encodes
+/// to the same bytes (decode → encode → decode is stable).
+pub fn sio_msgpack(data: &[u8]) {
+    let limits = Limits::default();
+    let compat = msgpack::decode(data, Profile::Compat, &limits);
+    let strict = msgpack::decode(data, Profile::Strict, &limits);
+    if let Ok(packet) = &strict {
+        assert_eq!(compat.as_ref(), Ok(packet), "Strict ⊆ Compat: {data:02x?}");
+    }
+    for (profile, result) in [(Profile::Compat, &compat), (Profile::Strict, &strict)] {
+        if let Ok(packet) = msgpack::decode(data, profile, &tight_limits()) {
+            assert_eq!(
+                result.as_ref(),
+                Ok(&packet),
+                "limits only reject: {data:02x?}"
+            );
+        }
+        match result {
+            Ok(packet) => msgpack_stable(packet, profile),
+            Err(err) => check_sio_error(err, data.len()),
+        }
+    }
+}
+
+/// `packet` encoded, decoded under `profile` and encoded again gives the same
+/// bytes. Numbers beyond 2^53 are left out: notepack (and the codec with it)
+/// writes a 64-bit integer from a double's 32-bit halves, which wraps.
+fn msgpack_stable(packet: &msgpack::Packet, profile: Profile) {
+    fn exact(v: &Value) -> bool {
+        match v {
+            Value::Number(n) => n
+                .as_f64()
+                .is_some_and(|f| f.abs() < 9_007_199_254_740_992.0),
+            Value::Array(items) => items.iter().all(exact),
+            Value::Object(entries) => entries.iter().all(|(_, v)| exact(v)),
+            _ => true,
+        }
+    }
+    if matches!(packet.ack_id, Some(AckId::Lossy(id)) if id.abs() >= 9_007_199_254_740_992.0)
+        || !packet.data.as_ref().is_none_or(exact)
+    {
+        return;
+    }
+    let mut first = Vec::new();
+    msgpack::encode(
+        packet.kind,
+        &packet.namespace,
+        packet.ack_id,
+        packet.data.as_ref(),
+        &mut first,
+    );
+    let again = msgpack::decode(&first, profile, &Limits::default())
+        .unwrap_or_else(|e| panic!("msgpack re-decode ({profile:?}): {e}: {first:02x?}"));
+    let mut second = Vec::new();
+    msgpack::encode(
+        again.kind,
+        &again.namespace,
+        again.ack_id,
+        again.data.as_ref(),
+        &mut second,
+    );
+    assert_eq!(
+        first, second,
+        "msgpack decode → encode → decode unstable ({profile:?})"
+    );
+}
+
+/// Structure-aware: a packet drawn by [`Gen`] (data with bytes, `undefined`,
+/// integer-like keys) as JavaScript would hold it (integer-like keys first,
+/// numbers as doubles within 2^53, `-0` as `0`), encoded with
+/// [`msgpack::encode`], decodes to itself under both profiles (Strict only
+/// where the packet is Strict-valid).
+pub fn sio_msgpack_roundtrip(data: &[u8]) {
+    use socket::PacketType as T;
+    let mut g = Gen::new(data);
+    let kind = T::ALL[g.below(5)];
+    let namespace = gen_namespace(&mut g);
+    let mut binaries = g.below(6);
+    let (data, ack_id, strict_ok) = match kind {
+        T::Connect => (g.bool().then(|| g.object(2, &mut binaries)), None, true),
+        T::Disconnect => (None, None, true),
+        T::ConnectError => {
+            if g.bool() {
+                (Some(Value::String(g.string(12))), None, false)
+            } else {
+                (Some(g.object(2, &mut binaries)), None, true)
+            }
+        }
+        T::Event => {
+            let id = g.bool().then(|| gen_ack_id(&mut g, false));
+            (Some(gen_event_data(&mut g, &mut binaries)), id, true)
+        }
+        _ => {
+            let mut items: Vec<Value> =
+                (0..g.below(5)).map(|_| g.value(3, &mut binaries)).collect();
+            if g.bool() {
+                items.push(Value::Undefined);
+            }
+            (
+                Some(Value::Array(items)),
+                Some(gen_ack_id(&mut g, false)),
+                true,
+            )
+        }
+    };
+    // Numbers beyond 2^53 are cut first: the encoder wraps them as
+    // notepack does, which `msgpack_stable` leaves out as well.
+    let data = data.as_ref().map(as_javascript);
+    let mut frame = Vec::new();
+    msgpack::encode(kind, &namespace, ack_id, data.as_ref(), &mut frame);
+    let expected = msgpack::Packet {
+        kind,
+        namespace,
+        ack_id,
+        data,
+    };
+    for profile in PROFILES {
+        if profile == Profile::Strict && !strict_ok {
+            continue;
+        }
+        let back = msgpack::decode(&frame, profile, &Limits::default());
+        assert_eq!(
+            back.as_ref(),
+            Ok(&expected),
+            "msgpack round trip ({profile:?}): {frame:02x?}"
+        );
+    }
+}
+
+/// A value as notepack hands it to JavaScript and back: numbers as doubles
+/// (integers up to 2^53 kept as integers; larger ones cut to 53 bits here,
+/// since the official encoder wraps them), `-0` as `0`, integer-like keys
+/// first in ascending order.
+fn as_javascript(v: &Value) -> Value {
+    const TWO_53: f64 = 9_007_199_254_740_992.0;
+    match v {
+        Value::Number(n) => {
+            let f = n.as_f64().unwrap_or(0.0);
+            let f = if f.fract() == 0.0 && f.abs() > TWO_53 {
+                f % TWO_53
+            } else {
+                f
+            };
+            if f.fract() == 0.0 {
+                Value::Number(if f >= 0.0 {
+                    (f as u64).into()
+                } else {
+                    (f as i64).into()
+                })
+            } else {
+                Value::Number(serde_json::Number::from_f64(f).unwrap_or_else(|| 0.into()))
+            }
+        }
+        Value::Array(items) => Value::Array(items.iter().map(as_javascript).collect()),
+        Value::Object(entries) => {
+            let index = |k: &str| -> Option<u32> {
+                let n: u32 = k.parse().ok()?;
+                (n != u32::MAX && n.to_string() == k).then_some(n)
+            };
+            let mut ints: Vec<(u32, (String, Value))> = Vec::new();
+            let mut rest = Vec::new();
+            for (k, v) in entries {
+                let entry = (k.clone(), as_javascript(v));
+                match index(k) {
+                    Some(i) => ints.push((i, entry)),
+                    None => rest.push(entry),
+                }
+            }
+            ints.sort_by_key(|(i, _)| *i);
+            Value::Object(ints.into_iter().map(|(_, e)| e).chain(rest).collect())
+        }
+        other => other.clone(),
     }
 }
 

@@ -47,6 +47,11 @@ pub enum Value {
     Object(Vec<(String, Value)>),
     /// Bytes, sent as an attachment.
     Binary(Vec<u8>),
+    /// JavaScript's `undefined`, which only the msgpack format carries
+    /// (`fixext 1` `d4 00 00`). JSON has none: [`write_json`] writes it as
+    /// `JSON.stringify` does (`null` in an array, the member left out of an
+    /// object, nothing at all on its own).
+    Undefined,
 }
 
 impl Value {
@@ -143,8 +148,25 @@ pub fn encode<'v>(
 }
 
 /// Writes `value` as JSON, bytes as placeholders collected into `attachments`.
+///
+/// [`Value::Undefined`] is written as `JSON.stringify` writes `undefined`:
+/// `null` in an array, the member left out of an object, nothing on its own
+/// (socket.io-parser then writes no payload).
+///
+/// ```
+/// use siospec_codec::socket::binary::{write_json, Value};
+///
+/// let v = Value::Object(vec![
+///     ("a".into(), Value::Undefined),
+///     ("b".into(), Value::Array(vec![Value::Undefined, Value::Bool(true)])),
+/// ]);
+/// let mut out = Vec::new();
+/// write_json(&v, &mut out, &mut Vec::new());
+/// assert_eq!(out, br#"{"b":[null,true]}"#);
+/// ```
 pub fn write_json<'v>(value: &'v Value, out: &mut Vec<u8>, attachments: &mut Vec<&'v [u8]>) {
     match value {
+        Value::Undefined => {}
         Value::Null => out.extend_from_slice(b"null"),
         Value::Bool(true) => out.extend_from_slice(b"true"),
         Value::Bool(false) => out.extend_from_slice(b"false"),
@@ -157,13 +179,19 @@ pub fn write_json<'v>(value: &'v Value, out: &mut Vec<u8>, attachments: &mut Vec
                 if i > 0 {
                     out.push(b',');
                 }
-                write_json(item, out, attachments);
+                match item {
+                    Value::Undefined => out.extend_from_slice(b"null"),
+                    item => write_json(item, out, attachments),
+                }
             }
             out.push(b']');
         }
         Value::Object(entries) => {
             out.push(b'{');
-            for (i, (key, item)) in entries.iter().enumerate() {
+            let present = entries
+                .iter()
+                .filter(|(_, v)| !matches!(v, Value::Undefined));
+            for (i, (key, item)) in present.enumerate() {
                 if i > 0 {
                     out.push(b',');
                 }

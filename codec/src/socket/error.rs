@@ -62,6 +62,15 @@ pub enum DecodeError {
     BinaryWithoutHeader,
     /// A placeholder's `num` is not a valid attachment index.
     IllegalPlaceholder,
+    /// A socket.io-msgpack-parser frame ([`msgpack`](super::msgpack)) is
+    /// refused: `offset` is the byte where the frame went wrong, or its
+    /// length for the checks made on the decoded packet map.
+    Msgpack {
+        /// Byte offset in the frame.
+        offset: usize,
+        /// What is wrong.
+        reason: MsgpackError,
+    },
 }
 
 /// The shape rule a payload broke.
@@ -86,6 +95,116 @@ pub enum PayloadError {
     AckNotArray,
     /// `Strict`: an event or ack without a payload.
     Missing,
+}
+
+/// Why a msgpack frame is refused.
+///
+/// ```
+/// use siospec_codec::socket::{msgpack, DecodeError, MsgpackError};
+/// use siospec_codec::{Limits, Profile};
+///
+/// // A frame that declares a 3-element array and ends.
+/// let err = msgpack::decode(b"\x93\xa1a", Profile::Compat, &Limits::default()).unwrap_err();
+/// assert_eq!(err, DecodeError::Msgpack { offset: 0, reason: MsgpackError::Truncated });
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum MsgpackError {
+    /// A byte notepack cannot parse (`0xc1`): "Could not parse".
+    Syntax,
+    /// A value or a declared length runs past the end of the frame (notepack
+    /// throws a `RangeError`, or reports negative trailing bytes).
+    Truncated,
+    /// Bytes after the value: notepack's "N trailing bytes".
+    TrailingBytes,
+    /// The frame holds `nil` or `undefined`: the official check of
+    /// `decoded.type` throws a `TypeError`.
+    NotAMap,
+    /// A map key JavaScript cannot turn into a property name (an object whose
+    /// `toString` is not a function), or cannot assign (an accessor without
+    /// setter inherited through a `__proto__` key): notepack throws a `TypeError`.
+    KeyNotConvertible,
+    /// "invalid packet type": `type` is not an integer 0–4.
+    PacketType,
+    /// "invalid namespace": `nsp` is not a string.
+    Namespace,
+    /// "invalid payload": `data` does not have the shape the type asks for.
+    Payload,
+    /// "invalid packet id": `id` is neither absent nor an integer.
+    PacketId,
+    /// A `Date` (`fixext 8`, type 0) in the data, or as a map key: the codec's
+    /// [`Value`](super::binary::Value) has no date (a documented departure).
+    Date,
+    /// Nested deeper than [`Limits::max_msgpack_depth`](crate::Limits::max_msgpack_depth).
+    TooDeep {
+        /// The limit.
+        limit: usize,
+    },
+    /// An array or map declares more than [`Limits::max_container_len`](crate::Limits::max_container_len) elements.
+    TooLong {
+        /// The limit.
+        limit: usize,
+    },
+    /// The frame is longer than [`Limits::max_payload_bytes`](crate::Limits::max_payload_bytes).
+    FrameTooLarge {
+        /// The limit.
+        limit: usize,
+    },
+    /// Something only `Strict` refuses, and why.
+    Strict(&'static str),
+}
+
+impl MsgpackError {
+    /// The message of the official error, where Node has one.
+    ///
+    /// ```
+    /// use siospec_codec::socket::MsgpackError;
+    /// assert_eq!(MsgpackError::PacketId.official_message(), "invalid packet id");
+    /// ```
+    pub fn official_message(&self) -> &'static str {
+        match self {
+            MsgpackError::Syntax | MsgpackError::Truncated => "Could not parse",
+            MsgpackError::TrailingBytes => "trailing bytes",
+            MsgpackError::NotAMap => "Cannot read properties of null (reading 'type')",
+            MsgpackError::KeyNotConvertible => "Cannot convert object to primitive value",
+            MsgpackError::PacketType => "invalid packet type",
+            MsgpackError::Namespace => "invalid namespace",
+            MsgpackError::PacketId => "invalid packet id",
+            MsgpackError::Payload
+            | MsgpackError::Date
+            | MsgpackError::TooDeep { .. }
+            | MsgpackError::TooLong { .. }
+            | MsgpackError::FrameTooLarge { .. }
+            | MsgpackError::Strict(_) => "invalid payload",
+        }
+    }
+}
+
+impl fmt::Display for MsgpackError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MsgpackError::Syntax => f.write_str("not a msgpack value (byte 0xc1)"),
+            MsgpackError::Truncated => f.write_str("a value runs past the end of the frame"),
+            MsgpackError::TrailingBytes => f.write_str("bytes after the packet map"),
+            MsgpackError::NotAMap => f.write_str("the frame holds nil or undefined, not a packet map"),
+            MsgpackError::KeyNotConvertible => {
+                f.write_str("a map key that JavaScript cannot convert to a string")
+            }
+            MsgpackError::PacketType => f.write_str("invalid packet type: `type` must be an integer 0-4"),
+            MsgpackError::Namespace => f.write_str("invalid namespace: `nsp` must be a string"),
+            MsgpackError::Payload => {
+                f.write_str("invalid payload: `data` does not have the shape this packet type needs")
+            }
+            MsgpackError::PacketId => f.write_str("invalid packet id: `id` must be an integer"),
+            MsgpackError::Date => f.write_str(
+                "a Date (fixext 8, type 0): the codec's data model has no dates (documented departure)",
+            ),
+            MsgpackError::TooDeep { limit } => write!(f, "nested deeper than {limit} levels"),
+            MsgpackError::TooLong { limit } => write!(f, "an array or map of more than {limit} elements"),
+            MsgpackError::FrameTooLarge { limit } => write!(f, "frame longer than {limit} bytes"),
+            MsgpackError::Strict(why) => write!(f, "{why} (refused by the Strict profile)"),
+        }
+    }
 }
 
 impl DecodeError {
@@ -116,6 +235,7 @@ impl DecodeError {
             | DecodeError::InvalidAckId { .. }
             | DecodeError::InvalidPayload { .. }
             | DecodeError::PayloadTooDeep { .. } => "invalid payload",
+            DecodeError::Msgpack { reason, .. } => reason.official_message(),
         }
     }
 
@@ -126,7 +246,8 @@ impl DecodeError {
             | DecodeError::IllegalAttachments { offset }
             | DecodeError::InvalidNamespace { offset }
             | DecodeError::InvalidAckId { offset }
-            | DecodeError::InvalidPayload { offset, .. } => Some(offset),
+            | DecodeError::InvalidPayload { offset, .. }
+            | DecodeError::Msgpack { offset, .. } => Some(offset),
             _ => None,
         }
     }
@@ -186,6 +307,9 @@ impl fmt::Display for DecodeError {
             }
             DecodeError::IllegalPlaceholder => {
                 f.write_str("a placeholder's num is not the index of a received attachment")
+            }
+            DecodeError::Msgpack { offset, reason } => {
+                write!(f, "msgpack frame refused at byte {offset}: {reason}")
             }
         }
     }

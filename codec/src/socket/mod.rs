@@ -31,7 +31,7 @@ mod reassembler;
 
 pub use decode::decode;
 pub use encode::encode;
-pub use error::DecodeError;
+pub use error::{DecodeError, MsgpackError};
 pub use json::Json;
 pub use reassembler::{Assembled, Reassembler, Step};
 

@@ -10,7 +10,9 @@ pub mod reference;
 
 use serde_json::{json, Map, Value};
 use siospec_codec::engine::{self, v3, v4, webtransport, Data, DecodeError};
-use siospec_codec::socket::{self, binary, AckId, Reassembler, Step, Version};
+use siospec_codec::socket::{
+    self, binary, msgpack, AckId, MsgpackError, Reassembler, Step, Version,
+};
 use siospec_codec::{Limits, Profile};
 
 pub fn fixtures_dir() -> std::path::PathBuf {
@@ -36,7 +38,7 @@ pub fn load(layer: &str) -> Vec<Value> {
 }
 
 /// The layers, in the order reports print them.
-pub const LAYERS: [&str; 8] = [
+pub const LAYERS: [&str; 9] = [
     "eio4.packet",
     "eio4.payload",
     "eio3.packet",
@@ -45,6 +47,7 @@ pub const LAYERS: [&str; 8] = [
     "eio3.jsonp",
     "webtransport",
     "sio5.packet",
+    "sio5.msgpack",
 ];
 
 /// What the codec makes of one input: `outcome` and `encoded` in the fixture schema.
@@ -315,6 +318,7 @@ pub fn run(layer: &str, input: &Value, options: &Value, profile: Profile) -> Our
             Ours::new(outcome, encoded)
         }
         "sio5.packet" => run_sio(input, options, profile),
+        "sio5.msgpack" => run_msgpack(input, profile),
         other => panic!("unknown layer {other}"),
     }
 }
@@ -438,6 +442,111 @@ fn run_sio(input: &Value, options: &Value, profile: Profile) -> Ours {
     Ours::new(outcome, None)
 }
 
+/// A value of the codec's data model in the fixture schema (`$binary`,
+/// `$undefined`, `$number: "-0"`, `$object` for keys the plain form cannot show).
+pub fn render_value(v: &binary::Value) -> Value {
+    match v {
+        binary::Value::Undefined => json!({ "$undefined": true }),
+        binary::Value::Null => Value::Null,
+        binary::Value::Bool(b) => json!(b),
+        binary::Value::Number(n) => match n.as_f64() {
+            Some(f) if f == 0.0 && f.is_sign_negative() => json!({ "$number": "-0" }),
+            _ => Value::Number(n.clone()),
+        },
+        binary::Value::String(s) => json!(s),
+        binary::Value::Binary(b) => json!({ "$binary": hex(b) }),
+        binary::Value::Array(items) => items.iter().map(render_value).collect(),
+        binary::Value::Object(entries) => {
+            if entries
+                .iter()
+                .any(|(k, _)| k.starts_with('$') || k == "__proto__")
+            {
+                let pairs: Vec<Value> = entries
+                    .iter()
+                    .map(|(k, v)| json!([k, render_value(v)]))
+                    .collect();
+                return json!({ "$object": pairs });
+            }
+            Value::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.clone(), render_value(v)))
+                    .collect(),
+            )
+        }
+    }
+}
+
+/// The fixture class of a msgpack decode error (fixtures/README.md, `sio5.msgpack`).
+pub fn msgpack_class(e: &socket::DecodeError) -> &'static str {
+    match e {
+        socket::DecodeError::Msgpack { reason, .. } => match reason {
+            MsgpackError::PacketType => "invalid packet type",
+            MsgpackError::Namespace => "invalid namespace",
+            MsgpackError::Payload => "invalid payload",
+            MsgpackError::PacketId => "invalid packet id",
+            MsgpackError::NotAMap => "exception",
+            _ => "msgpack",
+        },
+        _ => "unexpected error type",
+    }
+}
+
+fn run_msgpack(input: &Value, profile: Profile) -> Ours {
+    let frame = unhex(input["binary"].as_str().expect("a binary frame"));
+    match msgpack::decode(&frame, profile, &Limits::default()) {
+        Ok(p) => {
+            let mut item = Map::new();
+            item.insert("type".into(), json!(p.kind as u8));
+            item.insert("nsp".into(), json!(p.namespace));
+            match p.ack_id {
+                Some(AckId::Lossy(v)) if v.fract() == 0.0 && v.abs() < 9_007_199_254_740_992.0 => {
+                    item.insert("id".into(), json!(v as i64));
+                }
+                Some(id) => {
+                    item.insert("id".into(), ack_json(id));
+                }
+                None => {}
+            }
+            if let Some(data) = &p.data {
+                item.insert("data".into(), render_value(data));
+            }
+            let mut out = Vec::new();
+            msgpack::encode(p.kind, &p.namespace, p.ack_id, p.data.as_ref(), &mut out);
+            Ours::new(
+                json!({ "decoded": [item], "error": null }),
+                Some(json!({ "binary": hex(&out) })),
+            )
+        }
+        Err(e) => Ours::new(
+            json!({ "decoded": [], "error": { "class": msgpack_class(&e), "detail": e.to_string() } }),
+            None,
+        ),
+    }
+}
+
+/// `v` with JavaScript's non-finite numbers as `null`, as the codec's data
+/// model (like JSON) holds them.
+fn non_finite_as_null(v: &Value) -> Value {
+    match v {
+        Value::Object(o)
+            if matches!(
+                o.get("$number").and_then(Value::as_str),
+                Some("NaN" | "Infinity" | "-Infinity")
+            ) =>
+        {
+            Value::Null
+        }
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, v)| (k.clone(), non_finite_as_null(v)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(non_finite_as_null).collect()),
+        other => other.clone(),
+    }
+}
+
 /// Encodes a decoded sio item of the fixture schema with the codec, as the
 /// official `Encoder#encode` would: `None` when the item holds values the
 /// codec's data model cannot carry (lone surrogates).
@@ -493,7 +602,20 @@ pub struct Verdict {
 
 /// Vectors where the codec departs from the official parser on purpose,
 /// as the crate docs list ("Where `Compat` departs from the official parsers").
-pub fn documented_deviation(layer: &str, ours: &Value) -> Option<&'static str> {
+pub fn documented_deviation(layer: &str, ours: &Value, official: &Value) -> Option<&'static str> {
+    if layer == "sio5.msgpack" {
+        let detail = ours["error"]["detail"].as_str().unwrap_or("");
+        if official["error"].is_null() && detail.contains("fixext 8, type 0") {
+            return Some("msgpack Date (fixext 8, type 0): refused, the data model has no dates");
+        }
+        if detail.contains("nested deeper") {
+            return Some("msgpack nesting beyond Limits::max_msgpack_depth: refused");
+        }
+        if js_value::canon(&non_finite_as_null(official)) == js_value::canon(ours) {
+            return Some("msgpack NaN / Infinity: read as null, as the data model (like JSON) has no such numbers");
+        }
+        return None;
+    }
     let split_surrogate = ours["error"]["detail"]
         .as_str()
         .is_some_and(|d| d.contains("surrogate pair"));
@@ -533,7 +655,7 @@ pub fn compare(
     let ours = run(layer, input, options, Profile::Compat);
     let our_outcome = without_detail(&ours.outcome);
     if js_value::canon(&our_outcome) != js_value::canon(&expected) {
-        match documented_deviation(layer, &ours.outcome) {
+        match documented_deviation(layer, &ours.outcome, &expected) {
             Some(why) => verdict.deviations.push(why),
             None => {
                 verdict.disagreement = Some(format!(

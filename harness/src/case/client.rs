@@ -722,7 +722,9 @@ impl Drop for Launched {
 /// ```
 pub fn to_json(v: &Value) -> serde_json::Value {
     match v {
-        Value::Null => serde_json::Value::Null,
+        // The contract's form is JSON, which has no `undefined` (msgpack data
+        // only): shown as JSON shows it in an array.
+        Value::Null | Value::Undefined => serde_json::Value::Null,
         Value::Bool(b) => json!(b),
         Value::Number(n) => serde_json::Value::Number(n.clone()),
         Value::String(s) => json!(s),

@@ -102,7 +102,7 @@ impl SioPacket {
     }
 }
 
-/// `v` as JSON, bytes shown as `{"$bin": "<hex>"}`.
+/// `v` as JSON, bytes shown as `{"$bin": "<hex>"}`, `undefined` (msgpack) as `{"$undefined": true}`.
 pub fn shown(v: &binary::Value) -> Value {
     match v {
         binary::Value::Null => Value::Null,
@@ -114,6 +114,7 @@ pub fn shown(v: &binary::Value) -> Value {
             Value::Object(o.iter().map(|(k, x)| (k.clone(), shown(x))).collect())
         }
         binary::Value::Binary(b) => serde_json::json!({ "$bin": crate::trace::hex(b) }),
+        binary::Value::Undefined => serde_json::json!({ "$undefined": true }),
     }
 }
 
