@@ -90,6 +90,9 @@
 //!   array prototype's `join` for a key's string) but refuses a map key whose
 //!   string would come from a `Date` or `Buffer` prototype's `toString`, or
 //!   from `join` / `length` keys over an array prototype.
+//! * msgpack: [`socket::msgpack::encode`] writes an integer beyond what 64
+//!   bits hold (2^64 and up, below −2^63) as a float 64; notepack writes it
+//!   as a 64-bit integer whose words wrap, so that 1e300 arrives as 0.
 //! * msgpack: [`socket::msgpack::encode`] writes bytes as `bin`, as the Node
 //!   build does for a `Buffer`; an `ArrayBuffer` the official encoder would
 //!   write as ext type 0, and the data model has one kind of bytes.

@@ -821,8 +821,14 @@ mod tests {
             python.launch_for(Suite::Sio4, d)
         );
         let node = Peer::named("node").expect("reads");
-        assert_ne!(node.launch_for(Suite::Eio4, d), node.launch_for(Suite::Eio3, d));
-        assert_eq!(node.launch_for(Suite::Eio4, d), node.launch_for(Suite::Sio5, d));
+        assert_ne!(
+            node.launch_for(Suite::Eio4, d),
+            node.launch_for(Suite::Eio3, d)
+        );
+        assert_eq!(
+            node.launch_for(Suite::Eio4, d),
+            node.launch_for(Suite::Sio5, d)
+        );
     }
 
     #[test]

@@ -338,7 +338,10 @@ const FAMILIES: &[(&str, &[&str])] = &[
 /// The families that break a rule of the msgpack parser, run with
 /// SIOSPEC_PARSER=msgpack against the msgpack cases.
 const MSGPACK_FAMILIES: &[(&str, &[&str])] = &[
-    ("msgpack-attachments", &["client.sio5.msgpack.binary-inline"]),
+    (
+        "msgpack-attachments",
+        &["client.sio5.msgpack.binary-inline"],
+    ),
     ("msgpack-undefined", &["client.sio5.msgpack.undefined"]),
     (
         "msgpack-lenient",

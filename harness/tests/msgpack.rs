@@ -25,16 +25,29 @@ fn check(target: &str, baseline: Option<&str>, cases: &[Case], results: &[CaseRe
         .iter()
         .filter(|r| match r.verdict {
             Verdict::Ok => false,
-            Verdict::Skipped => !siospec::report::actual_of(r).starts_with("n/a with the msgpack parser"),
+            Verdict::Skipped => {
+                !siospec::report::actual_of(r).starts_with("n/a with the msgpack parser")
+            }
             v => baseline
                 .as_ref()
                 .is_none_or(|b| b.accepts(target, &r.id, v).is_none()),
         })
-        .map(|r| format!("{}: {} — {}", r.id, r.verdict, siospec::report::actual_of(r)))
+        .map(|r| {
+            format!(
+                "{}: {} — {}",
+                r.id,
+                r.verdict,
+                siospec::report::actual_of(r)
+            )
+        })
         .collect();
     assert!(bad.is_empty(), "{target}:\n{}", bad.join("\n"));
     let ok = results.iter().filter(|r| r.verdict == Verdict::Ok).count();
-    assert!(ok * 2 > results.len(), "{target}: only {ok} of {} OK", results.len());
+    assert!(
+        ok * 2 > results.len(),
+        "{target}: only {ok} of {} OK",
+        results.len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -51,7 +64,12 @@ async fn the_server_cases_in_msgpack_pass_on_the_node_server_but_its_baseline() 
     common::node_dir();
     let (cases, results) =
         common::run_with(&common::peer("node"), &[], &[], 4, Parser::Msgpack).await;
-    check("node-msgpack", Some("baselines/node.json"), &cases, &results);
+    check(
+        "node-msgpack",
+        Some("baselines/node.json"),
+        &cases,
+        &results,
+    );
 }
 
 async fn client_run(client: siospec::case::client::Client) -> (Vec<Case>, Vec<CaseResult>) {

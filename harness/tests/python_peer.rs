@@ -11,7 +11,11 @@ use siospec::case::Verdict;
 async fn python_socketio_deviations_are_all_explained() {
     let target = common::peer("python");
     let (_, mut results) = common::run(&target, &[], &[], 8).await;
-    assert_eq!(results.len(), common::default_parser_cases(), "every case ran");
+    assert_eq!(
+        results.len(),
+        common::default_parser_cases(),
+        "every case ran"
+    );
     let harness = common::lines(&results, |v| matches!(v, Verdict::Error | Verdict::Timeout));
     assert!(
         harness.is_empty(),

@@ -302,9 +302,14 @@ fn to_uint32(v: f64) -> u32 {
     v.trunc().rem_euclid(4_294_967_296.0) as u32
 }
 
-/// A JavaScript number as notepack writes it.
+/// A JavaScript number as notepack writes it, except an integer beyond
+/// what 64 bits hold (2^64 and up, below −2^63): notepack cuts its words
+/// with 32-bit conversions that wrap (1e300 becomes 0), the codec writes it
+/// as a float 64, the same number.
 fn write_number(v: f64, out: &mut Vec<u8>) {
-    if v.floor() != v || !v.is_finite() {
+    const TWO_64: f64 = 18_446_744_073_709_551_616.0;
+    const MINUS_TWO_63: f64 = -9_223_372_036_854_775_808.0;
+    if v.floor() != v || !v.is_finite() || !(MINUS_TWO_63..TWO_64).contains(&v) {
         out.push(0xcb);
         out.extend_from_slice(&v.to_be_bytes());
         return;
@@ -341,7 +346,7 @@ fn write_number(v: f64, out: &mut Vec<u8>) {
 }
 
 /// notepack's 64-bit integers: the high and low words cut with JavaScript's
-/// 32-bit conversions (so values beyond 2^64 wrap, as in the official encoder).
+/// 32-bit conversions (exact for the integers 64 bits hold).
 fn write_int64(marker: u8, v: f64, out: &mut Vec<u8>) {
     out.push(marker);
     out.extend_from_slice(&to_uint32((v / 4_294_967_296.0).floor()).to_be_bytes());
@@ -988,10 +993,11 @@ mod tests {
             (65535.0, b"\xcd\xff\xff"),
             (4_294_967_296.0, b"\xcf\x00\x00\x00\x01\x00\x00\x00\x00"),
             (-4_294_967_297.0, b"\xd3\xff\xff\xff\xfe\xff\xff\xff\xff"),
-            // Beyond 2^64 the high word wraps, as in the official encoder.
+            // Beyond 64 bits notepack wraps (2^64 is written as 0): a float
+            // 64 here, a documented departure.
             (
                 18_446_744_073_709_551_616.0,
-                b"\xcf\x00\x00\x00\x00\x00\x00\x00\x00",
+                b"\xcb\x43\xf0\x00\x00\x00\x00\x00\x00",
             ),
             (0.5, b"\xcb\x3f\xe0\x00\x00\x00\x00\x00\x00"),
             (f64::INFINITY, b"\xcb\x7f\xf0\x00\x00\x00\x00\x00\x00"),

@@ -166,7 +166,7 @@ pub fn cases() -> Vec<Case> {
                     _ => return Ok(Observed::not(p.describe())),
                 };
                 Ok(match second {
-                    // UNDEF-MERGE Value::Undefined => Observed::ok(p.describe()),
+                    Value::Undefined => Observed::ok(p.describe()),
                     Value::Null => Observed::is("as-null", p.describe()),
                     other => Observed::not(format!("{other:?} in place of undefined: {}", p.describe())),
                 })

@@ -93,7 +93,12 @@ async fn binary_inline(mut cx: Ctx) -> Outcome {
         .map_err(Stop::Fail)?
         .ok_or_else(|| Stop::Fail("no msgpack `upload` packet among the client's frames".into()))?;
     let mut at = Vec::new();
-    bytes_at(p.data.as_ref().unwrap_or(&Value::Null), "data".into(), &mut at).map_err(Stop::Fail)?;
+    bytes_at(
+        p.data.as_ref().unwrap_or(&Value::Null),
+        "data".into(),
+        &mut at,
+    )
+    .map_err(Stop::Fail)?;
     if at != ["data[1]", "data[2].k"] {
         return Err(Stop::Fail(format!("the bytes of `upload` sit at {at:?}")));
     }
@@ -115,17 +120,25 @@ async fn undefined(mut cx: Ctx) -> Outcome {
     ]
     .concat();
     cx.control(Control::Raw(Frame::Binary(frame)))?;
-    cx.saw("`echo-back`", REPLY_WAIT_MS, |o| check::event_args(o, "/", "echo-back"))
-        .await?;
+    cx.saw("`echo-back`", REPLY_WAIT_MS, |o| {
+        check::event_args(o, "/", "echo-back")
+    })
+    .await?;
     let p = event_packet(&cx, "echo-back")
         .map_err(Stop::Fail)?
-        .ok_or_else(|| Stop::Fail("no msgpack `echo-back` packet among the client's frames".into()))?;
+        .ok_or_else(|| {
+            Stop::Fail("no msgpack `echo-back` packet among the client's frames".into())
+        })?;
     let Some(Value::Array(items)) = &p.data else {
         return Err(Stop::Fail(format!("`echo-back` without an array: {p:?}")));
     };
     Ok(match items.get(1..) {
-        // UNDEF-MERGE Some([Value::Undefined, Value::String(x)]) if x == "x" => Observed::ok("echo-back carries undefined"),
-        Some([Value::Null, Value::String(x)]) if x == "x" => Observed::is("as-null", "echo-back carries nil"),
+        Some([Value::Undefined, Value::String(x)]) if x == "x" => {
+            Observed::ok("echo-back carries undefined")
+        }
+        Some([Value::Null, Value::String(x)]) if x == "x" => {
+            Observed::is("as-null", "echo-back carries nil")
+        }
         _ => Observed::not(format!("echo-back carries {:?}", &items[1..])),
     })
 }
@@ -137,7 +150,8 @@ async fn refused(mut cx: Ctx, frame: Frame) -> Outcome {
     cx.control(Control::Raw(frame))?;
     let outcome = check::after_malformed(&mut cx).await?;
     if cx.seen().iter().any(|o| {
-        check::event_args(o, "/", "echo-back").is_some_and(|a| a == [Value::String("refused".into())])
+        check::event_args(o, "/", "echo-back")
+            .is_some_and(|a| a == [Value::String("refused".into())])
     }) {
         return Ok(Observed::not(
             "the client delivered the packet: its `echo` came back".to_owned(),
@@ -148,7 +162,10 @@ async fn refused(mut cx: Ctx, frame: Frame) -> Outcome {
 
 async fn binary_event_type(cx: Ctx) -> Outcome {
     let mut frame = Vec::new();
-    let data = Value::Array(vec![Value::String("echo".into()), Value::String("refused".into())]);
+    let data = Value::Array(vec![
+        Value::String("echo".into()),
+        Value::String("refused".into()),
+    ]);
     msgpack::encode(PacketType::BinaryEvent, "/", None, Some(&data), &mut frame);
     refused(cx, Frame::Binary(frame)).await
 }
@@ -161,22 +178,46 @@ pub(super) fn cases() -> Vec<Case> {
     let refusal = |c: Case| {
         c.req(REQ_DECODE)
             .outcome("closed", Verdict::Ok, "the client closes the connection")
-            .outcome("ignored", Verdict::Ok, "the client drops the packet and goes on")
+            .outcome(
+                "ignored",
+                Verdict::Ok,
+                "the client drops the packet and goes on",
+            )
     };
     vec![
-        Case::new(S, "binary-inline", "The client's bytes go inline in one binary message")
-            .req(REQ_FRAME)
-            .ok("one binary message; the bytes at data[1] and data[2].k; no attachment message")
-            .run_client(binary_inline),
-        Case::new(S, "undefined", "`undefined` (`d4 00 00`) in an event is accepted")
-            .req(REQ_UNDEFINED)
-            .ok("the `echo-back` carries undefined in its place")
-            .outcome("as-null", Verdict::Ok, "the `echo-back` carries nil in its place (a client whose data model is JSON)")
-            .run_client(undefined),
-        refusal(Case::new(S, "binary-event-type", "A BINARY_EVENT (5) map is not delivered"))
-            .run_client(binary_event_type),
-        refusal(Case::new(S, "text-frame", "A text message on a msgpack connection is not delivered"))
-            .run_client(text_frame),
+        Case::new(
+            S,
+            "binary-inline",
+            "The client's bytes go inline in one binary message",
+        )
+        .req(REQ_FRAME)
+        .ok("one binary message; the bytes at data[1] and data[2].k; no attachment message")
+        .run_client(binary_inline),
+        Case::new(
+            S,
+            "undefined",
+            "`undefined` (`d4 00 00`) in an event is accepted",
+        )
+        .req(REQ_UNDEFINED)
+        .ok("the `echo-back` carries undefined in its place")
+        .outcome(
+            "as-null",
+            Verdict::Ok,
+            "the `echo-back` carries nil in its place (a client whose data model is JSON)",
+        )
+        .run_client(undefined),
+        refusal(Case::new(
+            S,
+            "binary-event-type",
+            "A BINARY_EVENT (5) map is not delivered",
+        ))
+        .run_client(binary_event_type),
+        refusal(Case::new(
+            S,
+            "text-frame",
+            "A text message on a msgpack connection is not delivered",
+        ))
+        .run_client(text_frame),
     ]
     .into_iter()
     .map(|c| c.only_with(Parser::Msgpack))

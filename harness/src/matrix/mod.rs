@@ -151,7 +151,11 @@ pub fn entries(only: &[String]) -> Result<Vec<Entry>, String> {
     let wanted = |peer: &str, role: Role, parser: Parser| {
         let target = match parser {
             Parser::Default => target_name(peer, role),
-            _ => format!("{}{}", target_name(peer, role), crate::runner::MSGPACK_SUFFIX),
+            _ => format!(
+                "{}{}",
+                target_name(peer, role),
+                crate::runner::MSGPACK_SUFFIX
+            ),
         };
         only.is_empty() || only.iter().any(|o| o == peer || *o == target)
     };
@@ -634,12 +638,20 @@ mod tests {
             ("rust", Role::Client),
             ("node", Role::Client),
         ] {
-            assert!(msgpack.contains(&(name.to_owned(), role)), "{name} in msgpack");
+            assert!(
+                msgpack.contains(&(name.to_owned(), role)),
+                "{name} in msgpack"
+            );
         }
-        assert!(!msgpack.iter().any(|(n, _)| n == "python" || n == "rust_socketio"));
+        assert!(!msgpack
+            .iter()
+            .any(|(n, _)| n == "python" || n == "rust_socketio"));
         let only = entries(&["node-client-msgpack".to_owned()]).expect("known");
         assert_eq!(only.len(), 1);
-        assert_eq!((only[0].role, only[0].parser), (Role::Client, Parser::Msgpack));
+        assert_eq!(
+            (only[0].role, only[0].parser),
+            (Role::Client, Parser::Msgpack)
+        );
     }
 }
 

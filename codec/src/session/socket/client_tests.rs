@@ -706,14 +706,23 @@ fn msgpack_client_speaks_one_binary_message_per_packet() {
     h.c.emit(h.now, "/", &data).unwrap();
     let sent = h.msgpack_packets();
     assert_eq!(sent.len(), 1, "no attachment messages");
-    assert_eq!((sent[0].kind, sent[0].data.as_ref()), (PacketType::Event, Some(&data)));
+    assert_eq!(
+        (sent[0].kind, sent[0].data.as_ref()),
+        (PacketType::Event, Some(&data))
+    );
 
     h.recv_bin(&msgpack_frame(PacketType::Event, "/", Some(4), Some(&data)));
     let got = h.events();
-    let Some(ClientEvent::Event { data: payload, ack, .. }) = got.first() else {
+    let Some(ClientEvent::Event {
+        data: payload, ack, ..
+    }) = got.first()
+    else {
         panic!("{got:?}")
     };
-    assert_eq!((payload.to_value().unwrap(), *ack), (data, Some(AckId::Exact(4))));
+    assert_eq!(
+        (payload.to_value().unwrap(), *ack),
+        (data, Some(AckId::Exact(4)))
+    );
 }
 
 #[test]

@@ -728,15 +728,23 @@ fn msgpack_packets_are_one_binary_message_with_bytes_inline() {
 
     let data = arr(vec![s("up"), Value::Binary(vec![1, 2, 3])]);
     h.send_bin(&msgpack_frame(PacketType::Event, "/", Some(3), Some(&data)));
-    let Some(ServerEvent::Event { data: payload, ack, .. }) = h.c.poll_event() else {
+    let Some(ServerEvent::Event {
+        data: payload, ack, ..
+    }) = h.c.poll_event()
+    else {
         panic!()
     };
     assert_eq!(ack, Some(AckId::Exact(3)));
     assert!(payload.is_binary());
     assert_eq!(payload.to_value().unwrap(), data);
 
-    h.c.ack(h.now, "/", AckId::Exact(3), &arr(vec![Value::Binary(vec![9])]))
-        .unwrap();
+    h.c.ack(
+        h.now,
+        "/",
+        AckId::Exact(3),
+        &arr(vec![Value::Binary(vec![9])]),
+    )
+    .unwrap();
     let ack = h.msgpack_packets();
     assert_eq!(ack.len(), 1, "no attachment messages");
     assert_eq!(ack[0].kind, PacketType::Ack);
@@ -760,7 +768,12 @@ fn msgpack_connection_closes_on_text_and_on_binary_types() {
     h.c.accept(h.now, "/", "s1").unwrap();
     h.frames();
     let data = arr(vec![s("up")]);
-    h.send_bin(&msgpack_frame(PacketType::BinaryEvent, "/", None, Some(&data)));
+    h.send_bin(&msgpack_frame(
+        PacketType::BinaryEvent,
+        "/",
+        None,
+        Some(&data),
+    ));
     assert!(matches!(
         h.events()[..],
         [ServerEvent::Violation(Violation::Decode(_)), ..]
