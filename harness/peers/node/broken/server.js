@@ -335,6 +335,8 @@ const FAMILIES = {
         throw new Error("undefined refused (broken: msgpack-undefined)");
       }
       return v;
+    };
+  },
   // Connection state recovery (the Server lending /recovery; socket.io-adapter's
   // SessionAwareAdapter). The CONNECT reply's pid is the socket's public sid.
   "recovery-pid"() {
