@@ -152,8 +152,10 @@ struct Namespace {
 /// (Socket.IO v4 protocol) are joined to `/` implicitly and carry auth in
 /// the namespace's query.
 ///
-/// Bounds: see [`ServerOptions`]; binary packets are reassembled by the
-/// codec's [`Reassembler`] within the codec's [`Limits`](crate::Limits).
+/// Bounds: see [`ServerOptions`]; packets are decoded by the parser of
+/// [`ServerOptions::parser`] (binary ones reassembled by the codec's
+/// [`Reassembler`](crate::socket::Reassembler)) within the codec's
+/// [`Limits`](crate::Limits).
 ///
 /// ```
 /// use std::time::Instant;
