@@ -637,17 +637,22 @@ impl Probed {
                         && s.v4.is_some()
                         && s.msgpack != (parser == Parser::Msgpack) =>
                 {
-                    let (speaks, not) = if s.msgpack {
-                        ("msgpack", "the text `40`")
+                    let reason = if s.msgpack {
+                        format!(
+                            "the server at {} speaks the msgpack parser: the text CONNECT `40` \
+                             got no reply, a msgpack one did; run with --parser msgpack",
+                            s.path
+                        )
                     } else {
-                        ("default", "a msgpack CONNECT")
+                        format!(
+                            "the server at {} speaks the default parser (it answered the text \
+                             CONNECT `40`), not the {parser} one of --parser {parser}",
+                            s.path
+                        )
                     };
                     Plan::Absent {
                         verdict: Verdict::Unsupported,
-                        reason: format!(
-                            "the server at {} speaks the {speaks} parser, not the {parser} one                              (--parser {parser}); {not} got no CONNECT reply",
-                            s.path
-                        ),
+                        reason,
                     }
                 }
                 Some(s) if s.socket_io && s.v4.is_some() => at(s, s.v4.as_ref().unwrap(), false),

@@ -219,3 +219,62 @@ async fn findings_of_a_default_socket_io_server() {
     assert!(verdict("eio4.heartbeat.polling.timeout").contains("SKIPPED"));
     assert!(out.contains("`--max-wait 50` lets it run"), "{out}");
 }
+
+/// A server that speaks the other parser: the probe names the parser it
+/// found, the sio5 cases are UNSUPPORTED with the flag to pass, and a run
+/// with that flag judges it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_of_the_other_parser_is_named_and_its_flag_given() {
+    let msgpack = serve(&["--mode", "socket", "--parser", "msgpack"]);
+    let url = format!("http://{}", msgpack.1);
+    let (_, out, err, _) = siospec(&[
+        "test",
+        "server",
+        "--url",
+        &url,
+        "--case",
+        "sio5.connect.main",
+    ])
+    .await;
+    for s in [
+        "/socket.io/: Socket.IO with the msgpack parser;",
+        "sio5: every case UNSUPPORTED: the server at /socket.io/ speaks the msgpack parser",
+        "run with --parser msgpack",
+    ] {
+        assert!(
+            err.contains(s),
+            "`{s}` missing:\nstdout:\n{out}\nstderr:\n{err}"
+        );
+    }
+    let (code, out, err, _) = siospec(&[
+        "test",
+        "server",
+        "--url",
+        &url,
+        "--parser",
+        "msgpack",
+        "--case",
+        "sio5.connect.main",
+    ])
+    .await;
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    let default = serve(&["--mode", "socket"]);
+    let url = format!("http://{}", default.1);
+    let (_, out, err, _) = siospec(&[
+        "test",
+        "server",
+        "--url",
+        &url,
+        "--parser",
+        "msgpack",
+        "--case",
+        "sio5.connect.main",
+    ])
+    .await;
+    assert!(
+        err.contains(
+            "speaks the default parser (it answered the text CONNECT `40`), not the msgpack one"
+        ),
+        "stdout:\n{out}\nstderr:\n{err}"
+    );
+}
