@@ -186,8 +186,16 @@ pub(crate) fn messages(parser: Parser, encoded: Encoded) -> Option<Vec<Message>>
         }
         Parser::Msgpack => {
             // The machines wrote the packet as the default parser would; read
-            // it back and write the same packet as a msgpack map.
-            let limits = Limits::default();
+            // it back and write the same packet as a msgpack map. Our own
+            // output: the default parser's bounds (ten attachments…) are not
+            // this parser's.
+            let limits = Limits {
+                max_payload_bytes: usize::MAX,
+                max_attachments: usize::MAX,
+                max_ack_id_digits: usize::MAX,
+                max_namespace_len: usize::MAX,
+                ..Limits::default()
+            };
             let p = socket::decode(&encoded.text, Version::V5, Profile::Compat, &limits).ok()?;
             let data = match p.payload {
                 None => None,

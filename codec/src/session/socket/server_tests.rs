@@ -825,3 +825,18 @@ fn a_restore_writes_the_missed_events_before_the_connect_reply() {
     );
     assert!(h.frames().is_empty());
 }
+
+#[test]
+fn msgpack_emits_are_not_bound_by_the_default_parsers_attachment_limit() {
+    let mut h = msgpack_suite();
+    h.send_bin(&msgpack_frame(PacketType::Connect, "/", None, None));
+    h.events();
+    h.c.accept(h.now, "/", "s1").unwrap();
+    h.msgpack_packets();
+    let mut items = vec![s("many")];
+    items.extend((0..20u8).map(|i| Value::Binary(vec![i])));
+    h.c.emit(h.now, "/", &arr(items.clone())).unwrap();
+    let sent = h.msgpack_packets();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].data, Some(arr(items)));
+}
