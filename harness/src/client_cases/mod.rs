@@ -20,6 +20,7 @@ mod sio5_disconnect;
 mod sio5_event;
 mod sio5_malformed;
 mod sio5_reconnect;
+mod sio5_recovery;
 
 /// Every client case, in catalogue order.
 pub fn all() -> Vec<Case> {
@@ -35,6 +36,7 @@ pub fn all() -> Vec<Case> {
         sio5_binary::cases,
         sio5_disconnect::cases,
         sio5_reconnect::cases,
+        sio5_recovery::cases,
         sio5_malformed::cases,
     ];
     sections.iter().flat_map(|f| f()).collect()

@@ -12,7 +12,10 @@
 //! with an ack, disconnect a namespace, close, send a raw frame or raw
 //! polling packets, release held frames) in the session's own task; the
 //! session's task itself drops the transports, and the HTTP side refuses
-//! handshakes and observes when each polling request is answered.
+//! handshakes and observes when each polling request is answered. With a
+//! [`Recovery`] plan it plays a server with connection state recovery: its
+//! CONNECT replies carry a `pid`, and a reconnection may be restored (the
+//! missed events written before the reply).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -67,6 +70,32 @@ pub struct Plan {
     /// [`Control::Release`] or [`Control::Unhold`]: a `2probe` never released
     /// goes unanswered; an UPGRADE (`5`) held keeps the server on polling.
     pub hold_upgrade: bool,
+    /// Play connection state recovery (socket.io's
+    /// `connectionStateRecovery`); `None`: CONNECT replies carry no `pid`.
+    pub recovery: Option<Recovery>,
+}
+
+/// Connection state recovery as the scripted server plays it. What a
+/// restore needs (the session known, the offset found) is the case's to
+/// script, not checked: the cases judge what the client sends and reports.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Recovery {
+    /// The first `withhold` CONNECT replies of the case carry no `pid`.
+    pub withhold: usize,
+    /// Restore a CONNECT whose data carries a `pid` (a string): these
+    /// events (`["name", ...args]`, text only) are written first, then the
+    /// reply with the sid and pid of the case's previous reply, as socket.io
+    /// writes the missed packets before its CONNECT reply. `None`: every
+    /// reply has a new sid and a new pid.
+    pub restore: Option<Vec<Value>>,
+}
+
+impl Recovery {
+    /// The pid of the reply to the case's `n`th accepted CONNECT (from 1),
+    /// when it carries a new one.
+    pub fn pid(n: usize) -> String {
+        format!("siospec-pid-{n}")
+    }
 }
 
 impl std::fmt::Debug for Plan {
@@ -77,6 +106,7 @@ impl std::fmt::Debug for Plan {
             .field("refuse_websocket", &self.refuse_websocket)
             .field("rewrite_polling", &self.rewrite_polling.is_some())
             .field("hold_upgrade", &self.hold_upgrade)
+            .field("recovery", &self.recovery)
             .finish()
     }
 }
@@ -234,6 +264,11 @@ pub struct Script {
     sessions: Mutex<Vec<mpsc::Sender<Input>>>,
     /// Handshakes still to refuse ([`Control::RefuseHandshakes`]).
     refusals: AtomicUsize,
+    /// CONNECTs accepted so far, every session's (sids and pids are numbered
+    /// by it, so a new session's differ from the last one's).
+    joins: AtomicUsize,
+    /// The sid and pid of the last CONNECT reply that carried a pid.
+    last_pid: Mutex<Option<(String, String)>>,
 }
 
 impl std::fmt::Debug for Script {
@@ -252,6 +287,8 @@ impl Script {
             changed: Notify::new(),
             sessions: Mutex::new(Vec::new()),
             refusals: AtomicUsize::new(0),
+            joins: AtomicUsize::new(0),
+            last_pid: Mutex::new(None),
         })
     }
 
@@ -416,6 +453,11 @@ pub struct Tapped {
     holding: bool,
     /// The frames held, in order.
     held: Vec<(TransportId, Frame)>,
+    /// CONNECT replies to rewrite as [`Recovery`] says, by namespace: the
+    /// packets that stand for the machine's reply, in order.
+    replies: HashMap<String, Vec<String>>,
+    /// WebSocket frames due out before anything else the machine writes.
+    pending: std::collections::VecDeque<Transmit>,
 }
 
 impl Tapped {
@@ -431,6 +473,8 @@ impl Tapped {
             upgrading: HashSet::new(),
             holding,
             held: Vec::new(),
+            replies: HashMap::new(),
+            pending: std::collections::VecDeque::new(),
         }
     }
 
@@ -439,6 +483,21 @@ impl Tapped {
     pub fn with_handshake_get(mut self, id: TransportId, query: &str) -> Tapped {
         self.gets.insert(id, query.to_owned());
         self
+    }
+
+    /// The packets that stand for `packet` when it is a CONNECT reply to
+    /// rewrite ([`Tapped::replies`]).
+    fn reply_for(&mut self, packet: &str) -> Option<Vec<String>> {
+        let rest = packet.strip_prefix("40")?;
+        let namespace = match rest.split_once(',') {
+            Some((ns, _)) if rest.starts_with('/') => ns,
+            _ => "/",
+        };
+        let packets = self.replies.remove(namespace)?;
+        self.script
+            .trace
+            .note(format!("the script answers the CONNECT with {packets:?}"));
+        Some(packets)
     }
 
     /// Hands the held frames to the machine, in order.
@@ -456,7 +515,7 @@ impl Tapped {
         }
         let rewrite = self.script.plan.rewrite_polling.clone();
         let inject = self.inject.take();
-        if rewrite.is_none() && inject.is_none() {
+        if rewrite.is_none() && inject.is_none() && self.replies.is_empty() {
             return response;
         }
         let text = String::from_utf8_lossy(&response.body).into_owned();
@@ -465,6 +524,10 @@ impl Tapped {
             packets.push(raw.clone());
         }
         for packet in text.split('\x1e') {
+            if let Some(reply) = self.reply_for(packet) {
+                packets.extend(reply);
+                continue;
+            }
             match rewrite.as_ref().and_then(|r| r(packet)) {
                 Some(new) => {
                     self.script
@@ -597,7 +660,26 @@ impl ServerMachine for Tapped {
         self.inner.shutdown(now);
     }
     fn poll_transmit(&mut self) -> Option<Transmit> {
+        if let Some(transmit) = self.pending.pop_front() {
+            return Some(transmit);
+        }
         let transmit = self.inner.poll_transmit()?;
+        if let Transmit::Frame {
+            id,
+            frame: Frame::Text(text),
+        } = &transmit
+        {
+            if let Some(packets) = self.reply_for(text) {
+                for packet in packets {
+                    let frame = Frame::Text(packet);
+                    self.script
+                        .trace
+                        .push("server", Dir::Out, frame_what(&frame));
+                    self.pending.push_back(Transmit::Frame { id: *id, frame });
+                }
+                return self.pending.pop_front();
+            }
+        }
         Some(match transmit {
             Transmit::Frame { id, frame } => {
                 let frame = match (&frame, &self.script.plan.rewrite) {
@@ -656,25 +738,62 @@ impl ServerMachine for Tapped {
 /// every ack request with the event's own arguments, records the rest.
 pub struct Scripted {
     script: Arc<Script>,
-    joins: u64,
 }
 
 impl Scripted {
     /// The application of one session under `script`.
     pub fn new(script: Arc<Script>) -> Scripted {
-        Scripted { script, joins: 0 }
+        Scripted { script }
     }
 }
 
 impl Scripted {
+    /// Accepts the CONNECT for `namespace` whose data is `auth`; with a
+    /// [`Recovery`] plan, the reply carries a pid, or restores the session.
     fn accept(
         &mut self,
-        connection: &mut ServerConnection,
+        machine: &mut Tapped,
         now: Instant,
         namespace: &str,
+        auth: &str,
     ) -> Result<(), siospec_codec::session::SendError> {
-        self.joins += 1;
-        connection.accept(now, namespace, &format!("scripted-{}", self.joins))
+        let n = self.script.joins.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut sid = format!("scripted-{n}");
+        if let Some(recovery) = &self.script.plan.recovery {
+            let mut last = self
+                .script
+                .last_pid
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let asked = serde_json::from_str::<serde_json::Value>(auth)
+                .ok()
+                .is_some_and(|a| a.get("pid").is_some_and(serde_json::Value::is_string));
+            let mut packets = Vec::new();
+            let prefix = match namespace {
+                "/" => String::new(),
+                ns => format!("{ns},"),
+            };
+            let pid = match (&recovery.restore, last.clone()) {
+                (Some(missed), Some((was_sid, was_pid))) if asked => {
+                    sid = was_sid;
+                    for event in missed {
+                        let event = crate::case::client::to_json(event);
+                        packets.push(format!("42{prefix}{event}"));
+                    }
+                    Some(was_pid)
+                }
+                _ if n > recovery.withhold => Some(Recovery::pid(n)),
+                _ => None,
+            };
+            if let Some(pid) = pid {
+                // socket.io's order: sid, then pid.
+                let (s, p) = (serde_json::json!(sid), serde_json::json!(pid));
+                packets.push(format!(r#"40{prefix}{{"sid":{s},"pid":{p}}}"#));
+                machine.replies.insert(namespace.to_owned(), packets);
+                *last = Some((sid.clone(), pid));
+            }
+        }
+        machine.inner.accept(now, namespace, &sid)
     }
 }
 
@@ -691,7 +810,7 @@ impl Application<Tapped> for Scripted {
                         .find(|(ns, _)| *ns == namespace)
                         .map_or(Answer::Accept, |(_, a)| a.clone());
                     let _ = match answer {
-                        Answer::Accept => self.accept(&mut machine.inner, now, &namespace),
+                        Answer::Accept => self.accept(machine, now, &namespace, &auth),
                         Answer::Hold => Ok(()),
                         Answer::Reject { message, data } => {
                             machine
@@ -750,7 +869,11 @@ impl Application<Tapped> for Scripted {
     fn control(&mut self, machine: &mut Tapped, now: Instant, control: Control) {
         let c = &mut machine.inner;
         let result = match &control {
-            Control::Accept { namespace } => self.accept(c, now, namespace),
+            Control::Accept { namespace } => {
+                // A held CONNECT's data is not kept: a plan that holds
+                // plays no recovery.
+                self.accept(machine, now, namespace, "{}")
+            }
             Control::Emit { namespace, data } => c.emit(now, namespace, data).map(|_| ()),
             Control::Emits { namespace, events } => events
                 .iter()
