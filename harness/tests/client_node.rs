@@ -136,9 +136,15 @@ const FAMILIES: &[(&str, &[&str])] = &[
             "client.eio4.upgrade.probe-mismatch",
         ],
     ),
+    // recovery.auth judges the auth beside a pid only once the client has
+    // shown it sends its auth on a reconnection at all.
     (
         "auth",
-        &["client.sio5.connect.auth", "client.sio5.reconnect.auth"],
+        &[
+            "client.sio5.connect.auth",
+            "client.sio5.reconnect.auth",
+            "client.sio5.recovery.auth (SKIPPED)",
+        ],
     ),
     ("connect-error", &["client.sio5.connect.connect-error"]),
     // `/chat` on a connection of its own is not the one that drops, and
@@ -317,8 +323,24 @@ const FAMILIES: &[(&str, &[&str])] = &[
         &["client.sio5.reconnect.connect-error"],
     ),
     ("attempts", &["client.sio5.reconnect.attempt-reset"]),
-    ("auth-once", &["client.sio5.reconnect.auth"]),
+    (
+        "auth-once",
+        &[
+            "client.sio5.reconnect.auth",
+            "client.sio5.recovery.auth (SKIPPED)",
+        ],
+    ),
     ("close-final", &["client.sio5.reconnect.after-close-packet"]),
+    ("recovery-pid", &["client.sio5.recovery.pid-offset"]),
+    ("recovery-offset", &["client.sio5.recovery.latest-offset"]),
+    ("recovery-auth", &["client.sio5.recovery.auth"]),
+    ("recovery-missed", &["client.sio5.recovery.missed-events"]),
+    ("recovery-recovered", &["client.sio5.recovery.recovered"]),
+    (
+        "recovery-not-recovered",
+        &["client.sio5.recovery.not-recovered"],
+    ),
+    ("recovery-no-pid", &["client.sio5.recovery.no-pid"]),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -251,6 +251,14 @@ struct Namespace {
 /// application or a CONNECT_ERROR / server DISCONNECT of every namespace),
 /// a new Engine.IO session is started after [`Backoff`]'s delay.
 ///
+/// Connection state recovery, as socket.io-client 4.8 does it: a CONNECT
+/// reply's `pid` is kept per namespace (a reply without one forgets it);
+/// while one is known, the last element of each event delivered without an
+/// ack request, when a string, is the offset; a reconnection's CONNECT
+/// carries `{pid, offset, ...auth}` (no offset before the first one), and
+/// [`ClientEvent::Connected`] says `recovered` when the reply carries the
+/// same pid again.
+///
 /// Randomness: each backoff delay uses the value last given to
 /// [`set_random`](Self::set_random) (default 0.5); give a fresh value in
 /// `[0, 1)` whenever you like.
