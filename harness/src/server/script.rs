@@ -793,7 +793,12 @@ impl Scripted {
                 *last = Some((sid.clone(), pid));
             }
         }
-        machine.inner.accept(now, namespace, &sid)
+        let accepted = machine.inner.accept(now, namespace, &sid);
+        if accepted.is_err() {
+            // No reply went out: none to rewrite later.
+            machine.replies.remove(namespace);
+        }
+        accepted
     }
 }
 
