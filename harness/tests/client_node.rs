@@ -334,7 +334,18 @@ const FAMILIES: &[(&str, &[&str])] = &[
     ("recovery-pid", &["client.sio5.recovery.pid-offset"]),
     ("recovery-offset", &["client.sio5.recovery.latest-offset"]),
     ("recovery-auth", &["client.sio5.recovery.auth"]),
-    ("recovery-missed", &["client.sio5.recovery.missed-events"]),
+    // Which offset the missed events leave needs them delivered.
+    (
+        "recovery-missed",
+        &[
+            "client.sio5.recovery.missed-events",
+            "client.sio5.recovery.restored-offset (SKIPPED)",
+        ],
+    ),
+    (
+        "recovery-restored-offset",
+        &["client.sio5.recovery.restored-offset"],
+    ),
     ("recovery-recovered", &["client.sio5.recovery.recovered"]),
     (
         "recovery-not-recovered",

@@ -53,12 +53,13 @@ const OFFSET_ASKED: &str = "siospec-offset-asked";
 /// The last argument of an ACK the server sends.
 const OFFSET_ACK: &str = "siospec-offset-ack";
 
+/// The arguments of the events a restore writes before its CONNECT reply
+/// (`missed`), the offsets last.
+const MISSED: [[&str; 2]; 2] = [["m-1", "siospec-offset-2"], ["m-2", "siospec-offset-3"]];
+
 /// The events a restore writes before its CONNECT reply.
 fn missed() -> Vec<Value> {
-    [("m-1", "siospec-offset-2"), ("m-2", "siospec-offset-3")]
-        .into_iter()
-        .map(|(arg, offset)| event("missed", &[arg, offset]))
-        .collect()
+    MISSED.iter().map(|args| event("missed", args)).collect()
 }
 
 fn event(name: &str, args: &[&str]) -> Value {
@@ -351,6 +352,36 @@ async fn not_recovered(mut cx: Ctx) -> Outcome {
     )))
 }
 
+async fn restored_offset(mut cx: Ctx) -> Outcome {
+    restored(&mut cx).await?;
+    // Both delivered before the next drop (whether they are at all is
+    // missed-events').
+    let mut seen = 0;
+    let delivered = cx
+        .line("the two missed events", REPLY_WAIT_MS, |l| {
+            seen += usize::from(l["event"] == "event" && l["name"] == "missed");
+            (seen == MISSED.len()).then_some(())
+        })
+        .await;
+    if let Err(Stop::Fail(why)) = delivered {
+        return Err(Stop::Skipped(format!(
+            "needs the missed events delivered (client.sio5.recovery.missed-events), and {why}"
+        )));
+    }
+    let [first, want] = [MISSED[0][1], MISSED[1][1]];
+    let data = reconnection(&cx).await?;
+    if data.get("offset") == Some(&json!(want)) {
+        return Ok(Observed::ok(format!(
+            "the next reconnection's CONNECT carried {data}"
+        )));
+    }
+    Err(Stop::Fail(format!(
+        "the restore's missed events ended with {first:?}, then {want:?}; the next \
+         reconnection's CONNECT carried {data}, not offset {want:?} (the server would send them \
+         again)"
+    )))
+}
+
 async fn no_pid(mut cx: Ctx) -> Outcome {
     check::connected(&mut cx, check::relaxed(), &RECONNECTING).await?;
     deliver(&cx, &["a", OFFSET_1]).await?;
@@ -397,6 +428,11 @@ pub(super) fn cases() -> Vec<Case> {
             .ok("`recovered` false on the first connect and after a reply with a new pid")
             .waits(|_| RECONNECT_WAIT_MS)
             .run_client(not_recovered),
+        Case::new(S, "restored-offset", "The missed events of a restore move the offset on")
+            .req("socket.on(\"connect\", () => { if (socket.recovered) { // any missed packets will be received } [...] (socket.io-client `onconnect`: `this._pid = pid` before `emitBuffered()` delivers the events received before the reply, each through `emitEvent`, which keeps its offset: the next recovery starts after them, not before.)")
+            .ok("the reconnection after a restore carries the last missed event's offset")
+            .waits(|_| 2 * RECONNECT_WAIT_MS)
+            .run_client(restored_offset),
         Case::new(S, "no-pid", "No pid nor offset without a pid offered")
             .req("The server must explicitly enable connection state recovery [...] (socket.io-client `_sendConnectPacket`: `data: this._pid ? Object.assign({ pid: this._pid, offset: this._lastOffset }, data) : data`: without a pid from the server, the CONNECT carries the auth alone.)")
             .should()

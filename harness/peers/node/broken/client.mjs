@@ -540,6 +540,15 @@ const FAMILIES = {
       return emitBuffered.call(this);
     };
   },
+  // Delivers the missed events of a restore without taking their offsets.
+  "recovery-restored-offset": () => {
+    const emitBuffered = Socket.prototype.emitBuffered;
+    Socket.prototype.emitBuffered = function () {
+      const before = this._lastOffset;
+      emitBuffered.call(this);
+      this._lastOffset = before;
+    };
+  },
   // Reports no session as recovered.
   "recovery-recovered": (app) => {
     app.recovered = () => false;
