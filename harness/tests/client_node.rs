@@ -332,7 +332,15 @@ const FAMILIES: &[(&str, &[&str])] = &[
     ),
     ("close-final", &["client.sio5.reconnect.after-close-packet"]),
     ("recovery-pid", &["client.sio5.recovery.pid-offset"]),
-    ("recovery-offset", &["client.sio5.recovery.latest-offset"]),
+    // Whether a restore's missed events move the offset on needs it moved
+    // on at all.
+    (
+        "recovery-offset",
+        &[
+            "client.sio5.recovery.latest-offset",
+            "client.sio5.recovery.restored-offset (SKIPPED)",
+        ],
+    ),
     ("recovery-auth", &["client.sio5.recovery.auth"]),
     // Which offset the missed events leave needs them delivered.
     (
