@@ -150,9 +150,15 @@ const FAMILIES: &[(&str, &[&str])] = &[
             "client.eio4.upgrade.probe-mismatch",
         ],
     ),
+    // recovery.auth judges the auth beside a pid only once the client has
+    // shown it sends its auth on a reconnection at all.
     (
         "auth",
-        &["client.sio5.connect.auth", "client.sio5.reconnect.auth"],
+        &[
+            "client.sio5.connect.auth",
+            "client.sio5.reconnect.auth",
+            "client.sio5.recovery.auth (SKIPPED)",
+        ],
     ),
     ("connect-error", &["client.sio5.connect.connect-error"]),
     // `/chat` on a connection of its own is not the one that drops, and
@@ -331,8 +337,43 @@ const FAMILIES: &[(&str, &[&str])] = &[
         &["client.sio5.reconnect.connect-error"],
     ),
     ("attempts", &["client.sio5.reconnect.attempt-reset"]),
-    ("auth-once", &["client.sio5.reconnect.auth"]),
+    (
+        "auth-once",
+        &[
+            "client.sio5.reconnect.auth",
+            "client.sio5.recovery.auth (SKIPPED)",
+        ],
+    ),
     ("close-final", &["client.sio5.reconnect.after-close-packet"]),
+    ("recovery-pid", &["client.sio5.recovery.pid-offset"]),
+    // Whether a restore's missed events move the offset on needs it moved
+    // on at all.
+    (
+        "recovery-offset",
+        &[
+            "client.sio5.recovery.latest-offset",
+            "client.sio5.recovery.restored-offset (SKIPPED)",
+        ],
+    ),
+    ("recovery-auth", &["client.sio5.recovery.auth"]),
+    // Which offset the missed events leave needs them delivered.
+    (
+        "recovery-missed",
+        &[
+            "client.sio5.recovery.missed-events",
+            "client.sio5.recovery.restored-offset (SKIPPED)",
+        ],
+    ),
+    (
+        "recovery-restored-offset",
+        &["client.sio5.recovery.restored-offset"],
+    ),
+    ("recovery-recovered", &["client.sio5.recovery.recovered"]),
+    (
+        "recovery-not-recovered",
+        &["client.sio5.recovery.not-recovered"],
+    ),
+    ("recovery-no-pid", &["client.sio5.recovery.no-pid"]),
 ];
 
 /// The families that break a rule of the msgpack parser, run with

@@ -51,7 +51,8 @@ function runCase({ url, env }, report) {
   function join(nsp) {
     const socket = manager.socket(nsp, { auth });
     sockets.set(nsp, socket);
-    socket.on("connect", () => report.line({ event: "connect", namespace: nsp }));
+    // `recovered` is undefined when the CONNECT reply carried no pid.
+    socket.on("connect", () => report.line({ event: "connect", namespace: nsp, recovered: socket.recovered === true }));
     socket.on("connect_error", (err) =>
       report.line({ event: "connect_error", namespace: nsp, message: err.message, data: err.data ?? null }));
     socket.on("disconnect", (reason) => report.line({ event: "disconnect", namespace: nsp, reason }));

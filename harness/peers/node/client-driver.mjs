@@ -39,6 +39,8 @@ const app = {
   connectError: (err) => ({ message: err.message, data: err.data ?? null }),
   leave: (socket) => socket.disconnect(),
   emitWithAck: (socket, name, args, done) => socket.emit(name, ...args, done),
+  // `recovered` is undefined when the CONNECT reply carried no pid.
+  recovered: (socket) => socket.recovered === true,
 };
 if (env.SIOSPEC_BREAK) (await import("./broken/client.mjs")).breakClient(env.SIOSPEC_BREAK, app);
 
@@ -49,7 +51,7 @@ const sockets = new Map();
 function join(nsp) {
   const socket = app.open(nsp, { auth: app.auth });
   sockets.set(nsp, socket);
-  socket.on("connect", () => report({ event: "connect", namespace: nsp }));
+  socket.on("connect", () => report({ event: "connect", namespace: nsp, recovered: app.recovered(socket) }));
   socket.on("connect_error", (err) => report({ event: "connect_error", namespace: nsp, ...app.connectError(err) }));
   socket.on("disconnect", (reason) => {
     report({ event: "disconnect", namespace: nsp, reason });

@@ -116,8 +116,14 @@ impl Driver {
 
     fn on_event(&mut self, event: ClientEvent) {
         match event {
-            ClientEvent::Connected { namespace, .. } => {
-                report(json!({ "event": "connect", "namespace": namespace }));
+            ClientEvent::Connected {
+                namespace,
+                recovered,
+                ..
+            } => {
+                report(
+                    json!({ "event": "connect", "namespace": namespace, "recovered": recovered }),
+                );
             }
             ClientEvent::ConnectError { namespace, error } => {
                 let data = error

@@ -21,6 +21,7 @@ mod sio5_event;
 mod sio5_malformed;
 mod sio5_msgpack;
 mod sio5_reconnect;
+mod sio5_recovery;
 
 /// Every client case, in catalogue order.
 pub fn all() -> Vec<Case> {
@@ -36,6 +37,7 @@ pub fn all() -> Vec<Case> {
         sio5_binary::cases,
         sio5_disconnect::cases,
         sio5_reconnect::cases,
+        sio5_recovery::cases,
         sio5_malformed::cases,
         sio5_msgpack::cases,
     ];

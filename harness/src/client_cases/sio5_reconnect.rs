@@ -77,27 +77,6 @@ fn backoff_wait(attempts: u32) -> u64 {
     (1..=attempts).map(|a| bounds(a).1 as u64 + LATE_MS).sum()
 }
 
-/// Drops the client's transport as a network failure would, and waits for
-/// the server to see its session end; when it did.
-async fn drop_transport(cx: &Ctx) -> Result<f64, Stop> {
-    let before = cx
-        .seen()
-        .iter()
-        .filter(|o| matches!(o.seen, Seen::Closed(_)))
-        .count();
-    cx.control(Control::DropTransport)?;
-    let mut closed = 0;
-    cx.saw(
-        "the session end after the transport dropped",
-        REPLY_WAIT_MS,
-        |o| {
-            closed += usize::from(matches!(o.seen, Seen::Closed(_)));
-            (closed > before).then_some(o.t_ms)
-        },
-    )
-    .await
-}
-
 /// Waits for the `n`th `event` line (on `namespace`, if given), counting
 /// from the driver's first line.
 async fn nth_line(
@@ -128,7 +107,7 @@ fn handshake_after(o: &Observation, t_ms: f64) -> bool {
 async fn backoff(mut cx: Ctx) -> Outcome {
     check::connected(&mut cx, check::relaxed(), &RECONNECTING).await?;
     cx.control(Control::RefuseHandshakes(REFUSED as usize))?;
-    let dropped = drop_transport(&cx).await?;
+    let dropped = check::drop_transport(&cx).await?;
     let late = cx.ms(LATE_MS).as_secs_f64() * 1000.0;
     let mut from = dropped;
     let mut delays = Vec::new();
@@ -188,7 +167,7 @@ async fn backoff(mut cx: Ctx) -> Outcome {
 async fn namespaces(mut cx: Ctx) -> Outcome {
     check::connected(&mut cx, check::relaxed(), &RECONNECTING).await?;
     check::open_beside(&cx, "/chat").await?;
-    let dropped = drop_transport(&cx).await?;
+    let dropped = check::drop_transport(&cx).await?;
     let mut joined = std::collections::BTreeSet::new();
     let found = cx
         .saw(
@@ -254,7 +233,7 @@ async fn connect_error(mut cx: Ctx) -> Outcome {
 
 async fn attempt_reset(mut cx: Ctx) -> Outcome {
     check::connected(&mut cx, check::relaxed(), &RECONNECTING).await?;
-    drop_transport(&cx).await?;
+    check::drop_transport(&cx).await?;
     nth_line(
         &cx,
         "connect",
@@ -280,7 +259,7 @@ async fn attempt_reset(mut cx: Ctx) -> Outcome {
         ));
     }
     let first = first.join(", ");
-    drop_transport(&cx).await?;
+    check::drop_transport(&cx).await?;
     let line = nth_line(
         &cx,
         "reconnect_attempt",
@@ -308,7 +287,7 @@ async fn auth(mut cx: Ctx) -> Outcome {
     env.push(("SIOSPEC_AUTH", AUTH));
     cx.start(&env)?;
     cx.event("connect", "/", CONNECT_WAIT_MS).await?;
-    let dropped = drop_transport(&cx).await?;
+    let dropped = check::drop_transport(&cx).await?;
     let again = cx
         .saw(
             "a CONNECT after the transport dropped",

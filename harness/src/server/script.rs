@@ -12,7 +12,10 @@
 //! with an ack, disconnect a namespace, close, send a raw frame or raw
 //! polling packets, release held frames) in the session's own task; the
 //! session's task itself drops the transports, and the HTTP side refuses
-//! handshakes and observes when each polling request is answered.
+//! handshakes and observes when each polling request is answered. With a
+//! [`Recovery`] plan it plays a server with connection state recovery: its
+//! CONNECT replies carry a `pid`, and a reconnection may be restored (the
+//! missed events written before the reply).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -67,6 +70,32 @@ pub struct Plan {
     /// [`Control::Release`] or [`Control::Unhold`]: a `2probe` never released
     /// goes unanswered; an UPGRADE (`5`) held keeps the server on polling.
     pub hold_upgrade: bool,
+    /// Play connection state recovery (socket.io's
+    /// `connectionStateRecovery`); `None`: CONNECT replies carry no `pid`.
+    pub recovery: Option<Recovery>,
+}
+
+/// Connection state recovery as the scripted server plays it. What a
+/// restore needs (the session known, the offset found) is the case's to
+/// script, not checked: the cases judge what the client sends and reports.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Recovery {
+    /// The first `withhold` CONNECT replies of the case carry no `pid`.
+    pub withhold: usize,
+    /// Restore a CONNECT whose data carries a `pid` (a string): these
+    /// events (`["name", ...args]`, text only) are written first, then the
+    /// reply with the sid and pid of the case's previous reply, as socket.io
+    /// writes the missed packets before its CONNECT reply. `None`: every
+    /// reply has a new sid and a new pid.
+    pub restore: Option<Vec<Value>>,
+}
+
+impl Recovery {
+    /// The pid of the reply to the case's `n`th accepted CONNECT (from 1),
+    /// when it carries a new one.
+    pub fn pid(n: usize) -> String {
+        format!("siospec-pid-{n}")
+    }
 }
 
 impl std::fmt::Debug for Plan {
@@ -77,6 +106,7 @@ impl std::fmt::Debug for Plan {
             .field("refuse_websocket", &self.refuse_websocket)
             .field("rewrite_polling", &self.rewrite_polling.is_some())
             .field("hold_upgrade", &self.hold_upgrade)
+            .field("recovery", &self.recovery)
             .finish()
     }
 }
@@ -234,6 +264,11 @@ pub struct Script {
     sessions: Mutex<Vec<mpsc::Sender<Input>>>,
     /// Handshakes still to refuse ([`Control::RefuseHandshakes`]).
     refusals: AtomicUsize,
+    /// CONNECTs accepted so far, every session's (sids and pids are numbered
+    /// by it, so a new session's differ from the last one's).
+    joins: AtomicUsize,
+    /// The sid and pid of the last CONNECT reply that carried a pid.
+    last_pid: Mutex<Option<(String, String)>>,
 }
 
 impl std::fmt::Debug for Script {
@@ -252,6 +287,8 @@ impl Script {
             changed: Notify::new(),
             sessions: Mutex::new(Vec::new()),
             refusals: AtomicUsize::new(0),
+            joins: AtomicUsize::new(0),
+            last_pid: Mutex::new(None),
         })
     }
 
@@ -656,25 +693,79 @@ impl ServerMachine for Tapped {
 /// every ack request with the event's own arguments, records the rest.
 pub struct Scripted {
     script: Arc<Script>,
-    joins: u64,
 }
 
 impl Scripted {
     /// The application of one session under `script`.
     pub fn new(script: Arc<Script>) -> Scripted {
-        Scripted { script, joins: 0 }
+        Scripted { script }
     }
 }
 
 impl Scripted {
+    /// Accepts the CONNECT for `namespace` whose data is `auth`; with a
+    /// [`Recovery`] plan, the reply carries a pid, or restores the session.
     fn accept(
         &mut self,
-        connection: &mut ServerConnection,
+        machine: &mut Tapped,
         now: Instant,
         namespace: &str,
+        auth: &str,
     ) -> Result<(), siospec_codec::session::SendError> {
-        self.joins += 1;
-        connection.accept(now, namespace, &format!("scripted-{}", self.joins))
+        let n = self.script.joins.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut sid = format!("scripted-{n}");
+        let Some(recovery) = &self.script.plan.recovery else {
+            return machine.inner.accept(now, namespace, &sid);
+        };
+        let mut last = self
+            .script
+            .last_pid
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let asked = serde_json::from_str::<serde_json::Value>(auth)
+            .ok()
+            .is_some_and(|a| a.get("pid").is_some_and(serde_json::Value::is_string));
+        // The codec's machine writes the reply (and a restore's missed
+        // events before it), in whichever parser the session speaks.
+        let (accepted, pid) = match (&recovery.restore, last.clone()) {
+            (Some(missed), Some((was_sid, was_pid))) if asked => {
+                sid = was_sid;
+                let missed: Vec<(String, Vec<Vec<u8>>)> = missed
+                    .iter()
+                    .map(|event| {
+                        let (mut json, mut attachments) = (Vec::new(), Vec::new());
+                        siospec_codec::socket::binary::write_json(
+                            event,
+                            &mut json,
+                            &mut attachments,
+                        );
+                        (
+                            String::from_utf8_lossy(&json).into_owned(),
+                            attachments.into_iter().map(<[u8]>::to_vec).collect(),
+                        )
+                    })
+                    .collect();
+                let accepted = machine
+                    .inner
+                    .restore(now, namespace, &sid, &was_pid, &missed);
+                (accepted, Some(was_pid))
+            }
+            _ if n > recovery.withhold => {
+                let pid = Recovery::pid(n);
+                (
+                    machine.inner.accept_recoverable(now, namespace, &sid, &pid),
+                    Some(pid),
+                )
+            }
+            _ => (machine.inner.accept(now, namespace, &sid), None),
+        };
+        if let (Ok(()), Some(pid)) = (&accepted, pid) {
+            self.script.trace.note(format!(
+                "the script answers the CONNECT of {namespace} with sid {sid:?}, pid {pid:?}"
+            ));
+            *last = Some((sid, pid));
+        }
+        accepted
     }
 }
 
@@ -691,7 +782,7 @@ impl Application<Tapped> for Scripted {
                         .find(|(ns, _)| *ns == namespace)
                         .map_or(Answer::Accept, |(_, a)| a.clone());
                     let _ = match answer {
-                        Answer::Accept => self.accept(&mut machine.inner, now, &namespace),
+                        Answer::Accept => self.accept(machine, now, &namespace, &auth),
                         Answer::Hold => Ok(()),
                         Answer::Reject { message, data } => {
                             machine
@@ -750,7 +841,11 @@ impl Application<Tapped> for Scripted {
     fn control(&mut self, machine: &mut Tapped, now: Instant, control: Control) {
         let c = &mut machine.inner;
         let result = match &control {
-            Control::Accept { namespace } => self.accept(c, now, namespace),
+            Control::Accept { namespace } => {
+                // A held CONNECT's data is not kept: a plan that holds
+                // plays no recovery.
+                self.accept(machine, now, namespace, "{}")
+            }
             Control::Emit { namespace, data } => c.emit(now, namespace, data).map(|_| ()),
             Control::Emits { namespace, events } => events
                 .iter()

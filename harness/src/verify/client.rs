@@ -63,6 +63,27 @@ pub async fn connected(cx: &mut Ctx, setup: Setup, env: &[(&str, &str)]) -> Resu
 
 pub use crate::case::client::to_json;
 
+/// Drops the client's transport as a network failure would, and waits for
+/// the server to see its session end; when it did.
+pub async fn drop_transport(cx: &Ctx) -> Result<f64, Stop> {
+    let before = cx
+        .seen()
+        .iter()
+        .filter(|o| matches!(o.seen, Seen::Closed(_)))
+        .count();
+    cx.control(Control::DropTransport)?;
+    let mut closed = 0;
+    cx.saw(
+        "the session end after the transport dropped",
+        REPLY_WAIT_MS,
+        |o| {
+            closed += usize::from(matches!(o.seen, Seen::Closed(_)));
+            (closed > before).then_some(o.t_ms)
+        },
+    )
+    .await
+}
+
 /// The arguments of the first event `name` the server saw on `namespace`.
 pub fn event_args(o: &Observation, namespace: &str, name: &str) -> Option<Vec<Value>> {
     let Seen::Event {

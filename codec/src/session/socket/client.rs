@@ -1,5 +1,7 @@
 //! The Socket.IO client: socket.io-client 4.8's `Manager` (one Engine.IO
-//! session at a time, reconnection with backoff) and its namespace sockets.
+//! session at a time, reconnection with backoff) and its namespace sockets,
+//! with their side of connection state recovery (the pid and the last
+//! offset, sent again in the CONNECT of a reconnection).
 
 use crate::session::later;
 use std::collections::{BTreeMap, VecDeque};
@@ -135,6 +137,11 @@ pub enum ClientEvent {
         namespace: String,
         /// The Socket.IO id the server gave.
         sid: String,
+        /// The server restored the session (connection state recovery):
+        /// its CONNECT reply carried the same `pid` as the one before,
+        /// socket.io-client's `socket.recovered`. The events it missed came
+        /// before the reply and were delivered just before this event.
+        recovered: bool,
     },
     /// The server refused a namespace (a CONNECT_ERROR; it will not be
     /// retried), or answered its CONNECT without a sid (message
@@ -225,6 +232,12 @@ struct Namespace {
     auth: Option<String>,
     state: NsState,
     sid: Option<String>,
+    /// Connection state recovery: the `pid` of the last CONNECT reply (a
+    /// reply without one forgets it, as socket.io-client's `_pid`).
+    pid: Option<String>,
+    /// The last string that ended an event delivered while a pid was known
+    /// (socket.io-client's `_lastOffset`); kept across reconnections.
+    offset: Option<String>,
     send_buffer: VecDeque<(Option<u64>, Encoded)>,
     received: VecDeque<ClientEvent>,
     acks: AckTable,
@@ -241,6 +254,14 @@ struct Namespace {
 /// resolved once. When the connection is lost (and was not closed by the
 /// application or a CONNECT_ERROR / server DISCONNECT of every namespace),
 /// a new Engine.IO session is started after [`Backoff`]'s delay.
+///
+/// Connection state recovery, as socket.io-client 4.8 does it: a CONNECT
+/// reply's `pid` is kept per namespace (a reply without one forgets it);
+/// while one is known, the last element of each event delivered without an
+/// ack request, when a string, is the offset; a reconnection's CONNECT
+/// carries `{pid, offset, ...auth}` (no offset before the first one), and
+/// [`ClientEvent::Connected`] says `recovered` when the reply carries the
+/// same pid again.
 ///
 /// Randomness: each backoff delay uses the value last given to
 /// [`set_random`](Self::set_random) (default 0.5); give a fresh value in
@@ -524,6 +545,8 @@ impl ClientConnection {
                 auth: None,
                 state: NsState::Idle,
                 sid: None,
+                pid: None,
+                offset: None,
                 send_buffer: VecDeque::new(),
                 received: VecDeque::new(),
                 acks: AckTable::new(max),
@@ -663,6 +686,32 @@ impl ClientConnection {
             .values()
             .filter_map(|n| n.acks.next_deadline())
             .min()
+    }
+
+    /// Hands a server event to the application; one that asked for no ack
+    /// and ends with a string, while a pid is known, leaves that string as
+    /// the offset (socket.io-client's `emitEvent`: an ack request's last
+    /// argument is its callback, never a string, and ACK packets do not
+    /// count). The last element of the event array: an event of its name
+    /// alone (`["name"]`) leaves its name, as the official client does.
+    fn deliver(&mut self, event: ClientEvent) {
+        if let ClientEvent::Event {
+            namespace,
+            data,
+            ack: None,
+        } = &event
+        {
+            if let Some(ns) = self.namespaces.get_mut(namespace) {
+                let last = data.elements().and_then(|items| {
+                    let last = *items.last()?;
+                    serde_json::from_str::<String>(last).ok()
+                });
+                if let (Some(_), Some(offset)) = (&ns.pid, last) {
+                    ns.offset = Some(offset);
+                }
+            }
+        }
+        self.push_event(event);
     }
 
     fn push_event(&mut self, event: ClientEvent) {
@@ -817,12 +866,12 @@ impl ClientConnection {
             return;
         }
         ns.state = NsState::Connecting;
-        let auth = ns.auth.clone();
+        let data = connect_data(ns);
         if let Some(encoded) = encode_raw(
             PacketType::Connect,
             namespace,
             None,
-            auth.as_deref(),
+            data.as_deref(),
             Vec::new(),
         ) {
             let _ = self.write(now, encoded);
@@ -852,10 +901,15 @@ impl ClientConnection {
         };
         match kind {
             PacketType::Connect => {
-                let sid = payload
+                let reply = payload
                     .json()
-                    .and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok())
-                    .and_then(|v| v.get("sid").and_then(|s| s.as_str()).map(str::to_owned));
+                    .and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok());
+                let field = |name: &str| {
+                    reply
+                        .as_ref()
+                        .and_then(|v| v.get(name).and_then(|s| s.as_str()).map(str::to_owned))
+                };
+                let (sid, pid) = (field("sid"), field("pid"));
                 let Some(sid) = sid.filter(|s| !s.is_empty()) else {
                     // socket.io-client 4.8 reports a connect_error with this
                     // message and leaves the namespace waiting for a reply
@@ -875,12 +929,17 @@ impl ClientConnection {
                 }
                 ns.state = NsState::Connected;
                 ns.sid = Some(sid.clone());
+                // socket.io-client's `onconnect`: `recovered = pid && _pid
+                // === pid`, then `_pid = pid` (before the buffered events are
+                // delivered, whose offsets therefore count).
+                let recovered = pid.is_some() && ns.pid == pid;
+                ns.pid = pid;
                 let received: Vec<ClientEvent> = ns.received.drain(..).collect();
                 let buffered: Vec<Encoded> = ns.send_buffer.drain(..).map(|(_, e)| e).collect();
                 // socket.io-client's `onconnect`: the events received before
                 // the reply are delivered (`emitBuffered`) before `connect`.
                 for e in received {
-                    self.push_event(e);
+                    self.deliver(e);
                 }
                 for encoded in buffered {
                     let _ = self.write(now, encoded);
@@ -888,6 +947,7 @@ impl ClientConnection {
                 self.push_event(ClientEvent::Connected {
                     namespace: namespace.clone(),
                     sid,
+                    recovered,
                 });
             }
             PacketType::ConnectError => {
@@ -929,7 +989,7 @@ impl ClientConnection {
                     ack,
                 };
                 if ns.state == NsState::Connected {
-                    self.push_event(event);
+                    self.deliver(event);
                 } else if ns.received.len() < max_received {
                     ns.received.push_back(event);
                 }
@@ -1139,4 +1199,29 @@ impl ClientConnection {
         self.pump(now);
         Ok(())
     }
+}
+
+/// The data of a namespace's CONNECT: its auth, and while a pid is known,
+/// `{pid, offset, ...auth}` as socket.io-client's `_sendConnectPacket`
+/// builds it with `Object.assign` (an auth key of the same name wins, in
+/// place; an offset not known yet is left out, as `JSON.stringify` drops
+/// `undefined`).
+fn connect_data(ns: &Namespace) -> Option<String> {
+    let Some(pid) = &ns.pid else {
+        return ns.auth.clone();
+    };
+    let mut data = serde_json::Map::new();
+    data.insert("pid".into(), pid.clone().into());
+    if let Some(offset) = &ns.offset {
+        data.insert("offset".into(), offset.clone().into());
+    }
+    // `connect` checked that the auth is an object.
+    let auth = ns
+        .auth
+        .as_deref()
+        .and_then(|a| serde_json::from_str(a).ok());
+    if let Some(serde_json::Value::Object(auth)) = auth {
+        data.extend(auth);
+    }
+    Some(serde_json::Value::Object(data).to_string())
 }

@@ -171,7 +171,8 @@ fn connect_reply_connects_and_flushes_buffered_emits_and_events() {
         ev[1],
         ClientEvent::Connected {
             namespace: "/".into(),
-            sid: "abc".into()
+            sid: "abc".into(),
+            recovered: false,
         }
     );
     assert_eq!(h.frames(), vec![r#"42["early"]"#]);
@@ -642,6 +643,151 @@ fn leaving_the_last_namespace_over_polling_sends_the_close_packet_once_drained()
         ),
         "{events:?}"
     );
+}
+
+/// Connection state recovery: `connected` with the server's `pid` offered
+/// in the CONNECT reply, then the transport lost and the reconnection's
+/// session opened; returns the reconnection's CONNECT.
+fn recovery_reconnect(h: &mut H) -> String {
+    h.c.handle_websocket_closed(h.now, h.ws);
+    // Past the first attempt's longest delay.
+    let at = h.now + ms(1500);
+    h.now = at;
+    h.c.handle_timeout(at);
+    h.ws = h.open_ws();
+    h.open();
+    h.events();
+    let frames = h.frames();
+    assert_eq!(frames.len(), 1, "one CONNECT: {frames:?}");
+    frames[0].clone()
+}
+
+fn with_pid(auth: Option<&str>) -> H {
+    let mut h = H::new(options());
+    h.c.connect(h.now, "/", auth).unwrap();
+    h.open();
+    h.frames();
+    h.recv(r#"40{"sid":"a","pid":"P1"}"#);
+    h
+}
+
+#[test]
+fn recovery_sends_the_pid_alone_before_any_event() {
+    let mut h = with_pid(None);
+    // socket.io-client 4.8.4 on the wire: `40{"pid":"P1"}`, no offset.
+    assert_eq!(recovery_reconnect(&mut h), r#"40{"pid":"P1"}"#);
+}
+
+#[test]
+fn recovery_offset_is_the_last_string_of_the_latest_event_without_ack() {
+    let mut h = with_pid(None);
+    h.recv(r#"42["e","x","off-1"]"#);
+    h.recv(r#"42["e","off-2"]"#);
+    // Not a string at the end: the offset stays.
+    h.recv(r#"42["e",{"n":1}]"#);
+    // An ack request (its last argument is the callback) and an ACK do not count.
+    h.recv(r#"421["e","off-asked"]"#);
+    h.c.emit_with_ack(h.now, "/", &arr(vec![s("q")]), None)
+        .unwrap();
+    h.recv(r#"430["off-ack"]"#);
+    h.frames();
+    assert_eq!(
+        recovery_reconnect(&mut h),
+        r#"40{"pid":"P1","offset":"off-2"}"#
+    );
+}
+
+#[test]
+fn recovery_an_event_of_its_name_alone_leaves_its_name_as_the_offset() {
+    // As socket.io-client: the last element of the event array is taken.
+    let mut h = with_pid(None);
+    h.recv(r#"42["name-only"]"#);
+    assert_eq!(
+        recovery_reconnect(&mut h),
+        r#"40{"pid":"P1","offset":"name-only"}"#
+    );
+}
+
+#[test]
+fn recovery_keeps_the_auth_beside_pid_and_offset_and_an_auth_key_wins() {
+    let mut h = with_pid(Some(r#"{"token":"t","offset":"mine"}"#));
+    h.recv(r#"42["e","off-1"]"#);
+    // Object.assign({pid, offset}, auth), as measured.
+    assert_eq!(
+        recovery_reconnect(&mut h),
+        r#"40{"pid":"P1","offset":"mine","token":"t"}"#
+    );
+}
+
+#[test]
+fn recovery_no_pid_offered_no_pid_sent() {
+    let mut h = H::connected(options(), "/");
+    h.recv(r#"42["e","off-1"]"#);
+    assert_eq!(recovery_reconnect(&mut h), "40");
+}
+
+#[test]
+fn recovery_a_reply_without_pid_forgets_it() {
+    let mut h = with_pid(None);
+    h.recv(r#"42["e","off-1"]"#);
+    recovery_reconnect(&mut h);
+    h.recv(r#"40{"sid":"b"}"#);
+    assert_eq!(recovery_reconnect(&mut h), "40");
+}
+
+#[test]
+fn recovery_restored_delivers_the_missed_events_in_order_then_connected_recovered() {
+    let mut h = with_pid(None);
+    assert!(matches!(
+        h.events().last(),
+        Some(ClientEvent::Connected {
+            recovered: false,
+            ..
+        })
+    ));
+    h.recv(r#"42["e","off-1"]"#);
+    recovery_reconnect(&mut h);
+    // The server writes the missed events before its CONNECT reply.
+    h.recv(r#"42["missed","m-1","off-2"]"#);
+    h.recv(r#"42["missed","m-2","off-3"]"#);
+    h.recv(r#"40{"sid":"a","pid":"P1"}"#);
+    let ev = h.events();
+    let names: Vec<String> = ev
+        .iter()
+        .map(|e| match e {
+            ClientEvent::Event { data, .. } => data.elements().unwrap().join(","),
+            ClientEvent::Connected { recovered, .. } => format!("connected {recovered}"),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            r#""missed","m-1","off-2""#,
+            r#""missed","m-2","off-3""#,
+            "connected true"
+        ]
+    );
+    // The missed events' offsets count.
+    assert_eq!(
+        recovery_reconnect(&mut h),
+        r#"40{"pid":"P1","offset":"off-3"}"#
+    );
+}
+
+#[test]
+fn recovery_a_new_pid_is_not_recovered() {
+    let mut h = with_pid(None);
+    recovery_reconnect(&mut h);
+    h.recv(r#"40{"sid":"b","pid":"P2"}"#);
+    assert!(matches!(
+        h.events().last(),
+        Some(ClientEvent::Connected {
+            recovered: false,
+            ..
+        })
+    ));
+    assert_eq!(recovery_reconnect(&mut h), r#"40{"pid":"P2"}"#);
 }
 
 fn msgpack_options() -> ClientOptions {

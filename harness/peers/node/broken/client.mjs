@@ -505,6 +505,72 @@ const FAMILIES = {
       return onclose.call(this, reason, description);
     };
   },
+  // Connection state recovery. Sends another pid than the server's.
+  "recovery-pid": () => {
+    const send = Socket.prototype._sendConnectPacket;
+    Socket.prototype._sendConnectPacket = function (data) {
+      const pid = this._pid;
+      if (pid) this._pid = `${pid}-broken`;
+      try {
+        return send.call(this, data);
+      } finally {
+        this._pid = pid;
+      }
+    };
+  },
+  // Keeps the first offset instead of the latest.
+  "recovery-offset": () => {
+    const emitEvent = Socket.prototype.emitEvent;
+    Socket.prototype.emitEvent = function (args) {
+      const first = this._lastOffset;
+      emitEvent.call(this, args);
+      if (first !== undefined) this._lastOffset = first;
+    };
+  },
+  // Sends pid and offset without the auth.
+  "recovery-auth": () => {
+    const send = Socket.prototype._sendConnectPacket;
+    Socket.prototype._sendConnectPacket = function (data) {
+      return send.call(this, this._pid ? undefined : data);
+    };
+  },
+  // Drops the events that came before the CONNECT reply of a restored session.
+  "recovery-missed": () => {
+    const emitBuffered = Socket.prototype.emitBuffered;
+    Socket.prototype.emitBuffered = function () {
+      if (this.recovered) this.receiveBuffer = [];
+      return emitBuffered.call(this);
+    };
+  },
+  // Delivers the missed events of a restore without taking their offsets.
+  "recovery-restored-offset": () => {
+    const emitBuffered = Socket.prototype.emitBuffered;
+    Socket.prototype.emitBuffered = function () {
+      const before = this._lastOffset;
+      emitBuffered.call(this);
+      this._lastOffset = before;
+    };
+  },
+  // Reports no session as recovered.
+  "recovery-recovered": (app) => {
+    app.recovered = () => false;
+  },
+  // Reports every session with a pid as recovered, a new one too.
+  "recovery-not-recovered": (app) => {
+    app.recovered = (socket) => socket._pid !== undefined;
+  },
+  // Tracks offsets without a pid and sends the last one on reconnection.
+  "recovery-no-pid": () => {
+    const emitEvent = Socket.prototype.emitEvent;
+    Socket.prototype.emitEvent = function (args) {
+      emitEvent.call(this, args);
+      if (!this._pid && typeof args[args.length - 1] === "string") this.siospecOffset = args[args.length - 1];
+    };
+    const send = Socket.prototype._sendConnectPacket;
+    Socket.prototype._sendConnectPacket = function (data) {
+      return send.call(this, !this._pid && this.siospecOffset ? { offset: this.siospecOffset, ...data } : data);
+    };
+  },
   // With SIOSPEC_PARSER=msgpack: every packet with bytes is followed by
   // each Buffer as a binary message of its own, as default-parser
   // attachments are.
