@@ -9,6 +9,7 @@ use siospec_codec::{Limits, Profile};
 use crate::case::server::Ctx;
 use crate::case::{Case, Level, Observed, Outcome, Section, Stop};
 use crate::suite::Suite;
+use crate::verify;
 use crate::wire::sio::{self, Sio};
 
 const S: Section = Section {
@@ -218,19 +219,13 @@ async fn run(cx: Ctx, input: Input) -> Outcome {
             s.send_attachment(&b).await?;
         }
     }
-    let closed = s.expect_closed(cx.ms(1000)).await;
-    Sio::connected(&cx).await.map_err(|e| match e {
-        Stop::Fail(m) => Stop::Fail(format!(
-            "the server no longer accepts a new connection: {m}"
-        )),
-        h => h,
-    })?;
     let o = Observed::ok("a new connection still works");
-    Ok(match closed {
-        Ok(d) => o.close_is("closed", d),
-        Err(Stop::Fail(m)) => o.close_not(m),
-        Err(h) => return Err(h),
-    })
+    Ok(
+        match verify::sio::closed_and_still_serving(&cx, &mut s).await? {
+            Ok(d) => o.close_is("closed", d),
+            Err(m) => o.close_not(m),
+        },
+    )
 }
 
 pub fn cases() -> Vec<Case> {

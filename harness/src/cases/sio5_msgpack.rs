@@ -13,8 +13,9 @@ use siospec_codec::socket::binary::Value;
 use siospec_codec::socket::{msgpack, PacketType};
 
 use crate::case::server::Ctx;
-use crate::case::{Case, Observed, Outcome, Section, Stop, Verdict};
+use crate::case::{Case, Observed, Outcome, Section, Verdict};
 use crate::suite::Suite;
+use crate::verify;
 use crate::wire::sio::Sio;
 
 const S: Section = Section {
@@ -54,48 +55,22 @@ async fn refused(cx: Ctx, frame: Option<Vec<u8>>) -> Outcome {
         Some(f) => s.send_msgpack(f).await?,
         None => s.send_text_frame(r#"2["message","x"]"#).await?,
     }
-    let closed = s.expect_closed(cx.ms(1000)).await;
-    Sio::connected(&cx).await.map_err(|e| match e {
-        Stop::Fail(m) => Stop::Fail(format!(
-            "the server no longer accepts a new connection: {m}"
-        )),
-        h => h,
-    })?;
-    Ok(match closed {
-        Ok(d) => Observed::ok(d),
-        Err(Stop::Fail(m)) => Observed::not(m),
-        Err(h) => return Err(h),
-    })
+    Ok(
+        match verify::sio::closed_and_still_serving(&cx, &mut s).await? {
+            Ok(d) => Observed::ok(d),
+            Err(m) => Observed::not(m),
+        },
+    )
 }
 
 /// Where bytes sit in the data of a msgpack frame: the paths of its
-/// msgpack binary (bin or ext type 0) values; `None` when it is not a map
-/// with data, or holds a placeholder object.
+/// msgpack binary (bin or ext type 0) values; an error when it does not
+/// decode, or holds a placeholder object.
 fn inline_bytes(frame: &[u8]) -> Result<Vec<String>, String> {
     let p = msgpack::decode(frame, siospec_codec::Profile::Compat, &Default::default())
         .map_err(|e| format!("the frame does not decode: {e}"))?;
-    fn walk(v: &Value, path: String, out: &mut Vec<String>) -> Result<(), String> {
-        match v {
-            Value::Binary(_) => out.push(path),
-            Value::Array(items) => {
-                for (i, x) in items.iter().enumerate() {
-                    walk(x, format!("{path}[{i}]"), out)?;
-                }
-            }
-            Value::Object(entries) => {
-                if entries.iter().any(|(k, _)| k == "_placeholder") {
-                    return Err(format!("a placeholder object at {path}"));
-                }
-                for (k, x) in entries {
-                    walk(x, format!("{path}.{k}"), out)?;
-                }
-            }
-            _ => {}
-        }
-        Ok(())
-    }
     let mut out = Vec::new();
-    walk(
+    verify::sio::bytes_at(
         p.data.as_ref().unwrap_or(&Value::Null),
         "data".into(),
         &mut out,

@@ -54,28 +54,6 @@ fn event_packet(cx: &Ctx, name: &str) -> Result<Option<msgpack::Packet>, String>
     }))
 }
 
-/// Where bytes sit in `v`; an error for a placeholder object.
-fn bytes_at(v: &Value, path: String, out: &mut Vec<String>) -> Result<(), String> {
-    match v {
-        Value::Binary(_) => out.push(path),
-        Value::Array(items) => {
-            for (i, x) in items.iter().enumerate() {
-                bytes_at(x, format!("{path}[{i}]"), out)?;
-            }
-        }
-        Value::Object(entries) => {
-            if entries.iter().any(|(k, _)| k == "_placeholder") {
-                return Err(format!("a placeholder object at {path}"));
-            }
-            for (k, x) in entries {
-                bytes_at(x, format!("{path}.{k}"), out)?;
-            }
-        }
-        _ => {}
-    }
-    Ok(())
-}
-
 async fn binary_inline(mut cx: Ctx) -> Outcome {
     check::connected(&mut cx, Setup::default(), &WEBSOCKET_ONLY).await?;
     let args = vec![
@@ -93,7 +71,7 @@ async fn binary_inline(mut cx: Ctx) -> Outcome {
         .map_err(Stop::Fail)?
         .ok_or_else(|| Stop::Fail("no msgpack `upload` packet among the client's frames".into()))?;
     let mut at = Vec::new();
-    bytes_at(
+    crate::verify::sio::bytes_at(
         p.data.as_ref().unwrap_or(&Value::Null),
         "data".into(),
         &mut at,

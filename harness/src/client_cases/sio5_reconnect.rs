@@ -17,7 +17,7 @@ use crate::case::client::Ctx;
 use crate::case::{Case, Observed, Outcome, Section, Stop};
 use crate::server::script::{Answer, Control, Observation, Seen};
 use crate::suite::Suite;
-use crate::verify::client::{self as check, CONNECT_WAIT_MS, REPLY_WAIT_MS};
+use crate::verify::client::{self as check, CONNECT_WAIT_MS, RECONNECT_WAIT_MS, REPLY_WAIT_MS};
 
 const S: Section = Section {
     id: "client.sio5.reconnect",
@@ -49,10 +49,6 @@ const LATE_MS: u64 = 500;
 /// Two attempts keep the case within about 5 s (a third would wait up to
 /// 5 s more).
 const REFUSED: u32 = 1;
-
-/// How long after a drop a client that reconnects has done it: the first
-/// attempt's longest delay and a margin.
-const RECONNECT_WAIT_MS: u64 = 1500 + 2000;
 
 /// How long `connect-error` watches for a retry: past the first
 /// reconnection attempt's longest delay.
@@ -287,19 +283,7 @@ async fn auth(mut cx: Ctx) -> Outcome {
     env.push(("SIOSPEC_AUTH", AUTH));
     cx.start(&env)?;
     cx.event("connect", "/", CONNECT_WAIT_MS).await?;
-    let dropped = check::drop_transport(&cx).await?;
-    let again = cx
-        .saw(
-            "a CONNECT after the transport dropped",
-            RECONNECT_WAIT_MS,
-            |o| match &o.seen {
-                Seen::Connect { namespace, auth } if namespace == "/" && o.t_ms > dropped => {
-                    Some(auth.clone())
-                }
-                _ => None,
-            },
-        )
-        .await?;
+    let again = check::reconnection_connect(&cx).await?;
     let got: serde_json::Value = serde_json::from_str(&again).unwrap_or(serde_json::Value::Null);
     let want: serde_json::Value = serde_json::from_str(AUTH).unwrap_or_default();
     if got == want {

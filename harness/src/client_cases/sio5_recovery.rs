@@ -20,9 +20,9 @@ use siospec_codec::socket::binary::Value;
 
 use crate::case::client::{Ctx, Setup};
 use crate::case::{Case, Observed, Outcome, Section, Stop};
-use crate::server::script::{Control, Recovery, Seen};
+use crate::server::script::{Control, Recovery};
 use crate::suite::Suite;
-use crate::verify::client::{self as check, CONNECT_WAIT_MS, REPLY_WAIT_MS};
+use crate::verify::client::{self as check, CONNECT_WAIT_MS, RECONNECT_WAIT_MS, REPLY_WAIT_MS};
 
 const S: Section = Section {
     id: "client.sio5.recovery",
@@ -36,10 +36,6 @@ const RECONNECTING: [(&str, &str); 2] = [
     ("SIOSPEC_TRANSPORTS", "websocket"),
     ("SIOSPEC_RECONNECTION", "true"),
 ];
-
-/// How long after a drop a client that reconnects has done it: the first
-/// attempt's longest delay (1500 ms with the defaults) and a margin.
-const RECONNECT_WAIT_MS: u64 = 1500 + 2000;
 
 /// The auth `auth` gives the client.
 const AUTH: &str = r#"{"token":"siospec-recovery"}"#;
@@ -99,19 +95,7 @@ async fn deliver(cx: &Ctx, args: &[&str]) -> Result<(), Stop> {
 /// Drops the transport and returns the data of the CONNECT for `/` that
 /// follows (`{}` when it carried none).
 async fn reconnection(cx: &Ctx) -> Result<serde_json::Value, Stop> {
-    let dropped = check::drop_transport(cx).await?;
-    let auth = cx
-        .saw(
-            "a CONNECT for `/` after the transport dropped",
-            RECONNECT_WAIT_MS,
-            |o| match &o.seen {
-                Seen::Connect { namespace, auth } if namespace == "/" && o.t_ms > dropped => {
-                    Some(auth.clone())
-                }
-                _ => None,
-            },
-        )
-        .await?;
+    let auth = check::reconnection_connect(cx).await?;
     Ok(serde_json::from_str(&auth).unwrap_or(serde_json::Value::Null))
 }
 

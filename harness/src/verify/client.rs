@@ -84,6 +84,28 @@ pub async fn drop_transport(cx: &Ctx) -> Result<f64, Stop> {
     .await
 }
 
+/// How long after a drop a client that reconnects has done it: the first
+/// attempt's longest delay (1500 ms with socket.io-client's defaults) and a
+/// margin.
+pub const RECONNECT_WAIT_MS: u64 = 1500 + 2000;
+
+/// Drops the client's transport and waits for its CONNECT to `/` on the
+/// reconnection: its data (JSON, `{}` when it carried none).
+pub async fn reconnection_connect(cx: &Ctx) -> Result<String, Stop> {
+    let dropped = drop_transport(cx).await?;
+    cx.saw(
+        "a CONNECT for `/` after the transport dropped",
+        RECONNECT_WAIT_MS,
+        |o| match &o.seen {
+            Seen::Connect { namespace, auth } if namespace == "/" && o.t_ms > dropped => {
+                Some(auth.clone())
+            }
+            _ => None,
+        },
+    )
+    .await
+}
+
 /// The arguments of the first event `name` the server saw on `namespace`.
 pub fn event_args(o: &Observation, namespace: &str, name: &str) -> Option<Vec<Value>> {
     let Seen::Event {

@@ -1,7 +1,7 @@
 //! Checks on Socket.IO packets.
 
 use serde_json::Value;
-use siospec_codec::socket::PacketType;
+use siospec_codec::socket::{binary, PacketType};
 
 use super::fail;
 use crate::case::server::Ctx;
@@ -55,4 +55,48 @@ pub async fn expect_content(
         )));
     }
     Ok(Observed::ok(p.describe()))
+}
+
+/// After a packet that must end the connection: whether `s` closed within
+/// a second (`Ok(how)`, or `Err(what it saw instead)`), once a new
+/// connection has shown that the server still serves (a failure otherwise).
+pub async fn closed_and_still_serving(
+    cx: &Ctx,
+    s: &mut Sio,
+) -> Result<Result<String, String>, Stop> {
+    let closed = s.expect_closed(cx.ms(1000)).await;
+    Sio::connected(cx).await.map_err(|e| match e {
+        Stop::Fail(m) => Stop::Fail(format!(
+            "the server no longer accepts a new connection: {m}"
+        )),
+        h => h,
+    })?;
+    match closed {
+        Ok(d) => Ok(Ok(d)),
+        Err(Stop::Fail(m)) => Ok(Err(m)),
+        Err(h) => Err(h),
+    }
+}
+
+/// Where bytes sit in `v`: the path of each binary value (`data[1].k`);
+/// an error names a placeholder object, which no msgpack packet holds.
+pub fn bytes_at(v: &binary::Value, path: String, out: &mut Vec<String>) -> Result<(), String> {
+    match v {
+        binary::Value::Binary(_) => out.push(path),
+        binary::Value::Array(items) => {
+            for (i, x) in items.iter().enumerate() {
+                bytes_at(x, format!("{path}[{i}]"), out)?;
+            }
+        }
+        binary::Value::Object(entries) => {
+            if entries.iter().any(|(k, _)| k == "_placeholder") {
+                return Err(format!("a placeholder object at {path}"));
+            }
+            for (k, x) in entries {
+                bytes_at(x, format!("{path}.{k}"), out)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
