@@ -28,7 +28,9 @@ async fn the_official_client_in_headless_chromium_passes_every_case_in_serve_mod
     };
     let cases = run.cases(&catalogue).expect("cases selected");
     let outcome = run.execute(&cases, &mut Quiet).await.expect("the run runs");
-    assert_eq!(outcome.results.len(), catalogue.len(), "every case ran");
+    // Every case but the msgpack parser's own, which run with --parser msgpack.
+    let default_parser = catalogue.iter().filter(|c| c.parser.is_none()).count();
+    assert_eq!(outcome.results.len(), default_parser, "every case ran");
     let not_ok: Vec<String> = outcome
         .results
         .iter()

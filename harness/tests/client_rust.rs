@@ -31,7 +31,9 @@ async fn siospec_s_own_client_passes_every_case() {
     };
     let cases = run.cases(&catalogue).expect("cases selected");
     let outcome = run.execute(&cases, &mut Quiet).await.expect("the run runs");
-    assert_eq!(outcome.results.len(), catalogue.len(), "every case ran");
+    // Every case but the msgpack parser's own, which run with --parser msgpack.
+    let default_parser = catalogue.iter().filter(|c| c.parser.is_none()).count();
+    assert_eq!(outcome.results.len(), default_parser, "every case ran");
     assert!(
         outcome.description.contains("(embedded)"),
         "{}",
