@@ -163,7 +163,7 @@ pub(super) async fn matrix(args: MatrixArgs) -> i32 {
         return EXIT_HARNESS;
     }
     let elapsed_ms = clock.elapsed().as_secs_f64() * 1000.0;
-    match matrix::write(&dir, args.quick, elapsed_ms) {
+    match matrix::write(&dir, args.quick) {
         Ok(m) => {
             println!("{}", matrix::summary_table(&m));
             println!(

@@ -183,9 +183,25 @@ pub(super) fn collect(
                 });
                 continue;
             };
-            let severity = baselines
+            let accepted_by = baselines
                 .get(&imp.target)
-                .and_then(|b| b.accepts(&imp.target, &case.id, summary.verdict))
+                .and_then(|b| b.accepts(&imp.target, &case.id, summary.verdict));
+            // A msgpack run's deviation that its implementation's own entry
+            // accepts, and that the default-parser run showed too, is that
+            // run's finding already: listed once.
+            let base = crate::runner::implementation_of(&imp.target);
+            let shown_by_base = base.is_some_and(|base| {
+                accepted_by.is_some_and(|a| a.target != imp.target)
+                    && runs
+                        .targets
+                        .get(base)
+                        .and_then(|r| r.cases.get(&case.id))
+                        .is_some_and(|c| c.verdict == summary.verdict && c.accepted.is_some())
+            });
+            if shown_by_base {
+                continue;
+            }
+            let severity = accepted_by
                 .and_then(|a| a.severity)
                 .map(|s| s.name().to_owned());
             let (doc, url) = report::spec_document(case.section.suite);

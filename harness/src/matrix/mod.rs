@@ -231,7 +231,8 @@ pub struct MatrixIndex {
     pub generator: String,
     /// When the matrix was written (UTC, RFC 3339).
     pub written: String,
-    /// Wall time of the last `siospec matrix` that wrote it, in milliseconds.
+    /// The wall times of its runs added up, in milliseconds (a run that
+    /// `--only` repeats counts with its new time).
     pub duration_ms: f64,
     /// Whether that was the quick form (long-waiting cases SKIPPED).
     pub quick: bool,
@@ -397,13 +398,14 @@ fn implementation(target: &str, run: &TargetRun) -> Implementation {
 
 /// Reads `dir/runs/index.json` and writes `index.json`, `matrix.md`,
 /// `matrix.html` and `findings.md` into `dir`; returns the index written.
-pub fn write(dir: &Path, quick: bool, duration_ms: f64) -> Result<MatrixIndex, String> {
+pub fn write(dir: &Path, quick: bool) -> Result<MatrixIndex, String> {
     let runs_dir = dir.join(RUNS_DIR);
     let index_path = runs_dir.join("index.json");
     let text = std::fs::read_to_string(&index_path)
         .map_err(|e| format!("cannot read {}: {e}", index_path.display()))?;
     let runs: Index =
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", index_path.display()))?;
+    let duration_ms = runs.targets.values().map(|t| t.duration_ms).sum();
     let catalogue: Vec<Case> = crate::cases::all()
         .into_iter()
         .chain(crate::client_cases::all())

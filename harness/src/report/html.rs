@@ -688,7 +688,7 @@ pub fn matrix_page(
     use crate::matrix::Kind;
     let mut body = String::from("<h1 id=\"top\">siospec interoperability matrix</h1>\n");
     body.push_str(&format!(
-        "<p>{} — written {}{}, in {:.0} s. {} implementation run(s), {} finding(s), {} unchecked non-OK verdict(s). \
+        "<p>{} — written {}{}; its runs took {:.0} s. {} implementation run(s), {} finding(s), {} unchecked non-OK verdict(s). \
          Also: <a href=\"findings.md\">findings.md</a>, <a href=\"matrix.md\">matrix.md</a>, \
          the runs' conformance report <a href=\"{runs_dir}/report.html\">{runs_dir}/report.html</a>.</p>\n",
         esc(&m.generator),
