@@ -747,7 +747,7 @@ mod write_tests {
             ],
         )
         .expect("written");
-        let m = write(&dir, false, 5.0).expect("matrix written");
+        let m = write(&dir, false).expect("matrix written");
         assert_eq!(m.implementations.len(), 2);
         assert_eq!(m.implementations[0].kind, Kind::Official);
         assert_eq!(m.findings.len(), 1);
