@@ -50,7 +50,18 @@ async fn run_some_with(
     selection: Selection,
     parser: Parser,
 ) -> Result<Vec<CaseResult>, String> {
+    run_timed(client, selection, parser).await.0
+}
+
+/// [`run_some_with`], and how long the run took once its turn came (the
+/// wait for the other tests' runs left out).
+async fn run_timed(
+    client: Client,
+    selection: Selection,
+    parser: Parser,
+) -> (Result<Vec<CaseResult>, String>, Duration) {
     let _alone = ONE_RUN_AT_A_TIME.lock().await;
+    let start = Instant::now();
     let catalogue = siospec::client_cases::all();
     let run = Run {
         target: Target::Client(client),
@@ -63,7 +74,8 @@ async fn run_some_with(
         baseline: None,
     };
     let cases = run.cases(&catalogue).expect("cases selected");
-    Ok(run.execute(&cases, &mut Quiet).await?.results)
+    let outcome = run.execute(&cases, &mut Quiet).await.map(|o| o.results);
+    (outcome, start.elapsed())
 }
 
 fn node(family: Option<&str>) -> Client {
@@ -484,18 +496,13 @@ async fn a_driver_that_crashes_or_hangs_mid_run_fails_its_cases_with_its_stderr(
         ("crash", "crashing on purpose"),
         ("hang", "hanging on purpose"),
     ] {
-        let start = Instant::now();
-        let results = run_some(node(Some(family)), selection.clone())
-            .await
-            .expect("the probe sees the session open");
+        let (results, took) =
+            run_timed(node(Some(family)), selection.clone(), Parser::Default).await;
+        let results = results.expect("the probe sees the session open");
         // A hanging driver holds each case for its connect wait (8 s), four
         // cases at a time.
         let bound = Duration::from_secs(results.len().div_ceil(4) as u64 * 8 + 40);
-        assert!(
-            start.elapsed() < bound,
-            "{family} took {:?}, more than {bound:?}",
-            start.elapsed()
-        );
+        assert!(took < bound, "{family} took {took:?}, more than {bound:?}");
         let failed: Vec<&CaseResult> = results
             .iter()
             .filter(|r| r.verdict != Verdict::Ok)
@@ -543,14 +550,17 @@ async fn a_command_that_makes_no_request_stops_the_run_with_what_it_said() {
         ),
         (hang.as_str(), "made no request within 10 s", 20),
     ] {
-        let start = Instant::now();
-        let refused = run_some(Client::exec("broken", command), Selection::default())
-            .await
-            .expect_err("the probe refuses a command that makes no request");
+        // Timed from its turn: the other tests' runs hold the lock for minutes.
+        let (refused, took) = run_timed(
+            Client::exec("broken", command),
+            Selection::default(),
+            Parser::Default,
+        )
+        .await;
+        let refused = refused.expect_err("the probe refuses a command that makes no request");
         assert!(
-            start.elapsed() < Duration::from_secs(bound),
-            "`{command}` took {:?}",
-            start.elapsed()
+            took < Duration::from_secs(bound),
+            "`{command}` took {took:?}"
         );
         assert!(refused.contains(said), "{refused}");
         assert!(refused.contains("driver: "), "no stderr in: {refused}");
