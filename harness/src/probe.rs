@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use siospec_codec::engine::handshake::Handshake;
-use siospec_codec::engine::{v3, v4, Data, PacketType};
+use siospec_codec::engine::{self, v3, v4, Data, PacketType};
 use siospec_codec::session::socket::Parser;
 use siospec_codec::socket::binary::Value;
 use siospec_codec::socket::{msgpack, PacketType as SocketPacketType};
@@ -516,7 +516,6 @@ async fn polling_connects(http: &Http, path: &str, query: &str) -> bool {
 /// map `{type: 0, nsp: "/"}`, as a `b` message) gets a msgpack CONNECT reply
 /// with a sid.
 async fn polling_connects_msgpack(http: &Http, path: &str) -> bool {
-    use base64::Engine as _;
     let Ok(r) = http.send(get(path, "EIO=4&transport=polling")).await else {
         return false;
     };
@@ -526,10 +525,14 @@ async fn polling_connects_msgpack(http: &Http, path: &str) -> bool {
     let q = format!("EIO=4&transport=polling&sid={sid}");
     let mut connect = Vec::new();
     msgpack::encode(SocketPacketType::Connect, "/", None, None, &mut connect);
-    let body = format!(
-        "b{}",
-        base64::engine::general_purpose::STANDARD.encode(&connect)
+    // A polling payload of one binary message (`b` and base64, by the codec).
+    let mut body = Vec::new();
+    v4::encode(
+        &engine::Packet::binary(connect.as_slice()),
+        false,
+        &mut body,
     );
+    let body = String::from_utf8_lossy(&body);
     let answered = matches!(http.send(post(path, &q, &body)).await, Ok(r) if r.status == 200);
     let mut connected = false;
     for _ in 0..3 {

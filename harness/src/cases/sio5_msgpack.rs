@@ -133,8 +133,11 @@ pub fn cases() -> Vec<Case> {
             .outcome("as-null", Verdict::Ok, "`message-back` with nil in its place (a server whose data model is JSON; the official client reads null)")
             .run(|cx| async move {
                 let mut s = Sio::connected(&cx).await?;
-                let data: Vec<u8> = [&[0x93, 0xa7][..], b"message", &[0xd4, 0, 0], &[0xa1, b'x']].concat();
-                s.send_msgpack(&map(&[("type", &[2]), ("nsp", &[0xa1, b'/']), ("data", &data)])).await?;
+                // ["message", undefined, "x"], written by the codec (`d4 00 00`).
+                let data = Value::Array(vec![Value::String("message".into()), Value::Undefined, Value::String("x".into())]);
+                let mut frame = Vec::new();
+                msgpack::encode(PacketType::Event, "/", None, Some(&data), &mut frame);
+                s.send_msgpack(&frame).await?;
                 let p = s.expect(cx.ms(2000), "`message-back`").await?;
                 let second = match &p.value {
                     Some(Value::Array(items)) if items.len() == 3 && items[0] == Value::String("message-back".into()) && items[2] == Value::String("x".into()) => items[1].clone(),

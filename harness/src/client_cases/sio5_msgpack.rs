@@ -85,18 +85,15 @@ async fn binary_inline(mut cx: Ctx) -> Outcome {
 
 async fn undefined(mut cx: Ctx) -> Outcome {
     check::connected(&mut cx, Setup::default(), &WEBSOCKET_ONLY).await?;
-    // ["echo", undefined, "x"]
-    let data: Vec<u8> = [&[0x93, 0xa4][..], b"echo", &[0xd4, 0, 0, 0xa1, b'x']].concat();
-    let frame = [
-        &[0x83, 0xa4][..],
-        b"type",
-        &[2, 0xa3],
-        b"nsp",
-        &[0xa1, b'/', 0xa4],
-        b"data",
-        &data,
-    ]
-    .concat();
+    // ["echo", undefined, "x"], written by the codec (`d4 00 00`): through
+    // the scripted server's machine, whose data model is JSON, it would be null.
+    let data = Value::Array(vec![
+        Value::String("echo".into()),
+        Value::Undefined,
+        Value::String("x".into()),
+    ]);
+    let mut frame = Vec::new();
+    msgpack::encode(PacketType::Event, "/", None, Some(&data), &mut frame);
     cx.control(Control::Raw(Frame::Binary(frame)))?;
     cx.saw("`echo-back`", REPLY_WAIT_MS, |o| {
         check::event_args(o, "/", "echo-back")

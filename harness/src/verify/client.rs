@@ -203,7 +203,7 @@ pub fn header(parser: Parser, o: &Observation) -> Option<Header> {
             return None;
         };
         let p = msgpack::decode(frame, Profile::Compat, &Limits::default()).ok()?;
-        let (kind, _, _, attachments) = crate::wire::sio::text_form(&p);
+        let form = siospec_codec::session::socket::msgpack_to_text(&p);
         let name = match (&p.data, p.kind) {
             (Some(Value::Array(items)), PacketType::Event) => match items.first() {
                 Some(Value::String(s)) => Some(s.clone()),
@@ -212,9 +212,9 @@ pub fn header(parser: Parser, o: &Observation) -> Option<Header> {
             _ => None,
         };
         return Some(Header {
-            kind,
+            kind: form.kind,
             id: p.ack_id.and_then(AckId::exact),
-            attachments: attachments.len(),
+            attachments: form.attachments.len(),
             name,
         });
     }

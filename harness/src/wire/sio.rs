@@ -17,7 +17,7 @@ use std::time::Duration;
 use serde_json::Value;
 use siospec_codec::engine::handshake::Handshake;
 use siospec_codec::engine::{self, Data};
-use siospec_codec::session::socket::Parser;
+use siospec_codec::session::socket::{self as session_socket, Parser};
 use siospec_codec::socket::binary;
 use siospec_codec::socket::{self, msgpack, AckId, PacketType, Reassembler, Step, Version};
 use siospec_codec::{Limits, Profile};
@@ -392,17 +392,18 @@ impl Sio {
                 ))
             }
         };
-        let (kind, raw, json, attachments) = text_form(&p);
-        self.trace.note(format!("msgpack frame read as {raw}"));
+        let form = session_socket::msgpack_to_text(&p);
+        self.trace
+            .note(format!("msgpack frame read as {}", form.text));
         Got::Packet(SioPacket {
-            kind,
+            kind: form.kind,
             nsp: p.namespace.clone(),
             id: p.ack_id.and_then(AckId::exact),
-            data: json.and_then(|j| serde_json::from_str(&j).ok()),
+            data: form.json.and_then(|j| serde_json::from_str(&j).ok()),
             value: p.data,
-            attachments,
+            attachments: form.attachments,
             frame: Some(frame.to_vec()),
-            raw,
+            raw: form.text,
         })
     }
 
@@ -617,62 +618,12 @@ fn to_msgpack(text: &str, attachments: Vec<Vec<u8>>) -> Result<Vec<u8>, Stop> {
     if canonical != text.as_bytes() {
         return Err(na());
     }
-    let data = match p.payload {
-        None => None,
-        Some(_) if p.kind.is_binary() => {
-            let mut r = Reassembler::new(Version::V5, Profile::Compat, limits);
-            let mut done = None;
-            if !matches!(r.push_text(text), Ok(Step::NeedsAttachments(_))) {
-                return Err(na());
-            }
-            for a in attachments {
-                done = r.push_binary(a).map_err(|_| na())?;
-            }
-            Some(done.ok_or_else(na)?.into_value().map_err(|_| na())?)
-        }
-        Some(json) => Some(binary::Value::from(json.to_value().map_err(|_| na())?)),
-    };
-    let kind = match p.kind {
-        PacketType::BinaryEvent => PacketType::Event,
-        PacketType::BinaryAck => PacketType::Ack,
-        other => other,
-    };
+    // The default parser's refusals are its own rules (the sio5.msgpack
+    // cases hold the msgpack parser's); the rest is the codec's conversion.
+    let p = session_socket::msgpack_from_text(text, attachments).ok_or_else(na)?;
     let mut frame = Vec::new();
-    msgpack::encode(kind, p.namespace, p.ack_id, data.as_ref(), &mut frame);
+    msgpack::encode(p.kind, &p.namespace, p.ack_id, p.data.as_ref(), &mut frame);
     Ok(frame)
-}
-
-/// A msgpack packet in the default parser's text: its type there (binary
-/// when its data holds bytes), the header (with placeholders), its JSON
-/// payload and the attachments.
-pub fn text_form(p: &msgpack::Packet) -> (PacketType, String, Option<String>, Vec<Vec<u8>>) {
-    let mut json = Vec::new();
-    let mut attachments = Vec::new();
-    if let Some(d) = &p.data {
-        binary::write_json(d, &mut json, &mut attachments);
-    }
-    let attachments: Vec<Vec<u8>> = attachments.into_iter().map(<[u8]>::to_vec).collect();
-    let json = p
-        .data
-        .as_ref()
-        .map(|_| String::from_utf8_lossy(&json).into_owned());
-    let kind = match (p.kind, attachments.is_empty()) {
-        (PacketType::Event, false) => PacketType::BinaryEvent,
-        (PacketType::Ack, false) => PacketType::BinaryAck,
-        (kind, _) => kind,
-    };
-    let mut packet = socket::Packet::new(kind, &p.namespace, None);
-    packet.ack_id = p.ack_id;
-    packet.attachments = attachments.len();
-    packet.payload = json.as_deref().and_then(|j| socket::Json::parse(j).ok());
-    let mut out = Vec::new();
-    socket::encode(&packet, &mut out);
-    (
-        kind,
-        String::from_utf8_lossy(&out).into_owned(),
-        json,
-        attachments,
-    )
 }
 
 /// `["name", ...args]` with each of `bytes` as an argument, as

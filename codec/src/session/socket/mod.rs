@@ -22,7 +22,7 @@ pub use client::{
     CONNECT_WITHOUT_SID,
 };
 pub use data::{DataError, Payload};
-pub use parser::Parser;
+pub use parser::{msgpack_from_text, msgpack_to_text, Parser, TextForm};
 pub use recovery::{Recovery, Restored, MAX_STORED_PACKETS};
 pub use server::{ServerConnection, ServerEvent, ServerOptions};
 

@@ -133,20 +133,7 @@ impl PacketDecoder {
             (Parser::Msgpack, Message::Binary(bytes)) => {
                 let p = msgpack::decode(&bytes, self.profile, &self.limits)
                     .map_err(Violation::Decode)?;
-                let (json, attachments) = match &p.data {
-                    None => (None, Vec::new()),
-                    Some(data) => {
-                        let mut json = Vec::new();
-                        let mut attachments = Vec::new();
-                        binary::write_json(data, &mut json, &mut attachments);
-                        let attachments: Vec<Vec<u8>> =
-                            attachments.into_iter().map(<[u8]>::to_vec).collect();
-                        (
-                            Some(String::from_utf8_lossy(&json).into_owned()),
-                            attachments,
-                        )
-                    }
-                };
+                let (json, attachments) = json_form(p.data.as_ref());
                 let has_binary = !attachments.is_empty();
                 Ok(Some(Inbound {
                     kind: p.kind,
@@ -185,38 +172,11 @@ pub(crate) fn messages(parser: Parser, encoded: Encoded) -> Option<Vec<Message>>
             Some(out)
         }
         Parser::Msgpack => {
-            // The machines wrote the packet as the default parser would; read
-            // it back and write the same packet as a msgpack map. Our own
-            // output: the default parser's bounds (ten attachments…) are not
-            // this parser's.
-            let limits = Limits {
-                max_payload_bytes: usize::MAX,
-                max_attachments: usize::MAX,
-                max_ack_id_digits: usize::MAX,
-                max_namespace_len: usize::MAX,
-                ..Limits::default()
-            };
-            let p = socket::decode(&encoded.text, Version::V5, Profile::Compat, &limits).ok()?;
-            let data = match p.payload {
-                None => None,
-                Some(json) if p.kind.is_binary() => Some(
-                    binary::reconstruct(
-                        json.as_str(),
-                        encoded.attachments,
-                        Profile::Compat,
-                        limits.max_json_depth,
-                    )
-                    .ok()?,
-                ),
-                Some(json) => Some(plain_value(json.as_str()).ok()?),
-            };
-            let kind = match p.kind {
-                PacketType::BinaryEvent => PacketType::Event,
-                PacketType::BinaryAck => PacketType::Ack,
-                other => other,
-            };
+            // The machines wrote the packet as the default parser would: the
+            // same packet as a msgpack map.
+            let p = msgpack_from_text(&encoded.text, encoded.attachments)?;
             let mut out = Vec::new();
-            msgpack::encode(kind, p.namespace, p.ack_id, data.as_ref(), &mut out);
+            msgpack::encode(p.kind, &p.namespace, p.ack_id, p.data.as_ref(), &mut out);
             Some(vec![Message::Binary(out)])
         }
     }
@@ -228,4 +188,124 @@ pub(crate) fn message_count(parser: Parser, encoded: &Encoded) -> usize {
         Parser::Default => 1 + encoded.attachments.len(),
         Parser::Msgpack => 1,
     }
+}
+
+/// A packet of the msgpack parser as the default parser writes the same
+/// packet ([`msgpack_to_text`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextForm {
+    /// Its type there: BINARY_EVENT / BINARY_ACK when its data holds bytes.
+    pub kind: PacketType,
+    /// The packet's text (a binary packet's header, placeholders in place).
+    pub text: String,
+    /// Its JSON payload, placeholders in place; `None` without data.
+    pub json: Option<String>,
+    /// The bytes of its data, in placeholder order.
+    pub attachments: Vec<Vec<u8>>,
+}
+
+/// The data as JSON with placeholders, and the bytes they stand for.
+fn json_form(data: Option<&binary::Value>) -> (Option<String>, Vec<Vec<u8>>) {
+    let Some(data) = data else {
+        return (None, Vec::new());
+    };
+    let mut json = Vec::new();
+    let mut attachments = Vec::new();
+    binary::write_json(data, &mut json, &mut attachments);
+    (
+        Some(String::from_utf8_lossy(&json).into_owned()),
+        attachments.into_iter().map(<[u8]>::to_vec).collect(),
+    )
+}
+
+/// `p` as the default parser writes the same packet: bytes become
+/// attachments behind placeholders, and an event or ack holding bytes a
+/// binary packet.
+///
+/// ```
+/// use siospec_codec::session::socket::msgpack_to_text;
+/// use siospec_codec::socket::binary::Value;
+/// use siospec_codec::socket::{msgpack, PacketType};
+///
+/// let p = msgpack::Packet {
+///     kind: PacketType::Event,
+///     namespace: "/".into(),
+///     ack_id: None,
+///     data: Some(Value::Array(vec![Value::String("up".into()), Value::Binary(vec![1])])),
+/// };
+/// let form = msgpack_to_text(&p);
+/// assert_eq!(form.kind, PacketType::BinaryEvent);
+/// assert_eq!(form.text, r#"51-["up",{"_placeholder":true,"num":0}]"#);
+/// assert_eq!(form.attachments, [vec![1u8]]);
+/// ```
+pub fn msgpack_to_text(p: &msgpack::Packet) -> TextForm {
+    let (json, attachments) = json_form(p.data.as_ref());
+    let kind = match (p.kind, attachments.is_empty()) {
+        (PacketType::Event, false) => PacketType::BinaryEvent,
+        (PacketType::Ack, false) => PacketType::BinaryAck,
+        (kind, _) => kind,
+    };
+    let mut packet = socket::Packet::new(kind, &p.namespace, None);
+    packet.ack_id = p.ack_id;
+    packet.attachments = attachments.len();
+    packet.payload = json.as_deref().and_then(|j| socket::Json::parse(j).ok());
+    let mut out = Vec::new();
+    socket::encode(&packet, &mut out);
+    TextForm {
+        kind,
+        text: String::from_utf8_lossy(&out).into_owned(),
+        json,
+        attachments,
+    }
+}
+
+/// The msgpack packet for the packet the default parser writes as `text`
+/// followed by `attachments` (binary types become EVENT / ACK, bytes go
+/// back in place of their placeholders, object keys keep their order);
+/// `None` when `text` is not a packet or its attachments do not fit. The
+/// default parser's bounds (ten attachments…) are not applied: they are
+/// not the msgpack parser's.
+///
+/// ```
+/// use siospec_codec::session::socket::msgpack_from_text;
+/// use siospec_codec::socket::binary::Value;
+/// use siospec_codec::socket::PacketType;
+///
+/// let p = msgpack_from_text(r#"51-/chat,["up",{"_placeholder":true,"num":0}]"#, vec![vec![7]]).unwrap();
+/// assert_eq!((p.kind, p.namespace.as_str()), (PacketType::Event, "/chat"));
+/// assert_eq!(p.data, Some(Value::Array(vec![Value::String("up".into()), Value::Binary(vec![7])])));
+/// ```
+pub fn msgpack_from_text(text: &str, attachments: Vec<Vec<u8>>) -> Option<msgpack::Packet> {
+    let limits = Limits {
+        max_payload_bytes: usize::MAX,
+        max_attachments: usize::MAX,
+        max_ack_id_digits: usize::MAX,
+        max_namespace_len: usize::MAX,
+        ..Limits::default()
+    };
+    let p = socket::decode(text, Version::V5, Profile::Compat, &limits).ok()?;
+    let data = match p.payload {
+        None => None,
+        Some(json) if p.kind.is_binary() => Some(
+            binary::reconstruct(
+                json.as_str(),
+                attachments,
+                Profile::Compat,
+                limits.max_json_depth,
+            )
+            .ok()?,
+        ),
+        Some(json) => Some(plain_value(json.as_str()).ok()?),
+    };
+    let kind = match p.kind {
+        PacketType::BinaryEvent => PacketType::Event,
+        PacketType::BinaryAck => PacketType::Ack,
+        other => other,
+    };
+    Some(msgpack::Packet {
+        kind,
+        namespace: p.namespace.to_owned(),
+        ack_id: p.ack_id,
+        data,
+    })
 }
