@@ -118,7 +118,16 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
 
 /// utime + stime of process `pid` (all threads) from /proc/PID/stat, in clock ticks.
 pub fn cpu_ticks(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    ticks_in(&format!("/proc/{pid}/stat"))
+}
+
+/// utime + stime of thread `tid` of process `pid`, in clock ticks.
+pub fn thread_cpu_ticks(pid: u32, tid: u32) -> Option<u64> {
+    ticks_in(&format!("/proc/{pid}/task/{tid}/stat"))
+}
+
+fn ticks_in(path: &str) -> Option<u64> {
+    let stat = std::fs::read_to_string(path).ok()?;
     // The command name may hold spaces; the fields after its `)` are fixed.
     let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
     let utime: u64 = fields.get(11)?.parse().ok()?;

@@ -55,6 +55,7 @@ fn point(scenario: Scenario, target: &str, clients: usize, throughput: f64, p99:
             max: p99 * 3.0,
         }),
         server_cpu: (target != "sink").then_some(0.97),
+        generator_cpu: Some(0.8),
         memory: None,
         errors: 0,
         lost: 0,

@@ -396,7 +396,7 @@ async fn close_ws(mut link: WsLink) {
         for msg in link.out.drain(..) {
             ws.feed(msg).await.ok()?;
         }
-        ws.close(None).await.ok()?;
+        WebSocketStream::close(ws, None).await.ok()?;
         while ws.next().await.is_some() {}
         Some(())
     };

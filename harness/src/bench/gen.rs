@@ -1,6 +1,12 @@
-//! The load generator: N [`Conn`] clients on the multi-threaded runtime,
-//! playing one scenario against one server for a warm-up and a measured
-//! window.
+//! The load generator: N clients playing one scenario against one server
+//! for a warm-up and a measured window.
+//!
+//! Over WebSocket the clients are [`Lean`] (the codec's decoders without
+//! the client machine); over long-polling they are the full [`Conn`]. They
+//! run on one single-threaded runtime per core ([`Cores`]), each client on
+//! one of them for its whole life: no work stealing, no task moving between
+//! caches, which measured cheaper than tokio's multi-threaded scheduler for
+//! thousands of small tasks (reports/bench/load.md).
 //!
 //! Latencies go into one HDR histogram per client, merged at the end, so
 //! recording never contends on a lock.
@@ -9,12 +15,16 @@ use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use std::net::{IpAddr, Ipv4Addr};
+
 use hdrhistogram::Histogram;
 use siospec_codec::session::socket::ClientEvent;
 use siospec_codec::socket::binary::Value;
-use tokio::sync::{mpsc, watch, Notify, Semaphore};
+use siospec_codec::socket::{AckId, Json, PacketType};
+use tokio::sync::{mpsc, oneshot, watch, Notify, Semaphore};
 
 use super::conn::{Conn, Transport};
+use super::lean::{self, Incoming, Lean};
 use super::stats::{self, Latency, Scenario};
 
 const SETUP: u8 = 0;
@@ -23,7 +33,14 @@ const MEASURE: u8 = 2;
 const STOP: u8 = 3;
 
 /// The echo payload: a short chat-sized string.
-const PAYLOAD: &str = "siospec load generator, echo payload of 64 bytes...............";
+macro_rules! echo_payload {
+    () => {
+        "siospec load generator, echo payload of 64 bytes..............."
+    };
+}
+const PAYLOAD: &str = echo_payload!();
+/// The echo's arguments as JSON: the event name and the payload.
+const ECHO_ARGS: &str = concat!("[\"message-with-ack\",\"", echo_payload!(), "\"]");
 
 /// Connections opened at the same time while clients are set up, so the
 /// servers' accept backlogs (Node's is 511) never overflow into SYN retries.
@@ -49,6 +66,77 @@ pub struct PointSpec {
     pub duration: Duration,
     /// Longest wait for the clients to connect before the run starts.
     pub connect_timeout: Duration,
+    /// Spread the clients' source addresses over 127.0.0.0/8 (from
+    /// 127.0.1.0 on, `first_source` first), so that the ephemeral ports of
+    /// one address do not bound the count. Loopback servers only.
+    pub spread_sources: bool,
+    /// The index of this generator's first client among all generator
+    /// processes, so that processes use distinct source addresses.
+    pub first_source: usize,
+}
+
+/// Clients sharing one source address (well under the ~28,000 ephemeral
+/// ports Linux gives each).
+const CLIENTS_PER_SOURCE: usize = 1_000;
+
+/// The source address of the `index`th client: 127.0.(1 + index / 1,000 / 254).(1 + index / 1,000 % 254).
+pub(crate) fn source_address(index: usize) -> IpAddr {
+    let block = index / CLIENTS_PER_SOURCE;
+    let third = 1 + block / 254;
+    let fourth = 1 + block % 254;
+    IpAddr::V4(Ipv4Addr::new(127, 0, third.min(255) as u8, fourth as u8))
+}
+
+/// One single-threaded tokio runtime per core, each on a thread of its own,
+/// stopped (with every task still on it) when dropped.
+pub(crate) struct Cores {
+    handles: Vec<tokio::runtime::Handle>,
+    stops: Vec<oneshot::Sender<()>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Cores {
+    /// As many runtimes as this machine has logical cores.
+    pub(crate) fn start() -> std::io::Result<Cores> {
+        let n = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let mut cores = Cores {
+            handles: Vec::new(),
+            stops: Vec::new(),
+            threads: Vec::new(),
+        };
+        for i in 0..n {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let (stop, stopped) = oneshot::channel::<()>();
+            cores.handles.push(runtime.handle().clone());
+            cores.stops.push(stop);
+            cores.threads.push(
+                std::thread::Builder::new()
+                    .name(format!("siospec-gen-{i}"))
+                    .spawn(move || {
+                        let _ = runtime.block_on(stopped);
+                    })?,
+            );
+        }
+        Ok(cores)
+    }
+
+    /// The runtime of the `i`th client.
+    pub(crate) fn handle(&self, i: usize) -> &tokio::runtime::Handle {
+        &self.handles[i % self.handles.len()]
+    }
+}
+
+impl Drop for Cores {
+    fn drop(&mut self) {
+        for stop in self.stops.drain(..) {
+            let _ = stop.send(());
+        }
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
 }
 
 /// A moment in a run at which the caller samples the server process.
@@ -79,6 +167,8 @@ pub struct Measured {
 struct Ctx {
     authority: Arc<str>,
     transport: Transport,
+    spread_sources: bool,
+    first_source: usize,
     phase: AtomicU8,
     epoch: Instant,
     delivered: AtomicU64,
@@ -130,10 +220,17 @@ enum Role {
 
 /// Runs `spec` against the Socket.IO server at `authority` (`host:port`),
 /// calling `mark` at the start and end of the measured window.
-pub async fn run_point(spec: &PointSpec, authority: &str, mark: &mut dyn FnMut(Mark)) -> Measured {
+pub async fn run_point(
+    spec: &PointSpec,
+    authority: &str,
+    cores: &Cores,
+    mark: &mut dyn FnMut(Mark),
+) -> Measured {
     let ctx = Arc::new(Ctx {
         authority: Arc::from(authority),
         transport: spec.transport,
+        spread_sources: spec.spread_sources,
+        first_source: spec.first_source,
         phase: AtomicU8::new(SETUP),
         epoch: Instant::now(),
         delivered: AtomicU64::new(0),
@@ -154,11 +251,11 @@ pub async fn run_point(spec: &PointSpec, authority: &str, mark: &mut dyn FnMut(M
     }
     let (ready_tx, mut ready_rx) = mpsc::channel::<(Role, bool)>(roles.len());
     let mut tasks = tokio::task::JoinSet::new();
-    for &role in &roles {
+    for (index, &role) in roles.iter().enumerate() {
         let ctx = ctx.clone();
         let phase = phase_rx.clone();
         let ready = ready_tx.clone();
-        tasks.spawn(client(ctx, role, phase, ready));
+        tasks.spawn_on(client(ctx, index, role, phase, ready), cores.handle(index));
     }
     drop(ready_tx);
     let mut connected = 0usize;
@@ -241,38 +338,169 @@ async fn stopped(phase: &mut watch::Receiver<u8>) {
     let _ = phase.wait_for(|p| *p >= STOP).await;
 }
 
-/// A connection to `/`, or `None` when it failed within the time limit.
-async fn connected(ctx: &Ctx) -> Option<Conn> {
-    let mut conn = Conn::start(ctx.authority.clone(), ctx.transport);
-    let ok = tokio::time::timeout(ctx.connect_timeout, async {
-        loop {
-            match conn.next_event().await? {
-                ClientEvent::Connected { namespace, .. } if namespace == "/" => return Some(()),
-                ClientEvent::ConnectError { .. } | ClientEvent::Closed { .. } => return None,
-                _ => {}
-            }
-        }
-    })
-    .await;
-    matches!(ok, Ok(Some(()))).then_some(conn)
+/// What a client received that a scenario counts.
+enum Got {
+    /// The ack of the echo outstanding.
+    Ack,
+    /// A `broadcast-message`: its emit time (ns since the run's epoch) and sequence number.
+    Broadcast(u64, u64),
+    /// Anything else the client let through.
+    Other,
 }
 
-/// Drives `conn` until the run leaves set-up: `Err` if it closed
-/// meanwhile, else the first event of the run if one came before this task
+/// A generator client: lean over WebSocket, the full machine over polling.
+enum Client {
+    Lean {
+        lean: Box<Lean>,
+        /// The ack id of the echo outstanding, if any.
+        waiting: Option<u64>,
+        next_ack_id: u64,
+    },
+    Full(Box<Conn>),
+}
+
+impl Client {
+    /// Connects the `index`th client to `/`; `None` when it failed within the time limit.
+    async fn connect(ctx: &Ctx, index: usize) -> Option<Client> {
+        let attempt = async {
+            match ctx.transport {
+                Transport::WebSocket => {
+                    let source = ctx
+                        .spread_sources
+                        .then(|| source_address(ctx.first_source + index));
+                    let lean = Lean::connect(&ctx.authority, source).await.ok()?;
+                    Some(Client::Lean {
+                        lean: Box::new(lean),
+                        waiting: None,
+                        next_ack_id: 0,
+                    })
+                }
+                Transport::Polling => {
+                    let mut conn = Conn::start(ctx.authority.clone(), ctx.transport);
+                    loop {
+                        match conn.next_event().await? {
+                            ClientEvent::Connected { namespace, .. } if namespace == "/" => {
+                                return Some(Client::Full(Box::new(conn)))
+                            }
+                            ClientEvent::ConnectError { .. } | ClientEvent::Closed { .. } => {
+                                return None
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+            }
+        };
+        tokio::time::timeout(ctx.connect_timeout, attempt)
+            .await
+            .ok()
+            .flatten()
+    }
+
+    /// Emits `message-with-ack` with the echo payload.
+    async fn emit_echo(&mut self, now: Instant) -> Result<(), ()> {
+        match self {
+            Client::Lean {
+                lean,
+                waiting,
+                next_ack_id,
+            } => {
+                let id = *next_ack_id;
+                *next_ack_id += 1;
+                *waiting = Some(id);
+                let args = Json::parse(ECHO_ARGS).map_err(|_| ())?;
+                let frame = lean::event_frame(args, Some(id));
+                lean.send(frame).await.map_err(|_| ())
+            }
+            Client::Full(conn) => {
+                let data = Value::Array(vec![
+                    Value::String("message-with-ack".to_owned()),
+                    Value::String(PAYLOAD.to_owned()),
+                ]);
+                conn.sio()
+                    .emit_with_ack(now, "/", &data, None)
+                    .map(|_| ())
+                    .map_err(|_| ())
+            }
+        }
+    }
+
+    /// Queues `broadcast` with these JSON arguments (the event name first);
+    /// [`Client::flush`] sends what is queued.
+    async fn emit_broadcast(&mut self, args: &str) -> Result<(), ()> {
+        match self {
+            Client::Lean { lean, .. } => {
+                let frame = lean::event_frame(Json::parse(args).map_err(|_| ())?, None);
+                lean.feed(frame).await.map_err(|_| ())
+            }
+            Client::Full(conn) => conn
+                .sio()
+                .emit_raw(Instant::now(), "/", args, Vec::new())
+                .map(|_| ())
+                .map_err(|_| ()),
+        }
+    }
+
+    /// Sends what was queued (the full client sends as it goes).
+    async fn flush(&mut self) -> Result<(), ()> {
+        match self {
+            Client::Lean { lean, .. } => lean.flush().await.map_err(|_| ()),
+            Client::Full(_) => Ok(()),
+        }
+    }
+
+    /// The next thing received; `Err` once the connection is lost or the
+    /// server sent what the scenario cannot read. Cancel-safe.
+    async fn next(&mut self) -> Result<Got, ()> {
+        match self {
+            Client::Lean { lean, waiting, .. } => {
+                let message = lean.next_message().await.map_err(|_| ())?;
+                let Some(text) = message.as_text() else {
+                    return Ok(Got::Other);
+                };
+                match lean::read(text).map_err(|_| ())? {
+                    Incoming::Packet(p)
+                        if p.kind == PacketType::Ack
+                            && waiting.is_some()
+                            && p.ack_id == waiting.map(AckId::Exact) =>
+                    {
+                        *waiting = None;
+                        Ok(Got::Ack)
+                    }
+                    Incoming::Packet(p) if p.kind == PacketType::Event => Ok(p
+                        .payload
+                        .and_then(|json| stamp_of(json.as_str()))
+                        .map_or(Got::Other, |(t, seq)| Got::Broadcast(t, seq))),
+                    _ => Ok(Got::Other),
+                }
+            }
+            Client::Full(conn) => match conn.next_event().await {
+                None | Some(ClientEvent::Closed { .. }) => Err(()),
+                Some(ClientEvent::Ack { .. }) => Ok(Got::Ack),
+                Some(ClientEvent::Event { data, .. }) => Ok(data
+                    .json()
+                    .and_then(stamp_of)
+                    .map_or(Got::Other, |(t, seq)| Got::Broadcast(t, seq))),
+                Some(_) => Ok(Got::Other),
+            },
+        }
+    }
+}
+
+/// Drives `client` until the run leaves set-up: `Err` if it closed
+/// meanwhile, else the first thing of the run if one came before this task
 /// saw the phase change (a broadcast may reach a receiver first).
 async fn until_go(
     ctx: &Ctx,
-    conn: &mut Conn,
+    client: &mut Client,
     phase: &mut watch::Receiver<u8>,
-) -> Result<Option<ClientEvent>, ()> {
+) -> Result<Option<Got>, ()> {
     loop {
         tokio::select! {
-            ev = conn.next_event() => {
-                if is_end(&ev) {
-                    return Err(());
-                }
+            got = client.next() => {
+                let got = got?;
                 if ctx.phase.load(Ordering::SeqCst) >= WARMUP {
-                    return Ok(ev);
+                    return Ok(Some(got));
                 }
             }
             r = phase.wait_for(|p| *p >= WARMUP) => return r.map(|_| None).map_err(|_| ()),
@@ -282,6 +510,7 @@ async fn until_go(
 
 async fn client(
     ctx: Arc<Ctx>,
+    index: usize,
     role: Role,
     mut phase: watch::Receiver<u8>,
     ready: mpsc::Sender<(Role, bool)>,
@@ -290,29 +519,29 @@ async fn client(
     if role == Role::Connect {
         let _ = ready.send((role, true)).await;
         drop(ready);
-        connect_storm(&ctx, &mut phase, &mut tally).await;
+        connect_storm(&ctx, index, &mut phase, &mut tally).await;
         return tally;
     }
-    let conn = {
+    let client = {
         let _permit = ctx.setup.acquire().await;
-        connected(&ctx).await
+        Client::connect(&ctx, index).await
     };
-    let _ = ready.send((role, conn.is_some())).await;
+    let _ = ready.send((role, client.is_some())).await;
     drop(ready);
-    let Some(mut conn) = conn else {
+    let Some(mut client) = client else {
         tally.errors += 1;
         return tally;
     };
-    let Ok(first) = until_go(&ctx, &mut conn, &mut phase).await else {
+    let Ok(first) = until_go(&ctx, &mut client, &mut phase).await else {
         tally.errors += 1;
         return tally;
     };
     let lost = match role {
-        Role::Echo => echo(&ctx, &mut conn, &mut phase, &mut tally).await,
-        Role::Receiver => receive(&ctx, &mut conn, &mut phase, &mut tally, first).await,
-        Role::Emitter => emit(&ctx, &mut conn, &mut phase).await,
+        Role::Echo => echo(&ctx, &mut client, &mut phase, &mut tally).await,
+        Role::Receiver => receive(&ctx, &mut client, &mut phase, &mut tally, first).await,
+        Role::Emitter => emit(&ctx, &mut client, &mut phase).await,
         // Connect-storm clients returned above; they hold no connection.
-        Role::Idle | Role::Connect => idle(&mut conn, &mut phase).await,
+        Role::Idle | Role::Connect => idle(&mut client, &mut phase).await,
     };
     if lost {
         tally.errors += 1;
@@ -320,41 +549,32 @@ async fn client(
     tally
 }
 
-fn is_end(ev: &Option<ClientEvent>) -> bool {
-    matches!(ev, None | Some(ClientEvent::Closed { .. }))
-}
-
 /// Closed-loop echo: one `message-with-ack` outstanding per client.
 /// Returns whether the connection was lost before the end.
 async fn echo(
     ctx: &Ctx,
-    conn: &mut Conn,
+    client: &mut Client,
     phase: &mut watch::Receiver<u8>,
     tally: &mut Tally,
 ) -> bool {
-    let data = Value::Array(vec![
-        Value::String("message-with-ack".to_owned()),
-        Value::String(PAYLOAD.to_owned()),
-    ]);
     let mut sent = Instant::now();
-    if conn.sio().emit_with_ack(sent, "/", &data, None).is_err() {
+    if client.emit_echo(sent).await.is_err() {
         return true;
     }
     loop {
         tokio::select! {
-            ev = conn.next_event() => {
-                if is_end(&ev) {
-                    return true;
-                }
-                if let Some(ClientEvent::Ack { .. }) = ev {
+            got = client.next() => match got {
+                Err(()) => return true,
+                Ok(Got::Ack) => {
                     let now = Instant::now();
                     tally.record(ctx, now - sent);
                     sent = now;
-                    if conn.sio().emit_with_ack(now, "/", &data, None).is_err() {
+                    if client.emit_echo(now).await.is_err() {
                         return true;
                     }
                 }
-            }
+                Ok(_) => {}
+            },
             () = stopped(phase) => return false,
         }
     }
@@ -370,33 +590,37 @@ fn stamp_of(json: &str) -> Option<(u64, u64)> {
 
 async fn receive(
     ctx: &Ctx,
-    conn: &mut Conn,
+    client: &mut Client,
     phase: &mut watch::Receiver<u8>,
     tally: &mut Tally,
-    first: Option<ClientEvent>,
+    first: Option<Got>,
 ) -> bool {
     // One connection delivers in order, so a gap is a message the server dropped.
     let mut next_seq = 0u64;
-    let mut on_event = |ev: ClientEvent, tally: &mut Tally| {
-        if let ClientEvent::Event { data, .. } = ev {
-            if let Some((sent, seq)) = data.json().and_then(stamp_of) {
-                tally.lost += seq.saturating_sub(next_seq);
-                next_seq = next_seq.max(seq + 1);
-                let now = ctx.epoch.elapsed().as_nanos() as u64;
-                tally.record(ctx, Duration::from_nanos(now.saturating_sub(sent)));
-                ctx.delivered.fetch_add(1, Ordering::Relaxed);
+    let mut on_got = |got: Got, tally: &mut Tally| {
+        if let Got::Broadcast(sent, seq) = got {
+            tally.lost += seq.saturating_sub(next_seq);
+            next_seq = next_seq.max(seq + 1);
+            let now = ctx.epoch.elapsed().as_nanos() as u64;
+            tally.record(ctx, Duration::from_nanos(now.saturating_sub(sent)));
+            let delivered = ctx.delivered.fetch_add(1, Ordering::Relaxed) + 1;
+            // The emitter's window moves once per broadcast delivered to
+            // every receiver: waking it on every delivery would cost a
+            // cross-thread wake-up per message for nothing.
+            let receivers = ctx.receivers.load(Ordering::Relaxed).max(1) as u64;
+            if delivered.is_multiple_of(receivers) {
                 ctx.notify.notify_one();
             }
         }
     };
-    if let Some(ev) = first {
-        on_event(ev, tally);
+    if let Some(got) = first {
+        on_got(got, tally);
     }
     loop {
         tokio::select! {
-            ev = conn.next_event() => match ev {
-                Some(ev) if !matches!(ev, ClientEvent::Closed { .. }) => on_event(ev, tally),
-                _ => return true,
+            got = client.next() => match got {
+                Ok(got) => on_got(got, tally),
+                Err(()) => return true,
             },
             () = stopped(phase) => return false,
         }
@@ -404,26 +628,32 @@ async fn receive(
 }
 
 /// The broadcast emitter: keeps about [`BROADCAST_IN_FLIGHT`] deliveries
-/// outstanding, each broadcast stamped with its emit time.
-async fn emit(ctx: &Ctx, conn: &mut Conn, phase: &mut watch::Receiver<u8>) -> bool {
+/// outstanding, each broadcast stamped with its emit time; the broadcasts
+/// due together go out in one write.
+async fn emit(ctx: &Ctx, client: &mut Client, phase: &mut watch::Receiver<u8>) -> bool {
     let receivers = ctx.receivers.load(Ordering::SeqCst).max(1) as u64;
     let window = (BROADCAST_IN_FLIGHT as u64 / receivers).max(4);
     let mut sent = 0u64;
     loop {
-        while sent < ctx.delivered.load(Ordering::Relaxed) / receivers + window {
-            let t = ctx.epoch.elapsed().as_nanos();
-            let json = format!("[\"broadcast\",{t},{sent}]");
-            if conn
-                .sio()
-                .emit_raw(Instant::now(), "/", &json, Vec::new())
-                .is_err()
-            {
+        let due = ctx.delivered.load(Ordering::Relaxed) / receivers + window;
+        if sent < due {
+            while sent < due {
+                let t = ctx.epoch.elapsed().as_nanos();
+                if client
+                    .emit_broadcast(&format!("[\"broadcast\",{t},{sent}]"))
+                    .await
+                    .is_err()
+                {
+                    return true;
+                }
+                sent += 1;
+            }
+            if client.flush().await.is_err() {
                 return true;
             }
-            sent += 1;
         }
         tokio::select! {
-            ev = conn.next_event() => if is_end(&ev) {
+            got = client.next() => if got.is_err() {
                 return true;
             },
             () = ctx.notify.notified() => {}
@@ -432,10 +662,10 @@ async fn emit(ctx: &Ctx, conn: &mut Conn, phase: &mut watch::Receiver<u8>) -> bo
     }
 }
 
-async fn idle(conn: &mut Conn, phase: &mut watch::Receiver<u8>) -> bool {
+async fn idle(client: &mut Client, phase: &mut watch::Receiver<u8>) -> bool {
     loop {
         tokio::select! {
-            ev = conn.next_event() => if is_end(&ev) {
+            got = client.next() => if got.is_err() {
                 return true;
             },
             () = stopped(phase) => return false,
@@ -444,14 +674,19 @@ async fn idle(conn: &mut Conn, phase: &mut watch::Receiver<u8>) -> bool {
 }
 
 /// Connect, wait for the CONNECT reply on `/`, drop, again.
-async fn connect_storm(ctx: &Ctx, phase: &mut watch::Receiver<u8>, tally: &mut Tally) {
+async fn connect_storm(
+    ctx: &Ctx,
+    index: usize,
+    phase: &mut watch::Receiver<u8>,
+    tally: &mut Tally,
+) {
     if phase.wait_for(|p| *p >= WARMUP).await.is_err() {
         return;
     }
     loop {
         let started = Instant::now();
         tokio::select! {
-            conn = connected(ctx) => match conn {
+            client = Client::connect(ctx, index) => match client {
                 Some(_) => tally.record(ctx, started.elapsed()),
                 None => {
                     if ctx.phase.load(Ordering::Relaxed) < STOP {
@@ -462,6 +697,68 @@ async fn connect_storm(ctx: &Ctx, phase: &mut watch::Receiver<u8>, tally: &mut T
             () = stopped(phase) => return,
         }
     }
+}
+
+/// Connects `clients` lean clients to `authority` from spread source
+/// addresses (the `first_source`th on), calls `ready` with how many
+/// connected and how many failed, then keeps them (answering pings) until
+/// `stop` completes. A generator worker process's whole job.
+pub(crate) async fn hold(
+    authority: &str,
+    clients: usize,
+    first_source: usize,
+    cores: &Cores,
+    connect_timeout: Duration,
+    ready: impl FnOnce(usize, usize),
+    stop: impl std::future::Future<Output = ()>,
+) {
+    let (done_tx, mut done_rx) = mpsc::channel::<bool>(clients.max(1));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let setup = Arc::new(Semaphore::new(SETUP_CONCURRENCY));
+    let authority: Arc<str> = Arc::from(authority);
+    let mut tasks = tokio::task::JoinSet::new();
+    for index in 0..clients {
+        let (done, mut stop, setup, authority) = (
+            done_tx.clone(),
+            stop_rx.clone(),
+            setup.clone(),
+            authority.clone(),
+        );
+        let task = async move {
+            let lean = {
+                let _permit = setup.acquire().await;
+                let source = Some(source_address(first_source + index));
+                tokio::time::timeout(connect_timeout, Lean::connect(&authority, source))
+                    .await
+                    .ok()
+                    .and_then(Result::ok)
+            };
+            let _ = done.send(lean.is_some()).await;
+            let Some(mut lean) = lean else { return };
+            loop {
+                tokio::select! {
+                    next = lean.next_message() => if next.is_err() {
+                        return;
+                    },
+                    _ = stop.wait_for(|s| *s) => return,
+                }
+            }
+        };
+        tasks.spawn_on(task, cores.handle(index));
+    }
+    drop(done_tx);
+    let (mut connected, mut failed) = (0, 0);
+    while let Some(ok) = done_rx.recv().await {
+        if ok {
+            connected += 1;
+        } else {
+            failed += 1;
+        }
+    }
+    ready(connected, failed);
+    stop.await;
+    let _ = stop_tx.send(true);
+    while tasks.join_next().await.is_some() {}
 }
 
 #[cfg(test)]

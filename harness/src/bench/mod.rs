@@ -4,13 +4,15 @@
 //!
 //! * [`conn`]: one client, the codec's Socket.IO client machine on a
 //!   WebSocket or on long-polling (also `siospec client`'s);
-//! * `gen`: N such clients playing a scenario for a measured window;
+//! * `gen`: N clients playing a scenario for a measured window, `lean`
+//!   ones (the codec's decoders without the client machine) over WebSocket;
 //! * `sink`: a server doing no protocol work, for the generator's ceiling;
 //! * [`stats`], [`report`], [`svg`]: percentiles, `load.json` (every point,
 //!   merged with the points of earlier runs), `load.md`, `load.svg`.
 
 pub mod conn;
 pub(crate) mod gen;
+pub(crate) mod lean;
 pub mod report;
 pub(crate) mod sink;
 pub mod stats;
@@ -26,7 +28,7 @@ pub use stats::{Point, Scenario};
 use crate::peer::Running as Peer;
 use crate::process::{ServerProcess, TICKS_PER_SECOND};
 use crate::target::Target;
-use gen::{Mark, PointSpec};
+use gen::{Cores, Mark, PointSpec};
 use stats::Memory;
 
 /// What to run.
@@ -87,6 +89,11 @@ pub struct Machine {
     pub node: String,
     /// Kernel release.
     pub kernel: String,
+    /// The generator's soft open-file limit when it started.
+    pub open_files_before: u64,
+    /// The limit it raised that to (its hard limit), which the servers it
+    /// starts inherit.
+    pub open_files: u64,
 }
 
 /// A whole run.
@@ -151,6 +158,8 @@ impl Machine {
             rustc: first_line("rustc", &["--version"]),
             node: first_line("node", &["--version"]),
             kernel: first_line("uname", &["-r"]),
+            open_files_before: 0,
+            open_files: 0,
         }
     }
 }
@@ -177,6 +186,17 @@ impl Running {
             _ => None,
         }
     }
+
+    /// The generator's CPU time so far, in clock ticks: this process's,
+    /// less the in-process sink's thread.
+    fn generator_ticks(&self) -> Option<u64> {
+        let all = crate::process::cpu_ticks(std::process::id())?;
+        let sink = match self {
+            Running::Sink(s) => s.cpu_ticks()?,
+            _ => 0,
+        };
+        Some(all.saturating_sub(sink))
+    }
 }
 
 async fn start(target: Option<&Target>) -> Result<Running, String> {
@@ -195,35 +215,186 @@ async fn start(target: Option<&Target>) -> Result<Running, String> {
 }
 
 /// Measures one point; `target` `None` is the sink.
-async fn measure(spec: &PointSpec, target: Option<&Target>) -> Result<Point, String> {
+/// Connections one generator worker process keeps at most in the idle
+/// scenario, well under the open-file limit of 20,000 a process has here.
+pub const WORKER_CLIENTS: usize = 10_000;
+
+/// Raises this process's soft open-file limit to its hard limit (which
+/// only the administrator can raise); the servers it starts inherit it.
+/// Returns the soft limit before and the limit now.
+pub fn raise_open_files() -> (u64, u64) {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let before = getrlimit(Resource::Nofile);
+    let mut raised = before;
+    raised.current = before.maximum;
+    let _ = setrlimit(Resource::Nofile, raised);
+    let now = getrlimit(Resource::Nofile);
+    (
+        before.current.unwrap_or(u64::MAX),
+        now.current.unwrap_or(u64::MAX),
+    )
+}
+
+/// A generator worker process: `siospec bench-worker`, which calls this.
+pub async fn worker(authority: &str, clients: usize, first_source: usize) -> Result<(), String> {
+    raise_open_files();
+    let cores = Cores::start().map_err(|e| format!("cannot start threads: {e}"))?;
+    let stop = async {
+        // The parent closes standard input (or dies) to stop the worker.
+        let mut sink = Vec::new();
+        let _ = tokio::io::AsyncReadExt::read_to_end(&mut tokio::io::stdin(), &mut sink).await;
+    };
+    gen::hold(
+        authority,
+        clients,
+        first_source,
+        &cores,
+        Duration::from_secs(60),
+        |connected, failed| println!("connected {connected} failed {failed}"),
+        stop,
+    )
+    .await;
+    Ok(())
+}
+
+/// The idle scenario beyond one process's connections: `clients` spread
+/// over worker processes of [`WORKER_CLIENTS`] at most each, and over
+/// source addresses; returns (connected, failed) once every worker holds
+/// its share, and the workers, which stop when dropped.
+async fn idle_in_workers(
+    authority: &str,
+    clients: usize,
+) -> Result<(usize, usize, Vec<tokio::process::Child>), String> {
+    use tokio::io::AsyncBufReadExt;
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find siospec itself: {e}"))?;
+    let mut workers = Vec::new();
+    let mut lines = Vec::new();
+    let mut first = 0;
+    while first < clients {
+        let share = WORKER_CLIENTS.min(clients - first);
+        let mut child = tokio::process::Command::new(&exe)
+            .args(["bench-worker", "--authority", authority])
+            .args(["--clients", &share.to_string()])
+            .args(["--first-source", &first.to_string()])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("cannot start a generator worker: {e}"))?;
+        let out = child.stdout.take().ok_or("a worker without stdout")?;
+        lines.push(tokio::io::BufReader::new(out).lines());
+        workers.push(child);
+        first += share;
+    }
+    let (mut connected, mut failed) = (0, 0);
+    for l in &mut lines {
+        let line = tokio::time::timeout(Duration::from_secs(120), l.next_line())
+            .await
+            .map_err(|_| "a generator worker did not report within 120 s".to_owned())?
+            .map_err(|e| e.to_string())?
+            .unwrap_or_default();
+        let mut words = line.split_whitespace();
+        match (words.next(), words.next(), words.next(), words.next()) {
+            (Some("connected"), Some(c), Some("failed"), Some(f)) => {
+                connected += c.parse::<usize>().unwrap_or(0);
+                failed += f.parse::<usize>().unwrap_or(0);
+            }
+            _ => return Err(format!("a generator worker said {line:?}")),
+        }
+    }
+    Ok((connected, failed, workers))
+}
+
+/// The idle point of `clients` over worker processes.
+async fn measure_idle_in_workers(
+    spec: &PointSpec,
+    target: Option<&Target>,
+) -> Result<Point, String> {
+    let server = start(target).await?;
+    let before = server.process().and_then(ServerProcess::rss_kib);
+    let (connected, failed, workers) = idle_in_workers(&server.authority(), spec.clients).await?;
+    // Let the server settle (buffers grown on the last connections' first
+    // frames) before reading its memory, as the in-process run's warm-up does.
+    tokio::time::sleep(spec.warmup).await;
+    let after = server.process().and_then(ServerProcess::rss_kib);
+    drop(workers);
+    let memory = match (before, after) {
+        (Some(before), Some(after)) if connected > 0 => Some(Memory {
+            before_kib: before,
+            after_kib: after,
+            per_connection: (after as f64 - before as f64) * 1024.0 / connected as f64,
+        }),
+        _ => None,
+    };
+    Ok(Point {
+        scenario: spec.scenario,
+        target: point_target(target),
+        transport: spec.transport,
+        clients: spec.clients,
+        connected,
+        throughput: 0.0,
+        latency: None,
+        server_cpu: None,
+        generator_cpu: None,
+        memory,
+        errors: failed as u64,
+        lost: 0,
+    })
+}
+
+fn point_target(target: Option<&Target>) -> String {
+    target.map_or("sink".to_owned(), |t| match t {
+        Target::Url(_) => "url".to_owned(),
+        Target::Peer(p) => p.name(),
+        Target::Client(c) => c.name.clone(),
+    })
+}
+
+async fn measure(
+    spec: &PointSpec,
+    target: Option<&Target>,
+    cores: &Cores,
+) -> Result<Point, String> {
+    if spec.scenario == Scenario::Idle
+        && spec.clients > WORKER_CLIENTS
+        && spec.transport == Transport::WebSocket
+    {
+        return measure_idle_in_workers(spec, target).await;
+    }
     let server = start(target).await?;
     let before = server.process().and_then(ServerProcess::rss_kib);
     let mut cpu_start = None;
     let mut cpu_end = None;
+    let mut gen_start = None;
+    let mut gen_end = None;
     let mut rss_end = None;
     let mut window = None;
     let mut started = None;
-    let measured = gen::run_point(spec, &server.authority(), &mut |mark| {
+    let measured = gen::run_point(spec, &server.authority(), cores, &mut |mark| {
         let p = server.process();
         match mark {
             Mark::Start => {
                 started = Some(Instant::now());
                 cpu_start = p.and_then(ServerProcess::cpu_ticks);
+                gen_start = server.generator_ticks();
             }
             Mark::End => {
                 window = started.map(|s| s.elapsed());
                 cpu_end = p.and_then(ServerProcess::cpu_ticks);
+                gen_end = server.generator_ticks();
                 rss_end = p.and_then(ServerProcess::rss_kib);
             }
         }
     })
     .await;
-    let server_cpu = match (cpu_start, cpu_end, window) {
+    let share = |a: Option<u64>, b: Option<u64>| match (a, b, window) {
         (Some(a), Some(b), Some(w)) if !w.is_zero() => {
             Some(b.saturating_sub(a) as f64 / TICKS_PER_SECOND / w.as_secs_f64())
         }
         _ => None,
     };
+    let server_cpu = share(cpu_start, cpu_end);
+    let generator_cpu = share(gen_start, gen_end);
     let memory = match (spec.scenario, before, rss_end) {
         (Scenario::Idle, Some(before), Some(after)) if measured.connected > 0 => Some(Memory {
             before_kib: before,
@@ -234,11 +405,7 @@ async fn measure(spec: &PointSpec, target: Option<&Target>) -> Result<Point, Str
     };
     Ok(Point {
         scenario: spec.scenario,
-        target: target.map_or("sink".to_owned(), |t| match t {
-            Target::Url(_) => "url".to_owned(),
-            Target::Peer(p) => p.name(),
-            Target::Client(c) => c.name.clone(),
-        }),
+        target: point_target(target),
         transport: spec.transport,
         clients: spec.clients,
         connected: measured.connected,
@@ -253,6 +420,7 @@ async fn measure(spec: &PointSpec, target: Option<&Target>) -> Result<Point, Str
             measured.latency
         },
         server_cpu,
+        generator_cpu,
         memory,
         errors: measured.errors,
         lost: measured.lost,
@@ -269,6 +437,7 @@ pub async fn run(
     let clock = Instant::now();
     let started = crate::report::now_rfc3339();
     let mut machine = Machine::describe();
+    (machine.open_files_before, machine.open_files) = raise_open_files();
     let mut plan: Vec<(PointSpec, Option<&Target>)> = Vec::new();
     for &scenario in &opts.scenarios {
         for &clients in &opts.clients {
@@ -279,6 +448,8 @@ pub async fn run(
                 warmup: opts.warmup,
                 duration: opts.duration,
                 connect_timeout: Duration::from_secs(30),
+                spread_sources: false,
+                first_source: 0,
             };
             // The sink speaks WebSocket only, and idle memory is the server's own figure.
             if opts.ceiling && scenario != Scenario::Idle && opts.transport == Transport::WebSocket
@@ -290,6 +461,7 @@ pub async fn run(
             }
         }
     }
+    let cores = Cores::start().map_err(|e| format!("cannot start the generator's threads: {e}"))?;
     let mut points = Vec::new();
     for (i, (spec, target)) in plan.iter().enumerate() {
         let label = format!(
@@ -299,7 +471,7 @@ pub async fn run(
             target.map_or("sink".to_owned(), Target::name)
         );
         observer.point_started(i, plan.len(), &label);
-        let point = match measure(spec, *target).await {
+        let point = match measure(spec, *target, &cores).await {
             Ok(p) => p,
             Err(e) => {
                 observer.finished();

@@ -6,16 +6,20 @@
 //! `43<id>[…]` by slicing the text, and forwards `broadcast` to every
 //! connection as one shared frame. No JSON is parsed, no session kept. It
 //! runs on its own thread and single-threaded runtime, as the servers it
-//! stands in for do.
+//! stands in for do, and speaks WebSocket through the same crate as the
+//! generator (tokio-websockets), the cheaper per frame of the two measured.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use bytes::Bytes;
 use futures_util::stream::StreamExt;
 use futures_util::SinkExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{broadcast, oneshot};
-use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+use tokio_websockets::{Message, ServerBuilder};
 
 const OPEN: &str = r#"0{"sid":"sink","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#;
 const CONNECTED: &str = r#"40{"sid":"sink"}"#;
@@ -25,6 +29,8 @@ const AUTH: &str = r#"42["auth",{}]"#;
 #[derive(Debug)]
 pub struct Sink {
     addr: SocketAddr,
+    /// Its thread's id, for its CPU time (0 until the thread has started).
+    tid: Arc<AtomicU32>,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -36,17 +42,20 @@ impl Sink {
         std_listener.set_nonblocking(true)?;
         let addr = std_listener.local_addr()?;
         let (stop, stopped) = oneshot::channel();
+        let tid = Arc::new(AtomicU32::new(0));
+        let its_tid = tid.clone();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
         let thread = std::thread::Builder::new()
             .name("siospec-sink".into())
             .spawn(move || {
+                its_tid.store(thread_id().unwrap_or(0), Ordering::SeqCst);
                 runtime.block_on(async move {
                     let Ok(listener) = TcpListener::from_std(std_listener) else {
                         return;
                     };
-                    let (fanout, _) = broadcast::channel::<Utf8Bytes>(65_536);
+                    let (fanout, _) = broadcast::channel::<Bytes>(65_536);
                     let fanout = Arc::new(fanout);
                     let accept = async {
                         while let Ok((tcp, _)) = listener.accept().await {
@@ -62,6 +71,7 @@ impl Sink {
             })?;
         Ok(Sink {
             addr,
+            tid,
             stop: Some(stop),
             thread: Some(thread),
         })
@@ -71,6 +81,20 @@ impl Sink {
     pub fn authority(&self) -> String {
         self.addr.to_string()
     }
+
+    /// Its thread's CPU time so far, in clock ticks.
+    pub fn cpu_ticks(&self) -> Option<u64> {
+        match self.tid.load(Ordering::SeqCst) {
+            0 => Some(0),
+            tid => crate::process::thread_cpu_ticks(std::process::id(), tid),
+        }
+    }
+}
+
+/// This thread's id, from /proc/thread-self (a link to `PID/task/TID`).
+fn thread_id() -> Option<u32> {
+    let link = std::fs::read_link("/proc/thread-self").ok()?;
+    link.file_name()?.to_str()?.parse().ok()
 }
 
 impl Drop for Sink {
@@ -104,35 +128,35 @@ fn broadcast_for(text: &str) -> Option<String> {
     Some(format!("42[\"broadcast-message\",{args}"))
 }
 
-async fn serve(tcp: TcpStream, fanout: Arc<broadcast::Sender<Utf8Bytes>>) {
-    let config = super::conn::ws_config();
-    let Ok(ws) = tokio_tungstenite::accept_async_with_config(tcp, Some(config)).await else {
+async fn serve(tcp: TcpStream, fanout: Arc<broadcast::Sender<Bytes>>) {
+    let Ok((_, mut ws)) = ServerBuilder::new().accept(tcp).await else {
         return;
     };
-    let (mut sink, mut stream) = ws.split();
-    if sink.send(Message::text(OPEN)).await.is_err() {
+    if ws.send(Message::text(OPEN)).await.is_err() {
         return;
     }
     let mut subscription = fanout.subscribe();
     loop {
         tokio::select! {
-            msg = stream.next() => {
-                let Some(Ok(Message::Text(text))) = msg else {
-                    match msg {
-                        Some(Ok(Message::Binary(_) | Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => continue,
-                        _ => return,
-                    }
+            msg = ws.next() => {
+                let Some(Ok(msg)) = msg else {
+                    return;
                 };
-                let text = text.as_str();
+                if msg.is_close() {
+                    return;
+                }
+                let Some(text) = msg.as_text() else {
+                    continue;
+                };
                 let sent = if text.starts_with("40") {
-                    match sink.feed(Message::text(CONNECTED)).await {
-                        Ok(()) => sink.send(Message::text(AUTH)).await,
+                    match ws.feed(Message::text(CONNECTED)).await {
+                        Ok(()) => ws.send(Message::text(AUTH)).await,
                         Err(e) => Err(e),
                     }
                 } else if let Some(reply) = ack_for(text) {
-                    sink.send(Message::text(reply)).await
+                    ws.send(Message::text(reply)).await
                 } else if let Some(frame) = broadcast_for(text) {
-                    let _ = fanout.send(Utf8Bytes::from(frame));
+                    let _ = fanout.send(Bytes::from(frame));
                     Ok(())
                 } else {
                     Ok(())
@@ -144,11 +168,11 @@ async fn serve(tcp: TcpStream, fanout: Arc<broadcast::Sender<Utf8Bytes>>) {
             frame = subscription.recv() => match frame {
                 Ok(frame) => {
                     // One flush (one write) for every frame already waiting.
-                    let mut sent = sink.feed(Message::Text(frame)).await;
+                    let mut sent = ws.feed(Message::text(frame)).await;
                     while let (Ok(()), Ok(more)) = (&sent, subscription.try_recv()) {
-                        sent = sink.feed(Message::Text(more)).await;
+                        sent = ws.feed(Message::text(more)).await;
                     }
-                    if sent.is_err() || sink.flush().await.is_err() {
+                    if sent.is_err() || ws.flush().await.is_err() {
                         return;
                     }
                 }

@@ -135,6 +135,10 @@ pub struct Point {
     /// Server CPU time over the measured window as a share of one core
     /// (1.0 = one core busy), when the server is a local process.
     pub server_cpu: Option<f64>,
+    /// The generator's CPU time over the measured window, as a share of one
+    /// core (the sink's own thread not counted); absent in older reports.
+    #[serde(default)]
+    pub generator_cpu: Option<f64>,
     /// Idle scenario: the server's memory, when it is a local process.
     pub memory: Option<Memory>,
     /// Connection failures and connections lost during the run.

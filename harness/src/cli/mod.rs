@@ -3,6 +3,7 @@
 //! `test server`, [`siospec::bench::run`], [`siospec::server`].
 
 mod bench;
+mod bench_worker;
 mod client;
 mod matrix;
 mod print;
@@ -66,6 +67,9 @@ enum Command {
     /// load.md and load.svg. Never fails on speed: exit 0 when it ran, 2 on
     /// usage or harness errors.
     Bench(bench::BenchArgs),
+    /// One process of the generator's scale runs; `bench` starts it.
+    #[command(hide = true)]
+    BenchWorker(bench_worker::BenchWorkerArgs),
     /// The interoperability matrix: every implementation siospec can start
     /// (harness/peers, and its own), servers through every server suite and
     /// clients through the client cases, each with its baseline; writes
@@ -242,6 +246,7 @@ pub async fn main(cli: Cli) -> i32 {
     match cli.command {
         Command::Serve(args) => serve::serve(args).await,
         Command::Bench(args) => bench::bench(args).await,
+        Command::BenchWorker(args) => bench_worker::bench_worker(args).await,
         Command::Client(args) => client::client(args).await,
         Command::Test {
             what: test::TestWhat::Server(args),
