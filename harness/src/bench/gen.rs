@@ -3,10 +3,8 @@
 //!
 //! Over WebSocket the clients are [`Lean`] (the codec's decoders without
 //! the client machine); over long-polling they are the full [`Conn`]. They
-//! run on one single-threaded runtime per core ([`Cores`]), each client on
-//! one of them for its whole life: no work stealing, no task moving between
-//! caches, which measured cheaper than tokio's multi-threaded scheduler for
-//! thousands of small tasks (reports/bench/load.md).
+//! are tasks of the multi-threaded runtime: one single-threaded runtime per
+//! core, each client pinned to one, measured no cheaper per operation.
 //!
 //! Latencies go into one HDR histogram per client, merged at the end, so
 //! recording never contends on a lock.
@@ -21,7 +19,7 @@ use hdrhistogram::Histogram;
 use siospec_codec::session::socket::ClientEvent;
 use siospec_codec::socket::binary::Value;
 use siospec_codec::socket::{AckId, Json, PacketType};
-use tokio::sync::{mpsc, oneshot, watch, Notify, Semaphore};
+use tokio::sync::{mpsc, watch, Notify, Semaphore};
 
 use super::conn::{Conn, Transport};
 use super::lean::{self, Incoming, Lean};
@@ -85,58 +83,6 @@ pub(crate) fn source_address(index: usize) -> IpAddr {
     let third = 1 + block / 254;
     let fourth = 1 + block % 254;
     IpAddr::V4(Ipv4Addr::new(127, 0, third.min(255) as u8, fourth as u8))
-}
-
-/// One single-threaded tokio runtime per core, each on a thread of its own,
-/// stopped (with every task still on it) when dropped.
-pub(crate) struct Cores {
-    handles: Vec<tokio::runtime::Handle>,
-    stops: Vec<oneshot::Sender<()>>,
-    threads: Vec<std::thread::JoinHandle<()>>,
-}
-
-impl Cores {
-    /// As many runtimes as this machine has logical cores.
-    pub(crate) fn start() -> std::io::Result<Cores> {
-        let n = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let mut cores = Cores {
-            handles: Vec::new(),
-            stops: Vec::new(),
-            threads: Vec::new(),
-        };
-        for i in 0..n {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            let (stop, stopped) = oneshot::channel::<()>();
-            cores.handles.push(runtime.handle().clone());
-            cores.stops.push(stop);
-            cores.threads.push(
-                std::thread::Builder::new()
-                    .name(format!("siospec-gen-{i}"))
-                    .spawn(move || {
-                        let _ = runtime.block_on(stopped);
-                    })?,
-            );
-        }
-        Ok(cores)
-    }
-
-    /// The runtime of the `i`th client.
-    pub(crate) fn handle(&self, i: usize) -> &tokio::runtime::Handle {
-        &self.handles[i % self.handles.len()]
-    }
-}
-
-impl Drop for Cores {
-    fn drop(&mut self) {
-        for stop in self.stops.drain(..) {
-            let _ = stop.send(());
-        }
-        for t in self.threads.drain(..) {
-            let _ = t.join();
-        }
-    }
 }
 
 /// A moment in a run at which the caller samples the server process.
@@ -220,12 +166,7 @@ enum Role {
 
 /// Runs `spec` against the Socket.IO server at `authority` (`host:port`),
 /// calling `mark` at the start and end of the measured window.
-pub async fn run_point(
-    spec: &PointSpec,
-    authority: &str,
-    cores: &Cores,
-    mark: &mut dyn FnMut(Mark),
-) -> Measured {
+pub async fn run_point(spec: &PointSpec, authority: &str, mark: &mut dyn FnMut(Mark)) -> Measured {
     let ctx = Arc::new(Ctx {
         authority: Arc::from(authority),
         transport: spec.transport,
@@ -255,7 +196,7 @@ pub async fn run_point(
         let ctx = ctx.clone();
         let phase = phase_rx.clone();
         let ready = ready_tx.clone();
-        tasks.spawn_on(client(ctx, index, role, phase, ready), cores.handle(index));
+        tasks.spawn(client(ctx, index, role, phase, ready));
     }
     drop(ready_tx);
     let mut connected = 0usize;
@@ -707,7 +648,6 @@ pub(crate) async fn hold(
     authority: &str,
     clients: usize,
     first_source: usize,
-    cores: &Cores,
     connect_timeout: Duration,
     ready: impl FnOnce(usize, usize),
     stop: impl std::future::Future<Output = ()>,
@@ -734,6 +674,7 @@ pub(crate) async fn hold(
                     .and_then(Result::ok)
             };
             let _ = done.send(lean.is_some()).await;
+            drop(done);
             let Some(mut lean) = lean else { return };
             loop {
                 tokio::select! {
@@ -744,15 +685,15 @@ pub(crate) async fn hold(
                 }
             }
         };
-        tasks.spawn_on(task, cores.handle(index));
+        tasks.spawn(task);
     }
     drop(done_tx);
     let (mut connected, mut failed) = (0, 0);
-    while let Some(ok) = done_rx.recv().await {
-        if ok {
-            connected += 1;
-        } else {
-            failed += 1;
+    // Every task reports once, then holds its connection (and its sender).
+    for _ in 0..clients {
+        match done_rx.recv().await {
+            Some(true) => connected += 1,
+            Some(false) | None => failed += 1,
         }
     }
     ready(connected, failed);

@@ -28,7 +28,7 @@ pub use stats::{Point, Scenario};
 use crate::peer::Running as Peer;
 use crate::process::{ServerProcess, TICKS_PER_SECOND};
 use crate::target::Target;
-use gen::{Cores, Mark, PointSpec};
+use gen::{Mark, PointSpec};
 use stats::Memory;
 
 /// What to run.
@@ -238,7 +238,6 @@ pub fn raise_open_files() -> (u64, u64) {
 /// A generator worker process: `siospec bench-worker`, which calls this.
 pub async fn worker(authority: &str, clients: usize, first_source: usize) -> Result<(), String> {
     raise_open_files();
-    let cores = Cores::start().map_err(|e| format!("cannot start threads: {e}"))?;
     let stop = async {
         // The parent closes standard input (or dies) to stop the worker.
         let mut sink = Vec::new();
@@ -248,7 +247,6 @@ pub async fn worker(authority: &str, clients: usize, first_source: usize) -> Res
         authority,
         clients,
         first_source,
-        &cores,
         Duration::from_secs(60),
         |connected, failed| println!("connected {connected} failed {failed}"),
         stop,
@@ -350,11 +348,7 @@ fn point_target(target: Option<&Target>) -> String {
     })
 }
 
-async fn measure(
-    spec: &PointSpec,
-    target: Option<&Target>,
-    cores: &Cores,
-) -> Result<Point, String> {
+async fn measure(spec: &PointSpec, target: Option<&Target>) -> Result<Point, String> {
     if spec.scenario == Scenario::Idle
         && spec.clients > WORKER_CLIENTS
         && spec.transport == Transport::WebSocket
@@ -370,7 +364,7 @@ async fn measure(
     let mut rss_end = None;
     let mut window = None;
     let mut started = None;
-    let measured = gen::run_point(spec, &server.authority(), cores, &mut |mark| {
+    let measured = gen::run_point(spec, &server.authority(), &mut |mark| {
         let p = server.process();
         match mark {
             Mark::Start => {
@@ -461,7 +455,6 @@ pub async fn run(
             }
         }
     }
-    let cores = Cores::start().map_err(|e| format!("cannot start the generator's threads: {e}"))?;
     let mut points = Vec::new();
     for (i, (spec, target)) in plan.iter().enumerate() {
         let label = format!(
@@ -471,7 +464,7 @@ pub async fn run(
             target.map_or("sink".to_owned(), Target::name)
         );
         observer.point_started(i, plan.len(), &label);
-        let point = match measure(spec, *target, &cores).await {
+        let point = match measure(spec, *target).await {
             Ok(p) => p,
             Err(e) => {
                 observer.finished();

@@ -179,7 +179,8 @@ pub fn render_of(view: &View) -> String {
         .into_iter()
         .filter(|s| run.points.iter().any(|p| p.scenario == *s))
         .collect();
-    let rows = scenarios.len().max(1);
+    let costs = cost_rows(run);
+    let rows = scenarios.len().max(1) + usize::from(!costs.is_empty());
     let height = 50.0 + PANEL_H * rows as f64;
     let mut out = String::new();
     let _ = writeln!(
@@ -275,6 +276,83 @@ pub fn render_of(view: &View) -> String {
             &series,
         );
     }
+    if !costs.is_empty() {
+        let y0 = 40.0 + PANEL_H * scenarios.len() as f64;
+        let labels: Vec<String> = costs.iter().map(|c| c.label.clone()).collect();
+        let ceiling = Series {
+            name: "sink / best server".to_owned(),
+            values: costs.iter().map(|c| c.ceiling).collect(),
+        };
+        chart(
+            &mut out,
+            (0.0, y0, half),
+            "generator ceiling / best server, per point (target 5×)",
+            "×",
+            &labels,
+            &[ceiling],
+        );
+        let per_op = vec![
+            Series {
+                name: "best server".to_owned(),
+                values: costs.iter().map(|c| c.server).collect(),
+            },
+            Series {
+                name: "generator".to_owned(),
+                values: costs.iter().map(|c| c.generator).collect(),
+            },
+        ];
+        chart(
+            &mut out,
+            (half, y0, half),
+            "CPU per operation against the best server",
+            "µs",
+            &labels,
+            &per_op,
+        );
+    }
     out.push_str("</svg>\n");
     out
+}
+
+/// One point's ceiling ratio and the two sides' CPU per operation.
+struct Cost {
+    label: String,
+    ceiling: Option<f64>,
+    server: Option<f64>,
+    generator: Option<f64>,
+}
+
+/// Every throughput point with both a sink and a server figure.
+fn cost_rows(run: &Run) -> Vec<Cost> {
+    let mut rows = Vec::new();
+    for s in [Scenario::Echo, Scenario::Broadcast, Scenario::Connect] {
+        let mut clients: Vec<usize> = run
+            .points
+            .iter()
+            .filter(|p| p.scenario == s)
+            .map(|p| p.clients)
+            .collect();
+        clients.sort_unstable();
+        clients.dedup();
+        for c in clients {
+            let at = |p: &&Point| p.scenario == s && p.clients == c;
+            let sink = run.points.iter().filter(at).find(|p| p.target == "sink");
+            let best = run
+                .points
+                .iter()
+                .filter(at)
+                .filter(|p| p.target != "sink")
+                .max_by(|a, b| a.throughput.total_cmp(&b.throughput));
+            let (Some(sink), Some(best)) = (sink, best) else {
+                continue;
+            };
+            rows.push(Cost {
+                label: format!("{} {c}", s.name()),
+                ceiling: (best.throughput > 0.0).then(|| sink.throughput / best.throughput),
+                server: super::report::cpu_per_op(best),
+                generator: super::report::generator_cpu_per_op(best),
+            });
+        }
+    }
+    rows
 }
