@@ -187,6 +187,15 @@ impl Running {
         }
     }
 
+    /// The server's CPU time so far, in clock ticks: its process's, or the
+    /// sink's thread's.
+    fn server_ticks(&self) -> Option<u64> {
+        match self {
+            Running::Sink(s) => s.cpu_ticks(),
+            _ => self.process().and_then(ServerProcess::cpu_ticks),
+        }
+    }
+
     /// The generator's CPU time so far, in clock ticks: this process's,
     /// less the in-process sink's thread.
     fn generator_ticks(&self) -> Option<u64> {
@@ -369,12 +378,12 @@ async fn measure(spec: &PointSpec, target: Option<&Target>) -> Result<Point, Str
         match mark {
             Mark::Start => {
                 started = Some(Instant::now());
-                cpu_start = p.and_then(ServerProcess::cpu_ticks);
+                cpu_start = server.server_ticks();
                 gen_start = server.generator_ticks();
             }
             Mark::End => {
                 window = started.map(|s| s.elapsed());
-                cpu_end = p.and_then(ServerProcess::cpu_ticks);
+                cpu_end = server.server_ticks();
                 gen_end = server.generator_ticks();
                 rss_end = p.and_then(ServerProcess::rss_kib);
             }

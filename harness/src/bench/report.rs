@@ -866,7 +866,7 @@ pub fn markdown_of(view: &View) -> String {
          timings (ping every 25 s): the reference server is `siospec serve --mode socket` (one \
          thread), the Node peer `node harness/peers/node/server.js --mode socket` (socket.io \
          4.8.4, one event loop). *server CPU* is the process's CPU time over the measured \
-         window, 100 % = one core; *CPU per op* is that time divided by the operations, what the \
+         window (the sink's: its thread's), 100 % = one core; *CPU per op* is that time divided by the operations, what the \
          server spends on each whatever paced the run.\n\
          * **Sink**: an in-process server (its own thread) that answers with fixed or sliced \
          frames and parses nothing; the same scenario against it is the generator's ceiling.\n\

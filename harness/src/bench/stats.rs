@@ -133,7 +133,8 @@ pub struct Point {
     /// Latency of each operation, when the scenario has one.
     pub latency: Option<Latency>,
     /// Server CPU time over the measured window as a share of one core
-    /// (1.0 = one core busy), when the server is a local process.
+    /// (1.0 = one core busy), when the server is a local process or the
+    /// sink (its thread).
     pub server_cpu: Option<f64>,
     /// The generator's CPU time over the measured window, as a share of one
     /// core (the sink's own thread not counted); absent in older reports.

@@ -108,6 +108,11 @@ pub(super) struct BenchArgs {
     /// Skip the generator's ceiling (the runs against the sink).
     #[arg(long)]
     no_ceiling: bool,
+    /// Measure only the generator's ceiling (the runs against the sink), no
+    /// server: what the generator can drive on this machine, or a run to
+    /// profile it alone.
+    #[arg(long, conflicts_with_all = ["no_ceiling", "url"])]
+    ceiling_only: bool,
     /// Where to write load.json, load.md and load.svg; a partial run merges
     /// into the points already there.
     #[arg(long, value_name = "DIR", default_value = DEFAULT_BENCH_DIR)]
@@ -154,6 +159,7 @@ fn bench_options(args: &BenchArgs) -> Result<siospec::bench::Options, String> {
                 known: siospec::suite::Expected::OFFICIAL_DEFAULTS,
             })]
         }
+        None if args.ceiling_only => Vec::new(),
         None => {
             let mut targets: Vec<Target> = Vec::new();
             for name in &args.target {
