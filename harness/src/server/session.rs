@@ -310,14 +310,8 @@ where
             while let Some(t) = machine.poll_transmit() {
                 woke_writer |= routes.route(t);
             }
-            if woke_writer {
-                // Lets the WebSocket writers run before the next input, so
-                // frames go out in the order the session produced them
-                // relative to HTTP answers (the `3probe` of a `2probe` before
-                // the answer to a GET that came after it), as Node's
-                // synchronous writes do.
-                tokio::task::yield_now().await;
-            }
+            // Published before any other task can run (the yield below):
+            // a broadcaster must not see the state before this input.
             let takes = app
                 .takes_direct(&machine)
                 .then(|| routes.only_socket())
@@ -328,6 +322,14 @@ where
                     direct = takes.map(|(id, _)| id);
                     slot.direct = takes.map(|(_, out)| out.clone());
                 }
+            }
+            if woke_writer {
+                // Lets the WebSocket writers run before the next input, so
+                // frames go out in the order the session produced them
+                // relative to HTTP answers (the `3probe` of a `2probe` before
+                // the answer to a GET that came after it), as Node's
+                // synchronous writes do.
+                tokio::task::yield_now().await;
             }
             if machine.is_finished() {
                 break;
