@@ -57,9 +57,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use super::engine::{Event, ServerConfig, ServerSession};
+use super::engine::encode_frame;
+use super::engine::{Event, Protocol, ServerConfig, ServerSession};
+use super::socket::{check_event_json, encode_raw};
 use super::socket::{Payload, Recovery, ServerConnection, ServerEvent, ServerOptions};
-use crate::socket::AckId;
+use super::{Frame, Message};
+use crate::socket::{AckId, PacketType};
 
 /// The namespaces socket mode serves; a CONNECT to any other is refused
 /// with `{"message":"Invalid namespace"}`.
@@ -257,6 +260,48 @@ impl Emit {
         if connection.is_connected(&self.namespace) {
             // A full queue drops the emit, as a slow client would miss it.
             let _ = connection.emit_raw(now, &self.namespace, &self.json, self.attachments.clone());
+        }
+    }
+
+    /// The one WebSocket text frame [`apply`](Self::apply) makes a
+    /// connection of Engine.IO `protocol` write, when it is one frame: no
+    /// attachments (each would be a frame of its own) and valid event JSON.
+    /// It is the same for every connection on the default parser, so an
+    /// adapter can encode a broadcast once and hand each such recipient the
+    /// same bytes (the msgpack parser writes a binary frame instead). `None`:
+    /// use `apply` on each connection.
+    ///
+    /// ```
+    /// use siospec_codec::session::contract::Emit;
+    /// use siospec_codec::session::engine::Protocol;
+    ///
+    /// let emit = Emit {
+    ///     namespace: "/custom".into(),
+    ///     json: r#"["broadcast","hi"]"#.into(),
+    ///     attachments: Vec::new(),
+    /// };
+    /// assert_eq!(
+    ///     emit.websocket_text(Protocol::V4).as_deref(),
+    ///     Some(r#"42/custom,["broadcast","hi"]"#)
+    /// );
+    /// let with_bytes = Emit { attachments: vec![vec![1]], ..emit };
+    /// assert_eq!(with_bytes.websocket_text(Protocol::V4), None);
+    /// ```
+    pub fn websocket_text(&self, protocol: Protocol) -> Option<String> {
+        if !self.attachments.is_empty() || !check_event_json(&self.json) {
+            return None;
+        }
+        let encoded = encode_raw(
+            PacketType::Event,
+            &self.namespace,
+            None,
+            Some(&self.json),
+            Vec::new(),
+        )?;
+        let packet = Message::Text(encoded.text).into_packet();
+        match encode_frame(protocol, &packet, true) {
+            Frame::Text(text) => Some(text),
+            Frame::Binary(_) => None,
         }
     }
 }

@@ -7,12 +7,13 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
-use siospec_codec::session::contract::{self, Contract, Effect, Emit, Rooms};
-use siospec_codec::session::engine::ServerSession;
+use siospec_codec::session::contract::{self, Contract, Effect, Emit, Rooms, RECOVERY_NAMESPACE};
+use siospec_codec::session::engine::{Protocol, ServerSession, TransportKind};
 use siospec_codec::session::socket::ServerConnection;
 use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use super::session::{Application, Input, Registry};
+use super::session::{Application, Input, Registry, WsOut};
 
 /// Engine mode: every message goes back to the session it came from.
 pub struct Echo;
@@ -35,21 +36,75 @@ pub struct Socket {
     rooms: Arc<Mutex<Rooms>>,
     registry: Arc<Registry>,
     inbox: mpsc::Sender<Input>,
+    /// Whether relayed emits may be encoded once and written straight to
+    /// the recipients' WebSocket writers: the server's parser is the
+    /// default one, whose frames are the same for every recipient.
+    shared_frames: bool,
 }
 
 impl Socket {
     /// The contract for a session whose task reads `inbox`; relayed emits go
-    /// to the other sessions of `registry`.
+    /// to the other sessions of `registry`, encoded once for all of them
+    /// when `shared_frames` (see [`Socket::relay_to`]).
     pub fn new(
         rooms: Arc<Mutex<Rooms>>,
         registry: Arc<Registry>,
         inbox: mpsc::Sender<Input>,
+        shared_frames: bool,
     ) -> Self {
         Socket {
             contract: Contract::default(),
             rooms,
             registry,
             inbox,
+            shared_frames,
+        }
+    }
+
+    /// Emits `emit` on the sessions `to`. A recipient whose task publishes
+    /// its WebSocket writer ([`Application::takes_direct`]) gets the frame
+    /// encoded once for all ([`Emit::websocket_text`]), in its writer's
+    /// queue behind what its task wrote before; the others (and this
+    /// session itself, whose published state predates the input it is
+    /// handling) get the emit through their task, which encodes it.
+    /// The recovery namespace's emits always take that way, so that its
+    /// bookkeeping stays with each connection's machine.
+    fn relay_to(&self, to: &[String], emit: Emit) {
+        let shareable = self.shared_frames && emit.namespace != RECOVERY_NAMESPACE;
+        // The frame for each protocol met so far (None: not one frame).
+        let mut frames: Vec<(Protocol, Option<Arc<Utf8Bytes>>)> = Vec::new();
+        let mut through_task: Vec<mpsc::Sender<Input>> = Vec::new();
+        self.registry.each(to, |handle| {
+            let sent = shareable
+                && !handle.tx.same_channel(&self.inbox)
+                && handle.state.lock().is_ok_and(|state| {
+                    let (Some(out), Some(info)) = (&state.direct, state.info) else {
+                        return false;
+                    };
+                    let frame = match frames.iter().find(|(p, _)| *p == info.protocol) {
+                        Some((_, frame)) => frame.clone(),
+                        None => {
+                            let frame = emit
+                                .websocket_text(info.protocol)
+                                .map(|text| Arc::new(Utf8Bytes::from(text)));
+                            frames.push((info.protocol, frame.clone()));
+                            frame
+                        }
+                    };
+                    // A full or closed queue: the task decides (it closes
+                    // a WebSocket whose client does not read).
+                    frame.is_some_and(|frame| out.try_send(WsOut::Shared(frame)).is_ok())
+                });
+            if !sent {
+                through_task.push(handle.tx.clone());
+            }
+        });
+        if through_task.is_empty() {
+            return;
+        }
+        let emit = Arc::new(emit);
+        for tx in through_task {
+            let _ = tx.try_send(Input::Relay(emit.clone()));
         }
     }
 }
@@ -64,14 +119,7 @@ impl Application<ServerConnection> for Socket {
                 self.contract.handle(connection, &mut rooms, now, &event)
             };
             match effect {
-                Some(Effect::Relay { to, emit }) => {
-                    let emit = Arc::new(emit);
-                    for sid in to {
-                        if let Some(handle) = self.registry.get(&sid) {
-                            let _ = handle.tx.try_send(Input::Relay(emit.clone()));
-                        }
-                    }
-                }
+                Some(Effect::Relay { to, emit }) => self.relay_to(&to, emit),
                 // Through the queue, so the inputs already waiting come first.
                 Some(Effect::DropTransport) => {
                     let _ = self.inbox.try_send(Input::DropTransport);
@@ -83,5 +131,16 @@ impl Application<ServerConnection> for Socket {
 
     fn relay(&mut self, connection: &mut ServerConnection, now: Instant, emit: &Emit) {
         emit.apply(connection, now);
+    }
+
+    fn takes_direct(&self, connection: &ServerConnection) -> bool {
+        let engine = connection.engine();
+        engine.transport() == TransportKind::WebSocket
+            && !engine.is_upgrading()
+            && !engine.is_closing()
+            && !engine.is_closed()
+            && engine.buffered() == 0
+            && engine.queued_transmits() == 0
+            && !connection.is_closed()
     }
 }

@@ -339,7 +339,7 @@ impl Script {
         let sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
         sessions
             .last()
-            .is_some_and(|tx| tx.try_send(Input::Control(control)).is_ok())
+            .is_some_and(|tx| tx.try_send(Input::Control(Box::new(control))).is_ok())
     }
 
     pub(crate) fn observe(&self, seen: Seen) {

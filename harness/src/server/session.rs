@@ -10,6 +10,7 @@ use siospec_codec::session::contract::Emit;
 use siospec_codec::session::engine::{SessionInfo, Transmit, TransportKind};
 use siospec_codec::session::{Frame, HttpResponse, ServerMachine, TransportId};
 use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::head::OwnedHead;
 use super::script::Control;
@@ -29,23 +30,30 @@ pub enum Reply {
     Abort,
 }
 
-/// What a WebSocket writer is asked to do.
+/// What a WebSocket writer is asked to do. Kept to two words, boxing
+/// what is larger: a writer's queue allocates room for 32 of them up front
+/// (tokio's block), idle or not.
 #[derive(Debug)]
 pub enum WsOut {
     /// Send a frame.
-    Frame(Frame),
+    Frame(Box<Frame>),
+    /// Send a text frame whose bytes other writers share: a broadcast
+    /// encoded once for all its recipients.
+    Shared(Arc<Utf8Bytes>),
     /// Send a close frame (with this code, if any) and end.
     Close(Option<u16>),
     /// Drop the connection without a close frame.
     Terminate,
 }
 
-/// An input for a session's task.
+/// An input for a session's task. Its large parts are boxed: a session's
+/// queue allocates room for 32 inputs up front (tokio's block), which is
+/// most of an idle session's queue memory.
 pub enum Input {
     /// A polling GET or POST; the reply goes to `reply`.
     Request {
         id: TransportId,
-        head: OwnedHead,
+        head: Box<OwnedHead>,
         reply: oneshot::Sender<Reply>,
     },
     /// Part of a POST body.
@@ -60,7 +68,7 @@ pub enum Input {
     /// A WebSocket for this session opened; frames to send go to `out`.
     WebSocket {
         id: TransportId,
-        head: OwnedHead,
+        head: Box<OwnedHead>,
         out: mpsc::Sender<WsOut>,
     },
     /// A frame arrived.
@@ -79,7 +87,7 @@ pub enum Input {
     /// The server is shutting down.
     Shutdown,
     /// A client-mode case's instruction to the scripted server.
-    Control(super::script::Control),
+    Control(Box<Control>),
 }
 
 /// What a session's task runs on top of its machine `M`: the Engine.IO
@@ -92,6 +100,13 @@ pub trait Application<M>: Send + 'static {
     /// Carries out a client-mode case's instruction; the reference
     /// server's applications take none (only the scripted server is sent any).
     fn control(&mut self, _machine: &mut M, _now: Instant, _control: Control) {}
+    /// Whether what another session relays may skip this session's task
+    /// and go straight to its WebSocket writer as an encoded text frame
+    /// ([`Published::direct`]): the machine would write exactly that frame
+    /// at once, with nothing of its own waiting before it.
+    fn takes_direct(&self, _machine: &M) -> bool {
+        false
+    }
 }
 
 /// A session's entry in the registry.
@@ -99,8 +114,18 @@ pub trait Application<M>: Send + 'static {
 pub struct Handle {
     /// Its task's input queue.
     pub tx: mpsc::Sender<Input>,
+    /// What its task says of it between two inputs.
+    pub state: Arc<Mutex<Published>>,
+}
+
+/// What a session's task publishes each time it waits for an input.
+pub struct Published {
     /// Its transport and protocol, for the request verifier.
-    pub info: Arc<Mutex<Option<SessionInfo>>>,
+    pub info: Option<SessionInfo>,
+    /// Its WebSocket writer, while relayed emits may go straight to it
+    /// ([`Application::takes_direct`]): one channel send per recipient
+    /// instead of a send to its task, a wake-up and an encoding there.
+    pub direct: Option<mpsc::Sender<WsOut>>,
 }
 
 /// The sessions of one server, by sid.
@@ -118,7 +143,7 @@ impl Registry {
     /// What the request verifier needs to know about `sid`.
     pub fn info(&self, sid: &str) -> Option<SessionInfo> {
         let handle = self.get(sid)?;
-        let info = *handle.info.lock().ok()?;
+        let info = handle.state.lock().ok()?.info;
         info
     }
 
@@ -128,6 +153,15 @@ impl Registry {
             .lock()
             .map(|s| s.values().map(|h| h.tx.clone()).collect())
             .unwrap_or_default()
+    }
+
+    /// Calls `f` with the handle of each session of `sids` that is alive.
+    pub fn each(&self, sids: &[String], mut f: impl FnMut(&Handle)) {
+        if let Ok(sessions) = self.sessions.lock() {
+            sids.iter()
+                .filter_map(|sid| sessions.get(sid))
+                .for_each(&mut f);
+        }
     }
 
     /// How many sessions are alive.
@@ -158,6 +192,15 @@ struct Routes {
 }
 
 impl Routes {
+    /// The WebSocket writer, when it is the session's only transport.
+    fn only_socket(&self) -> Option<(TransportId, &mpsc::Sender<WsOut>)> {
+        let mut sockets = self.sockets.iter();
+        match (sockets.next(), sockets.next(), self.replies.is_empty()) {
+            (Some((id, out)), None, true) => Some((*id, out)),
+            _ => None,
+        }
+    }
+
     /// Cuts every transport as a network failure would, and tells the
     /// machine what it would then see.
     fn drop_transports<M: ServerMachine>(&mut self, machine: &mut M, now: Instant) {
@@ -202,7 +245,7 @@ impl Routes {
             }
             Transmit::Frame { id, frame } => {
                 if let Some(out) = self.sockets.get(&id) {
-                    if out.try_send(WsOut::Frame(frame)).is_err() {
+                    if out.try_send(WsOut::Frame(Box::new(frame))).is_err() {
                         // A client that does not read its WebSocket is dropped
                         // rather than buffered without bound.
                         let _ = out.try_send(WsOut::Close(None));
@@ -239,10 +282,13 @@ where
 {
     let (tx, mut rx) = mpsc::channel(INPUT_QUEUE);
     let mut app = make(tx.clone());
-    let info = Arc::new(Mutex::new(machine.info()));
+    let state = Arc::new(Mutex::new(Published {
+        info: machine.info(),
+        direct: None,
+    }));
     let handle = Handle {
         tx,
-        info: info.clone(),
+        state: state.clone(),
     };
     registry.insert(sid.clone(), handle.clone());
     let mut routes = Routes::default();
@@ -256,11 +302,26 @@ where
     }
     tokio::spawn(async move {
         let mut now = Instant::now();
+        // The writer published as `direct`, if any.
+        let mut direct: Option<TransportId> = None;
         loop {
             app.react(&mut machine, now);
             let mut woke_writer = false;
             while let Some(t) = machine.poll_transmit() {
                 woke_writer |= routes.route(t);
+            }
+            // Published before any other task can run (the yield below):
+            // a broadcaster must not see the state before this input.
+            let takes = app
+                .takes_direct(&machine)
+                .then(|| routes.only_socket())
+                .flatten();
+            if let Ok(mut slot) = state.lock() {
+                slot.info = machine.info();
+                if takes.map(|(id, _)| id) != direct {
+                    direct = takes.map(|(id, _)| id);
+                    slot.direct = takes.map(|(_, out)| out.clone());
+                }
             }
             if woke_writer {
                 // Lets the WebSocket writers run before the next input, so
@@ -269,9 +330,6 @@ where
                 // the answer to a GET that came after it), as Node's
                 // synchronous writes do.
                 tokio::task::yield_now().await;
-            }
-            if let Ok(mut slot) = info.lock() {
-                *slot = machine.info();
             }
             if machine.is_finished() {
                 break;
@@ -288,6 +346,10 @@ where
             now = Instant::now();
             let Some(input) = input else { break };
             apply(&mut machine, &mut app, &mut routes, now, input);
+        }
+        // The published writer would otherwise keep the writer waiting.
+        if let Ok(mut slot) = state.lock() {
+            slot.direct = None;
         }
         registry.remove(&sid);
     });
@@ -350,14 +412,16 @@ fn apply<M: ServerMachine, A: Application<M>>(
         Input::Relay(emit) => app.relay(machine, now, &emit),
         Input::DropTransport => routes.drop_transports(machine, now),
         Input::Shutdown => machine.shutdown(now),
-        Input::Control(Control::Raw(frame)) => {
-            // Past the machine: malformed input it would never write.
-            for out in routes.sockets.values() {
-                let _ = out.try_send(WsOut::Frame(frame.clone()));
+        Input::Control(control) => match *control {
+            Control::Raw(frame) => {
+                // Past the machine: malformed input it would never write.
+                for out in routes.sockets.values() {
+                    let _ = out.try_send(WsOut::Frame(Box::new(frame.clone())));
+                }
             }
-        }
-        // A network failure the case asks for.
-        Input::Control(Control::DropTransport) => routes.drop_transports(machine, now),
-        Input::Control(control) => app.control(machine, now, control),
+            // A network failure the case asks for.
+            Control::DropTransport => routes.drop_transports(machine, now),
+            control => app.control(machine, now, control),
+        },
     }
 }

@@ -20,6 +20,7 @@ pub use endpoint::{
     Delivery, Endpoint, ErrorCode, HandshakeRequest, OpenRequest, RejectReason, Rejection,
     SessionInfo, SessionRequest, Verdict,
 };
+pub(crate) use server::encode_frame;
 pub use server::{ServerSession, Transmit};
 
 use std::fmt;

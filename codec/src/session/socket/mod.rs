@@ -21,6 +21,7 @@ pub use client::{
     ClientConnection, ClientDisconnectReason, ClientEvent, ClientOptions, ConnectError,
     CONNECT_WITHOUT_SID,
 };
+pub(crate) use data::{check_event_json, encode_raw};
 pub use data::{DataError, Payload};
 pub use parser::{msgpack_from_text, msgpack_to_text, Parser, TextForm};
 pub use recovery::{Recovery, Restored, MAX_STORED_PACKETS};
