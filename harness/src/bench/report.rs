@@ -1009,20 +1009,19 @@ pub fn markdown_of(view: &View) -> String {
         "## Notes on the reference server\n\n\
          Three things in its code shape these figures (it is a conformance reference, not \
          tuned for load):\n\n\
-         * A WebSocket-only session's `open` packet goes out 15 ms after the 101 response \
-         (`OPEN_PACKET_DELAY` in harness/src/server/http.rs), so that the official suites' \
-         Node client, which may read both in one go, does not miss it. Every connect-storm \
-         handshake against the reference server carries that floor: at most clients / 15 ms \
-         handshakes per second.\n\
-         * It runs every session on one thread (a current-thread tokio runtime), as Node \
-         runs every socket on its one event loop, and each session is a task of its own: \
-         a broadcast to N sockets is N channel sends, N task wake-ups and N encodings of \
-         the same packet. Its WebSocket writer (`run_websocket`, same file) writes the \
-         frames already waiting for one socket with one flush, as the sink does.\n\
-         * Its WebSocket read buffer is 8 KiB (`WS_READ_BUFFER`, same file) instead of \
-         tokio-tungstenite's 128 KiB, which is allocated and zero-filled per connection \
-         (tungstenite 0.28, `FrameCodec::read_in`) and made up most of an idle \
-         connection's memory before.\n"
+         * A WebSocket-only session's `open` packet goes out 1 ms after the 101 response \
+         (`OPEN_PACKET_DELAY` in harness/src/server/http.rs; tokio's timer makes it 1–2 ms). \
+         The official suites' Node client (`ws`) misses a first frame that comes in the same \
+         read as the 101, and nothing the client sends shows when it has read it. Each \
+         connect-storm handshake carries that floor: one handshake per client per 1–2 ms at most.\n\
+         * It runs every session on one thread, as Node runs every socket on its one event \
+         loop. A broadcast is encoded once (`Emit::websocket_text` in the codec); each \
+         WebSocket-only recipient gets the same bytes in its writer's queue (one channel send \
+         and one writer wake-up), other recipients through their session's task. A writer \
+         sends the frames already waiting with one flush.\n\
+         * Its WebSocket read buffer is 1 KiB (`WS_READ_BUFFER`, same file) instead of \
+         tokio-tungstenite's 128 KiB, and its queue items are boxed, because tokio allocates \
+         room for 32 of them per queue up front.\n"
     );
     let _ = writeln!(out, "The chart: [load.svg](load.svg).");
     out
