@@ -137,7 +137,7 @@ fn report_states_ratios_and_misses() {
         "{md}"
     );
     assert!(
-        md.contains("at 10000 idle connections and beyond was not measured"),
+        md.contains("at 10,000 idle connections and beyond was not measured"),
         "{md}"
     );
 

@@ -626,16 +626,22 @@ fn idle_goal(run: &Run, out: &mut String) {
     if big.is_empty() {
         let _ = writeln!(
             out,
-            "* The reference server's memory at {IDLE_GOAL_FROM} idle connections and beyond \
-             was not measured in this run (`--scenario idle --clients 1000,5000,10000,19000`)."
+            "* The reference server's memory at {} idle connections and beyond was not \
+             measured in this run (`--scenario idle --clients 1000,5000,10000,19000`).",
+            count(IDLE_GOAL_FROM as f64)
         );
         return;
     }
     let figures: Vec<String> = big
         .iter()
         .filter_map(|p| {
-            p.memory
-                .map(|m| format!("{} bytes at {}", count(m.per_connection), p.clients))
+            p.memory.map(|m| {
+                format!(
+                    "{} bytes at {}",
+                    count(m.per_connection),
+                    count(p.clients as f64)
+                )
+            })
         })
         .collect();
     let ok = big.iter().all(|p| {
@@ -644,9 +650,9 @@ fn idle_goal(run: &Run, out: &mut String) {
     });
     let _ = writeln!(
         out,
-        "* **Reference server ≤ {} bytes per idle connection at {IDLE_GOAL_FROM} and beyond: {}.** \
-         {}.",
+        "* **Reference server ≤ {} bytes per idle connection at {} and beyond: {}.** {}.",
         count(IDLE_GOAL_BYTES),
+        count(IDLE_GOAL_FROM as f64),
         met(ok),
         figures.join(", ")
     );
@@ -880,14 +886,15 @@ pub fn markdown_of(view: &View) -> String {
          until the CONNECT reply), drops the connection and starts again; throughput is \
          handshakes/s.\n\
          * **idle**: N clients connected and silent; memory per connection is (server RSS \
-         with them − RSS before) / N, from /proc/PID/status. Beyond {WORKER_CLIENTS} \
-         clients the generator is `siospec bench-worker` processes of at most {WORKER_CLIENTS} \
+         with them − RSS before) / N, from /proc/PID/status. Beyond {worker} \
+         clients the generator is `siospec bench-worker` processes of at most {worker} \
          connections each, and every client binds a source address of its own block of \
          127.0.0.0/8 (1,000 clients per address), so neither a process's open files nor one \
          address's ephemeral ports bound the count.\n\
          * *errors* counts connections that failed or were lost; *lost*, broadcast messages \
          that never reached a receiver (each broadcast carries a sequence number, and one \
-         connection delivers in order, so a gap is a message the server dropped).\n"
+         connection delivers in order, so a gap is a message the server dropped).\n",
+        worker = count(WORKER_CLIENTS as f64)
     );
     goals(view, &mut out);
     for s in [Scenario::Echo, Scenario::Broadcast, Scenario::Connect] {
