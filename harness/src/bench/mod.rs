@@ -81,7 +81,7 @@ pub struct Machine {
     pub load_before: String,
     /// The same after the run.
     pub load_after: String,
-    /// `git describe --always --dirty`.
+    /// `git describe --always`, `-dirty` when code differs from it (see `commit`).
     pub commit: String,
     /// `rustc --version`.
     pub rustc: String,
@@ -135,6 +135,32 @@ fn load_average() -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
+/// `git describe --always`, with `-dirty` when tracked files other than
+/// the committed reports differ from it: the reports a run rewrites (this
+/// one's, or an earlier step's of the same regeneration) say nothing about
+/// the code measured.
+fn commit() -> String {
+    let described = first_line("git", &["describe", "--always"]);
+    let changed = std::process::Command::new("git")
+        .args([
+            "status",
+            "--porcelain",
+            "--untracked-files=no",
+            "--",
+            ":/",
+            ":(top,exclude)reports",
+        ])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .is_some_and(|o| !o.stdout.is_empty());
+    if changed {
+        format!("{described}-dirty")
+    } else {
+        described
+    }
+}
+
 impl Machine {
     /// Describes this machine now (the load average after is filled in later).
     pub(crate) fn describe() -> Machine {
@@ -154,7 +180,7 @@ impl Machine {
                 .map_or(0, |k| k / 1024),
             load_before: load_average(),
             load_after: String::new(),
-            commit: first_line("git", &["describe", "--always", "--dirty"]),
+            commit: commit(),
             rustc: first_line("rustc", &["--version"]),
             node: first_line("node", &["--version"]),
             kernel: first_line("uname", &["-r"]),
