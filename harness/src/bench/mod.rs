@@ -351,14 +351,7 @@ async fn measure_idle_in_workers(
     tokio::time::sleep(spec.warmup).await;
     let after = server.process().and_then(ServerProcess::rss_kib);
     drop(workers);
-    let memory = match (before, after) {
-        (Some(before), Some(after)) if connected > 0 => Some(Memory {
-            before_kib: before,
-            after_kib: after,
-            per_connection: (after as f64 - before as f64) * 1024.0 / connected as f64,
-        }),
-        _ => None,
-    };
+    let memory = Memory::of(before, after, connected);
     Ok(Point {
         scenario: spec.scenario,
         target: point_target(target),
@@ -424,13 +417,10 @@ async fn measure(spec: &PointSpec, target: Option<&Target>) -> Result<Point, Str
     };
     let server_cpu = share(cpu_start, cpu_end);
     let generator_cpu = share(gen_start, gen_end);
-    let memory = match (spec.scenario, before, rss_end) {
-        (Scenario::Idle, Some(before), Some(after)) if measured.connected > 0 => Some(Memory {
-            before_kib: before,
-            after_kib: after,
-            per_connection: (after as f64 - before as f64) * 1024.0 / measured.connected as f64,
-        }),
-        _ => None,
+    let memory = if spec.scenario == Scenario::Idle {
+        Memory::of(before, rss_end, measured.connected)
+    } else {
+        None
     };
     Ok(Point {
         scenario: spec.scenario,

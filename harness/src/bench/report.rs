@@ -394,13 +394,18 @@ pub fn one_line(p: &Point) -> String {
     s
 }
 
-fn find<'a>(run: &'a Run, s: Scenario, target: &str, clients: usize) -> Option<&'a Point> {
+pub(crate) fn find<'a>(
+    run: &'a Run,
+    s: Scenario,
+    target: &str,
+    clients: usize,
+) -> Option<&'a Point> {
     run.points
         .iter()
         .find(|p| p.scenario == s && p.target == target && p.clients == clients)
 }
 
-fn client_counts(run: &Run, s: Scenario) -> Vec<usize> {
+pub(crate) fn client_counts(run: &Run, s: Scenario) -> Vec<usize> {
     let mut c: Vec<usize> = run
         .points
         .iter()
@@ -413,7 +418,7 @@ fn client_counts(run: &Run, s: Scenario) -> Vec<usize> {
 }
 
 /// The best throughput among the servers (not the sink) at a point.
-fn best_server(run: &Run, s: Scenario, clients: usize) -> Option<&Point> {
+pub(crate) fn best_server(run: &Run, s: Scenario, clients: usize) -> Option<&Point> {
     run.points
         .iter()
         .filter(|p| p.scenario == s && p.clients == clients && p.target != "sink")

@@ -113,6 +113,21 @@ pub struct Memory {
     pub per_connection: f64,
 }
 
+impl Memory {
+    /// The memory of `connected` clients from the RSS before and with
+    /// them (KiB); `None` when either is unknown or no client connected.
+    pub fn of(before_kib: Option<u64>, after_kib: Option<u64>, connected: usize) -> Option<Memory> {
+        match (before_kib, after_kib) {
+            (Some(before), Some(after)) if connected > 0 => Some(Memory {
+                before_kib: before,
+                after_kib: after,
+                per_connection: (after as f64 - before as f64) * 1024.0 / connected as f64,
+            }),
+            _ => None,
+        }
+    }
+}
+
 /// One measured point: a scenario against a target with a client count,
 /// over a transport (the four together are its key when reports merge).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -324,33 +324,18 @@ struct Cost {
 
 /// Every throughput point with both a sink and a server figure.
 fn cost_rows(run: &Run) -> Vec<Cost> {
+    use super::report::{best_server, client_counts, cpu_per_op, find, generator_cpu_per_op};
     let mut rows = Vec::new();
     for s in [Scenario::Echo, Scenario::Broadcast, Scenario::Connect] {
-        let mut clients: Vec<usize> = run
-            .points
-            .iter()
-            .filter(|p| p.scenario == s)
-            .map(|p| p.clients)
-            .collect();
-        clients.sort_unstable();
-        clients.dedup();
-        for c in clients {
-            let at = |p: &&Point| p.scenario == s && p.clients == c;
-            let sink = run.points.iter().filter(at).find(|p| p.target == "sink");
-            let best = run
-                .points
-                .iter()
-                .filter(at)
-                .filter(|p| p.target != "sink")
-                .max_by(|a, b| a.throughput.total_cmp(&b.throughput));
-            let (Some(sink), Some(best)) = (sink, best) else {
+        for c in client_counts(run, s) {
+            let (Some(sink), Some(best)) = (find(run, s, "sink", c), best_server(run, s, c)) else {
                 continue;
             };
             rows.push(Cost {
                 label: format!("{} {c}", s.name()),
                 ceiling: (best.throughput > 0.0).then(|| sink.throughput / best.throughput),
-                server: super::report::cpu_per_op(best),
-                generator: super::report::generator_cpu_per_op(best),
+                server: cpu_per_op(best),
+                generator: generator_cpu_per_op(best),
             });
         }
     }
