@@ -20,6 +20,7 @@ fn color(series: &str) -> &'static str {
         "rust" => "#d9480f",
         "node" => "#2b8a3e",
         "sink" => "#868e96",
+        "generator" => "#7048e8",
         _ => "#1c7ed6",
     }
 }
@@ -180,7 +181,8 @@ pub fn render_of(view: &View) -> String {
         .filter(|s| run.points.iter().any(|p| p.scenario == *s))
         .collect();
     let costs = cost_rows(run);
-    let rows = scenarios.len().max(1) + usize::from(!costs.is_empty());
+    // The per-point panels are full width, one above the other: a label per point.
+    let rows = scenarios.len().max(1) + if costs.is_empty() { 0 } else { 2 };
     let height = 50.0 + PANEL_H * rows as f64;
     let mut out = String::new();
     let _ = writeln!(
@@ -285,7 +287,7 @@ pub fn render_of(view: &View) -> String {
         };
         chart(
             &mut out,
-            (0.0, y0, half),
+            (0.0, y0, WIDTH),
             "generator ceiling / best server, per point (target 5×)",
             "×",
             &labels,
@@ -303,7 +305,7 @@ pub fn render_of(view: &View) -> String {
         ];
         chart(
             &mut out,
-            (half, y0, half),
+            (0.0, y0 + PANEL_H, WIDTH),
             "CPU per operation against the best server",
             "µs",
             &labels,
