@@ -338,8 +338,9 @@ impl Client {
             .flatten()
     }
 
-    /// Emits `message-with-ack` with the echo payload.
-    async fn emit_echo(&mut self, now: Instant) -> Result<(), ()> {
+    /// Emits `message-with-ack` with the echo payload, read once per client
+    /// into both clients' forms.
+    async fn emit_echo(&mut self, now: Instant, echo: &Echo) -> Result<(), ()> {
         match self {
             Client::Lean {
                 lean,
@@ -349,20 +350,14 @@ impl Client {
                 let id = *next_ack_id;
                 *next_ack_id += 1;
                 *waiting = Some(id);
-                let args = Json::parse(ECHO_ARGS).map_err(|_| ())?;
-                let frame = lean::event_frame(args, Some(id));
+                let frame = lean::event_frame(echo.args, Some(id));
                 lean.send(frame).await.map_err(|_| ())
             }
-            Client::Full(conn) => {
-                let data = Value::Array(vec![
-                    Value::String("message-with-ack".to_owned()),
-                    Value::String(PAYLOAD.to_owned()),
-                ]);
-                conn.sio()
-                    .emit_with_ack(now, "/", &data, None)
-                    .map(|_| ())
-                    .map_err(|_| ())
-            }
+            Client::Full(conn) => conn
+                .sio()
+                .emit_with_ack(now, "/", &echo.data, None)
+                .map(|_| ())
+                .map_err(|_| ()),
         }
     }
 
@@ -394,27 +389,24 @@ impl Client {
     /// server sent what the scenario cannot read. Cancel-safe.
     async fn next(&mut self) -> Result<Got, ()> {
         match self {
-            Client::Lean { lean, waiting, .. } => {
-                let message = lean.next_message().await.map_err(|_| ())?;
-                let Some(text) = message.as_text() else {
-                    return Ok(Got::Other);
-                };
-                match lean::read(text).map_err(|_| ())? {
+            Client::Lean { lean, waiting, .. } => lean
+                .next_packet(|incoming| match incoming {
                     Incoming::Packet(p)
                         if p.kind == PacketType::Ack
                             && waiting.is_some()
                             && p.ack_id == waiting.map(AckId::Exact) =>
                     {
                         *waiting = None;
-                        Ok(Got::Ack)
+                        Got::Ack
                     }
-                    Incoming::Packet(p) if p.kind == PacketType::Event => Ok(p
+                    Incoming::Packet(p) if p.kind == PacketType::Event => p
                         .payload
                         .and_then(|json| stamp_of(json.as_str()))
-                        .map_or(Got::Other, |(t, seq)| Got::Broadcast(t, seq))),
-                    _ => Ok(Got::Other),
-                }
-            }
+                        .map_or(Got::Other, |(t, seq)| Got::Broadcast(t, seq)),
+                    _ => Got::Other,
+                })
+                .await
+                .map_err(|_| ()),
             Client::Full(conn) => match conn.next_event().await {
                 None | Some(ClientEvent::Closed { .. }) => Err(()),
                 Some(ClientEvent::Ack { .. }) => Ok(Got::Ack),
@@ -490,6 +482,25 @@ async fn client(
     tally
 }
 
+/// The echo's arguments, in the lean client's form (JSON) and the full
+/// client's (a value).
+struct Echo {
+    args: Json<'static>,
+    data: Value,
+}
+
+impl Echo {
+    fn new() -> Option<Echo> {
+        Some(Echo {
+            args: Json::parse(ECHO_ARGS).ok()?,
+            data: Value::Array(vec![
+                Value::String("message-with-ack".to_owned()),
+                Value::String(PAYLOAD.to_owned()),
+            ]),
+        })
+    }
+}
+
 /// Closed-loop echo: one `message-with-ack` outstanding per client.
 /// Returns whether the connection was lost before the end.
 async fn echo(
@@ -498,8 +509,11 @@ async fn echo(
     phase: &mut watch::Receiver<u8>,
     tally: &mut Tally,
 ) -> bool {
+    let Some(payload) = Echo::new() else {
+        return true;
+    };
     let mut sent = Instant::now();
-    if client.emit_echo(sent).await.is_err() {
+    if client.emit_echo(sent, &payload).await.is_err() {
         return true;
     }
     loop {
@@ -510,7 +524,7 @@ async fn echo(
                     let now = Instant::now();
                     tally.record(ctx, now - sent);
                     sent = now;
-                    if client.emit_echo(now).await.is_err() {
+                    if client.emit_echo(now, &payload).await.is_err() {
                         return true;
                     }
                 }
@@ -678,7 +692,7 @@ pub(crate) async fn hold(
             let Some(mut lean) = lean else { return };
             loop {
                 tokio::select! {
-                    next = lean.next_message() => if next.is_err() {
+                    next = lean.next_packet(|_| ()) => if next.is_err() {
                         return;
                     },
                     _ = stop.wait_for(|s| *s) => return,

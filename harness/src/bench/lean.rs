@@ -131,57 +131,66 @@ impl Lean {
             ws,
             pong: pong_frame(),
         };
-        let open = lean.next_text().await?;
-        match v4::decode_text(&open, Profile::Compat) {
-            Ok(p) if p.kind == engine::PacketType::Open => {}
-            _ => return Err(format!("not an open packet: {open:.80}")),
+        let open = lean.next_frame().await?;
+        match open.as_text().map(|t| v4::decode_text(t, Profile::Compat)) {
+            Some(Ok(p)) if p.kind == engine::PacketType::Open => {}
+            _ => return Err("the first frame is not an Engine.IO open packet".into()),
         }
         let connect = frame(&socket::Packet::new(PacketType::Connect, "/", None));
         lean.send(connect).await?;
         loop {
-            let text = lean.next_text().await?;
-            match read(&text)? {
-                Incoming::Packet(p) if p.kind == PacketType::Connect && p.namespace == "/" => {
-                    return Ok(lean)
-                }
-                Incoming::Packet(p) if p.kind == PacketType::ConnectError => {
-                    return Err(format!("CONNECT refused: {text:.80}"))
-                }
-                _ => {}
+            let joined = lean
+                .next_packet(|incoming| match incoming {
+                    Incoming::Packet(p) if p.kind == PacketType::Connect && p.namespace == "/" => {
+                        Some(Ok(()))
+                    }
+                    Incoming::Packet(p) if p.kind == PacketType::ConnectError => {
+                        Some(Err(format!(
+                            "CONNECT refused: {:.80}",
+                            p.payload.map_or("", |json| json.as_str())
+                        )))
+                    }
+                    _ => None,
+                })
+                .await?;
+            if let Some(joined) = joined {
+                return joined.map(|()| lean);
             }
         }
     }
 
-    /// The next text frame, pings answered on the way.
-    pub(crate) async fn next_text(&mut self) -> Result<String, String> {
-        let message = self.next_message().await?;
-        message
-            .as_text()
-            .map(str::to_owned)
-            .ok_or_else(|| "a binary frame".to_owned())
-    }
-
-    /// The next data frame; pings are answered here. Cancel-safe.
-    pub(crate) async fn next_message(&mut self) -> Result<Message, String> {
+    /// The next frame of the server that is not a ping, as the codec reads
+    /// it (a binary frame is [`Incoming::Other`]), handed to `f`; pings are
+    /// answered on the way. Every frame is decoded once, here. Cancel-safe
+    /// while it waits for a frame.
+    pub(crate) async fn next_packet<R>(
+        &mut self,
+        f: impl FnOnce(Incoming<'_>) -> R,
+    ) -> Result<R, String> {
         loop {
-            let message = match self.ws.next().await {
-                Some(Ok(m)) => m,
-                Some(Err(e)) => return Err(e.to_string()),
-                None => return Err("connection closed".into()),
+            let message = self.next_frame().await?;
+            let Some(text) = message.as_text() else {
+                return Ok(f(Incoming::Other));
             };
-            if message.is_close() {
-                return Err("closed by the server".into());
-            }
-            if let Some(text) = message.as_text() {
-                if read(text)? == Incoming::Ping {
+            match read(text)? {
+                Incoming::Ping => {
                     let pong = self.pong.clone();
                     self.send(pong).await?;
-                    continue;
                 }
-                return Ok(message);
+                incoming => return Ok(f(incoming)),
             }
-            if message.is_binary() {
-                return Ok(message);
+        }
+    }
+
+    /// The next text or binary frame; `Err` once the connection ends.
+    async fn next_frame(&mut self) -> Result<Message, String> {
+        loop {
+            match self.ws.next().await {
+                Some(Ok(m)) if m.is_close() => return Err("closed by the server".into()),
+                Some(Ok(m)) if m.is_text() || m.is_binary() => return Ok(m),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e.to_string()),
+                None => return Err("connection closed".into()),
             }
         }
     }
