@@ -438,3 +438,67 @@ fn usage_errors_exit_2() {
         assert!(text.contains(flag), "{flag} missing from --help:\n{text}");
     }
 }
+
+/// Starts `siospec serve --mode socket` on a free port; it stops when the
+/// returned child's stdin closes (or the child is dropped and killed).
+fn reference_server() -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_siospec"))
+        .args(["serve", "--mode", "socket", "--addr", "127.0.0.1:0"])
+        .arg("--exit-on-stdin-close")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("siospec serve starts");
+    let mut line = String::new();
+    std::io::BufReader::new(server.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("the listening line");
+    let authority = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    (server, authority)
+}
+
+/// Runs `siospec bench-worker` against `authority` and returns its report
+/// line and whether it exited cleanly once its stdin closed.
+fn worker(authority: &str, clients: usize, first_source: usize) -> (String, bool) {
+    use std::io::BufRead;
+    let mut worker = std::process::Command::new(env!("CARGO_BIN_EXE_siospec"))
+        .args(["bench-worker", "--authority", authority])
+        .args(["--clients", &clients.to_string()])
+        .args(["--first-source", &first_source.to_string()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("siospec bench-worker starts");
+    let mut line = String::new();
+    std::io::BufReader::new(worker.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("the report line");
+    drop(worker.stdin.take());
+    let exited = worker.wait().expect("the worker ends");
+    (line.trim().to_owned(), exited.success())
+}
+
+#[test]
+fn a_worker_holds_its_connections_from_its_own_source_addresses_until_stdin_closes() {
+    let (mut server, authority) = reference_server();
+    // 2,500: the third block of source addresses, 127.0.1.3.
+    let (line, clean) = worker(&authority, 30, 2_500);
+    assert_eq!(line, "connected 30 failed 0");
+    assert!(clean);
+    drop(server.stdin.take());
+    let _ = server.wait();
+}
+
+#[test]
+fn a_worker_reports_the_connections_it_could_not_open() {
+    // Nothing listens on port 1: every connection is refused at once.
+    let (line, clean) = worker("127.0.0.1:1", 5, 0);
+    assert_eq!(line, "connected 0 failed 5");
+    assert!(clean);
+}

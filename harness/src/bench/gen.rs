@@ -3,8 +3,8 @@
 //!
 //! Over WebSocket the clients are [`Lean`] (the codec's decoders without
 //! the client machine); over long-polling they are the full [`Conn`]. They
-//! are tasks of the multi-threaded runtime: one single-threaded runtime per
-//! core, each client pinned to one, measured no cheaper per operation.
+//! are tasks of the multi-threaded runtime (one single-threaded runtime per
+//! core, each client pinned to one, measured no cheaper per operation).
 //!
 //! Latencies go into one HDR histogram per client, merged at the end, so
 //! recording never contends on a lock.
@@ -64,21 +64,15 @@ pub struct PointSpec {
     pub duration: Duration,
     /// Longest wait for the clients to connect before the run starts.
     pub connect_timeout: Duration,
-    /// Spread the clients' source addresses over 127.0.0.0/8 (from
-    /// 127.0.1.0 on, `first_source` first), so that the ephemeral ports of
-    /// one address do not bound the count. Loopback servers only.
-    pub spread_sources: bool,
-    /// The index of this generator's first client among all generator
-    /// processes, so that processes use distinct source addresses.
-    pub first_source: usize,
 }
 
 /// Clients sharing one source address (well under the ~28,000 ephemeral
 /// ports Linux gives each).
 const CLIENTS_PER_SOURCE: usize = 1_000;
 
-/// The source address of the `index`th client: 127.0.(1 + index / 1,000 / 254).(1 + index / 1,000 % 254).
-pub(crate) fn source_address(index: usize) -> IpAddr {
+/// The source address of the `index`th client of a scale run, in blocks of
+/// [`CLIENTS_PER_SOURCE`] from 127.0.1.1 on.
+fn source_address(index: usize) -> IpAddr {
     let block = index / CLIENTS_PER_SOURCE;
     let third = 1 + block / 254;
     let fourth = 1 + block % 254;
@@ -113,8 +107,6 @@ pub struct Measured {
 struct Ctx {
     authority: Arc<str>,
     transport: Transport,
-    spread_sources: bool,
-    first_source: usize,
     phase: AtomicU8,
     epoch: Instant,
     delivered: AtomicU64,
@@ -170,8 +162,6 @@ pub async fn run_point(spec: &PointSpec, authority: &str, mark: &mut dyn FnMut(M
     let ctx = Arc::new(Ctx {
         authority: Arc::from(authority),
         transport: spec.transport,
-        spread_sources: spec.spread_sources,
-        first_source: spec.first_source,
         phase: AtomicU8::new(SETUP),
         epoch: Instant::now(),
         delivered: AtomicU64::new(0),
@@ -192,11 +182,11 @@ pub async fn run_point(spec: &PointSpec, authority: &str, mark: &mut dyn FnMut(M
     }
     let (ready_tx, mut ready_rx) = mpsc::channel::<(Role, bool)>(roles.len());
     let mut tasks = tokio::task::JoinSet::new();
-    for (index, &role) in roles.iter().enumerate() {
+    for &role in &roles {
         let ctx = ctx.clone();
         let phase = phase_rx.clone();
         let ready = ready_tx.clone();
-        tasks.spawn(client(ctx, index, role, phase, ready));
+        tasks.spawn(client(ctx, role, phase, ready));
     }
     drop(ready_tx);
     let mut connected = 0usize;
@@ -301,15 +291,12 @@ enum Client {
 }
 
 impl Client {
-    /// Connects the `index`th client to `/`; `None` when it failed within the time limit.
-    async fn connect(ctx: &Ctx, index: usize) -> Option<Client> {
+    /// Connects a client to `/`; `None` when it failed within the time limit.
+    async fn connect(ctx: &Ctx) -> Option<Client> {
         let attempt = async {
             match ctx.transport {
                 Transport::WebSocket => {
-                    let source = ctx
-                        .spread_sources
-                        .then(|| source_address(ctx.first_source + index));
-                    let lean = Lean::connect(&ctx.authority, source).await.ok()?;
+                    let lean = Lean::connect(&ctx.authority, None).await.ok()?;
                     Some(Client::Lean {
                         lean: Box::new(lean),
                         waiting: None,
@@ -338,8 +325,7 @@ impl Client {
             .flatten()
     }
 
-    /// Emits `message-with-ack` with the echo payload, read once per client
-    /// into both clients' forms.
+    /// Emits `message-with-ack` with the echo's arguments.
     async fn emit_echo(&mut self, now: Instant, echo: &Echo) -> Result<(), ()> {
         match self {
             Client::Lean {
@@ -443,7 +429,6 @@ async fn until_go(
 
 async fn client(
     ctx: Arc<Ctx>,
-    index: usize,
     role: Role,
     mut phase: watch::Receiver<u8>,
     ready: mpsc::Sender<(Role, bool)>,
@@ -452,12 +437,12 @@ async fn client(
     if role == Role::Connect {
         let _ = ready.send((role, true)).await;
         drop(ready);
-        connect_storm(&ctx, index, &mut phase, &mut tally).await;
+        connect_storm(&ctx, &mut phase, &mut tally).await;
         return tally;
     }
     let client = {
         let _permit = ctx.setup.acquire().await;
-        Client::connect(&ctx, index).await
+        Client::connect(&ctx).await
     };
     let _ = ready.send((role, client.is_some())).await;
     drop(ready);
@@ -629,19 +614,14 @@ async fn idle(client: &mut Client, phase: &mut watch::Receiver<u8>) -> bool {
 }
 
 /// Connect, wait for the CONNECT reply on `/`, drop, again.
-async fn connect_storm(
-    ctx: &Ctx,
-    index: usize,
-    phase: &mut watch::Receiver<u8>,
-    tally: &mut Tally,
-) {
+async fn connect_storm(ctx: &Ctx, phase: &mut watch::Receiver<u8>, tally: &mut Tally) {
     if phase.wait_for(|p| *p >= WARMUP).await.is_err() {
         return;
     }
     loop {
         let started = Instant::now();
         tokio::select! {
-            client = Client::connect(ctx, index) => match client {
+            client = Client::connect(ctx) => match client {
                 Some(_) => tally.record(ctx, started.elapsed()),
                 None => {
                     if ctx.phase.load(Ordering::Relaxed) < STOP {

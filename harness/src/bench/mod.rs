@@ -271,7 +271,7 @@ pub fn raise_open_files() -> (u64, u64) {
 }
 
 /// A generator worker process: `siospec bench-worker`, which calls this.
-pub async fn worker(authority: &str, clients: usize, first_source: usize) -> Result<(), String> {
+pub async fn worker(authority: &str, clients: usize, first_source: usize) {
     raise_open_files();
     let stop = async {
         // The parent closes standard input (or dies) to stop the worker.
@@ -287,7 +287,6 @@ pub async fn worker(authority: &str, clients: usize, first_source: usize) -> Res
         stop,
     )
     .await;
-    Ok(())
 }
 
 /// The idle scenario beyond one process's connections: `clients` spread
@@ -467,8 +466,6 @@ pub async fn run(
                 warmup: opts.warmup,
                 duration: opts.duration,
                 connect_timeout: Duration::from_secs(30),
-                spread_sources: false,
-                first_source: 0,
             };
             // The sink speaks WebSocket only, and idle memory is the server's own figure.
             if opts.ceiling && scenario != Scenario::Idle && opts.transport == Transport::WebSocket

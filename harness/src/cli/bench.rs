@@ -111,7 +111,7 @@ pub(super) struct BenchArgs {
     /// Measure only the generator's ceiling (the runs against the sink), no
     /// server: what the generator can drive on this machine, or a run to
     /// profile it alone.
-    #[arg(long, conflicts_with_all = ["no_ceiling", "url"])]
+    #[arg(long, conflicts_with_all = ["no_ceiling", "url", "target"])]
     ceiling_only: bool,
     /// Where to write load.json, load.md and load.svg; a partial run merges
     /// into the points already there.
