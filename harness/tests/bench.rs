@@ -2,6 +2,8 @@
 //! figures, partial runs merged into the points of earlier ones, and one
 //! short real run against the reference server. Nothing here judges speed.
 
+mod common;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -439,30 +441,6 @@ fn usage_errors_exit_2() {
     }
 }
 
-/// Starts `siospec serve --mode socket` on a free port; it stops when the
-/// returned child's stdin closes (or the child is dropped and killed).
-fn reference_server() -> (std::process::Child, String) {
-    use std::io::BufRead;
-    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_siospec"))
-        .args(["serve", "--mode", "socket", "--addr", "127.0.0.1:0"])
-        .arg("--exit-on-stdin-close")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("siospec serve starts");
-    let mut line = String::new();
-    std::io::BufReader::new(server.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("the listening line");
-    let authority = line
-        .trim()
-        .strip_prefix("listening on http://")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    (server, authority)
-}
-
 /// Runs `siospec bench-worker` against `authority` and returns its report
 /// line and whether it exited cleanly once its stdin closed.
 fn worker(authority: &str, clients: usize, first_source: usize) -> (String, bool) {
@@ -486,13 +464,11 @@ fn worker(authority: &str, clients: usize, first_source: usize) -> (String, bool
 
 #[test]
 fn a_worker_holds_its_connections_from_its_own_source_addresses_until_stdin_closes() {
-    let (mut server, authority) = reference_server();
+    let server = common::serve(&["--mode", "socket"]);
     // 2,500: the third block of source addresses, 127.0.1.3.
-    let (line, clean) = worker(&authority, 30, 2_500);
+    let (line, clean) = worker(&server.1, 30, 2_500);
     assert_eq!(line, "connected 30 failed 0");
     assert!(clean);
-    drop(server.stdin.take());
-    let _ = server.wait();
 }
 
 #[test]

@@ -2,6 +2,8 @@
 //! a message saying what was found and what to check; and it reads what a
 //! real server offers.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
@@ -116,41 +118,9 @@ async fn plain_websocket_server() {
     refused(&addr, &[], &["a plain WebSocket server, not Engine.IO"]).await;
 }
 
-/// `siospec serve` (both modes) on a free port; killed on drop.
-struct Serve(std::process::Child, String);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve(args: &[&str]) -> Serve {
-    use std::io::BufRead;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_siospec"))
-        .arg("serve")
-        .args(args)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("siospec serve starts");
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("reads");
-    let addr = line
-        .trim()
-        .strip_prefix("listening on http://")
-        .expect("announces its address")
-        .to_owned();
-    Serve(child, addr)
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn wrong_path_names_the_right_one() {
-    let server = serve(&["--mode", "socket"]);
+    let server = common::serve(&["--mode", "socket"]);
     refused(
         &server.1,
         &["--path", "/sockets/"],
@@ -167,7 +137,7 @@ async fn wrong_path_names_the_right_one() {
 /// reason, the echo cases SKIPPED, and the timings come from the handshake.
 #[tokio::test(flavor = "multi_thread")]
 async fn findings_of_a_default_socket_io_server() {
-    let server = serve(&["--mode", "socket"]);
+    let server = common::serve(&["--mode", "socket"]);
     let url = format!("http://{}", server.1);
     let (code, out, err, _) = siospec(&[
         "test",
@@ -225,7 +195,7 @@ async fn findings_of_a_default_socket_io_server() {
 /// with that flag judges it.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_server_of_the_other_parser_is_named_and_its_flag_given() {
-    let msgpack = serve(&["--mode", "socket", "--parser", "msgpack"]);
+    let msgpack = common::serve(&["--mode", "socket", "--parser", "msgpack"]);
     let url = format!("http://{}", msgpack.1);
     let (_, out, err, _) = siospec(&[
         "test",
@@ -258,7 +228,7 @@ async fn a_server_of_the_other_parser_is_named_and_its_flag_given() {
     ])
     .await;
     assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
-    let default = serve(&["--mode", "socket"]);
+    let default = common::serve(&["--mode", "socket"]);
     let url = format!("http://{}", default.1);
     let (_, out, err, _) = siospec(&[
         "test",

@@ -155,3 +155,35 @@ pub fn accept_all(results: &mut [CaseResult], target: &str, baseline: &str) -> B
     );
     loaded
 }
+
+/// `siospec serve ARGS` on a free port, and its `host:port`; killed on drop.
+pub struct Serve(pub std::process::Child, pub String);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn serve(args: &[&str]) -> Serve {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_siospec"))
+        .arg("serve")
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("siospec serve starts");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("reads");
+    let addr = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .expect("announces its address")
+        .to_owned();
+    Serve(child, addr)
+}
