@@ -29,6 +29,7 @@ pub mod runner;
 pub mod server;
 pub mod suite;
 pub mod target;
+pub mod tls;
 pub mod trace;
 pub(crate) mod verify;
 pub(crate) mod wire;

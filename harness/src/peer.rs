@@ -18,6 +18,8 @@ use crate::case::client::{Client, Serve};
 use crate::process::ServerProcess;
 use crate::server::{Mode, ServerThread, Serves};
 use crate::suite::{Expected, Suite};
+use crate::tls::{Origin, TlsFiles};
+use std::sync::Arc;
 
 /// The name of the built-in reference server.
 const REFERENCE: &str = "rust";
@@ -187,6 +189,10 @@ struct Flags {
     recovery: Option<String>,
     #[serde(rename = "break")]
     broken: Option<String>,
+    /// Serve HTTPS and WSS: followed by the certificate file (PEM)…
+    tls_cert: Option<String>,
+    /// …and by its private key's file (PEM).
+    tls_key: Option<String>,
 }
 
 /// The settings a server starts with.
@@ -222,10 +228,16 @@ pub struct Peer {
     dir: PathBuf,
     embedded: bool,
     broken: Option<String>,
+    /// Started over HTTPS and WSS, with a certificate of a throwaway CA.
+    tls: bool,
 }
 
-/// A started server; dropping it stops the server.
-pub(crate) struct Running(Host);
+/// A started server; dropping it stops the server (and removes the
+/// certificate files it was started with).
+pub(crate) struct Running {
+    host: Host,
+    _tls: Option<Arc<TlsFiles>>,
+}
 
 enum Host {
     Process(ServerProcess),
@@ -235,7 +247,7 @@ enum Host {
 impl Running {
     /// `host:port` it listens on.
     pub(crate) fn authority(&self) -> String {
-        match &self.0 {
+        match &self.host {
             Host::Process(p) => p.authority.clone(),
             Host::Thread(t) => t.addr().to_string(),
         }
@@ -243,7 +255,7 @@ impl Running {
 
     /// Its process, when it runs in one of its own.
     pub(crate) fn process(&self) -> Option<&ServerProcess> {
-        match &self.0 {
+        match &self.host {
             Host::Process(p) => Some(p),
             Host::Thread(_) => None,
         }
@@ -280,6 +292,8 @@ impl Peer {
                         parser: Some("--parser".to_owned()),
                         recovery: Some("--recovery".to_owned()),
                         broken: None,
+                        tls_cert: Some("--tls-cert".to_owned()),
+                        tls_key: Some("--tls-key".to_owned()),
                     },
                     broken_script: None,
                 }),
@@ -299,6 +313,7 @@ impl Peer {
             dir: PathBuf::new(),
             embedded: true,
             broken: None,
+            tls: false,
         }
     }
 
@@ -319,6 +334,7 @@ impl Peer {
             dir,
             embedded: false,
             broken: None,
+            tls: false,
         })
     }
 
@@ -605,12 +621,16 @@ impl Peer {
     }
 
     /// Starts one server per distinct configuration `suites` need, for `run`
-    /// and `test`; the authority of each suite's server.
+    /// and `test`; where each suite's server is.
     pub(crate) async fn start_for(
         &self,
         suites: &[Suite],
         parser: Parser,
-    ) -> Result<(Vec<Running>, Vec<(Suite, String)>), String> {
+    ) -> Result<(Vec<Running>, Vec<(Suite, Origin)>), String> {
+        let tls = match self.tls {
+            true => Some(Arc::new(TlsFiles::new()?)),
+            false => None,
+        };
         let mut started: Vec<(Launch, Running)> = Vec::new();
         let mut by_suite = Vec::new();
         for &suite in suites {
@@ -618,13 +638,17 @@ impl Peer {
             let authority = match started.iter().find(|(l, _)| *l == launch) {
                 Some((_, r)) => r.authority(),
                 None => {
-                    let r = self.start(launch).await?;
+                    let r = self.start(launch, tls.clone()).await?;
                     let a = r.authority();
                     started.push((launch, r));
                     a
                 }
             };
-            by_suite.push((suite, authority));
+            let origin = match &tls {
+                Some(files) => Origin::parse(&format!("https://{authority}"), &files.trust())?,
+                None => Origin::plain(authority),
+            };
+            by_suite.push((suite, origin));
         }
         Ok((started.into_iter().map(|(_, r)| r).collect(), by_suite))
     }
@@ -634,22 +658,25 @@ impl Peer {
     /// idle clients a ping storm), in a process of its own so that the CPU
     /// time and memory read from /proc are the server's alone.
     pub(crate) async fn start_for_load(&self) -> Result<Running, String> {
-        self.start(Launch {
-            profile: Profile::Default,
-            serves: Serves::Only(Mode::Socket),
-            allow_eio3: false,
-            parser: Parser::Default,
-            own_process: true,
-        })
+        self.start(
+            Launch {
+                profile: Profile::Default,
+                serves: Serves::Only(Mode::Socket),
+                allow_eio3: false,
+                parser: Parser::Default,
+                own_process: true,
+            },
+            None,
+        )
         .await
     }
 
     /// The one start path: on threads of this process (the reference
     /// server, unless a process is asked for) or as a process of the peer's
     /// command with the contract's start flags.
-    async fn start(&self, launch: Launch) -> Result<Running, String> {
+    async fn start(&self, launch: Launch, tls: Option<Arc<TlsFiles>>) -> Result<Running, String> {
         if self.embedded && !launch.own_process {
-            return start_embedded(launch).await;
+            return start_embedded(launch, tls).await;
         }
         let server = self.server()?;
         let what = if self.embedded {
@@ -686,8 +713,36 @@ impl Peer {
             cmd.arg(flag)
                 .arg(contract::RECOVERY_DURATION.as_millis().to_string());
         }
+        if let (Some(files), Some(cert), Some(key)) =
+            (&tls, &server.flags.tls_cert, &server.flags.tls_key)
+        {
+            cmd.arg(cert).arg(&files.cert).arg(key).arg(&files.key);
+        }
         let process = ServerProcess::spawn(cmd, &server.ready, &what).await?;
-        Ok(Running(Host::Process(process)))
+        Ok(Running {
+            host: Host::Process(process),
+            _tls: tls,
+        })
+    }
+
+    /// The same peer started over HTTPS and WSS (`--tls`): a throwaway CA
+    /// signs its certificate, and the run trusts that CA. An error for a
+    /// peer whose peer.toml gives no `tls_cert` and `tls_key` flags.
+    pub fn over_tls(mut self) -> Result<Peer, String> {
+        let server = self.server()?;
+        if server.flags.tls_cert.is_none() || server.flags.tls_key.is_none() {
+            return Err(format!(
+                "the {} peer cannot serve TLS (its peer.toml gives no `tls_cert` and `tls_key` flags)",
+                self.manifest.title
+            ));
+        }
+        self.tls = true;
+        Ok(self)
+    }
+
+    /// Whether it is started over TLS.
+    pub fn is_tls(&self) -> bool {
+        self.tls
     }
 
     /// Whether its server can be started with the msgpack parser (its
@@ -740,7 +795,7 @@ impl Peer {
 }
 
 /// The reference server on a thread of this process.
-async fn start_embedded(launch: Launch) -> Result<Running, String> {
+async fn start_embedded(launch: Launch, tls: Option<Arc<TlsFiles>>) -> Result<Running, String> {
     let options = match launch.profile {
         Profile::Suite => crate::server::Options::suite(launch.serves),
         Profile::Default => crate::server::Options::standard(launch.serves),
@@ -751,12 +806,16 @@ async fn start_embedded(launch: Launch) -> Result<Running, String> {
     if launch.profile == Profile::Suite {
         options.recovery = Some(contract::RECOVERY_DURATION);
     }
+    options.tls = tls.as_ref().map(|files| files.server.clone());
     let addr = SocketAddr::from(([127, 0, 0, 1], 0));
     let server = tokio::task::spawn_blocking(move || ServerThread::start(addr, options))
         .await
         .map_err(|e| format!("reference server: {e}"))?
         .map_err(|e| format!("reference server: cannot listen: {e}"))?;
-    Ok(Running(Host::Thread(server)))
+    Ok(Running {
+        host: Host::Thread(server),
+        _tls: tls,
+    })
 }
 
 fn read_manifest(dir: &Path) -> Result<Manifest, String> {

@@ -19,6 +19,7 @@ use siospec_codec::{Limits, Profile};
 use crate::case::Verdict;
 use crate::runner::{Endpoint, Plan};
 use crate::suite::{Expected, Mode, Suite};
+use crate::tls::Origin;
 use crate::trace::Trace;
 use crate::wire::heartbeat::Engine;
 use crate::wire::http::{Http, HttpError, Req, Response};
@@ -126,8 +127,8 @@ impl Opened {
 /// What the probe found at one address.
 #[derive(Debug, Clone)]
 pub struct Probed {
-    /// `host:port`.
-    pub authority: String,
+    /// The server.
+    pub origin: Origin,
     /// Engine.IO at the Socket.IO path.
     pub socket: Option<Offer>,
     /// Engine.IO at the engine path.
@@ -136,15 +137,17 @@ pub struct Probed {
     pub findings: Vec<String>,
 }
 
-/// Probes `authority` at the two paths.
-pub async fn probe(authority: &str, paths: &Paths) -> Result<Probed, Refusal> {
-    let http = Http::new(authority, Trace::new());
-    reachable(authority).await?;
-    let socket = offer_at(&http, authority, &paths.socket, Mode::Socket).await?;
+/// Probes `origin` at the two paths.
+pub async fn probe(origin: &Origin, paths: &Paths) -> Result<Probed, Refusal> {
+    let http = Http::new(origin, Trace::new());
+    reachable(origin).await?;
+    let tls = tls_finding(origin).await?;
+    let authority = &origin.url();
+    let socket = offer_at(&http, origin, &paths.socket, Mode::Socket).await?;
     let engine = if paths.engine == paths.socket {
         None
     } else {
-        offer_at(&http, authority, &paths.engine, Mode::Engine)
+        offer_at(&http, origin, &paths.engine, Mode::Engine)
             .await
             .ok()
             .and_then(Result::ok)
@@ -159,7 +162,7 @@ pub async fn probe(authority: &str, paths: &Paths) -> Result<Probed, Refusal> {
                 if other == paths.socket || other == paths.engine {
                     continue;
                 }
-                if let Ok(Ok(found)) = offer_at(&http, authority, other, Mode::Socket).await {
+                if let Ok(Ok(found)) = offer_at(&http, origin, other, Mode::Socket).await {
                     let flag = if found.socket_io {
                         "--path"
                     } else {
@@ -178,25 +181,25 @@ pub async fn probe(authority: &str, paths: &Paths) -> Result<Probed, Refusal> {
             return Err(Refusal(msg));
         }
     };
-    let mut findings = Vec::new();
+    let mut findings: Vec<String> = tls.into_iter().collect();
     if let Some(o) = &socket {
         findings.push(describe(authority, o));
     } else {
         findings.push(format!(
-            "http://{authority}{}: no Engine.IO server; the Socket.IO suites are UNSUPPORTED",
+            "{authority}{}: no Engine.IO server; the Socket.IO suites are UNSUPPORTED",
             paths.socket
         ));
     }
     match &engine {
         Some(o) => findings.push(describe(authority, o)),
         None => findings.push(format!(
-            "http://{authority}{}: no bare Engine.IO echo server (engine mode); the Engine.IO \
+            "{authority}{}: no bare Engine.IO echo server (engine mode); the Engine.IO \
              rules run through {} and those that need the echo are SKIPPED",
             paths.engine, paths.socket
         )),
     }
     Ok(Probed {
-        authority: authority.to_owned(),
+        origin: origin.clone(),
         socket,
         engine,
         findings,
@@ -226,7 +229,7 @@ fn describe(authority: &str, o: &Offer) -> String {
         revisions.push("EIO=3");
     }
     let mut line = format!(
-        "http://{authority}{}: {what}; {}; transports {}",
+        "{authority}{}: {what}; {}; transports {}",
         o.path,
         revisions.join(" and "),
         transports.join(", ")
@@ -253,7 +256,8 @@ fn describe(authority: &str, o: &Offer) -> String {
 }
 
 /// The TCP connection must open.
-async fn reachable(authority: &str) -> Result<(), Refusal> {
+async fn reachable(origin: &Origin) -> Result<(), Refusal> {
+    let authority = &origin.authority;
     match tokio::time::timeout(WAIT, tokio::net::TcpStream::connect(authority)).await {
         Ok(Ok(_)) => Ok(()),
         Ok(Err(e)) => Err(Refusal(format!(
@@ -264,6 +268,36 @@ async fn reachable(authority: &str) -> Result<(), Refusal> {
             "{authority} did not accept a TCP connection within {} s. Check the host and port \
              of --url, and any firewall in between.",
             WAIT.as_secs()
+        ))),
+    }
+}
+
+/// For `https://`: a handshake that verification accepts, or a refusal that
+/// says why and what to do; with `--insecure`, any handshake, and a finding
+/// that says loudly what verification would have said. The finding names
+/// the TLS version and cipher negotiated.
+async fn tls_finding(origin: &Origin) -> Result<Option<String>, Refusal> {
+    let Some(tls) = &origin.tls else {
+        return Ok(None);
+    };
+    let handshake = match origin.inspect().await {
+        None => return Ok(None),
+        Some(Ok(h)) => h,
+        Some(Err(e)) => return Err(Refusal(e.to_string())),
+    };
+    let url = origin.url();
+    let negotiated = handshake.negotiated();
+    match &handshake.verified {
+        Ok(()) => Ok(Some(format!(
+            "{url}: TLS {negotiated}; {}",
+            tls.described()
+        ))),
+        Err(verdict) if tls.insecure() => Ok(Some(format!(
+            "{url}: TLS {negotiated}; CERTIFICATE NOT VERIFIED (--insecure): {verdict}"
+        ))),
+        Err(verdict) => Err(Refusal(format!(
+            "TLS: {url} presented a certificate siospec does not accept: {verdict}. {}",
+            verdict.advice()
         ))),
     }
 }
@@ -363,11 +397,12 @@ fn what_answered(resp: &Response) -> String {
 /// `Ok(Err(why))`, no Engine.IO there.
 async fn offer_at(
     http: &Http,
-    authority: &str,
+    origin: &Origin,
     path: &str,
     mode: Mode,
 ) -> Result<Result<Offer, String>, Refusal> {
-    let url = format!("http://{authority}{path}");
+    let authority = &origin.authority;
+    let url = format!("{}{path}", origin.url());
     let first = match http.send(get(path, "EIO=4&transport=polling")).await {
         Ok(r) => Ok(r),
         Err(HttpError::Connect(e)) => {
@@ -411,7 +446,7 @@ async fn offer_at(
             eio: 4,
             ping_interval: WAIT,
         };
-        match Ws::connect(authority, &target, &[], WAIT, engine, trace).await {
+        match Ws::connect(origin, &target, &[], WAIT, engine, trace).await {
             Ok(mut ws) => match ws.recv(WAIT).await {
                 Some(Frame::Text(t)) if t.starts_with('0') => {
                     offer.websocket = true;
@@ -450,7 +485,12 @@ async fn offer_at(
                     Err(e) => Err(Refusal(format!(
                         "{authority} accepts TCP connections but does not answer HTTP ({e}; a \
                          WebSocket handshake: {ws}). siospec tests Engine.IO / Socket.IO servers \
-                         over HTTP and WebSocket: check the port of --url."
+                         over HTTP and WebSocket: check the port of --url{}.",
+                        if origin.is_tls() {
+                            ""
+                        } else {
+                            " (a server that speaks HTTPS there wants an https:// URL)"
+                        }
                     ))),
                 };
             }
@@ -597,7 +637,7 @@ impl Probed {
     pub fn plan(&self, suite: Suite, known: &Expected, parser: Parser) -> Plan {
         let at = |o: &Offer, h: &Opened, echo: bool| {
             Plan::At(Endpoint {
-                authority: self.authority.clone(),
+                origin: self.origin.clone(),
                 path: o.path.clone(),
                 conf: conf_of(h, known),
                 echo,

@@ -13,13 +13,14 @@ use crate::case::server::Ctx;
 use crate::case::{Case, Expect, Obs, Outcome as RunOutcome, Runs, Stop, Verdict};
 use crate::suite::{Expected, Suite};
 use crate::target::{Prepared, Target};
+use crate::tls::Origin;
 use crate::trace::{Event, Trace};
 
 /// Where one suite's server is, and what it offers there.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
-    /// `host:port`.
-    pub authority: String,
+    /// The server (`host:port`, and TLS for `https://`).
+    pub origin: Origin,
     /// The engine path, with both slashes (`/socket.io/`).
     pub path: String,
     /// The configuration the server advertised there.
@@ -31,9 +32,9 @@ pub struct Endpoint {
 
 impl Endpoint {
     /// An endpoint at `path` with the reference configuration.
-    pub fn new(authority: impl Into<String>, path: impl Into<String>, echo: bool) -> Endpoint {
+    pub fn new(origin: Origin, path: impl Into<String>, echo: bool) -> Endpoint {
         Endpoint {
-            authority: authority.into(),
+            origin,
             path: path.into(),
             conf: Expected::reference(),
             echo,
@@ -441,7 +442,7 @@ pub(crate) async fn run_case(case: &Case, endpoint: &Endpoint, opts: &Options) -
     }
     let trace = Trace::new();
     let cx = Ctx {
-        authority: endpoint.authority.clone(),
+        origin: endpoint.origin.clone(),
         path: endpoint.path.clone(),
         suite: case.suite(),
         scale: opts.scale,
@@ -741,7 +742,7 @@ pub async fn run_all(
                     estimate_ms(case, plan, opts)
                 },
                 domain: match plan {
-                    Some(Plan::At(ep)) => Some((ep.authority.clone(), ep.path.clone())),
+                    Some(Plan::At(ep)) => Some((ep.origin.authority.clone(), ep.path.clone())),
                     _ => None,
                 },
             }

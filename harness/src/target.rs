@@ -11,6 +11,7 @@ use crate::runner::Plan;
 use crate::suite::{Expected, Suite};
 use std::collections::BTreeMap;
 
+use crate::tls::{Origin, Trust};
 use siospec_codec::session::socket::Parser;
 
 /// What to test.
@@ -37,6 +38,8 @@ pub struct Urls {
     pub paths: Paths,
     /// The timeouts no handshake advertises (connectTimeout, upgradeTimeout).
     pub known: Expected,
+    /// How `https://` servers' certificates are checked (`--ca`, `--insecure`).
+    pub trust: Trust,
 }
 
 impl Urls {
@@ -83,6 +86,7 @@ impl Urls {
             per_suite,
             paths,
             known,
+            trust: Trust::default(),
         })
     }
 }
@@ -112,25 +116,23 @@ impl std::fmt::Debug for Prepared {
     }
 }
 
-/// The authority (`host:port`) of an `http://` or `ws://` URL.
+/// The authority (`host:port`) of an `http`, `https`, `ws` or `wss` URL.
 pub fn authority_of(url: &str) -> Result<String, String> {
-    let rest = ["http://", "ws://"]
-        .iter()
-        .find_map(|p| url.strip_prefix(p))
-        .ok_or_else(|| format!("URL must start with http:// or ws://: {url:?}"))?;
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let (rest, _) = crate::tls::split_scheme(url).ok_or_else(|| {
+        format!("URL must start with http://, https://, ws:// or wss://: {url:?}")
+    })?;
+    // Up to a space too: a server's `listening on URL (…)` line.
+    let authority = rest.split(['/', '?', '#', ' ']).next().unwrap_or("");
     if authority.is_empty() || !authority.contains(':') {
         return Err(format!("URL must name a host and a port: {url:?}"));
     }
     Ok(authority.to_owned())
 }
 
-/// The path of an `http://` or `ws://` URL, if it names one other than `/`
+/// The path of a URL, if it names one other than `/`
 /// (`http://host:3000/socket.io/` → `/socket.io/`), with both slashes.
 pub fn path_of(url: &str) -> Option<String> {
-    let rest = ["http://", "ws://"]
-        .iter()
-        .find_map(|p| url.strip_prefix(p))?;
+    let (rest, _) = crate::tls::split_scheme(url)?;
     let path = rest.split(['?', '#']).next()?;
     let path = &path[path.find('/')?..];
     if path == "/" {
@@ -143,20 +145,20 @@ pub fn path_of(url: &str) -> Option<String> {
     })
 }
 
-/// Probes each distinct authority once; the plans of `suites` and the findings.
+/// Probes each distinct server once; the plans of `suites` and the findings.
 async fn probe_all(
-    by_suite: &BTreeMap<Suite, String>,
+    by_suite: &BTreeMap<Suite, Origin>,
     paths: &Paths,
     known: &Expected,
     parser: Parser,
 ) -> Result<(BTreeMap<Suite, Plan>, Vec<String>), String> {
     let mut probed: Vec<Probed> = Vec::new();
     let mut plans = BTreeMap::new();
-    for (&suite, authority) in by_suite {
-        let i = match probed.iter().position(|p| &p.authority == authority) {
+    for (&suite, origin) in by_suite {
+        let i = match probed.iter().position(|p| &p.origin == origin) {
             Some(i) => i,
             None => {
-                probed.push(probe::probe(authority, paths).await.map_err(|r| r.0)?);
+                probed.push(probe::probe(origin, paths).await.map_err(|r| r.0)?);
                 probed.len() - 1
             }
         };
@@ -223,6 +225,7 @@ impl Target {
                 per_suite,
                 paths,
                 known,
+                trust,
             }) => {
                 let mut by_suite = BTreeMap::new();
                 for &s in suites {
@@ -230,10 +233,10 @@ impl Target {
                         .get(&s)
                         .or(default.as_ref())
                         .ok_or_else(|| format!("no URL for suite {}", s.name()))?;
-                    by_suite.insert(s, authority_of(url)?);
+                    by_suite.insert(s, Origin::parse(url, trust)?);
                 }
                 let (plans, findings) = probe_all(&by_suite, paths, known, parser).await?;
-                let mut authorities: Vec<&String> = by_suite.values().collect();
+                let mut authorities: Vec<String> = by_suite.values().map(Origin::url).collect();
                 authorities.dedup();
                 Ok(Prepared {
                     name: name.clone(),

@@ -67,7 +67,14 @@ async fn check(b: Behaviour, name: &str) {
         .iter()
         .map(|&s| {
             let path = s.mode().default_path();
-            (s, Plan::At(Endpoint::new(authority.clone(), path, true)))
+            (
+                s,
+                Plan::At(Endpoint::new(
+                    siospec::tls::Origin::plain(authority.clone()),
+                    path,
+                    true,
+                )),
+            )
         })
         .collect();
     let opts = Options {

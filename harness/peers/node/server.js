@@ -4,10 +4,13 @@
 // Ground-truth peer for siospec: the official engine.io / socket.io Node server,
 // configured by CLI flags that mirror `siospec serve`.
 //
-// stdout carries exactly one line, `listening on http://ADDR`, once the server
-// is listening; everything else goes to stderr. See README.md for the contract.
+// stdout carries exactly one line, `listening on http://ADDR` (https with
+// --tls-cert), once the server is listening; everything else goes to stderr.
+// See README.md for the contract.
 
 const http = require("http");
+const https = require("https");
+const fs = require("fs");
 
 const USAGE = `usage: node server.js [options]
 
@@ -32,6 +35,9 @@ const USAGE = `usage: node server.js [options]
   --recovery MS             connection-state recovery on the namespace /recovery
                             (maxDisconnectionDuration MS, skipMiddlewares true);
                             / and /custom stay without it
+  --tls-cert FILE           serve HTTPS and WSS (https.createServer) with this
+                            certificate chain (PEM); needs --tls-key
+  --tls-key FILE            the private key of --tls-cert (PEM)
   --exit-on-stdin-close     exit when stdin reaches EOF / closes
   --verbose                 log connections and events to stderr
   --help                    this text
@@ -62,6 +68,8 @@ const FLAGS = {
   "--transports": "string",
   "--parser": "string",
   "--recovery": "uint",
+  "--tls-cert": "string",
+  "--tls-key": "string",
   "--exit-on-stdin-close": "bool",
   "--verbose": "bool",
   "--help": "bool",
@@ -179,10 +187,15 @@ const requestedOpts = JSON.stringify(opts);
 
 // Same fallback handler as engine.io's own listen(): anything outside the
 // engine path gets 501.
-const httpServer = http.createServer((req, res) => {
+const notImplemented = (req, res) => {
   res.writeHead(501);
   res.end("Not Implemented");
-});
+};
+if (Boolean(args["tls-cert"]) !== Boolean(args["tls-key"])) die("--tls-cert and --tls-key go together");
+const tls = args["tls-cert"]
+  ? { cert: fs.readFileSync(args["tls-cert"]), key: fs.readFileSync(args["tls-key"]) }
+  : null;
+const httpServer = tls ? https.createServer(tls, notImplemented) : http.createServer(notImplemented);
 
 let closeAll = () => {};
 
@@ -384,6 +397,6 @@ httpServer.on("error", (err) => {
 httpServer.listen(port, host, () => {
   const a = httpServer.address();
   const shown = a.family === "IPv6" || a.family === 6 ? `[${a.address}]` : a.address;
-  process.stdout.write(`listening on http://${shown}:${a.port}\n`);
+  process.stdout.write(`listening on ${tls ? "https" : "http"}://${shown}:${a.port}\n`);
   log(`mode=${mode} paths=${[socketMode && "/socket.io/", engineMode && "/engine.io/"].filter(Boolean).join(",")} options=${requestedOpts}`);
 });

@@ -8,6 +8,7 @@ use std::time::Duration;
 use siospec_codec::session::socket::Parser;
 
 use crate::suite::{Expected, Suite};
+use crate::tls::Origin;
 use crate::trace::Trace;
 use crate::wire::heartbeat::Engine;
 use crate::wire::http::{Http, HttpError, Req, Response};
@@ -17,8 +18,8 @@ use crate::wire::ws::{Refused, Ws};
 /// the trace, and the configuration the server is expected to have.
 #[derive(Debug, Clone)]
 pub struct Ctx {
-    /// `host:port` of the server.
-    pub authority: String,
+    /// The server: `host:port`, and TLS for `https://`.
+    pub origin: Origin,
     /// The engine path, with both slashes (`/engine.io/`).
     pub path: String,
     /// The suite being run.
@@ -47,7 +48,7 @@ impl Ctx {
 
     /// An HTTP client for the server.
     pub fn http(&self) -> Http {
-        Http::new(&self.authority, self.trace.clone())
+        Http::new(&self.origin, self.trace.clone())
     }
 
     /// The engine path followed by `?query`.
@@ -104,7 +105,7 @@ impl Ctx {
     /// Opens a WebSocket with extra headers.
     pub async fn ws_with(&self, query: &str, headers: &[(&str, String)]) -> Result<Ws, Refused> {
         Ws::connect(
-            &self.authority,
+            &self.origin,
             &self.target(query),
             headers,
             self.ms(4000),

@@ -279,7 +279,7 @@ pub fn cases() -> Vec<Case> {
                 let req = format!(
                     "GET {} HTTP/1.1\r\nHost: {}\r\nOrigin: http://a\x01b.example\r\nConnection: close\r\n\r\n",
                     cx.target("EIO=4&transport=polling"),
-                    cx.authority
+                    cx.origin.authority
                 );
                 let raw = cx.http().raw(req.as_bytes(), cx.ms(2000)).await?;
                 let text = String::from_utf8_lossy(&raw).into_owned();

@@ -26,7 +26,7 @@ async fn concurrent_post(cx: Ctx) -> Outcome {
     let head = format!(
         "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: text/plain;charset=UTF-8\r\nContent-Length: 10\r\n\r\n4he",
         cx.target(&s.query),
-        cx.authority
+        cx.origin.authority
     );
     let mut pending = cx.http().raw_open(head.as_bytes()).await?;
     tokio::time::sleep(cx.ms(50)).await;

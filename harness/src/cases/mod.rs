@@ -16,6 +16,7 @@ mod eio4_handshake;
 mod eio4_heartbeat;
 mod eio4_malformed;
 mod eio4_polling;
+mod eio4_tls;
 mod eio4_upgrade;
 mod eio4_websocket;
 mod sio4_protocol;
@@ -41,6 +42,7 @@ pub fn all() -> Vec<Case> {
         eio4_upgrade::cases,
         eio4_cors::cases,
         eio4_malformed::cases,
+        eio4_tls::cases,
         eio3_handshake::cases,
         eio3_message::cases,
         eio3_heartbeat::cases,

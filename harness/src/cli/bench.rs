@@ -157,6 +157,7 @@ fn bench_options(args: &BenchArgs) -> Result<siospec::bench::Options, String> {
                 per_suite: Default::default(),
                 paths: Default::default(),
                 known: siospec::suite::Expected::OFFICIAL_DEFAULTS,
+                trust: Default::default(),
             })]
         }
         None if args.ceiling_only => Vec::new(),

@@ -172,6 +172,31 @@ pub(super) struct UrlOptions {
     /// advertises (engine.io's default: 10000).
     #[arg(long, value_name = "MS", default_value_t = Expected::OFFICIAL_DEFAULTS.upgrade_timeout)]
     upgrade_timeout: u64,
+    #[command(flatten)]
+    trust: TrustOptions,
+}
+
+/// How `https://` and `wss://` servers' certificates are checked.
+#[derive(Debug, Clone, Args)]
+pub(super) struct TrustOptions {
+    /// For https:// URLs: a PEM file of CA certificates to trust besides
+    /// the platform's (a private CA; for a self-signed certificate, the
+    /// certificate itself).
+    #[arg(long, value_name = "FILE")]
+    ca: Option<std::path::PathBuf>,
+    /// For https:// URLs: accept any certificate. What verification would
+    /// have said is still reported, loudly, and the eio4.tls cases judge it.
+    #[arg(long)]
+    insecure: bool,
+}
+
+impl TrustOptions {
+    fn trust(&self) -> siospec::tls::Trust {
+        siospec::tls::Trust {
+            ca: self.ca.clone(),
+            insecure: self.insecure,
+        }
+    }
 }
 
 /// `--target`'s values: the reference server and every folder of
@@ -238,7 +263,8 @@ fn url_target(name: &str, urls: &[String], o: &UrlOptions) -> Result<Target, Str
         upgrade_timeout: o.upgrade_timeout,
         ..Expected::OFFICIAL_DEFAULTS
     };
-    Urls::parse(name, urls, paths, known).map(Target::Url)
+    let trust = o.trust.trust();
+    Urls::parse(name, urls, paths, known).map(|urls| Target::Url(Urls { trust, ..urls }))
 }
 
 /// Runs the command line; returns the exit status.

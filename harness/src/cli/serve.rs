@@ -1,6 +1,9 @@
 //! `siospec serve`: the reference server as a process of its own.
 
+use std::path::PathBuf;
+
 use clap::{Args, ValueEnum};
+use siospec::tls::ServerTls;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
 use super::{EXIT_HARNESS, EXIT_OK};
@@ -83,6 +86,39 @@ pub(super) struct ServeArgs {
     /// binary message per packet). Clients must use the same one.
     #[arg(long, default_value = "default", value_name = "PARSER")]
     parser: siospec_codec::session::socket::Parser,
+    /// Serve HTTPS and WSS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Serve HTTPS and WSS with a certificate made at start for localhost,
+    /// 127.0.0.1, ::1 and the --addr host. It is written to a file named on
+    /// the `listening on https://…` line with its SHA-256 fingerprint; pass
+    /// that file to the client's `--ca`. The file goes when the server stops.
+    #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
+    tls_self_signed: bool,
+}
+
+/// The certificate `serve` presents, if it serves TLS, and the file a
+/// self-signed one was written to.
+fn serve_tls(args: &ServeArgs) -> Result<Option<(ServerTls, Option<PathBuf>)>, String> {
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        return Ok(Some((ServerTls::from_files(cert, key)?, None)));
+    }
+    if !args.tls_self_signed {
+        return Ok(None);
+    }
+    let mut names: Vec<String> = ["localhost", "127.0.0.1", "::1"].map(String::from).into();
+    let host = args.addr.ip();
+    if !host.is_unspecified() && !names.contains(&host.to_string()) {
+        names.push(host.to_string());
+    }
+    let tls = ServerTls::self_signed(&names)?;
+    let file = std::env::temp_dir().join(format!("siospec-serve-{}.pem", std::process::id()));
+    std::fs::write(&file, &tls.certificate_pem)
+        .map_err(|e| format!("cannot write the certificate to {}: {e}", file.display()))?;
+    Ok(Some((tls, Some(file))))
 }
 
 fn serve_options(args: &ServeArgs) -> Result<siospec::server::Options, String> {
@@ -148,12 +184,30 @@ fn serve_options(args: &ServeArgs) -> Result<siospec::server::Options, String> {
 
 /// Runs `siospec serve`; returns the exit status.
 pub(super) async fn serve(args: ServeArgs) -> i32 {
-    let options = match serve_options(&args) {
-        Ok(options) => options,
+    let (mut options, tls) = match serve_options(&args).and_then(|o| Ok((o, serve_tls(&args)?))) {
+        Ok(both) => both,
         Err(e) => {
             eprintln!("siospec serve: {e}");
             return EXIT_HARNESS;
         }
+    };
+    let certificate_file = tls.as_ref().and_then(|(_, file)| file.clone());
+    options.tls = tls.map(|(tls, _)| tls);
+    // What follows the address on the `listening on` line.
+    let (scheme, presented) = match (&options.tls, &certificate_file) {
+        (None, _) => ("http", String::new()),
+        (Some(tls), None) => (
+            "https",
+            format!(" (certificate SHA-256 {})", tls.fingerprint),
+        ),
+        (Some(tls), Some(file)) => (
+            "https",
+            format!(
+                " (self-signed certificate {}, SHA-256 {}; clients: --ca {0})",
+                file.display(),
+                tls.fingerprint
+            ),
+        ),
     };
     let addr = args.addr;
     let server = match tokio::task::spawn_blocking(move || {
@@ -175,7 +229,7 @@ pub(super) async fn serve(args: ServeArgs) -> i32 {
     // parent may send SIGTERM the moment it reads it.
     let mut stop_signals =
         [SignalKind::interrupt(), SignalKind::terminate()].map(|kind| signal(kind).ok());
-    println!("listening on http://{}", server.addr());
+    println!("listening on {scheme}://{}{presented}", server.addr());
     let stdin_closed = async {
         if args.exit_on_stdin_close {
             let mut stdin = tokio::io::stdin();
@@ -195,6 +249,9 @@ pub(super) async fn serve(args: ServeArgs) -> i32 {
     }
     eprintln!("siospec serve: shutting down");
     let _ = tokio::task::spawn_blocking(move || server.stop()).await;
+    if let Some(file) = certificate_file {
+        let _ = std::fs::remove_file(file);
+    }
     EXIT_OK
 }
 

@@ -49,6 +49,12 @@ pub(super) struct ServerArgs {
     /// --target` does, on the settings `run` gives it.
     #[arg(long, value_name = "NAME", value_parser = target_names(), conflicts_with = "url")]
     target: Option<String>,
+    /// With --target: start it over HTTPS and WSS, with a certificate of a
+    /// throwaway CA the run trusts (the peer's peer.toml gives its
+    /// `tls_cert` and `tls_key` flags). For a server of your own, pass an
+    /// https:// --url instead.
+    #[arg(long, requires = "target")]
+    tls: bool,
     /// Name of the target in reports.
     #[arg(long, default_value = "server")]
     name: String,
@@ -108,6 +114,7 @@ pub(super) async fn server(args: ServerArgs) -> i32 {
         return EXIT_HARNESS;
     }
     let target = match &args.target {
+        Some(name) if args.tls => Peer::named(name).and_then(Peer::over_tls).map(Target::Peer),
         Some(name) => peer_target(name, None),
         None => url_target(&args.name, &args.url, &args.url_options),
     };

@@ -19,7 +19,7 @@ use siospec_codec::session::engine::{
 use siospec_codec::session::socket::{Parser, ServerConnection};
 use siospec_codec::session::{Compression, Frame, HttpResponse, TransportId};
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Message};
@@ -49,8 +49,12 @@ impl std::fmt::Display for Aborted {
 
 impl std::error::Error for Aborted {}
 
-pub(crate) fn serve_connection(stream: TcpStream, shared: Arc<Shared>) {
-    let _ = stream.set_nodelay(true);
+/// A connection the server accepted: TCP, or TLS over it.
+pub(crate) trait Accepted: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Accepted for T {}
+
+pub(crate) fn serve_connection(stream: impl Accepted, shared: Arc<Shared>) {
     tokio::spawn(async move {
         let service = service_fn(move |req| handle(req, shared.clone()));
         let conn = hyper::server::conn::http1::Builder::new()

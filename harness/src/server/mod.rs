@@ -65,6 +65,8 @@ pub struct Options {
     /// Connection state recovery on [`contract::RECOVERY_NAMESPACE`], with
     /// this maxDisconnectionDuration; `None`: no namespace has it.
     pub recovery: Option<Duration>,
+    /// Serve HTTPS and WSS with this certificate instead of plain HTTP.
+    pub tls: Option<crate::tls::ServerTls>,
 }
 
 impl Options {
@@ -77,6 +79,7 @@ impl Options {
             engine: ServerConfig::default(),
             socket: ServerOptions::default(),
             recovery: None,
+            tls: None,
         }
         .with_node_habits(false)
     }
@@ -90,6 +93,7 @@ impl Options {
             engine: reference.engine,
             socket: reference.socket,
             recovery: None,
+            tls: None,
         }
         .with_node_habits(false)
     }
@@ -171,13 +175,28 @@ impl Server {
         });
         let (stop, mut stopped) = watch::channel(false);
         let accept_shared = shared.clone();
+        let tls = accept_shared.options.tls.clone();
         tokio::spawn(async move {
             loop {
                 tokio::select! {
-                    accepted = listener.accept() => match accepted {
-                        Ok((stream, _)) => http::serve_connection(stream, accept_shared.clone()),
+                    accepted = listener.accept() => match (accepted, &tls) {
+                        (Ok((stream, _)), None) => {
+                            let _ = stream.set_nodelay(true);
+                            http::serve_connection(stream, accept_shared.clone());
+                        }
+                        (Ok((stream, _)), Some(tls)) => {
+                            // The handshake on a task of its own: a client
+                            // that never finishes one holds up nobody.
+                            let (tls, shared) = (tls.clone(), accept_shared.clone());
+                            tokio::spawn(async move {
+                                let _ = stream.set_nodelay(true);
+                                if let Ok(stream) = tls.accept(stream).await {
+                                    http::serve_connection(stream, shared);
+                                }
+                            });
+                        }
                         // Out of file descriptors and the like: wait, then go on.
-                        Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+                        (Err(_), _) => tokio::time::sleep(Duration::from_millis(10)).await,
                     },
                     _ = stopped.changed() => break,
                 }

@@ -1,4 +1,4 @@
-//! A plain HTTP/1.1 client on hyper: one TCP connection per request, so
+//! A plain HTTP/1.1 client on hyper (inside TLS for `https://`): one TCP connection per request, so
 //! long-polls and POSTs can be pending at the same time, every exchange traced.
 
 use std::sync::Arc;
@@ -9,8 +9,8 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::Request;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
+use crate::tls::{Origin, Stream};
 use crate::trace::{Body, Dir, Trace, What};
 
 /// Largest response body the client reads; a longer one is an error.
@@ -45,7 +45,8 @@ impl Response {
 /// Why an exchange produced no response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HttpError {
-    /// The TCP connection could not be opened (the target is not there).
+    /// The connection could not be opened: the target is not there, or
+    /// its TLS handshake failed (a certificate refused, a plain server).
     Connect(String),
     /// The connection failed or was closed before a whole response arrived.
     Io(String),
@@ -66,8 +67,8 @@ impl std::fmt::Display for HttpError {
 /// Sends HTTP requests to one server.
 #[derive(Debug, Clone)]
 pub struct Http {
-    /// `host:port` to connect to.
-    pub authority: String,
+    /// The server, and the TLS to speak to it.
+    pub origin: Origin,
     trace: Arc<Trace>,
 }
 
@@ -87,10 +88,10 @@ pub struct Req<'a> {
 }
 
 impl Http {
-    /// A client for the server at `authority` (`host:port`), tracing into `trace`.
-    pub fn new(authority: &str, trace: Arc<Trace>) -> Http {
+    /// A client for the server at `origin`, tracing into `trace`.
+    pub fn new(origin: &Origin, trace: Arc<Trace>) -> Http {
         Http {
-            authority: authority.to_owned(),
+            origin: origin.clone(),
             trace,
         }
     }
@@ -115,7 +116,7 @@ impl Http {
             },
         );
         let wait = req.wait;
-        let result = match tokio::time::timeout(wait, self.exchange(req)).await {
+        let result = match tokio::time::timeout(wait, self.exchange(&conn, req)).await {
             Ok(r) => r,
             Err(_) => Err(HttpError::Timeout(wait)),
         };
@@ -140,11 +141,8 @@ impl Http {
         result
     }
 
-    async fn exchange(&self, req: Req<'_>) -> Result<Response, HttpError> {
-        let stream = TcpStream::connect(&self.authority)
-            .await
-            .map_err(|e| HttpError::Connect(e.to_string()))?;
-        let _ = stream.set_nodelay(true);
+    async fn exchange(&self, conn: &str, req: Req<'_>) -> Result<Response, HttpError> {
+        let stream = self.open(conn).await?;
         let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
             .map_err(|e| HttpError::Io(e.to_string()))?;
@@ -154,7 +152,7 @@ impl Http {
         let mut builder = Request::builder()
             .method(method)
             .uri(req.target.as_str())
-            .header(hyper::header::HOST, self.authority.as_str());
+            .header(hyper::header::HOST, self.origin.authority.as_str());
         for (k, v) in &req.headers {
             builder = builder.header(*k, v.as_str());
         }
@@ -237,29 +235,50 @@ impl Http {
         Ok(out)
     }
 
-    /// Opens a raw TCP connection and writes `bytes` on it, leaving it open.
-    pub async fn raw_open(&self, bytes: &[u8]) -> Result<TcpStream, HttpError> {
+    /// Opens a raw connection (inside TLS for `https`) and writes `bytes`
+    /// on it, leaving it open.
+    pub async fn raw_open(&self, bytes: &[u8]) -> Result<Stream, HttpError> {
         let note = format!("raw bytes (connection left open): {}", preview(bytes));
         let (_, stream) = self.connect_and_write(note, bytes).await?;
         Ok(stream)
     }
 
-    /// A new traced TCP connection with `bytes` written on it.
+    /// A new traced connection with `bytes` written on it.
     async fn connect_and_write(
         &self,
         note: String,
         bytes: &[u8],
-    ) -> Result<(String, TcpStream), HttpError> {
+    ) -> Result<(String, Stream), HttpError> {
         let conn = self.trace.conn("tcp");
+        let mut stream = self.open(&conn).await?;
         self.trace.push(&conn, Dir::Out, What::Note { text: note });
-        let mut stream = TcpStream::connect(&self.authority)
-            .await
-            .map_err(|e| HttpError::Connect(e.to_string()))?;
         stream
             .write_all(bytes)
             .await
             .map_err(|e| HttpError::Io(e.to_string()))?;
         Ok((conn, stream))
+    }
+}
+
+impl Http {
+    /// A new connection to the server; over TLS, what was negotiated goes
+    /// in the trace.
+    async fn open(&self, conn: &str) -> Result<Stream, HttpError> {
+        let stream = self
+            .origin
+            .connect()
+            .await
+            .map_err(|e| HttpError::Connect(e.to_string()))?;
+        if let Some(negotiated) = stream.negotiated() {
+            self.trace.push(
+                conn,
+                Dir::In,
+                What::Note {
+                    text: format!("TLS: {negotiated}"),
+                },
+            );
+        }
+        Ok(stream)
     }
 }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use futures_util::stream::{SplitSink, StreamExt};
 use futures_util::SinkExt;
-use tokio::net::TcpStream;
+
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -23,6 +23,7 @@ use siospec_codec::engine::{v3, v4, FrameKind, Packet};
 use super::heartbeat::{Engine, Heartbeat, Policy, Screen};
 use super::http::split_target;
 use crate::case::Stop;
+use crate::tls::{Origin, Stream};
 use crate::trace::{Body, Dir, Trace, What};
 
 /// Frames buffered per connection before the reader stops reading (the
@@ -114,7 +115,7 @@ impl std::fmt::Display for Refused {
     }
 }
 
-type Sink = Arc<tokio::sync::Mutex<SplitSink<WebSocketStream<TcpStream>, Message>>>;
+type Sink = Arc<tokio::sync::Mutex<SplitSink<WebSocketStream<Stream>, Message>>>;
 
 /// One WebSocket connection.
 pub struct Ws {
@@ -160,10 +161,11 @@ impl std::fmt::Debug for Ws {
 }
 
 impl Ws {
-    /// Opens `ws://authority` + `target` (path and query) with extra headers,
-    /// speaking `engine`, under the [`Heartbeat::Manual`] policy.
+    /// Opens `ws://` (or `wss://`) `origin` + `target` (path and query)
+    /// with extra headers, speaking `engine`, under the [`Heartbeat::Manual`]
+    /// policy.
     pub async fn connect(
-        authority: &str,
+        origin: &Origin,
         target: &str,
         headers: &[(&str, String)],
         wait: Duration,
@@ -184,7 +186,11 @@ impl Ws {
                     .collect(),
             },
         );
-        let result = tokio::time::timeout(wait, Self::handshake(authority, target, headers)).await;
+        let result = tokio::time::timeout(
+            wait,
+            Self::handshake(origin, target, headers, &trace, &name),
+        )
+        .await;
         let result = match result {
             Ok(r) => r,
             Err(_) => Err(Refused::Failed(format!(
@@ -365,11 +371,14 @@ impl Ws {
     }
 
     async fn handshake(
-        authority: &str,
+        origin: &Origin,
         target: &str,
         headers: &[(&str, String)],
-    ) -> Result<(WebSocketStream<TcpStream>, Vec<(String, String)>), Refused> {
-        let mut request = format!("ws://{authority}{target}")
+        trace: &Trace,
+        name: &str,
+    ) -> Result<(WebSocketStream<Stream>, Vec<(String, String)>), Refused> {
+        let mut request = origin
+            .ws_url(target)
             .into_client_request()
             .map_err(|e| Refused::Failed(format!("bad request: {e}")))?;
         for (k, v) in headers {
@@ -379,10 +388,19 @@ impl Ws {
                 .map_err(|e| Refused::Failed(e.to_string()))?;
             request.headers_mut().insert(name, value);
         }
-        let tcp = TcpStream::connect(authority)
+        let tcp = origin
+            .connect()
             .await
             .map_err(|e| Refused::Connect(e.to_string()))?;
-        let _ = tcp.set_nodelay(true);
+        if let Some(negotiated) = tcp.negotiated() {
+            trace.push(
+                name,
+                Dir::In,
+                What::Note {
+                    text: format!("TLS: {negotiated}"),
+                },
+            );
+        }
         let config = WebSocketConfig::default()
             .max_message_size(Some(MAX_MESSAGE))
             .max_frame_size(Some(MAX_MESSAGE));

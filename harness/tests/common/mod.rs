@@ -156,8 +156,10 @@ pub fn accept_all(results: &mut [CaseResult], target: &str, baseline: &str) -> B
     loaded
 }
 
-/// `siospec serve ARGS` on a free port, and its `host:port`; killed on drop.
-pub struct Serve(pub std::process::Child, pub String);
+/// `siospec serve ARGS` on a free port: its `host:port`, and the rest of
+/// its `listening on` line (a TLS certificate's file and fingerprint);
+/// killed on drop.
+pub struct Serve(pub std::process::Child, pub String, pub String);
 
 impl Drop for Serve {
     fn drop(&mut self) {
@@ -180,10 +182,14 @@ pub fn serve(args: &[&str]) -> Serve {
     std::io::BufReader::new(child.stdout.take().expect("stdout"))
         .read_line(&mut line)
         .expect("reads");
-    let addr = line
+    let url = line
         .trim()
-        .strip_prefix("listening on http://")
-        .expect("announces its address")
-        .to_owned();
-    Serve(child, addr)
+        .strip_prefix("listening on ")
+        .expect("announces its address");
+    let rest = ["http://", "https://"]
+        .iter()
+        .find_map(|s| url.strip_prefix(s))
+        .expect("an http or https URL");
+    let (addr, more) = rest.split_once(' ').unwrap_or((rest, ""));
+    Serve(child, addr.to_owned(), more.to_owned())
 }

@@ -1,0 +1,284 @@
+//! TLS: the same verdicts over https as over http, the eio4.tls cases
+//! failing against certificates that break their rule, and clear refusals
+//! (exit 2) of what cannot be reached. Every certificate is made here, by a
+//! throwaway CA; nothing that expires is committed.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use siospec::case::Verdict;
+use siospec::peer::Peer;
+use siospec::runner::CaseResult;
+use siospec::target::Target;
+use siospec::tls::{Pki, Validity};
+
+fn verdicts(results: &[CaseResult]) -> BTreeMap<String, Verdict> {
+    results.iter().map(|r| (r.id.clone(), r.verdict)).collect()
+}
+
+/// The whole catalogue against the peer `name` over http and over https:
+/// the same verdict for every case but the eio4.tls ones, SKIPPED over
+/// http and OK over https.
+async fn same_verdicts_over_tls(name: &str) {
+    let plain = Target::Peer(Peer::named(name).expect("manifest reads"));
+    let tls = Target::Peer(
+        Peer::named(name)
+            .and_then(Peer::over_tls)
+            .expect("the peer serves TLS"),
+    );
+    let (_, plain) = common::run(&plain, &[], &[], 4).await;
+    let (_, tls) = common::run(&tls, &[], &[], 4).await;
+    assert_eq!(plain.len(), common::default_parser_cases());
+    let (plain, tls) = (verdicts(&plain), verdicts(&tls));
+    let mut differ = Vec::new();
+    for (id, over_http) in &plain {
+        let over_https = tls[id];
+        let expected = if id.starts_with("eio4.tls.") {
+            assert_eq!(*over_http, Verdict::Skipped, "{id} over http");
+            Verdict::Ok
+        } else {
+            *over_http
+        };
+        if over_https != expected {
+            differ.push(format!(
+                "{id}: {over_http} over http, {over_https} over https"
+            ));
+        }
+    }
+    assert!(differ.is_empty(), "{name}:\n{}", differ.join("\n"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_reference_server_gives_the_same_verdicts_over_tls() {
+    same_verdicts_over_tls("rust").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_node_peer_gives_the_same_verdicts_over_tls() {
+    common::node_dir();
+    same_verdicts_over_tls("node").await;
+}
+
+/// A folder of PEM files: `ca.pem`, and `NAME.pem` / `NAME-key.pem` per
+/// certificate; removed on drop.
+struct Files(PathBuf);
+
+impl Drop for Files {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl Files {
+    fn new(tag: &str) -> (Files, Pki) {
+        let dir =
+            std::env::temp_dir().join(format!("siospec-tls-test-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("folder");
+        let pki = Pki::new().expect("a CA");
+        std::fs::write(dir.join("ca.pem"), pki.ca_pem()).expect("writes");
+        (Files(dir), pki)
+    }
+
+    fn issue(&self, pki: &Pki, name: &str, hosts: &[&str], validity: Validity) -> (String, String) {
+        let hosts: Vec<String> = hosts.iter().map(|h| h.to_string()).collect();
+        let (cert, key) = pki.issue(&hosts, validity).expect("issues");
+        let (c, k) = (
+            self.path(&format!("{name}.pem")),
+            self.path(&format!("{name}-key.pem")),
+        );
+        std::fs::write(&c, cert).expect("writes");
+        std::fs::write(&k, key).expect("writes");
+        (c, k)
+    }
+
+    fn path(&self, file: &str) -> String {
+        self.0.join(file).display().to_string()
+    }
+}
+
+/// `siospec serve --profile suite` presenting `cert`.
+fn serve_tls(cert: &str, key: &str) -> common::Serve {
+    common::serve(&["--profile", "suite", "--tls-cert", cert, "--tls-key", key])
+}
+
+/// `siospec ARGS`: exit status, stdout, stderr.
+fn siospec(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_siospec"))
+        .args(args)
+        .output()
+        .expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `test server --url URL --suite eio4` with `extra`, into its own report
+/// folder; the exit status, stderr, and each case's verdict.
+fn test_eio4(url: &str, extra: &[&str], reports: &Path) -> (i32, String, BTreeMap<String, String>) {
+    let dir = reports.display().to_string();
+    let mut args = vec![
+        "test",
+        "server",
+        "--url",
+        url,
+        "--suite",
+        "eio4",
+        "--report-dir",
+        &dir,
+    ];
+    args.extend_from_slice(extra);
+    let (code, _, err) = siospec(&args);
+    let mut verdicts = BTreeMap::new();
+    if let Ok(text) = std::fs::read_to_string(reports.join("index.json")) {
+        let index: serde_json::Value = serde_json::from_str(&text).expect("index.json parses");
+        for target in index["targets"].as_object().expect("targets").values() {
+            for (id, case) in target["cases"].as_object().expect("cases") {
+                let verdict = case["verdict"].as_str().expect("verdict");
+                verdicts.insert(id.clone(), verdict.to_owned());
+            }
+        }
+    }
+    (code, err, verdicts)
+}
+
+#[test]
+fn a_self_signed_server_is_tested_with_its_certificate_as_ca() {
+    let server = common::serve(&["--profile", "suite", "--tls-self-signed"]);
+    // `(self-signed certificate FILE, SHA-256 AB:…; clients: --ca FILE)`
+    let file = server
+        .2
+        .strip_prefix("(self-signed certificate ")
+        .and_then(|rest| rest.split(',').next())
+        .expect("names the certificate's file")
+        .to_owned();
+    assert!(server.2.contains("SHA-256 "), "{}", server.2);
+    assert!(Path::new(&file).is_file(), "{file}");
+    let url = format!("https://{}", server.1);
+    let (files, _) = Files::new("self-signed");
+    let (code, err, verdicts) = test_eio4(&url, &["--ca", &file], &files.0.join("trusted"));
+    assert_eq!(code, 0, "{err}");
+    for case in [
+        "eio4.tls.upgrade",
+        "eio4.tls.certificate-name",
+        "eio4.tls.certificate-expiry",
+    ] {
+        assert_eq!(verdicts[case], "OK", "{case}");
+    }
+    // Without --ca: refused, saying what to pass.
+    let (code, err, verdicts) = test_eio4(&url, &[], &files.0.join("untrusted"));
+    assert_eq!(code, 2, "{err}");
+    assert!(verdicts.is_empty(), "no case ran");
+    assert!(
+        err.contains("not signed by a trusted certificate authority"),
+        "{err}"
+    );
+    assert!(err.contains("--ca FILE"), "{err}");
+    // Stopped as a user stops it (^C, SIGTERM), the file goes with it.
+    let mut server = server;
+    let pid = server.0.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status();
+    assert!(killed.is_ok_and(|s| s.success()));
+    server.0.wait().expect("stops");
+    assert!(
+        !Path::new(&file).exists(),
+        "the certificate's file goes with the server"
+    );
+}
+
+#[test]
+fn a_certificate_for_another_name_is_refused_and_fails_only_its_case() {
+    let (files, pki) = Files::new("wrong-name");
+    let (cert, key) = files.issue(&pki, "other", &["other.example"], Validity::Current);
+    let server = serve_tls(&cert, &key);
+    let url = format!("https://{}", server.1);
+    let ca = files.path("ca.pem");
+    let (code, err, _) = test_eio4(&url, &["--ca", &ca], &files.0.join("refused"));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("not valid for name"), "{err}");
+    assert!(err.contains("--insecure"), "{err}");
+    let (_, err, verdicts) = test_eio4(
+        &url,
+        &["--ca", &ca, "--insecure"],
+        &files.0.join("insecure"),
+    );
+    assert_eq!(verdicts["eio4.tls.certificate-name"], "FAILED", "{err}");
+    assert_eq!(verdicts["eio4.tls.certificate-expiry"], "OK");
+    only_tls_cases_differ(&verdicts, &["eio4.tls.certificate-name"]);
+}
+
+#[test]
+fn an_expired_certificate_is_refused_and_fails_only_its_case() {
+    let (files, pki) = Files::new("expired");
+    let (cert, key) = files.issue(
+        &pki,
+        "expired",
+        &["localhost", "127.0.0.1"],
+        Validity::Expired,
+    );
+    let server = serve_tls(&cert, &key);
+    let url = format!("https://{}", server.1);
+    let ca = files.path("ca.pem");
+    let (code, err, _) = test_eio4(&url, &["--ca", &ca], &files.0.join("refused"));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("expired"), "{err}");
+    let (_, err, verdicts) = test_eio4(
+        &url,
+        &["--ca", &ca, "--insecure"],
+        &files.0.join("insecure"),
+    );
+    assert_eq!(verdicts["eio4.tls.certificate-expiry"], "FAILED", "{err}");
+    // The name is checked only once the dates pass.
+    assert_eq!(verdicts["eio4.tls.certificate-name"], "SKIPPED");
+    only_tls_cases_differ(
+        &verdicts,
+        &["eio4.tls.certificate-expiry", "eio4.tls.certificate-name"],
+    );
+}
+
+/// Every eio4 case but `judged` and `eio4.tls.upgrade`... OK or as the
+/// reference server gives it over http: the certificate shows up in its
+/// own case and nowhere else.
+fn only_tls_cases_differ(verdicts: &BTreeMap<String, String>, judged: &[&str]) {
+    let server = common::serve(&["--profile", "suite"]);
+    let (files, _) = Files::new(&format!("plain-{}", judged[0]));
+    let (_, err, plain) = test_eio4(&format!("http://{}", server.1), &[], &files.0.join("plain"));
+    assert_eq!(plain.len(), verdicts.len(), "{err}");
+    for (id, verdict) in verdicts {
+        if judged.contains(&id.as_str()) {
+            continue;
+        }
+        let expected = if id.starts_with("eio4.tls.") {
+            "OK"
+        } else {
+            plain[id].as_str()
+        };
+        assert_eq!(verdict, expected, "{id}");
+    }
+}
+
+#[test]
+fn a_plain_server_at_an_https_url_is_refused() {
+    let server = common::serve(&["--profile", "suite"]);
+    let (files, _) = Files::new("plain-at-https");
+    let (code, err, verdicts) =
+        test_eio4(&format!("https://{}", server.1), &[], &files.0.join("r"));
+    assert_eq!(code, 2, "{err}");
+    assert!(verdicts.is_empty(), "no case ran");
+    assert!(err.contains("did not answer in TLS"), "{err}");
+    assert!(err.contains("Use http:// in the URL"), "{err}");
+}
+
+#[test]
+fn an_https_server_at_an_http_url_is_refused_with_a_hint() {
+    let server = common::serve(&["--profile", "suite", "--tls-self-signed"]);
+    let (files, _) = Files::new("https-at-plain");
+    let (code, err, _) = test_eio4(&format!("http://{}", server.1), &[], &files.0.join("r"));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("https://"), "{err}");
+}
