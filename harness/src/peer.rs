@@ -114,6 +114,9 @@ struct ClientSection {
     /// Its driver speaks the msgpack parser when SIOSPEC_PARSER=msgpack.
     #[serde(default)]
     msgpack: bool,
+    /// Its driver trusts the CA of SIOSPEC_CA (`test client --tls`).
+    #[serde(default)]
+    tls: bool,
 }
 
 /// Where a peer's versions are read from.
@@ -236,7 +239,7 @@ pub struct Peer {
 /// certificate files it was started with).
 pub(crate) struct Running {
     host: Host,
-    _tls: Option<Arc<TlsFiles>>,
+    tls: Option<Arc<TlsFiles>>,
 }
 
 enum Host {
@@ -250,6 +253,15 @@ impl Running {
         match &self.host {
             Host::Process(p) => p.authority.clone(),
             Host::Thread(t) => t.addr().to_string(),
+        }
+    }
+
+    /// Where it is: `https` with the certificate's CA trusted when it was
+    /// started over TLS.
+    pub(crate) fn origin(&self) -> Result<Origin, String> {
+        match &self.tls {
+            Some(files) => Origin::parse(&format!("https://{}", self.authority()), &files.trust()),
+            None => Ok(Origin::plain(self.authority())),
         }
     }
 
@@ -307,6 +319,7 @@ impl Peer {
                     serve: false,
                     broken: false,
                     msgpack: true,
+                    tls: true,
                 }),
                 issues: None,
             }),
@@ -552,6 +565,8 @@ impl Peer {
                 remote: None,
             }),
             msgpack: c.msgpack,
+            takes_ca: c.tls,
+            tls: None,
         })
     }
 
@@ -635,18 +650,14 @@ impl Peer {
         let mut by_suite = Vec::new();
         for &suite in suites {
             let launch = self.launch_for(suite, parser)?;
-            let authority = match started.iter().find(|(l, _)| *l == launch) {
-                Some((_, r)) => r.authority(),
+            let origin = match started.iter().find(|(l, _)| *l == launch) {
+                Some((_, r)) => r.origin()?,
                 None => {
                     let r = self.start(launch, tls.clone()).await?;
-                    let a = r.authority();
+                    let origin = r.origin()?;
                     started.push((launch, r));
-                    a
+                    origin
                 }
-            };
-            let origin = match &tls {
-                Some(files) => Origin::parse(&format!("https://{authority}"), &files.trust())?,
-                None => Origin::plain(authority),
             };
             by_suite.push((suite, origin));
         }
@@ -658,6 +669,10 @@ impl Peer {
     /// idle clients a ping storm), in a process of its own so that the CPU
     /// time and memory read from /proc are the server's alone.
     pub(crate) async fn start_for_load(&self) -> Result<Running, String> {
+        let tls = match self.tls {
+            true => Some(Arc::new(TlsFiles::new()?)),
+            false => None,
+        };
         self.start(
             Launch {
                 profile: Profile::Default,
@@ -666,7 +681,7 @@ impl Peer {
                 parser: Parser::Default,
                 own_process: true,
             },
-            None,
+            tls,
         )
         .await
     }
@@ -721,7 +736,7 @@ impl Peer {
         let process = ServerProcess::spawn(cmd, &server.ready, &what).await?;
         Ok(Running {
             host: Host::Process(process),
-            _tls: tls,
+            tls,
         })
     }
 
@@ -814,7 +829,7 @@ async fn start_embedded(launch: Launch, tls: Option<Arc<TlsFiles>>) -> Result<Ru
         .map_err(|e| format!("reference server: cannot listen: {e}"))?;
     Ok(Running {
         host: Host::Thread(server),
-        _tls: tls,
+        tls,
     })
 }
 

@@ -304,6 +304,12 @@ impl Origin {
             .await
             .map_err(|e| ConnectError::Tcp(e.to_string()))?;
         let _ = tcp.set_nodelay(true);
+        self.secure(tcp).await
+    }
+
+    /// `tcp`, a connection to this server, as it is for `http`, inside a
+    /// TLS handshake for `https`.
+    pub async fn secure(&self, tcp: TcpStream) -> Result<Stream, ConnectError> {
         let Some(tls) = &self.tls else {
             return Ok(Stream::Plain(tcp));
         };
@@ -828,6 +834,7 @@ impl Pki {
 /// and what the harness trusts to reach it.
 pub struct TlsFiles {
     dir: std::path::PathBuf,
+    pki: Pki,
     /// The CA certificate: `--ca` for the clients.
     pub ca: std::path::PathBuf,
     /// The server's certificate (`--tls-cert`).
@@ -844,8 +851,16 @@ impl std::fmt::Debug for TlsFiles {
     }
 }
 
+impl PartialEq for TlsFiles {
+    fn eq(&self, other: &TlsFiles) -> bool {
+        self.dir == other.dir
+    }
+}
+
+impl Eq for TlsFiles {}
+
 /// The names the certificates of [`TlsFiles`] are for.
-const LOOPBACK_NAMES: [&str; 2] = ["localhost", "127.0.0.1"];
+pub const LOOPBACK_NAMES: [&str; 2] = ["localhost", "127.0.0.1"];
 
 impl TlsFiles {
     /// A new CA and certificate, written under the system's temporary folder.
@@ -866,16 +881,25 @@ impl TlsFiles {
             key: dir.join("key.pem"),
             server: ServerTls::from_pem(&cert_pem, &key_pem)?,
             dir,
+            pki,
         };
         let write = || -> io::Result<()> {
             std::fs::create_dir_all(&files.dir)?;
-            std::fs::write(&files.ca, pki.ca_pem())?;
+            std::fs::write(&files.ca, files.pki.ca_pem())?;
             std::fs::write(&files.cert, &cert_pem)?;
             std::fs::write(&files.key, &key_pem)
         };
         write()
             .map_err(|e| format!("cannot write certificates to {}: {e}", files.dir.display()))?;
         Ok(files)
+    }
+
+    /// Another certificate of the same CA, for `names`: a server that a
+    /// client trusting [`TlsFiles::ca`] must still refuse (a wrong name,
+    /// an expired certificate).
+    pub fn server_for(&self, names: &[&str], validity: Validity) -> Result<ServerTls, String> {
+        let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+        self.pki.server(&names, validity)
     }
 
     /// How a client trusts the certificate: `--ca` the CA file.

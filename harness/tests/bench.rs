@@ -478,3 +478,131 @@ fn a_worker_reports_the_connections_it_could_not_open() {
     assert_eq!(line, "connected 0 failed 5");
     assert!(clean);
 }
+
+/// `siospec bench ARGS`: exit status and stderr.
+fn bench_cli(args: &[&str]) -> (i32, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_siospec"))
+        .arg("bench")
+        .args(args)
+        .output()
+        .expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The points load.json holds for `target`.
+fn points_of(dir: &std::path::Path, target: &str) -> Vec<Point> {
+    load_json(dir)
+        .points
+        .into_iter()
+        .map(|s| s.point)
+        .filter(|p| p.target == target)
+        .collect()
+}
+
+#[test]
+fn tls_targets_are_measured_beside_plain_ones_with_the_tls_cost() {
+    let dir = scratch("tls");
+    let report = dir.display().to_string();
+    let (code, err) = bench_cli(&[
+        "--target",
+        "rust",
+        "--tls",
+        "--scenario",
+        "connect,echo",
+        "--clients",
+        "4",
+        "--duration",
+        "0.4",
+        "--no-ceiling",
+        "--report-dir",
+        &report,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    for target in ["rust", "rust-tls"] {
+        let points = points_of(&dir, target);
+        assert_eq!(points.len(), 2, "{target}: {points:?}");
+        for p in points {
+            assert_eq!((p.connected, p.errors), (4, 0), "{p:?}");
+            assert!(p.throughput > 0.0 && p.server_cpu.is_some(), "{p:?}");
+        }
+    }
+    let md = std::fs::read_to_string(dir.join("load.md")).expect("load.md");
+    assert!(md.contains("## TLS cost per connection"), "{md}");
+    assert!(md.contains("| 4 | rust |"), "{md}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_https_url_is_measured_over_websocket_and_polling() {
+    let dir = scratch("tls-url");
+    let cert = dir.join("serve-cert.pem").display().to_string();
+    std::fs::create_dir_all(&dir).expect("folder");
+    let tls = common::serve(&["--mode", "socket", &format!("--tls-self-signed={cert}")]);
+    let plain = common::serve(&["--mode", "socket"]);
+    let (https, http) = (format!("https://{}", tls.1), format!("http://{}", plain.1));
+    let report = dir.join("ws").display().to_string();
+    let (code, err) = bench_cli(&[
+        "--url",
+        &https,
+        "--url",
+        &http,
+        "--ca",
+        &cert,
+        "--scenario",
+        "connect",
+        "--clients",
+        "3",
+        "--duration",
+        "0.4",
+        "--no-ceiling",
+        "--report-dir",
+        &report,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    for target in ["url", "url-tls"] {
+        let points = points_of(&dir.join("ws"), target);
+        assert_eq!(points.len(), 1, "{target}");
+        assert_eq!(
+            (points[0].connected, points[0].errors),
+            (3, 0),
+            "{:?}",
+            points[0]
+        );
+    }
+    let md = std::fs::read_to_string(dir.join("ws/load.md")).expect("load.md");
+    assert!(md.contains("| 3 | url |"), "{md}");
+    // Polling goes through the full client machine, over TLS too.
+    let report = dir.join("polling").display().to_string();
+    let (code, err) = bench_cli(&[
+        "--url",
+        &https,
+        "--ca",
+        &cert,
+        "--transport",
+        "polling",
+        "--scenario",
+        "echo",
+        "--clients",
+        "2",
+        "--duration",
+        "0.4",
+        "--report-dir",
+        &report,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let points = points_of(&dir.join("polling"), "url-tls");
+    assert_eq!(
+        (points[0].connected, points[0].errors),
+        (2, 0),
+        "{:?}",
+        points[0]
+    );
+    assert!(points[0].throughput > 0.0);
+    // Two URLs of the same scheme are refused.
+    let (code, err) = bench_cli(&["--url", &http, "--url", &http, "--report-dir", &report]);
+    assert_eq!(code, 2, "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

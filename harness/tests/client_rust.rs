@@ -1,6 +1,7 @@
 //! Client mode against siospec's own client (`siospec client URL`, the
 //! codec's ClientConnection over the load generator's sockets, `--target
-//! rust`): the whole client catalogue is OK, as for the official client.
+//! rust`): the whole client catalogue is OK over https and wss, as for the
+//! official client.
 
 mod common;
 
@@ -17,7 +18,8 @@ async fn siospec_s_own_client_passes_every_case() {
     let client = Peer::reference()
         .in_dir(PathBuf::from(env!("CARGO_BIN_EXE_siospec")))
         .client(None)
-        .expect("the reference peer has a client");
+        .and_then(|c| c.over_tls())
+        .expect("the reference peer has a client, which takes SIOSPEC_CA");
     assert_eq!(client.name, "rust-client");
     let catalogue = siospec::client_cases::all();
     let run = Run {

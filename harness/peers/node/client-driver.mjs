@@ -3,6 +3,7 @@
 // options in SIOSPEC_* variables, the application's view on stdout as one
 // JSON object per line. SIOSPEC_BREAK=FAMILY (not part of the contract)
 // breaks one rule, for testing siospec itself (broken/client.mjs).
+import { readFileSync } from "node:fs";
 import { Manager } from "socket.io-client";
 
 const env = process.env;
@@ -27,6 +28,9 @@ const options = { autoConnect: false };
 if (env.SIOSPEC_TRANSPORTS) options.transports = env.SIOSPEC_TRANSPORTS.split(",");
 if (env.SIOSPEC_RECONNECTION) options.reconnection = env.SIOSPEC_RECONNECTION === "true";
 if (env.SIOSPEC_PARSER === "msgpack") options.parser = (await import("socket.io-msgpack-parser")).default;
+// engine.io-client hands `ca` to Node's https and ws; Node's own roots are
+// then replaced by it, which is all a scripted server needs.
+if (env.SIOSPEC_CA) options.ca = readFileSync(env.SIOSPEC_CA);
 
 const app = {
   url,

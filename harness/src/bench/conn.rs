@@ -27,6 +27,8 @@ use siospec_codec::session::engine::{
 use siospec_codec::session::socket::{ClientConnection, ClientEvent, ClientOptions};
 use siospec_codec::session::{Frame, TransportId};
 use tokio::net::TcpStream;
+
+use crate::tls::Origin;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -53,7 +55,7 @@ impl Transport {
     }
 }
 
-type WsStream = WebSocketStream<TcpStream>;
+type WsStream = WebSocketStream<crate::tls::Stream>;
 type Lane = Arc<tokio::sync::Mutex<Option<SendRequest<Full<Bytes>>>>>;
 
 enum Input {
@@ -111,7 +113,7 @@ impl WsLink {
 /// A Socket.IO client connected (or connecting) to `/`.
 pub struct Conn {
     sio: ClientConnection,
-    authority: Arc<str>,
+    origin: Arc<Origin>,
     tx: mpsc::UnboundedSender<Input>,
     rx: mpsc::UnboundedReceiver<Input>,
     ws: Option<WsLink>,
@@ -127,14 +129,14 @@ pub struct Conn {
 impl std::fmt::Debug for Conn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Conn")
-            .field("authority", &self.authority)
+            .field("origin", &self.origin.url())
             .finish()
     }
 }
 
 impl Conn {
-    /// Starts a client for `http://authority/socket.io/` that joins `/`.
-    pub fn start(authority: Arc<str>, transport: Transport) -> Conn {
+    /// Starts a client for `origin`'s `/socket.io/` that joins `/`.
+    pub fn start(origin: Arc<Origin>, transport: Transport) -> Conn {
         let options = ClientOptions {
             engine: ClientConfig {
                 path: "/socket.io/".to_owned(),
@@ -149,20 +151,20 @@ impl Conn {
             reconnection: false,
             ..ClientOptions::default()
         };
-        let mut conn = Conn::new(authority, options);
+        let mut conn = Conn::new(origin, options);
         // Cannot fail: no auth payload to validate.
         let _ = conn.sio.connect(Instant::now(), "/", None);
         conn
     }
 
-    /// A client for `http://authority` with these options, its first
-    /// Engine.IO session opening; no namespace joined yet (see [`Conn::sio`]).
-    pub fn new(authority: Arc<str>, options: ClientOptions) -> Conn {
+    /// A client for `origin` with these options, its first Engine.IO
+    /// session opening; no namespace joined yet (see [`Conn::sio`]).
+    pub fn new(origin: Arc<Origin>, options: ClientOptions) -> Conn {
         let sio = ClientConnection::new(Instant::now(), options);
         let (tx, rx) = mpsc::unbounded_channel();
         Conn {
             sio,
-            authority,
+            origin,
             tx,
             rx,
             ws: None,
@@ -310,9 +312,9 @@ impl Conn {
                 ClientTransmit::OpenWebSocket { id, uri } => {
                     self.opening.insert(id);
                     let tx = self.tx.clone();
-                    let authority = self.authority.clone();
+                    let origin = self.origin.clone();
                     tokio::spawn(async move {
-                        let input = match open_ws(&authority, &uri).await {
+                        let input = match open_ws(&origin, &uri).await {
                             Some(ws) => Input::WsOpen(id, Box::new(ws)),
                             None => Input::WsFailed(id),
                         };
@@ -336,10 +338,10 @@ impl Conn {
                         HttpMethod::Post => self.post.clone(),
                     };
                     let tx = self.tx.clone();
-                    let authority = self.authority.clone();
+                    let origin = self.origin.clone();
                     let id = req.id;
                     let task = tokio::spawn(async move {
-                        let _ = tx.send(http(&authority, &lane, req).await);
+                        let _ = tx.send(http(&origin, &lane, req).await);
                     });
                     self.requests.insert(id, task.abort_handle());
                 }
@@ -379,10 +381,16 @@ pub fn ws_config() -> WebSocketConfig {
     WebSocketConfig::default().read_buffer_size(16 * 1024)
 }
 
-async fn open_ws(authority: &str, uri: &str) -> Option<WsStream> {
-    let tcp = connect_tcp(authority).await?;
-    let url = format!("ws://{authority}{uri}");
-    let (ws, _) = tokio_tungstenite::client_async_with_config(url, tcp, Some(ws_config()))
+/// [`connect_tcp`] to `origin`, inside TLS for `https`.
+async fn connect(origin: &Origin) -> Option<crate::tls::Stream> {
+    let tcp = connect_tcp(&origin.authority).await?;
+    origin.secure(tcp).await.ok()
+}
+
+async fn open_ws(origin: &Origin, uri: &str) -> Option<WsStream> {
+    let stream = connect(origin).await?;
+    let url = origin.ws_url(uri);
+    let (ws, _) = tokio_tungstenite::client_async_with_config(url, stream, Some(ws_config()))
         .await
         .ok()?;
     Some(ws)
@@ -403,9 +411,9 @@ async fn close_ws(mut link: WsLink) {
     let _ = tokio::time::timeout(Duration::from_secs(1), bye).await;
 }
 
-async fn http(authority: &str, lane: &Lane, req: HttpRequest) -> Input {
+async fn http(origin: &Origin, lane: &Lane, req: HttpRequest) -> Input {
     let id = req.id;
-    match send_http(authority, lane, req).await {
+    match send_http(origin, lane, req).await {
         Some((status, content_type, body)) => Input::Response {
             id,
             status,
@@ -417,7 +425,7 @@ async fn http(authority: &str, lane: &Lane, req: HttpRequest) -> Input {
 }
 
 async fn send_http(
-    authority: &str,
+    origin: &Origin,
     lane: &Lane,
     req: HttpRequest,
 ) -> Option<(u16, Option<String>, Bytes)> {
@@ -428,8 +436,8 @@ async fn send_http(
     let mut sender = match slot.take().filter(|s| !s.is_closed()) {
         Some(s) => s,
         None => {
-            let tcp = connect_tcp(authority).await?;
-            let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
+            let stream = connect(origin).await?;
+            let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
                 .await
                 .ok()?;
             tokio::spawn(conn);
@@ -440,7 +448,7 @@ async fn send_http(
     let mut builder = hyper::Request::builder()
         .method(req.method.as_str())
         .uri(req.uri.as_str())
-        .header(hyper::header::HOST, authority);
+        .header(hyper::header::HOST, origin.authority.as_str());
     if let Some(ct) = req.content_type {
         builder = builder.header(hyper::header::CONTENT_TYPE, ct);
     }

@@ -24,6 +24,7 @@ use tokio::sync::{mpsc, watch, Notify, Semaphore};
 use super::conn::{Conn, Transport};
 use super::lean::{self, Incoming, Lean};
 use super::stats::{self, Latency, Scenario};
+use crate::tls::Origin;
 
 const SETUP: u8 = 0;
 const WARMUP: u8 = 1;
@@ -105,7 +106,7 @@ pub struct Measured {
 }
 
 struct Ctx {
-    authority: Arc<str>,
+    origin: Arc<Origin>,
     transport: Transport,
     phase: AtomicU8,
     epoch: Instant,
@@ -156,11 +157,11 @@ enum Role {
     Idle,
 }
 
-/// Runs `spec` against the Socket.IO server at `authority` (`host:port`),
-/// calling `mark` at the start and end of the measured window.
-pub async fn run_point(spec: &PointSpec, authority: &str, mark: &mut dyn FnMut(Mark)) -> Measured {
+/// Runs `spec` against the Socket.IO server at `origin`, calling `mark` at
+/// the start and end of the measured window.
+pub async fn run_point(spec: &PointSpec, origin: &Origin, mark: &mut dyn FnMut(Mark)) -> Measured {
     let ctx = Arc::new(Ctx {
-        authority: Arc::from(authority),
+        origin: Arc::new(origin.clone()),
         transport: spec.transport,
         phase: AtomicU8::new(SETUP),
         epoch: Instant::now(),
@@ -296,7 +297,7 @@ impl Client {
         let attempt = async {
             match ctx.transport {
                 Transport::WebSocket => {
-                    let lean = Lean::connect(&ctx.authority, None).await.ok()?;
+                    let lean = Lean::connect(&ctx.origin, None).await.ok()?;
                     Some(Client::Lean {
                         lean: Box::new(lean),
                         waiting: None,
@@ -304,7 +305,7 @@ impl Client {
                     })
                 }
                 Transport::Polling => {
-                    let mut conn = Conn::start(ctx.authority.clone(), ctx.transport);
+                    let mut conn = Conn::start(ctx.origin.clone(), ctx.transport);
                     loop {
                         match conn.next_event().await? {
                             ClientEvent::Connected { namespace, .. } if namespace == "/" => {
@@ -649,20 +650,20 @@ pub(crate) async fn hold(
     let (done_tx, mut done_rx) = mpsc::channel::<bool>(clients.max(1));
     let (stop_tx, stop_rx) = watch::channel(false);
     let setup = Arc::new(Semaphore::new(SETUP_CONCURRENCY));
-    let authority: Arc<str> = Arc::from(authority);
+    let origin = Arc::new(Origin::plain(authority));
     let mut tasks = tokio::task::JoinSet::new();
     for index in 0..clients {
-        let (done, mut stop, setup, authority) = (
+        let (done, mut stop, setup, origin) = (
             done_tx.clone(),
             stop_rx.clone(),
             setup.clone(),
-            authority.clone(),
+            origin.clone(),
         );
         let task = async move {
             let lean = {
                 let _permit = setup.acquire().await;
                 let source = Some(source_address(first_source + index));
-                tokio::time::timeout(connect_timeout, Lean::connect(&authority, source))
+                tokio::time::timeout(connect_timeout, Lean::connect(&origin, source))
                     .await
                     .ok()
                     .and_then(Result::ok)

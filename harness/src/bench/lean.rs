@@ -25,6 +25,8 @@ use siospec_codec::{Limits, Profile};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_websockets::{ClientBuilder, Message, WebSocketStream};
 
+use crate::tls::{Origin, Stream};
+
 /// The Engine.IO v4 WebSocket endpoint at the default path.
 const ENDPOINT: &str = "/socket.io/?EIO=4&transport=websocket";
 
@@ -90,15 +92,16 @@ fn pong_frame() -> String {
 
 /// One connection, joined to `/`.
 pub(crate) struct Lean {
-    ws: WebSocketStream<TcpStream>,
+    ws: WebSocketStream<Stream>,
     pong: String,
 }
 
 impl Lean {
-    /// Connects to `authority` (`host:port`), from `source` when given (an
-    /// address of 127.0.0.0/8, so that one address's ephemeral ports do not
-    /// bound the connection count), and joins `/`.
-    pub(crate) async fn connect(authority: &str, source: Option<IpAddr>) -> Result<Lean, String> {
+    /// Connects to `origin` (inside TLS for `https`), from `source` when
+    /// given (an address of 127.0.0.0/8, so that one address's ephemeral
+    /// ports do not bound the connection count), and joins `/`.
+    pub(crate) async fn connect(origin: &Origin, source: Option<IpAddr>) -> Result<Lean, String> {
+        let authority = &origin.authority;
         let addr: SocketAddr = tokio::net::lookup_host(authority)
             .await
             .map_err(|e| e.to_string())?
@@ -120,11 +123,12 @@ impl Lean {
         // Closing first, the generator would otherwise leave its ports in
         // TIME_WAIT and run out of them in a connect storm.
         let _ = linger_zero(&tcp);
-        let uri = format!("ws://{authority}{ENDPOINT}");
+        let stream = origin.secure(tcp).await.map_err(|e| e.to_string())?;
+        let uri = origin.ws_url(ENDPOINT);
         let (ws, _) = ClientBuilder::new()
             .uri(&uri)
             .map_err(|e| e.to_string())?
-            .connect_on(tcp)
+            .connect_on(stream)
             .await
             .map_err(|e| e.to_string())?;
         let mut lean = Lean {

@@ -28,6 +28,10 @@ pub use stats::{Point, Scenario};
 use crate::peer::Running as Peer;
 use crate::process::{ServerProcess, TICKS_PER_SECOND};
 use crate::target::Target;
+use crate::tls::Origin;
+
+/// What a target's name gets in the report when it is measured over TLS.
+pub const TLS_SUFFIX: &str = "-tls";
 use gen::{Mark, PointSpec};
 use stats::Memory;
 
@@ -194,15 +198,15 @@ impl Machine {
 enum Running {
     Peer(Peer),
     Sink(sink::Sink),
-    External(String),
+    External(Origin),
 }
 
 impl Running {
-    fn authority(&self) -> String {
+    fn origin(&self) -> Result<Origin, String> {
         match self {
-            Running::Peer(p) => p.authority(),
-            Running::Sink(s) => s.authority(),
-            Running::External(a) => a.clone(),
+            Running::Peer(p) => p.origin(),
+            Running::Sink(s) => Ok(Origin::plain(s.authority())),
+            Running::External(o) => Ok(o.clone()),
         }
     }
 
@@ -240,8 +244,9 @@ async fn start(target: Option<&Target>) -> Result<Running, String> {
             Running::Sink(sink::Sink::start().map_err(|e| format!("cannot start the sink: {e}"))?)
         }
         Some(Target::Peer(peer)) => Running::Peer(peer.start_for_load().await?),
-        Some(Target::Url(urls)) => Running::External(crate::target::authority_of(
+        Some(Target::Url(urls)) => Running::External(Origin::parse(
             urls.default.as_deref().unwrap_or_default(),
+            &urls.trust,
         )?),
         Some(Target::Client(c)) => {
             return Err(format!("{} is a client; bench measures servers", c.name))
@@ -344,7 +349,15 @@ async fn measure_idle_in_workers(
 ) -> Result<Point, String> {
     let server = start(target).await?;
     let before = server.process().and_then(ServerProcess::rss_kib);
-    let (connected, failed, workers) = idle_in_workers(&server.authority(), spec.clients).await?;
+    let origin = server.origin()?;
+    if origin.is_tls() {
+        return Err(format!(
+            "idle points beyond {WORKER_CLIENTS} clients run in worker processes, which connect \
+             over plain http only; measure {} over TLS with at most {WORKER_CLIENTS} clients",
+            origin.url()
+        ));
+    }
+    let (connected, failed, workers) = idle_in_workers(&origin.authority, spec.clients).await?;
     // Let the server settle (buffers grown on the last connections' first
     // frames) before reading its memory, as the in-process run's warm-up does.
     tokio::time::sleep(spec.warmup).await;
@@ -369,7 +382,16 @@ async fn measure_idle_in_workers(
 
 fn point_target(target: Option<&Target>) -> String {
     target.map_or("sink".to_owned(), |t| match t {
+        Target::Url(urls)
+            if urls
+                .default
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://") || u.starts_with("wss://")) =>
+        {
+            "url-tls".to_owned()
+        }
         Target::Url(_) => "url".to_owned(),
+        Target::Peer(p) if p.is_tls() => format!("{}{TLS_SUFFIX}", p.name()),
         Target::Peer(p) => p.name(),
         Target::Client(c) => c.name.clone(),
     })
@@ -391,7 +413,8 @@ async fn measure(spec: &PointSpec, target: Option<&Target>) -> Result<Point, Str
     let mut rss_end = None;
     let mut window = None;
     let mut started = None;
-    let measured = gen::run_point(spec, &server.authority(), &mut |mark| {
+    let origin = server.origin()?;
+    let measured = gen::run_point(spec, &origin, &mut |mark| {
         let p = server.process();
         match mark {
             Mark::Start => {

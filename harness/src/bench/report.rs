@@ -99,11 +99,18 @@ fn key(p: &Point) -> (String, Scenario, Transport, usize) {
     (p.target.clone(), p.scenario, p.transport, p.clients)
 }
 
+/// The order of targets in tables: the sink, the reference server, Node,
+/// a URL, others; each over TLS right after itself.
 fn target_rank(t: &str) -> usize {
-    ["sink", "rust", "node", "url"]
+    let (base, tls) = match t.strip_suffix(super::TLS_SUFFIX) {
+        Some(base) => (base, 1),
+        None => (t, 0),
+    };
+    let rank = ["sink", "rust", "node", "url"]
         .iter()
-        .position(|x| *x == t)
-        .unwrap_or(4)
+        .position(|x| *x == base)
+        .unwrap_or(4);
+    rank * 2 + tls
 }
 
 impl LoadSet {
@@ -967,6 +974,7 @@ pub fn markdown_of(view: &View) -> String {
         }
         let _ = writeln!(out);
     }
+    tls_cost(run, &mut out);
     let idle: Vec<&Point> = run
         .points
         .iter()
@@ -1037,6 +1045,64 @@ pub fn markdown_of(view: &View) -> String {
     );
     let _ = writeln!(out, "The chart: [load.svg](load.svg).");
     out
+}
+
+/// What TLS costs a connection: each target measured over TLS (`NAME-tls`,
+/// `bench --tls`, or an https:// --url beside an http:// one) against
+/// itself without, at the same connect points of the same run.
+fn tls_cost(run: &Run, out: &mut String) {
+    let mut pairs: Vec<(&str, &str)> = run
+        .points
+        .iter()
+        .filter(|p| p.scenario == Scenario::Connect)
+        .filter_map(|p| {
+            let base = p.target.strip_suffix(super::TLS_SUFFIX)?;
+            Some((base, p.target.as_str()))
+        })
+        .collect();
+    pairs.sort_by_key(|(base, _)| target_rank(base));
+    pairs.dedup();
+    if pairs.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "## TLS cost per connection
+
+The connect scenario (Engine.IO handshake, WebSocket, \
+         Socket.IO CONNECT, then close; one TCP connection each) against each server with and \
+         without TLS, in the same run. Over TLS every connection also does a full TLS 1.3 \
+         handshake (no session resumption: each client is new), in the generator and the \
+         server.\n\n| clients | server | handshakes/s plain | over TLS | TLS / plain | server \
+         CPU per connection plain | over TLS | generator CPU per connection plain | over TLS \
+         |\n|---:|---|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    for c in client_counts(run, Scenario::Connect) {
+        for &(base, tls) in &pairs {
+            let (Some(plain), Some(secure)) = (
+                find(run, Scenario::Connect, base, c),
+                find(run, Scenario::Connect, tls, c),
+            ) else {
+                continue;
+            };
+            let slower = if plain.throughput > 0.0 {
+                ratio(secure.throughput / plain.throughput)
+            } else {
+                "–".to_owned()
+            };
+            let _ = writeln!(
+                out,
+                "| {c} | {base} | {} | {} | {slower} | {} | {} | {} | {} |",
+                count(plain.throughput),
+                count(secure.throughput),
+                micros(cpu_per_op(plain)),
+                micros(cpu_per_op(secure)),
+                micros(generator_cpu_per_op(plain)),
+                micros(generator_cpu_per_op(secure)),
+            );
+        }
+    }
+    let _ = writeln!(out);
 }
 
 /// Bytes per idle connection by client count and server (the growth

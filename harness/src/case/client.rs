@@ -22,6 +22,7 @@ use super::Stop;
 use crate::server::script::{Control, Observation, Plan, Script};
 use crate::server::{Options, Server, Serves, SHUTDOWN_GRACE};
 use crate::suite::{Expected, Mode};
+use crate::tls::{TlsFiles, Validity, LOOPBACK_NAMES};
 use crate::trace::Trace;
 
 /// The version of harness/CLIENT-CONTRACT.md the cases follow.
@@ -63,6 +64,12 @@ pub struct Client {
     /// Its driver honours SIOSPEC_PARSER=msgpack (a command or served
     /// client given by the user is taken at its word).
     pub msgpack: bool,
+    /// Its driver trusts the CA of SIOSPEC_CA (a command or served client
+    /// given by the user is taken at its word).
+    pub takes_ca: bool,
+    /// Tested over HTTPS and WSS (`--tls`): the scripted servers present
+    /// certificates of this throwaway CA, which the driver is told to trust.
+    pub tls: Option<Arc<TlsFiles>>,
 }
 
 /// A client that fetches its cases from siospec's control server
@@ -110,6 +117,8 @@ impl Client {
             env: Vec::new(),
             serve: None,
             msgpack: true,
+            takes_ca: true,
+            tls: None,
         }
     }
 
@@ -130,7 +139,24 @@ impl Client {
                 remote: None,
             }),
             msgpack: true,
+            takes_ca: true,
+            tls: None,
         }
+    }
+
+    /// The same client tested over HTTPS and WSS (`test client --tls`):
+    /// every case's scripted server presents a certificate of a throwaway
+    /// CA, which the client is told to trust with SIOSPEC_CA.
+    pub fn over_tls(mut self) -> Result<Client, String> {
+        if !self.takes_ca {
+            return Err(format!(
+                "{}'s driver does not take SIOSPEC_CA (no `tls = true` in its peer.toml [client] table)",
+                self.name
+            ));
+        }
+        self.tls = Some(Arc::new(TlsFiles::new()?));
+        self.description.push_str(", over TLS");
+        Ok(self)
     }
 
     /// The control server of a served client, once started.
@@ -147,6 +173,8 @@ pub struct Setup {
     pub options: Options,
     /// The case's fixed departures.
     pub plan: Plan,
+    /// Over TLS, the certificate the server presents.
+    pub certificate: Certificate,
 }
 
 impl Default for Setup {
@@ -154,9 +182,35 @@ impl Default for Setup {
         Setup {
             options: Options::suite(Serves::Only(Mode::Socket)),
             plan: Plan::default(),
+            certificate: Certificate::Good,
         }
     }
 }
+
+/// The certificate a scripted server presents over TLS; each is signed by
+/// the CA the client is told to trust.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Certificate {
+    /// Valid now, for the URL's host.
+    Good,
+    /// Valid now, for another name than the URL's host.
+    WrongName,
+    /// For the URL's host, expired.
+    Expired,
+}
+
+impl std::fmt::Display for Certificate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Certificate::Good => f.write_str("a current certificate for 127.0.0.1"),
+            Certificate::WrongName => write!(f, "a current certificate for {WRONG_NAME} only"),
+            Certificate::Expired => f.write_str("an expired certificate for 127.0.0.1"),
+        }
+    }
+}
+
+/// The one name a [`Certificate::WrongName`] certificate is for.
+pub const WRONG_NAME: &str = "wrong-name.siospec.invalid";
 
 /// The driver's state, shared with the tasks that read its output.
 #[derive(Default)]
@@ -268,16 +322,43 @@ impl Ctx {
             return Err(self.not_applicable("rewrites the server's text packets"));
         }
         setup.options.socket.parser = self.parser;
+        if let Some(files) = &self.client.tls {
+            let presented = match setup.certificate {
+                Certificate::Good => Ok(files.server.clone()),
+                Certificate::WrongName => files.server_for(&[WRONG_NAME], Validity::Current),
+                Certificate::Expired => files.server_for(&LOOPBACK_NAMES, Validity::Expired),
+            };
+            setup.options.tls = Some(presented.map_err(Stop::Harness)?);
+        }
         let script = Script::new(setup.plan, self.trace.clone());
         let addr: SocketAddr = ([127, 0, 0, 1], 0).into();
         let server = Server::scripted(addr, setup.options, script.clone())
             .await
             .map_err(|e| Stop::Harness(format!("the scripted server did not start: {e}")))?;
         let addr = server.addr();
+        let url = self.url_of(addr);
         self.trace
-            .note(format!("scripted server listening on http://{addr}"));
+            .note(match (&self.client.tls, setup.certificate) {
+                (None, _) => format!("scripted server listening on {url}"),
+                (Some(_), certificate) => format!(
+                    "scripted server listening on {url}, presenting {certificate} (CA: SIOSPEC_CA)"
+                ),
+            });
         self.server = Some((server, script));
         Ok(addr)
+    }
+
+    /// The base URL of a scripted server at `addr`: https over TLS.
+    fn url_of(&self, addr: SocketAddr) -> String {
+        match self.client.tls {
+            Some(_) => format!("https://{addr}"),
+            None => format!("http://{addr}"),
+        }
+    }
+
+    /// Whether the client is tested over TLS (`--tls`).
+    pub fn over_tls(&self) -> bool {
+        self.client.tls.is_some()
     }
 
     fn script(&self) -> Result<&Arc<Script>, Stop> {
@@ -295,12 +376,17 @@ impl Ctx {
         if self.parser != Parser::Default {
             env.push(("SIOSPEC_PARSER", self.parser.name()));
         }
+        let tls = self.client.tls.clone();
+        let ca = tls.as_ref().map(|files| files.ca.display().to_string());
+        if let Some(ca) = &ca {
+            env.push(("SIOSPEC_CA", ca));
+        }
         let env = env.as_slice();
         let addr = match &self.server {
             Some((server, _)) => server.addr(),
             None => return Err(Stop::Harness("harness bug: start before serve".into())),
         };
-        let url = format!("http://{addr}");
+        let url = self.url_of(addr);
         if let Some(remote) = self.client.remote() {
             let shown: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
             self.trace.note(format!(
@@ -620,6 +706,7 @@ pub(crate) async fn probe(client: &Client) -> Result<String, String> {
         Stop::Fail(m) | Stop::Unsupported(m) | Stop::Harness(m) | Stop::Skipped(m) => m,
     };
     let addr = cx.serve(Setup::default()).await.map_err(said)?;
+    let url = cx.url_of(addr);
     cx.start(&[]).map_err(said)?;
     // Until the first request, or the client's end: one that exits
     // without a request will not make one.
@@ -650,11 +737,16 @@ pub(crate) async fn probe(client: &Client) -> Result<String, String> {
             let tail: Vec<&str> = stderr.lines().collect();
             let tail = tail[tail.len().saturating_sub(8)..].join("\n  ");
             Err(format!(
-                "the client `{} {}` {what} a scripted server at http://{addr}; a driver \
-                 connects to the URL given as {{url}} or in SIOSPEC_URL \
+                "the client `{} {}` {what} a scripted server at {url}; a driver \
+                 connects to the URL given as {{url}} or in SIOSPEC_URL{} \
                  (harness/CLIENT-CONTRACT.md){}",
                 client.program.display(),
                 client.args.join(" "),
+                if client.tls.is_some() {
+                    ", trusting the CA in SIOSPEC_CA"
+                } else {
+                    ""
+                },
                 if tail.is_empty() {
                     String::new()
                 } else {

@@ -76,11 +76,20 @@ pub(super) struct BenchArgs {
     /// packages `npm ci` installs; scripts/test does it).
     #[arg(long, value_parser = target_names(), value_delimiter = ',', default_values = ["rust", "node"])]
     target: Vec<String>,
-    /// Measure a running Socket.IO server (`http://HOST:PORT`, contract of
-    /// harness/CONTRACT.md at /socket.io/) instead of starting any; its
-    /// memory and CPU are reported as unavailable.
+    /// Measure a running Socket.IO server (`http://HOST:PORT` or
+    /// `https://HOST:PORT`, contract of harness/CONTRACT.md at /socket.io/)
+    /// instead of starting any; its memory and CPU are reported as
+    /// unavailable. Give it twice, once https:// and once http:// (the same
+    /// server, or its TLS proxy and itself), for the TLS cost per connection.
     #[arg(long, value_name = "URL", conflicts_with = "target")]
-    url: Option<String>,
+    url: Vec<String>,
+    /// Also start each --target over HTTPS and WSS (a throwaway CA's
+    /// certificate) and measure it the same way, as NAME-tls: the report
+    /// gives the TLS cost per connection beside the plain figures.
+    #[arg(long, conflicts_with = "url")]
+    tls: bool,
+    #[command(flatten)]
+    trust: super::TrustOptions,
     /// Client counts, each a point of its own [default: 10,100,1000; with
     /// --quick: 10,100].
     #[arg(long, value_delimiter = ',', value_name = "N,…")]
@@ -148,20 +157,9 @@ fn bench_options(args: &BenchArgs) -> Result<siospec::bench::Options, String> {
     if !(seconds.is_finite() && seconds > 0.0) {
         return Err("--duration must be a positive number of seconds".to_owned());
     }
-    let targets = match &args.url {
-        Some(url) => {
-            siospec::target::authority_of(url)?;
-            vec![Target::Url(Urls {
-                name: "url".to_owned(),
-                default: Some(url.clone()),
-                per_suite: Default::default(),
-                paths: Default::default(),
-                known: siospec::suite::Expected::OFFICIAL_DEFAULTS,
-                trust: Default::default(),
-            })]
-        }
-        None if args.ceiling_only => Vec::new(),
-        None => {
+    let targets = match args.url.as_slice() {
+        [] if args.ceiling_only => Vec::new(),
+        [] => {
             let mut targets: Vec<Target> = Vec::new();
             for name in &args.target {
                 let mut peer = Peer::named(name)?;
@@ -175,8 +173,33 @@ fn bench_options(args: &BenchArgs) -> Result<siospec::bench::Options, String> {
                     peer = peer.in_dir(dir.clone());
                 }
                 if !targets.iter().any(|t| t.name() == peer.name()) {
+                    if args.tls {
+                        targets.push(Target::Peer(peer.clone().over_tls()?));
+                    }
                     targets.push(Target::Peer(peer));
                 }
+            }
+            targets
+        }
+        urls => {
+            let tls = |u: &String| siospec::tls::split_scheme(u).is_some_and(|(_, tls)| tls);
+            if urls.len() > 2 || (urls.len() == 2 && tls(&urls[0]) == tls(&urls[1])) {
+                return Err(
+                    "--url takes one server, or two: its https:// and its http:// URL".to_owned(),
+                );
+            }
+            let mut targets = Vec::new();
+            for url in urls {
+                // Refused here, before any point, if the URL or --ca is wrong.
+                siospec::tls::Origin::parse(url, &args.trust.trust())?;
+                targets.push(Target::Url(Urls {
+                    name: "url".to_owned(),
+                    default: Some(url.clone()),
+                    per_suite: Default::default(),
+                    paths: Default::default(),
+                    known: siospec::suite::Expected::OFFICIAL_DEFAULTS,
+                    trust: args.trust.trust(),
+                }));
             }
             targets
         }

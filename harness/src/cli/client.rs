@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::Write as _;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -12,6 +13,7 @@ use clap::Args;
 use serde_json::json;
 use siospec::bench::conn::Conn;
 use siospec::case::client::{from_json, to_json};
+use siospec::tls::{Origin, Trust};
 use siospec_codec::session::engine::Transports;
 use siospec_codec::session::socket::{ClientConnection, ClientEvent, ClientOptions, Payload};
 use siospec_codec::socket::binary::Value;
@@ -20,8 +22,9 @@ use super::EXIT_HARNESS;
 
 #[derive(Debug, Args)]
 pub(super) struct ClientArgs {
-    /// The server's base URL, `http://HOST:PORT` (the Socket.IO path is
-    /// the default, /socket.io/).
+    /// The server's base URL, `http://HOST:PORT` or `https://HOST:PORT`
+    /// (the Socket.IO path is the default, /socket.io/). Over https, the CA
+    /// file of SIOSPEC_CA is trusted besides the platform's roots.
     #[arg(value_name = "URL")]
     url: String,
 }
@@ -29,17 +32,16 @@ pub(super) struct ClientArgs {
 /// Runs until killed; returns only on a usage error.
 pub(super) async fn client(args: ClientArgs) -> i32 {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let Some(authority) = args
-        .url
-        .strip_prefix("http://")
-        .map(|rest| rest.split('/').next().unwrap_or(rest))
-        .filter(|a| !a.is_empty())
-    else {
-        eprintln!(
-            "siospec: client: give the server as http://HOST:PORT, not {:?}",
-            args.url
-        );
-        return EXIT_HARNESS;
+    let trust = Trust {
+        ca: env("SIOSPEC_CA").map(PathBuf::from),
+        insecure: false,
+    };
+    let origin = match Origin::parse(&args.url, &trust) {
+        Ok(origin) => origin,
+        Err(e) => {
+            eprintln!("siospec: client: give the server as http(s)://HOST:PORT: {e}");
+            return EXIT_HARNESS;
+        }
     };
     let mut options = ClientOptions::default();
     if let Some(list) = env("SIOSPEC_TRANSPORTS") {
@@ -66,7 +68,7 @@ pub(super) async fn client(args: ClientArgs) -> i32 {
         }
     }
     let mut driver = Driver {
-        conn: Conn::new(Arc::from(authority), options),
+        conn: Conn::new(Arc::new(origin), options),
         auth: env("SIOSPEC_AUTH"),
         joined: BTreeSet::new(),
         asked: HashMap::new(),

@@ -191,7 +191,7 @@ pub(super) struct TrustOptions {
 }
 
 impl TrustOptions {
-    fn trust(&self) -> siospec::tls::Trust {
+    pub(super) fn trust(&self) -> siospec::tls::Trust {
         siospec::tls::Trust {
             ca: self.ca.clone(),
             insecure: self.insecure,

@@ -26,6 +26,11 @@ pub(super) struct RunArgs {
     /// that breaks one rule family; for testing siospec itself.
     #[arg(long = "break", value_name = "FAMILY")]
     broken: Option<String>,
+    /// Start the server over HTTPS and WSS with a certificate of a
+    /// throwaway CA the run trusts (`test server --target NAME --tls`); a
+    /// client target is tested over TLS (`test client --tls`).
+    #[arg(long, conflicts_with = "url")]
+    tls: bool,
     #[command(flatten)]
     common: Common,
 }
@@ -37,9 +42,14 @@ fn target(args: &RunArgs) -> Result<Target, String> {
         return url_target("server", &args.url, &args.url_options);
     }
     let target = peer_target(&args.target, args.broken.as_deref())?;
-    match (target, &args.node_peer, args.target.as_str()) {
-        (Target::Peer(peer), Some(dir), "node") => Ok(Target::Peer(peer.in_dir(dir.clone()))),
-        (target, _, _) => Ok(target),
+    let target = match (target, &args.node_peer, args.target.as_str()) {
+        (Target::Peer(peer), Some(dir), "node") => Target::Peer(peer.in_dir(dir.clone())),
+        (target, _, _) => target,
+    };
+    match target {
+        Target::Peer(peer) if args.tls => peer.over_tls().map(Target::Peer),
+        Target::Client(client) if args.tls => client.over_tls().map(Target::Client),
+        target => Ok(target),
     }
 }
 

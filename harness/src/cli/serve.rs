@@ -93,11 +93,18 @@ pub(super) struct ServeArgs {
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
     /// Serve HTTPS and WSS with a certificate made at start for localhost,
-    /// 127.0.0.1, ::1 and the --addr host. It is written to a file named on
-    /// the `listening on https://…` line with its SHA-256 fingerprint; pass
-    /// that file to the client's `--ca`. The file goes when the server stops.
-    #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
-    tls_self_signed: bool,
+    /// 127.0.0.1, ::1 and the --addr host. It is written to FILE (default:
+    /// a file in the temporary folder), named on the `listening on
+    /// https://…` line with its SHA-256 fingerprint; pass that file to the
+    /// client's `--ca`. The file goes when the server stops.
+    #[arg(
+        long,
+        value_name = "FILE",
+        num_args = 0..=1,
+        require_equals = true,
+        conflicts_with_all = ["tls_cert", "tls_key"]
+    )]
+    tls_self_signed: Option<Option<PathBuf>>,
 }
 
 /// The certificate `serve` presents, if it serves TLS, and the file a
@@ -106,16 +113,18 @@ fn serve_tls(args: &ServeArgs) -> Result<Option<(ServerTls, Option<PathBuf>)>, S
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         return Ok(Some((ServerTls::from_files(cert, key)?, None)));
     }
-    if !args.tls_self_signed {
+    let Some(file) = &args.tls_self_signed else {
         return Ok(None);
-    }
+    };
     let mut names: Vec<String> = ["localhost", "127.0.0.1", "::1"].map(String::from).into();
     let host = args.addr.ip();
     if !host.is_unspecified() && !names.contains(&host.to_string()) {
         names.push(host.to_string());
     }
     let tls = ServerTls::self_signed(&names)?;
-    let file = std::env::temp_dir().join(format!("siospec-serve-{}.pem", std::process::id()));
+    let file = file.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("siospec-serve-{}.pem", std::process::id()))
+    });
     std::fs::write(&file, &tls.certificate_pem)
         .map_err(|e| format!("cannot write the certificate to {}: {e}", file.display()))?;
     Ok(Some((tls, Some(file))))

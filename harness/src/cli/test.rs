@@ -98,6 +98,12 @@ pub(super) struct ClientArgs {
     /// for testing siospec itself.
     #[arg(long = "break", value_name = "FAMILY", requires = "target")]
     broken: Option<String>,
+    /// Test the client over HTTPS and WSS: every case's scripted server
+    /// presents a certificate of a throwaway CA, given to the client as
+    /// SIOSPEC_CA (a PEM file), and the URL is https://. The client.eio4.tls
+    /// cases (certificates a client must refuse) need it.
+    #[arg(long)]
+    tls: bool,
     /// Name of the target in reports (with --exec or --serve).
     #[arg(long, default_value = "client")]
     name: String,
@@ -141,6 +147,10 @@ pub(super) async fn client(args: ClientArgs) -> i32 {
         (None, Some(name)) => Peer::named(name).and_then(|p| p.client(args.broken.as_deref())),
         // --list alone: the catalogue needs no client.
         (None, None) => Ok(Client::exec(&args.name, "true")),
+    };
+    let client = match client {
+        Ok(c) if args.tls => c.over_tls(),
+        other => other,
     };
     match client {
         Ok(c) => conform(Target::Client(c), args.common).await,

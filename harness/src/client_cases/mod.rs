@@ -12,6 +12,7 @@ mod eio4_handshake;
 mod eio4_heartbeat;
 mod eio4_malformed;
 mod eio4_polling;
+mod eio4_tls;
 mod eio4_upgrade;
 mod sio5_ack;
 mod sio5_binary;
@@ -31,6 +32,7 @@ pub fn all() -> Vec<Case> {
         eio4_polling::cases,
         eio4_upgrade::cases,
         eio4_malformed::cases,
+        eio4_tls::cases,
         sio5_connect::cases,
         sio5_event::cases,
         sio5_ack::cases,

@@ -169,14 +169,26 @@ pub fn entries(only: &[String]) -> Result<Vec<Entry>, String> {
                 Some(_) => format!(" --baseline harness/baselines/{target_name}.json"),
                 None => String::new(),
             };
+            // Over TLS wherever the implementation takes a certificate (a
+            // server) or a CA (a client's driver), so that the TLS cases
+            // judge it; the others run over http, those cases SKIPPED.
             let target = match role {
-                Role::Server if peer.is_server() => Target::Peer(peer.clone()),
+                Role::Server if peer.is_server() => match peer.clone().over_tls() {
+                    Ok(tls) => Target::Peer(tls),
+                    Err(_) => Target::Peer(peer.clone()),
+                },
                 Role::Client if peer.is_client() => {
-                    Target::Client(peer.client(None).map_err(|e| {
+                    let client = peer.client(None).map_err(|e| {
                         format!("{e} (scripts/install-peers installs every implementation)")
-                    })?)
+                    })?;
+                    Target::Client(client.clone().over_tls().unwrap_or(client))
                 }
                 _ => continue,
+            };
+            let with_tls = match &target {
+                Target::Peer(p) if p.is_tls() => " --tls",
+                Target::Client(c) if c.tls.is_some() => " --tls",
+                _ => "",
             };
             // Each implementation with the msgpack parser too, when it has it.
             let msgpack = match &target {
@@ -195,12 +207,12 @@ pub fn entries(only: &[String]) -> Result<Vec<Entry>, String> {
                 let (jobs, command) = match role {
                     Role::Server => (
                         crate::runner::DEFAULT_JOBS,
-                        format!("siospec run --target {name}{with_parser}{with_baseline} --strict"),
+                        format!("siospec run --target {name}{with_tls}{with_parser}{with_baseline} --strict"),
                     ),
                     Role::Client => (
                         CLIENT_JOBS,
                         format!(
-                            "siospec test client --target {name}{with_parser} --jobs {CLIENT_JOBS}{with_baseline} --strict"
+                            "siospec test client --target {name}{with_tls}{with_parser} --jobs {CLIENT_JOBS}{with_baseline} --strict"
                         ),
                     ),
                 };

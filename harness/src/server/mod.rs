@@ -190,8 +190,12 @@ impl Server {
                             let (tls, shared) = (tls.clone(), accept_shared.clone());
                             tokio::spawn(async move {
                                 let _ = stream.set_nodelay(true);
-                                if let Ok(stream) = tls.accept(stream).await {
-                                    http::serve_connection(stream, shared);
+                                match tls.accept(stream).await {
+                                    Ok(stream) => http::serve_connection(stream, shared),
+                                    // A client refusing the certificate ends here.
+                                    Err(e) => if let Some(script) = &shared.script {
+                                        script.note(format!("server: TLS handshake failed: {e}"));
+                                    },
                                 }
                             });
                         }

@@ -292,6 +292,11 @@ impl Script {
         })
     }
 
+    /// Records a remark of the server in the case's trace.
+    pub(crate) fn note(&self, text: String) {
+        self.trace.note(text);
+    }
+
     /// Everything seen so far, in order.
     pub fn seen(&self) -> Vec<Observation> {
         self.seen

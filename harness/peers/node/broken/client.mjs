@@ -30,6 +30,18 @@ const FAMILIES = {
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
     };
   },
+  // Accepts any certificate (run with --tls): a wrong name, an expired one.
+  "tls-verify": (app) => {
+    app.options.rejectUnauthorized = false;
+  },
+  // Opens its upgrade's WebSocket as ws:// even from an https session (run
+  // with --tls): the upgrade fails and the session stays on polling.
+  wss: () => {
+    const uri = transports.websocket.prototype.uri;
+    transports.websocket.prototype.uri = function () {
+      return uri.call(this).replace(/^wss:/, "ws:");
+    };
+  },
   // Probes a WebSocket from polling even when the handshake's `upgrades`
   // offers none (when its own transports allow WebSocket).
   upgrade: () => {
