@@ -433,6 +433,9 @@ pub enum CertificateVerdict {
     Expired(String),
     /// Not signed by a trusted authority (self-signed, private CA).
     UnknownIssuer,
+    /// A CA certificate (basicConstraints CA:TRUE) presented as the
+    /// server's own, as `openssl req -x509` makes them by default.
+    CaAsServer,
     /// Any other reason.
     Other(String),
 }
@@ -450,6 +453,12 @@ impl CertificateVerdict {
                 | C::NotValidYet
                 | C::NotValidYetContext { .. } => CertificateVerdict::Expired(c.to_string()),
                 C::UnknownIssuer => CertificateVerdict::UnknownIssuer,
+                C::Other(other)
+                    if other.0.downcast_ref::<webpki::Error>()
+                        == Some(&webpki::Error::CaUsedAsEndEntity) =>
+                {
+                    CertificateVerdict::CaAsServer
+                }
                 other => CertificateVerdict::Other(other.to_string()),
             },
             other => CertificateVerdict::Other(other.to_string()),
@@ -462,6 +471,7 @@ impl CertificateVerdict {
             CertificateVerdict::WrongName(_) => "Use the host name the certificate is for in the URL, or pass --insecure to test the rest (the eio4.tls cases then fail)",
             CertificateVerdict::Expired(_) => "Renew the certificate, or pass --insecure to test the rest (the eio4.tls cases then fail)",
             CertificateVerdict::UnknownIssuer => "Pass the CA that signed it with --ca FILE (for a self-signed certificate, the certificate itself), or --insecure",
+            CertificateVerdict::CaAsServer => "Make the server's certificate without CA:TRUE (openssl req -x509 ... -addext basicConstraints=critical,CA:FALSE), or pass --insecure",
             CertificateVerdict::Other(_) => "Pass --insecure to test the rest",
         }
     }
@@ -474,6 +484,10 @@ impl std::fmt::Display for CertificateVerdict {
             CertificateVerdict::UnknownIssuer => {
                 f.write_str("it is not signed by a trusted certificate authority")
             }
+            CertificateVerdict::CaAsServer => f.write_str(
+                "it is a CA certificate (basicConstraints CA:TRUE), which webpki does not accept \
+                 as a server's",
+            ),
             CertificateVerdict::Other(e) => f.write_str(e),
         }
     }

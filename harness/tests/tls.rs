@@ -282,3 +282,46 @@ fn an_https_server_at_an_http_url_is_refused_with_a_hint() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("https://"), "{err}");
 }
+
+#[test]
+fn a_ca_certificate_presented_as_the_server_s_is_refused_with_what_to_change() {
+    // As `openssl req -x509` makes them by default: CA:TRUE.
+    let (files, _) = Files::new("ca-as-server");
+    let key = rcgen::KeyPair::generate().expect("key");
+    let mut params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()]).expect("params");
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let cert = params.self_signed(&key).expect("self-signed");
+    let (cert_file, key_file) = (files.path("ca-cert.pem"), files.path("ca-key.pem"));
+    std::fs::write(&cert_file, cert.pem()).expect("writes");
+    std::fs::write(&key_file, key.serialize_pem()).expect("writes");
+    let server = serve_tls(&cert_file, &key_file);
+    let url = format!("https://{}", server.1);
+    let (code, err, _) = test_eio4(&url, &["--ca", &cert_file], &files.0.join("r"));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("basicConstraints CA:TRUE"), "{err}");
+    assert!(err.contains("CA:FALSE"), "{err}");
+}
+
+#[test]
+fn a_client_that_does_not_trust_siospec_ca_is_told_so() {
+    // The official client given the URL but not the CA: its handshakes fail.
+    let dir = common::node_dir();
+    let client = format!(
+        "node -e \"require('{}/node_modules/socket.io-client').io(process.env.SIOSPEC_URL)\"",
+        dir.display()
+    );
+    let (files, _) = Files::new("client-ca");
+    let reports = files.path("r");
+    let (code, _, err) = siospec(&[
+        "test",
+        "client",
+        "--tls",
+        "--exec",
+        &client,
+        "--report-dir",
+        &reports,
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("failed its TLS handshake"), "{err}");
+    assert!(err.contains("SIOSPEC_CA"), "{err}");
+}

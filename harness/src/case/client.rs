@@ -716,7 +716,13 @@ pub(crate) async fn probe(client: &Client) -> Result<String, String> {
             crate::server::script::Seen::Request { .. } => Some(o.t_ms),
             _ => None,
         });
-        if request.is_some() || cx.exited().is_some() || tokio::time::Instant::now() >= deadline {
+        // A handshake the client gave up will not become a request either.
+        let refused_tls = cx.script().is_ok_and(|s| !s.tls_failures().is_empty());
+        if request.is_some()
+            || cx.exited().is_some()
+            || refused_tls
+            || tokio::time::Instant::now() >= deadline
+        {
             break request;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -729,9 +735,13 @@ pub(crate) async fn probe(client: &Client) -> Result<String, String> {
             client.args.join(" "),
         )),
         None => {
-            let what = match cx.exited() {
-                Some(how) => format!("exited ({how}) without a request to"),
-                None => format!("made no request within {} s to", PROBE_WAIT_MS / 1000),
+            let tls_failures = cx.script().map(|s| s.tls_failures()).unwrap_or_default();
+            let what = match (cx.exited(), tls_failures.first()) {
+                (_, Some(why)) => {
+                    format!("failed its TLS handshake ({why}, as the server saw it) with")
+                }
+                (Some(how), None) => format!("exited ({how}) without a request to"),
+                (None, None) => format!("made no request within {} s to", PROBE_WAIT_MS / 1000),
             };
             let stderr = driver.stderr();
             let tail: Vec<&str> = stderr.lines().collect();

@@ -27,6 +27,8 @@ pub fn cases() -> Vec<Case> {
         )
         .req(REQ_UPGRADE)
         .ok("`3probe` over wss; the GET gets 200 `6`; after `5` the session goes on over wss")
+        // After `5` it waits for the server's next PING over wss.
+        .waits(|c| c.ping_interval)
         .run(|cx| async move {
             over_tls(&cx)?;
             upgrade(cx, true, false).await

@@ -194,7 +194,7 @@ impl Server {
                                     Ok(stream) => http::serve_connection(stream, shared),
                                     // A client refusing the certificate ends here.
                                     Err(e) => if let Some(script) = &shared.script {
-                                        script.note(format!("server: TLS handshake failed: {e}"));
+                                        script.tls_failed(e.to_string());
                                     },
                                 }
                             });

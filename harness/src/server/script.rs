@@ -269,6 +269,8 @@ pub struct Script {
     joins: AtomicUsize,
     /// The sid and pid of the last CONNECT reply that carried a pid.
     last_pid: Mutex<Option<(String, String)>>,
+    /// Why TLS handshakes with the client failed, over TLS.
+    tls_failures: Mutex<Vec<String>>,
 }
 
 impl std::fmt::Debug for Script {
@@ -289,12 +291,26 @@ impl Script {
             refusals: AtomicUsize::new(0),
             joins: AtomicUsize::new(0),
             last_pid: Mutex::new(None),
+            tls_failures: Mutex::new(Vec::new()),
         })
     }
 
-    /// Records a remark of the server in the case's trace.
-    pub(crate) fn note(&self, text: String) {
-        self.trace.note(text);
+    /// A TLS handshake with the client failed: in the trace, and kept.
+    pub(crate) fn tls_failed(&self, why: String) {
+        self.trace
+            .note(format!("server: TLS handshake failed: {why}"));
+        self.tls_failures
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(why);
+    }
+
+    /// Why TLS handshakes with the client failed so far.
+    pub fn tls_failures(&self) -> Vec<String> {
+        self.tls_failures
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Everything seen so far, in order.
