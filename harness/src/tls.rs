@@ -56,11 +56,7 @@ impl Trust {
     pub fn client_config(&self) -> Result<ClientTls, String> {
         let (roots, described) = self.roots()?;
         let verifier = Arc::new(Verifier::new(roots, self.insecure));
-        let mut config = ClientConfig::builder()
-            .dangerous()
-            .with_custom_certificate_verifier(verifier.clone())
-            .with_no_client_auth();
-        config.alpn_protocols = vec![ALPN_HTTP11.to_vec()];
+        let config = client_config(verifier.clone())?;
         let trust = if self.insecure {
             format!("certificates NOT verified (--insecure); trusted otherwise: {described}")
         } else {
@@ -139,16 +135,9 @@ impl Verifier {
             // certificate is then unknown, said when one is presented.
             webpki: WebPkiServerVerifier::builder(roots).build().ok(),
             insecure,
-            algorithms: Verifier::provider().signature_verification_algorithms,
+            algorithms: provider().signature_verification_algorithms,
             verdict: Mutex::new(None),
         }
-    }
-
-    // ring, not aws-lc-rs: it builds without cmake. Its provider lacks the
-    // post-quantum key exchange, which is not what these handshakes are for.
-    #[allow(deprecated)]
-    fn provider() -> rustls::crypto::CryptoProvider {
-        rustls::crypto::ring::default_provider()
     }
 }
 
@@ -198,6 +187,33 @@ impl ServerCertVerifier for Verifier {
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.algorithms.supported_schemes()
     }
+}
+
+/// The crypto of every handshake, both sides. ring, not aws-lc-rs: it
+/// builds without cmake. Its key exchange groups in the order browsers,
+/// Node and OpenSSL offer them (X25519 first): rustls's ring default puts
+/// P-384 first, which ring computes without assembly, a millisecond of CPU
+/// a handshake on each side that no real client would ask of a server.
+#[allow(deprecated)] // ring's provider lacks the post-quantum groups, which these handshakes do not test.
+fn provider() -> rustls::crypto::CryptoProvider {
+    use rustls::crypto::ring::{default_provider, kx_group};
+    rustls::crypto::CryptoProvider {
+        kx_groups: vec![kx_group::X25519, kx_group::SECP256R1, kx_group::SECP384R1],
+        ..default_provider()
+    }
+}
+
+/// A client configuration checking certificates with `verifier`, ALPN
+/// `http/1.1`.
+fn client_config(verifier: Arc<Verifier>) -> Result<ClientConfig, String> {
+    let mut config = ClientConfig::builder_with_provider(Arc::new(provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![ALPN_HTTP11.to_vec()];
+    Ok(config)
 }
 
 /// A server to connect to: `host:port`, and TLS for `https://` / `wss://`.
@@ -348,11 +364,10 @@ impl Origin {
         };
         // Its own verifier, so the verdict is this handshake's.
         let verifier = Arc::new(Verifier::new(roots, true));
-        let mut config = ClientConfig::builder()
-            .dangerous()
-            .with_custom_certificate_verifier(verifier.clone())
-            .with_no_client_auth();
-        config.alpn_protocols = vec![ALPN_HTTP11.to_vec()];
+        let config = match client_config(verifier.clone()) {
+            Ok(config) => config,
+            Err(e) => return Some(Err(ConnectError::Tls(e))),
+        };
         Some(
             async {
                 let tcp = TcpStream::connect(&self.authority)
@@ -500,6 +515,8 @@ pub struct Handshake {
     pub version: String,
     /// The cipher suite, e.g. `TLS13_AES_256_GCM_SHA384`.
     pub cipher: String,
+    /// The key exchange group, e.g. `X25519`.
+    pub group: String,
     /// The ALPN protocol the server chose, if any.
     pub alpn: Option<String>,
     /// Verification of the certificate against the trusted roots and the
@@ -516,6 +533,9 @@ impl Handshake {
             cipher: conn
                 .negotiated_cipher_suite()
                 .map_or_else(|| "unknown".to_owned(), |c| format!("{:?}", c.suite())),
+            group: conn
+                .negotiated_key_exchange_group()
+                .map_or_else(|| "unknown".to_owned(), |g| format!("{:?}", g.name())),
             alpn: conn
                 .alpn_protocol()
                 .map(|p| String::from_utf8_lossy(p).into_owned()),
@@ -523,13 +543,13 @@ impl Handshake {
         }
     }
 
-    /// `TLSv1_3, TLS13_AES_256_GCM_SHA384, ALPN http/1.1`.
+    /// `TLSv1_3, TLS13_AES_256_GCM_SHA384, X25519, ALPN http/1.1`.
     pub fn negotiated(&self) -> String {
         let alpn = self
             .alpn
             .as_deref()
             .map_or_else(|| "no ALPN".to_owned(), |a| format!("ALPN {a}"));
-        format!("{}, {}, {alpn}", self.version, self.cipher)
+        format!("{}, {}, {}, {alpn}", self.version, self.cipher, self.group)
     }
 }
 
@@ -711,7 +731,9 @@ impl ServerTls {
         certificate_pem: String,
     ) -> Result<ServerTls, String> {
         let fingerprint = fingerprint(&chain[0]);
-        let mut config = ServerConfig::builder()
+        let mut config = ServerConfig::builder_with_provider(Arc::new(provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
             .with_no_client_auth()
             .with_single_cert(chain, key)
             .map_err(|e| format!("certificate and key do not go together: {e}"))?;

@@ -173,10 +173,9 @@ fn bench_options(args: &BenchArgs) -> Result<siospec::bench::Options, String> {
                     peer = peer.in_dir(dir.clone());
                 }
                 if !targets.iter().any(|t| t.name() == peer.name()) {
-                    if args.tls {
-                        targets.push(Target::Peer(peer.clone().over_tls()?));
-                    }
+                    let tls = args.tls.then(|| peer.clone().over_tls()).transpose()?;
                     targets.push(Target::Peer(peer));
+                    targets.extend(tls.map(Target::Peer));
                 }
             }
             targets
