@@ -1,11 +1,13 @@
-//! The whole catalogue against the official Node server: no false FAILED,
-//! and every deviation is one the committed baseline lists with a reason.
+//! The whole catalogue against the official Node server, over TLS as the
+//! matrix runs it (tests/tls.rs holds the verdicts over http the same): no
+//! false FAILED, and every deviation is one the committed baseline lists
+//! with a reason.
 
 mod common;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn whole_catalogue_against_node() {
-    let target = common::peer("node");
+    let target = common::peer_over_tls("node");
     let (cases, results) = common::whole_catalogue(&target, "node", "baselines/node.json").await;
 
     // The reports are complete and parse.

@@ -116,20 +116,15 @@ fn siospec(args: &[&str]) -> (i32, String, String) {
     )
 }
 
-/// `test server --url URL --suite eio4` with `extra`, into its own report
-/// folder; the exit status, stderr, and each case's verdict.
-fn test_eio4(url: &str, extra: &[&str], reports: &Path) -> (i32, String, BTreeMap<String, String>) {
+/// `test server --url URL` with `extra`, into its own report folder; the
+/// exit status, stderr, and each case's verdict.
+fn test_server(
+    url: &str,
+    extra: &[&str],
+    reports: &Path,
+) -> (i32, String, BTreeMap<String, String>) {
     let dir = reports.display().to_string();
-    let mut args = vec![
-        "test",
-        "server",
-        "--url",
-        url,
-        "--suite",
-        "eio4",
-        "--report-dir",
-        &dir,
-    ];
+    let mut args = vec!["test", "server", "--url", url, "--report-dir", &dir];
     args.extend_from_slice(extra);
     let (code, _, err) = siospec(&args);
     let mut verdicts = BTreeMap::new();
@@ -145,9 +140,21 @@ fn test_eio4(url: &str, extra: &[&str], reports: &Path) -> (i32, String, BTreeMa
     (code, err, verdicts)
 }
 
+/// [`test_server`] on the eio4 suite.
+fn test_eio4(url: &str, extra: &[&str], reports: &Path) -> (i32, String, BTreeMap<String, String>) {
+    let mut args = vec!["--suite", "eio4"];
+    args.extend_from_slice(extra);
+    test_server(url, &args, reports)
+}
+
+/// The flags that make `siospec serve` the suites' server for every suite.
+const WHOLE_CATALOGUE: [&str; 5] = ["--profile", "suite", "--allow-eio3", "--recovery", "2000"];
+
 #[test]
-fn a_self_signed_server_is_tested_with_its_certificate_as_ca() {
-    let server = common::serve(&["--profile", "suite", "--tls-self-signed"]);
+fn a_self_signed_server_gets_the_same_verdicts_as_over_http_with_its_certificate_as_ca() {
+    let mut args = WHOLE_CATALOGUE.to_vec();
+    args.push("--tls-self-signed");
+    let server = common::serve(&args);
     // `(self-signed certificate FILE, SHA-256 AB:…; clients: --ca FILE)`
     let file = server
         .2
@@ -159,14 +166,23 @@ fn a_self_signed_server_is_tested_with_its_certificate_as_ca() {
     assert!(Path::new(&file).is_file(), "{file}");
     let url = format!("https://{}", server.1);
     let (files, _) = Files::new("self-signed");
-    let (code, err, verdicts) = test_eio4(&url, &["--ca", &file], &files.0.join("trusted"));
+    // The whole catalogue, over https and over http.
+    let (code, err, over_https) = test_server(&url, &["--ca", &file], &files.0.join("trusted"));
     assert_eq!(code, 0, "{err}");
-    for case in [
-        "eio4.tls.upgrade",
-        "eio4.tls.certificate-name",
-        "eio4.tls.certificate-expiry",
-    ] {
-        assert_eq!(verdicts[case], "OK", "{case}");
+    let plain = common::serve(&WHOLE_CATALOGUE);
+    let (_, err, over_http) =
+        test_server(&format!("http://{}", plain.1), &[], &files.0.join("plain"));
+    assert_eq!(over_http.len(), common::default_parser_cases(), "{err}");
+    assert_eq!(over_https.len(), over_http.len());
+    for (id, verdict) in &over_http {
+        let expected = match id.starts_with("eio4.tls.") {
+            true => {
+                assert_eq!(verdict, "SKIPPED", "{id} over http");
+                "OK"
+            }
+            false => verdict.as_str(),
+        };
+        assert_eq!(over_https[id], expected, "{id}");
     }
     // Without --ca: refused, saying what to pass.
     let (code, err, verdicts) = test_eio4(&url, &[], &files.0.join("untrusted"));
@@ -241,9 +257,9 @@ fn an_expired_certificate_is_refused_and_fails_only_its_case() {
     );
 }
 
-/// Every eio4 case but `judged` and `eio4.tls.upgrade`... OK or as the
-/// reference server gives it over http: the certificate shows up in its
-/// own case and nowhere else.
+/// Every eio4 case but `judged` as the reference server gives it over
+/// http, the other eio4.tls ones OK: the certificate shows up in its own
+/// case and nowhere else.
 fn only_tls_cases_differ(verdicts: &BTreeMap<String, String>, judged: &[&str]) {
     let server = common::serve(&["--profile", "suite"]);
     let (files, _) = Files::new(&format!("plain-{}", judged[0]));
@@ -324,4 +340,70 @@ fn a_client_that_does_not_trust_siospec_ca_is_told_so() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("failed its TLS handshake"), "{err}");
     assert!(err.contains("SIOSPEC_CA"), "{err}");
+}
+
+/// A TLS terminator in front of the plain server at `backend`, as a proxy
+/// left without WebSocket forwarding for upgrades would be: a WebSocket
+/// request of a polling session (a `sid` in it) gets 400, everything else
+/// goes through. One request per connection, as siospec sends them.
+async fn proxy_refusing_upgrades(backend: String, tls: siospec::tls::ServerTls) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binds");
+    let addr = listener.local_addr().expect("address").to_string();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let (tls, backend) = (tls.clone(), backend.clone());
+            tokio::spawn(async move {
+                let Ok(mut client) = tls.accept(tcp).await else {
+                    return;
+                };
+                let mut head = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match client.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let text = String::from_utf8_lossy(&head).to_ascii_lowercase();
+                if text.contains("upgrade: websocket") && text.contains("sid=") {
+                    let refusal = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+                    let _ = client.write_all(refusal).await;
+                    return;
+                }
+                let Ok(mut server) = tokio::net::TcpStream::connect(&backend).await else {
+                    return;
+                };
+                if server.write_all(&head).await.is_ok() {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tls_proxy_that_refuses_the_upgrade_fails_the_upgrade_case() {
+    let (files, pki) = Files::new("proxy");
+    let backend = common::serve(&["--profile", "suite"]);
+    let names = ["127.0.0.1".to_owned()];
+    let tls = pki.server(&names, Validity::Current).expect("certificate");
+    let addr = proxy_refusing_upgrades(backend.1.clone(), tls).await;
+    let ca = files.path("ca.pem");
+    let reports = files.0.join("r");
+    let (_, err, verdicts) = tokio::task::spawn_blocking(move || {
+        test_eio4(
+            &format!("https://{addr}"),
+            &["--ca", &ca, "--case", "eio4.tls.*"],
+            &reports,
+        )
+    })
+    .await
+    .expect("runs");
+    assert_eq!(verdicts["eio4.tls.upgrade"], "FAILED", "{err}");
+    assert_eq!(verdicts["eio4.tls.certificate-name"], "OK");
+    assert_eq!(verdicts["eio4.tls.certificate-expiry"], "OK");
 }

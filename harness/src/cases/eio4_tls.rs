@@ -5,7 +5,8 @@ use crate::case::server::Ctx;
 use crate::case::{Case, Observed, Section, Stop};
 use crate::suite::Suite;
 use crate::tls::{CertificateVerdict, Handshake};
-use crate::verify::upgrade::upgrade;
+use crate::wire::eio;
+use crate::wire::ws::Refused;
 
 const S: Section = Section {
     id: "eio4.tls",
@@ -14,7 +15,7 @@ const S: Section = Section {
     spec: "engine.io-protocol v4, \"Upgrade\"; RFC 9110 §4.3.4 (https certificate verification)",
 };
 
-const REQ_UPGRADE: &str = "The client opens a WebSocket with the sid, sends a `2probe` PING and expects `3probe`; the server sends a `6` NOOP to end the pending polling request; the client sends `5` UPGRADE and from then on uses only the WebSocket. Over https, that WebSocket is wss on the same host and port.";
+const REQ_UPGRADE: &str = "The client opens a WebSocket with the sid, sends a `2probe` PING and expects `3probe`; … the client sends `5` UPGRADE and from then on uses only the WebSocket. Over https, that WebSocket is wss on the same host and port.";
 const REQ_NAME: &str = "A client MUST verify that the service's identity matches the target URI's host: the server's certificate must be valid for the host name (or IP address) of the https URL (RFC 9110 §4.3.4, RFC 6125).";
 const REQ_EXPIRY: &str = "A client MUST treat a certificate outside its validity period as invalid (RFC 5280 §6.1.3, RFC 9110 §4.3.4): the server's certificate must be valid now.";
 
@@ -26,12 +27,28 @@ pub fn cases() -> Vec<Case> {
             "Polling upgrades to wss on the same host and port",
         )
         .req(REQ_UPGRADE)
-        .ok("`3probe` over wss; the GET gets 200 `6`; after `5` the session goes on over wss")
-        // After `5` it waits for the server's next PING over wss.
-        .waits(|c| c.ping_interval)
+        .ok("the session's WebSocket opens over wss (101) at the https URL's host and port")
         .run(|cx| async move {
             over_tls(&cx)?;
-            upgrade(cx, true, false).await
+            let session = eio::open_polling(&cx).await?;
+            if !session.handshake.upgrades.iter().any(|u| u == "websocket") {
+                return Err(Stop::Unsupported(
+                    "the handshake offers no upgrade to websocket".to_owned(),
+                ));
+            }
+            // What the upgrade does once the WebSocket is open (the probe,
+            // the NOOP, `5`) is the eio4.upgrade cases' rule; this one's is
+            // that the WebSocket opens over TLS where the session is.
+            match cx.ws(&session.ws_query(&cx)).await {
+                Ok(_) => Ok(Observed::ok(format!(
+                    "101 for the session's WebSocket at {}",
+                    cx.origin.ws_url(&cx.path)
+                ))),
+                Err(r @ Refused::Connect(_)) => Err(r.into()),
+                Err(r) => Ok(Observed::not(format!(
+                    "the handshake offers websocket, but the session's wss WebSocket was refused: {r}"
+                ))),
+            }
         }),
         Case::new(
             S,

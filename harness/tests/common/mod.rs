@@ -17,6 +17,14 @@ pub fn peer(name: &str) -> Target {
     Target::Peer(peer)
 }
 
+/// The peer `name` started over HTTPS and WSS (`--tls`).
+pub fn peer_over_tls(name: &str) -> Target {
+    let peer = Peer::named(name)
+        .and_then(Peer::over_tls)
+        .expect("the peer's manifest reads, and it serves TLS");
+    Target::Peer(peer)
+}
+
 /// The Node peer's folder; panics with the install command when its packages are missing.
 pub fn node_dir() -> std::path::PathBuf {
     let dir = Peer::named("node")
