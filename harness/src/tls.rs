@@ -55,8 +55,7 @@ impl Trust {
     /// `http/1.1`. With `insecure`, every certificate is accepted.
     pub fn client_config(&self) -> Result<ClientTls, String> {
         let (roots, described) = self.roots()?;
-        let verifier = Arc::new(Verifier::new(roots, self.insecure));
-        let config = client_config(verifier.clone())?;
+        let config = client_config(Arc::new(Verifier::new(roots, self.insecure)))?;
         let trust = if self.insecure {
             format!("certificates NOT verified (--insecure); trusted otherwise: {described}")
         } else {
