@@ -481,15 +481,10 @@ fn a_worker_reports_the_connections_it_could_not_open() {
 
 /// `siospec bench ARGS`: exit status and stderr.
 fn bench_cli(args: &[&str]) -> (i32, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_siospec"))
-        .arg("bench")
-        .args(args)
-        .output()
-        .expect("runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let mut all = vec!["bench"];
+    all.extend_from_slice(args);
+    let (code, _, err) = common::siospec(&all);
+    (code, err)
 }
 
 /// The points load.json holds for `target`.

@@ -1,18 +1,9 @@
 //! The command line's contract: exit statuses and the plain-line output.
 
-use std::process::Command;
+mod common;
 
-fn siospec(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_siospec"))
-        .args(args)
-        .output()
-        .expect("runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use common::siospec;
+use std::process::Command;
 
 #[test]
 fn list_prints_cases() {

@@ -103,19 +103,6 @@ fn serve_tls(cert: &str, key: &str) -> common::Serve {
     common::serve(&["--profile", "suite", "--tls-cert", cert, "--tls-key", key])
 }
 
-/// `siospec ARGS`: exit status, stdout, stderr.
-fn siospec(args: &[&str]) -> (i32, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_siospec"))
-        .args(args)
-        .output()
-        .expect("runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 /// `test server --url URL` with `extra`, into its own report folder; the
 /// exit status, stderr, and each case's verdict.
 fn test_server(
@@ -126,7 +113,7 @@ fn test_server(
     let dir = reports.display().to_string();
     let mut args = vec!["test", "server", "--url", url, "--report-dir", &dir];
     args.extend_from_slice(extra);
-    let (code, _, err) = siospec(&args);
+    let (code, _, err) = common::siospec(&args);
     let mut verdicts = BTreeMap::new();
     if let Ok(text) = std::fs::read_to_string(reports.join("index.json")) {
         let index: serde_json::Value = serde_json::from_str(&text).expect("index.json parses");
@@ -207,48 +194,46 @@ fn a_self_signed_server_gets_the_same_verdicts_as_over_http_with_its_certificate
     );
 }
 
-#[test]
-fn a_certificate_for_another_name_is_refused_and_fails_only_its_case() {
-    let (files, pki) = Files::new("wrong-name");
-    let (cert, key) = files.issue(&pki, "other", &["other.example"], Validity::Current);
+/// A server presenting a certificate of a throwaway CA for `hosts`: with
+/// that CA trusted, the run is refused (exit 2, stderr saying `says` and
+/// offering --insecure); with --insecure, the eio4 cases' verdicts.
+fn refused_then_judged(
+    tag: &str,
+    hosts: &[&str],
+    validity: Validity,
+    says: &str,
+) -> BTreeMap<String, String> {
+    let (files, pki) = Files::new(tag);
+    let (cert, key) = files.issue(&pki, tag, hosts, validity);
     let server = serve_tls(&cert, &key);
     let url = format!("https://{}", server.1);
     let ca = files.path("ca.pem");
     let (code, err, _) = test_eio4(&url, &["--ca", &ca], &files.0.join("refused"));
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("not valid for name"), "{err}");
+    assert!(err.contains(says), "{err}");
     assert!(err.contains("--insecure"), "{err}");
-    let (_, err, verdicts) = test_eio4(
-        &url,
-        &["--ca", &ca, "--insecure"],
-        &files.0.join("insecure"),
+    let insecure = ["--ca", ca.as_str(), "--insecure"];
+    test_eio4(&url, &insecure, &files.0.join("insecure")).2
+}
+
+#[test]
+fn a_certificate_for_another_name_is_refused_and_fails_only_its_case() {
+    let verdicts = refused_then_judged(
+        "wrong-name",
+        &["other.example"],
+        Validity::Current,
+        "not valid for name",
     );
-    assert_eq!(verdicts["eio4.tls.certificate-name"], "FAILED", "{err}");
+    assert_eq!(verdicts["eio4.tls.certificate-name"], "FAILED");
     assert_eq!(verdicts["eio4.tls.certificate-expiry"], "OK");
     only_tls_cases_differ(&verdicts, &["eio4.tls.certificate-name"]);
 }
 
 #[test]
 fn an_expired_certificate_is_refused_and_fails_only_its_case() {
-    let (files, pki) = Files::new("expired");
-    let (cert, key) = files.issue(
-        &pki,
-        "expired",
-        &["localhost", "127.0.0.1"],
-        Validity::Expired,
-    );
-    let server = serve_tls(&cert, &key);
-    let url = format!("https://{}", server.1);
-    let ca = files.path("ca.pem");
-    let (code, err, _) = test_eio4(&url, &["--ca", &ca], &files.0.join("refused"));
-    assert_eq!(code, 2, "{err}");
-    assert!(err.contains("expired"), "{err}");
-    let (_, err, verdicts) = test_eio4(
-        &url,
-        &["--ca", &ca, "--insecure"],
-        &files.0.join("insecure"),
-    );
-    assert_eq!(verdicts["eio4.tls.certificate-expiry"], "FAILED", "{err}");
+    let hosts = ["localhost", "127.0.0.1"];
+    let verdicts = refused_then_judged("expired", &hosts, Validity::Expired, "expired");
+    assert_eq!(verdicts["eio4.tls.certificate-expiry"], "FAILED");
     // The name is checked only once the dates pass.
     assert_eq!(verdicts["eio4.tls.certificate-name"], "SKIPPED");
     only_tls_cases_differ(
@@ -328,7 +313,7 @@ fn a_client_that_does_not_trust_siospec_ca_is_told_so() {
     );
     let (files, _) = Files::new("client-ca");
     let reports = files.path("r");
-    let (code, _, err) = siospec(&[
+    let (code, _, err) = common::siospec(&[
         "test",
         "client",
         "--tls",

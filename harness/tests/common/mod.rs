@@ -164,6 +164,19 @@ pub fn accept_all(results: &mut [CaseResult], target: &str, baseline: &str) -> B
     loaded
 }
 
+/// `siospec ARGS`: exit status, stdout, stderr.
+pub fn siospec(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_siospec"))
+        .args(args)
+        .output()
+        .expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// `siospec serve ARGS` on a free port: its `host:port`, and the rest of
 /// its `listening on` line (a TLS certificate's file and fingerprint);
 /// killed on drop.
