@@ -497,7 +497,11 @@ impl Peer {
             (None, Profile::Suite) => "--profile suite".to_owned(),
             (None, Profile::Default) => "default settings".to_owned(),
         };
-        format!("{} ({versions}), {settings}", self.manifest.description)
+        let tls = if self.tls { ", over TLS" } else { "" };
+        format!(
+            "{} ({versions}), {settings}{tls}",
+            self.manifest.description
+        )
     }
 
     /// The timeouts no handshake advertises, as `run` starts it.
@@ -642,10 +646,7 @@ impl Peer {
         suites: &[Suite],
         parser: Parser,
     ) -> Result<(Vec<Running>, Vec<(Suite, Origin)>), String> {
-        let tls = match self.tls {
-            true => Some(Arc::new(TlsFiles::new()?)),
-            false => None,
-        };
+        let tls = self.tls_files()?;
         let mut started: Vec<(Launch, Running)> = Vec::new();
         let mut by_suite = Vec::new();
         for &suite in suites {
@@ -669,10 +670,7 @@ impl Peer {
     /// idle clients a ping storm), in a process of its own so that the CPU
     /// time and memory read from /proc are the server's alone.
     pub(crate) async fn start_for_load(&self) -> Result<Running, String> {
-        let tls = match self.tls {
-            true => Some(Arc::new(TlsFiles::new()?)),
-            false => None,
-        };
+        let tls = self.tls_files()?;
         self.start(
             Launch {
                 profile: Profile::Default,
@@ -758,6 +756,14 @@ impl Peer {
     /// Whether it is started over TLS.
     pub fn is_tls(&self) -> bool {
         self.tls
+    }
+
+    /// Over TLS, the certificate files its servers of one run present.
+    fn tls_files(&self) -> Result<Option<Arc<TlsFiles>>, String> {
+        match self.tls {
+            true => TlsFiles::new().map(|files| Some(Arc::new(files))),
+            false => Ok(None),
+        }
     }
 
     /// Whether its server can be started with the msgpack parser (its

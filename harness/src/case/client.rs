@@ -376,8 +376,7 @@ impl Ctx {
         if self.parser != Parser::Default {
             env.push(("SIOSPEC_PARSER", self.parser.name()));
         }
-        let tls = self.client.tls.clone();
-        let ca = tls.as_ref().map(|files| files.ca.display().to_string());
+        let ca = (self.client.tls.as_ref()).map(|files| files.ca.display().to_string());
         if let Some(ca) = &ca {
             env.push(("SIOSPEC_CA", ca));
         }
