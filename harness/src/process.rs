@@ -85,7 +85,8 @@ impl ServerProcess {
             .ok_or_else(|| format!("unexpected first line from {what}: {line:?}"))?;
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         Ok(ServerProcess {
-            authority: authority_of(url)?,
+            // `listening on URL`, maybe followed by words about it.
+            authority: authority_of(url.split_whitespace().next().unwrap_or(url))?,
             pid,
             _child: child,
             _stdin: stdin,

@@ -121,8 +121,7 @@ pub fn authority_of(url: &str) -> Result<String, String> {
     let (rest, _) = crate::tls::split_scheme(url).ok_or_else(|| {
         format!("URL must start with http://, https://, ws:// or wss://: {url:?}")
     })?;
-    // Up to a space too: a server's `listening on URL (…)` line.
-    let authority = rest.split(['/', '?', '#', ' ']).next().unwrap_or("");
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     if authority.is_empty() || !authority.contains(':') {
         return Err(format!("URL must name a host and a port: {url:?}"));
     }

@@ -69,9 +69,13 @@ impl Trust {
     }
 
     fn roots(&self) -> Result<(Arc<RootCertStore>, String), String> {
+        // Read once: every https origin of a run (each suite's, each bench
+        // point's) trusts the same platform roots.
+        static PLATFORM: std::sync::OnceLock<Vec<CertificateDer<'static>>> =
+            std::sync::OnceLock::new();
+        let platform = PLATFORM.get_or_init(|| rustls_native_certs::load_native_certs().certs);
         let mut roots = RootCertStore::empty();
-        let native = rustls_native_certs::load_native_certs();
-        let (platform, _) = roots.add_parsable_certificates(native.certs);
+        let (platform, _) = roots.add_parsable_certificates(platform.iter().cloned());
         let mut described = format!("the platform's {platform} root certificates");
         if let Some(ca) = &self.ca {
             let certs = read_certificates(ca)?;
@@ -117,14 +121,15 @@ impl ClientTls {
     }
 }
 
-/// Accepts what webpki accepts, or with `--insecure` anything, keeping
-/// what webpki said in `verdict` for whoever looks at one handshake.
+/// Accepts what webpki accepts, or with `--insecure` anything. The
+/// verifier of one inspected handshake ([`Origin::inspect`]) also keeps
+/// what webpki said in `verdict`; the run's shared one keeps nothing.
 #[derive(Debug)]
 struct Verifier {
     webpki: Option<Arc<WebPkiServerVerifier>>,
     insecure: bool,
     algorithms: rustls::crypto::WebPkiSupportedAlgorithms,
-    verdict: Mutex<Option<Result<(), rustls::Error>>>,
+    verdict: Option<Mutex<Option<Result<(), rustls::Error>>>>,
 }
 
 impl Verifier {
@@ -135,7 +140,15 @@ impl Verifier {
             webpki: WebPkiServerVerifier::builder(roots).build().ok(),
             insecure,
             algorithms: provider().signature_verification_algorithms,
-            verdict: Mutex::new(None),
+            verdict: None,
+        }
+    }
+
+    /// A verifier that accepts anything and keeps what webpki said.
+    fn recording(roots: Arc<RootCertStore>) -> Verifier {
+        Verifier {
+            verdict: Some(Mutex::new(None)),
+            ..Verifier::new(roots, true)
         }
     }
 }
@@ -157,7 +170,9 @@ impl ServerCertVerifier for Verifier {
                 rustls::CertificateError::UnknownIssuer,
             )),
         };
-        *self.verdict.lock().unwrap_or_else(PoisonError::into_inner) = Some(verdict.clone());
+        if let Some(kept) = &self.verdict {
+            *kept.lock().unwrap_or_else(PoisonError::into_inner) = Some(verdict.clone());
+        }
         match verdict {
             Ok(()) => Ok(ServerCertVerified::assertion()),
             Err(_) if self.insecure => Ok(ServerCertVerified::assertion()),
@@ -266,6 +281,11 @@ pub fn split_scheme(url: &str) -> Option<(&str, bool)> {
         .find_map(|(scheme, tls)| url.strip_prefix(scheme).map(|rest| (rest, *tls)))
 }
 
+/// Whether `url` is `https://` or `wss://`.
+pub fn is_tls_url(url: &str) -> bool {
+    split_scheme(url).is_some_and(|(_, tls)| tls)
+}
+
 impl Origin {
     /// A plain (`http://`) server at `authority`.
     pub fn plain(authority: impl Into<String>) -> Origin {
@@ -279,7 +299,7 @@ impl Origin {
     /// `https` certificates as `trust` says.
     pub fn parse(url: &str, trust: &Trust) -> Result<Origin, String> {
         let authority = crate::target::authority_of(url)?;
-        let tls = if url.starts_with("https://") || url.starts_with("wss://") {
+        let tls = if is_tls_url(url) {
             Some(trust.client_config()?)
         } else {
             None
@@ -362,7 +382,7 @@ impl Origin {
             Err(e) => return Some(Err(ConnectError::Tls(e))),
         };
         // Its own verifier, so the verdict is this handshake's.
-        let verifier = Arc::new(Verifier::new(roots, true));
+        let verifier = Arc::new(Verifier::recording(roots));
         let config = match client_config(verifier.clone()) {
             Ok(config) => config,
             Err(e) => return Some(Err(ConnectError::Tls(e))),
@@ -374,12 +394,11 @@ impl Origin {
                     .map_err(|e| ConnectError::Tcp(e.to_string()))?;
                 let stream = self.handshake(tcp, Arc::new(config)).await?;
                 let mut handshake = Handshake::of(stream.get_ref().1);
-                handshake.verified = match verifier
+                let kept = verifier
                     .verdict
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .take()
-                {
+                    .as_ref()
+                    .and_then(|v| v.lock().unwrap_or_else(PoisonError::into_inner).take());
+                handshake.verified = match kept {
                     Some(Ok(())) => Ok(()),
                     Some(Err(e)) => Err(CertificateVerdict::of(&e)),
                     None => Err(CertificateVerdict::Other(

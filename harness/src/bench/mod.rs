@@ -382,12 +382,7 @@ async fn measure_idle_in_workers(
 
 fn point_target(target: Option<&Target>) -> String {
     target.map_or("sink".to_owned(), |t| match t {
-        Target::Url(urls)
-            if urls
-                .default
-                .as_deref()
-                .is_some_and(|u| u.starts_with("https://") || u.starts_with("wss://")) =>
-        {
+        Target::Url(urls) if urls.default.as_deref().is_some_and(crate::tls::is_tls_url) => {
             "url-tls".to_owned()
         }
         Target::Url(_) => "url".to_owned(),

@@ -181,7 +181,7 @@ fn bench_options(args: &BenchArgs) -> Result<siospec::bench::Options, String> {
             targets
         }
         urls => {
-            let tls = |u: &String| siospec::tls::split_scheme(u).is_some_and(|(_, tls)| tls);
+            let tls = |u: &String| siospec::tls::is_tls_url(u);
             if urls.len() > 2 || (urls.len() == 2 && tls(&urls[0]) == tls(&urls[1])) {
                 return Err(
                     "--url takes one server, or two: its https:// and its http:// URL".to_owned(),
