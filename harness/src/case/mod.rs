@@ -21,6 +21,7 @@ pub mod server;
 
 /// A verdict, for one axis of a case or for the whole case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Verdict {
     /// The behaviour is what the protocol requires.
     #[serde(rename = "OK")]

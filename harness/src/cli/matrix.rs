@@ -2,14 +2,15 @@
 //! after another, then the matrix's pages.
 
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::Args;
 
-use super::{execute_and_report, EXIT_HARNESS, EXIT_OK};
-use siospec::baseline::Baseline;
-use siospec::matrix::{self, Role, RUNS_DIR};
-use siospec::runner::{self, Options, Run, Selection, EXIT_FAILED};
+use super::print::Progress;
+use super::{EXIT_HARNESS, EXIT_OK};
+use siospec::matrix::{self, RUNS_DIR};
+use siospec::runner::{self, EXIT_FAILED};
+use siospec::{Conformance, Error};
 
 /// Where `matrix` writes unless told: ignored by the repository
 /// (harness/scripts/matrix regenerates the committed reports/matrix).
@@ -32,7 +33,7 @@ pub(super) struct MatrixArgs {
     #[arg(long, value_name = "DIR")]
     report_dir: Option<PathBuf>,
     /// Multiply every wait and time limit by F (e.g. 2 on a slow machine).
-    #[arg(long, value_name = "F", default_value_t = 1.0)]
+    #[arg(long, value_name = "F", default_value_t = 1.0, value_parser = super::parse_time_scale)]
     time_scale: f64,
     /// List the runs the matrix would make, with their commands, and exit.
     #[arg(long)]
@@ -41,10 +42,6 @@ pub(super) struct MatrixArgs {
 
 /// Runs `siospec matrix`; returns the exit status.
 pub(super) async fn matrix(args: MatrixArgs) -> i32 {
-    if !(args.time_scale.is_finite() && args.time_scale > 0.0) {
-        eprintln!("siospec: --time-scale must be a positive number");
-        return EXIT_HARNESS;
-    }
     let entries = match matrix::entries(&args.only) {
         Ok(e) => e,
         Err(e) => {
@@ -90,68 +87,58 @@ pub(super) async fn matrix(args: MatrixArgs) -> i32 {
             },
             clock.elapsed().as_secs_f64()
         );
-        let baseline = match entry.baseline.as_deref().map(Baseline::load).transpose() {
-            Ok(b) => b,
-            Err(e) => {
-                eprintln!("siospec: {e}");
-                return EXIT_HARNESS;
-            }
-        };
-        let run = Run {
-            target: entry.target,
-            selection: Selection::default(),
-            options: Options {
-                scale: args.time_scale,
-                jobs: entry.jobs,
-                max_wait_ms: max_wait_s * 1000,
-                parser: entry.parser,
-            },
-            baseline,
-        };
-        let catalogue = match entry.role {
-            Role::Server => siospec::cases::all(),
-            Role::Client => siospec::client_cases::all(),
-        };
-        let selected = match run.cases(&catalogue) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("siospec: {e}");
-                return EXIT_HARNESS;
-            }
-        };
         let command = if args.quick {
             format!("{} --max-wait {max_wait_s}", entry.command)
         } else {
             entry.command.clone()
         };
-        match execute_and_report(&run, &selected, &catalogue, &runs_dir, command, true).await {
-            Ok(outcome) => {
-                let s = runner::exit_status(&outcome.results, true);
-                eprintln!(
-                    "siospec: {} as a {}: {} case(s) in {:.1} s, {}",
-                    entry.implementation,
-                    entry.role.name(),
-                    outcome.results.len(),
-                    outcome.duration_ms / 1000.0,
-                    match s {
-                        EXIT_OK if outcome.stale.is_empty() =>
-                            "every deviation accepted by its baseline",
-                        EXIT_OK => "a baseline entry no longer applies (a verdict changed)",
-                        _ => "deviations its baseline does not accept",
-                    }
-                );
-                if !outcome.stale.is_empty() {
-                    status = status.max(EXIT_FAILED);
-                }
-                status = status.max(s);
+        let mut run = Conformance::of(entry.target)
+            .strict(true)
+            .time_scale(args.time_scale)
+            .jobs(entry.jobs)
+            .max_wait(Duration::from_secs(max_wait_s))
+            .parser(entry.parser)
+            .report_dir(&runs_dir)
+            .rerun_command(command);
+        if let Some(path) = entry.baseline {
+            run = run.baseline(path);
+        }
+        let report = run.run_observed(&mut Progress::auto()).await;
+        for line in report.stale_acceptances() {
+            eprintln!("siospec: {line}");
+        }
+        match report.error() {
+            Some(e @ Error::Baseline(_)) => {
+                eprintln!("siospec: {e}");
+                return EXIT_HARNESS;
             }
-            Err(e) => {
+            Some(e) => {
                 eprintln!(
                     "siospec: {} as a {} did not run: {e}",
                     entry.implementation,
                     entry.role.name()
                 );
                 status = EXIT_HARNESS;
+            }
+            None => {
+                let s = report.exit_code();
+                let stale = !report.stale_acceptances().is_empty();
+                eprintln!(
+                    "siospec: {} as a {}: {} case(s) in {:.1} s, {}",
+                    entry.implementation,
+                    entry.role.name(),
+                    report.cases().len(),
+                    report.duration().as_secs_f64(),
+                    match s {
+                        EXIT_OK if !stale => "every deviation accepted by its baseline",
+                        EXIT_OK => "a baseline entry no longer applies (a verdict changed)",
+                        _ => "deviations its baseline does not accept",
+                    }
+                );
+                if stale {
+                    status = status.max(EXIT_FAILED);
+                }
+                status = status.max(s);
             }
         }
     }

@@ -16,12 +16,14 @@ use std::path::PathBuf;
 use clap::builder::{PossibleValue, PossibleValuesParser};
 use clap::{Args, Parser, Subcommand};
 
-use siospec::baseline::Baseline;
+use std::time::Duration;
+
 use siospec::peer::Peer;
-use siospec::report::{self, RunInfo};
-use siospec::runner::{self, Options, Run, Selection};
-use siospec::suite::{Expected, Suite};
+use siospec::report;
+use siospec::runner;
+use siospec::suite::Expected;
 use siospec::target::{Paths, Target, Urls};
+use siospec::Conformance;
 
 pub(crate) use siospec::runner::{EXIT_HARNESS, EXIT_OK};
 
@@ -127,7 +129,7 @@ pub(super) struct Common {
     #[arg(long, value_name = "DIR")]
     report_dir: Option<PathBuf>,
     /// Multiply every wait and time limit by F (e.g. 2 on a slow machine).
-    #[arg(long, value_name = "F", default_value_t = 1.0)]
+    #[arg(long, value_name = "F", default_value_t = 1.0, value_parser = parse_time_scale)]
     time_scale: f64,
     /// Accepted deviations, each with a reason (JSON, schema siospec-baseline/1).
     #[arg(long, value_name = "FILE")]
@@ -248,6 +250,13 @@ fn peer_target(name: &str, family: Option<&str>) -> Result<Target, String> {
     }
 }
 
+fn parse_time_scale(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(f) if f.is_finite() && f > 0.0 => Ok(f),
+        _ => Err(format!("{s:?} is not a positive number")),
+    }
+}
+
 fn parse_jobs(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
         Ok(0) => Err("--jobs needs at least 1 (cases run at the same time)".to_owned()),
@@ -285,131 +294,58 @@ pub async fn main(cli: Cli) -> i32 {
     }
 }
 
-fn parse_suites(list: &[String]) -> Result<Vec<Suite>, String> {
-    list.iter()
-        .filter(|s| !s.trim().is_empty())
-        .map(|s| {
-            Suite::parse(s)
-                .ok_or_else(|| format!("unknown suite {s:?} (known: eio4, eio3, sio5, sio4)"))
-        })
-        .collect()
-}
-
-/// The suites a run with `parser` takes: the msgpack parser is a Socket.IO
-/// v5 parser, so it runs the sio5 cases (all of them when none is named).
-fn parser_suites(
-    suites: Vec<Suite>,
-    parser: siospec_codec::session::socket::Parser,
-) -> Result<Vec<Suite>, String> {
-    use siospec_codec::session::socket::Parser;
-    match parser {
-        Parser::Default => Ok(suites),
-        _ if suites.is_empty() || suites == [Suite::Sio5] => Ok(vec![Suite::Sio5]),
-        _ => Err(format!(
-            "--parser {parser} runs the Socket.IO v5 cases only (--suite sio5); the other suites do not depend on the parser"
-        )),
-    }
-}
-
-/// Runs `selected` and writes the reports into `dir` (merging with what is
-/// there); prints the baseline entries that no longer apply.
-async fn execute_and_report(
-    run: &Run,
-    selected: &[&siospec::case::Case],
-    catalogue: &[siospec::case::Case],
-    dir: &std::path::Path,
-    command: String,
-    strict: bool,
-) -> Result<runner::Outcome, String> {
-    let outcome = run.execute(selected, &mut print::Progress::auto()).await?;
-    for line in &outcome.stale {
-        eprintln!("siospec: {line}");
-    }
-    let info = RunInfo {
-        name: &outcome.name,
-        description: &outcome.description,
-        started: outcome.started.clone(),
-        duration_ms: outcome.duration_ms,
-        time_scale: run.options.scale,
-        strict,
-        command,
-        findings: outcome.findings.clone(),
-    };
-    report::write(dir, catalogue, &info, &outcome.results)?;
-    Ok(outcome)
-}
-
 /// `run`, `test server` and `test client` once the target is known: list,
-/// or run and report. A client target runs the client catalogue.
+/// or run and report (the library's [`siospec::Conformance`]). A client
+/// target runs the client catalogue.
 async fn conform(target: Target, common: Common) -> i32 {
-    let (catalogue, default_dir) = match target {
-        Target::Client(_) => (siospec::client_cases::all(), DEFAULT_CLIENT_REPORT_DIR),
-        _ => (siospec::cases::all(), DEFAULT_REPORT_DIR),
+    let default_dir = match target {
+        Target::Client(_) => DEFAULT_CLIENT_REPORT_DIR,
+        _ => DEFAULT_REPORT_DIR,
     };
-    let suites = match parse_suites(&common.suite).and_then(|s| parser_suites(s, common.parser)) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("siospec: {e}");
-            return EXIT_HARNESS;
-        }
-    };
-    if !(common.time_scale.is_finite() && common.time_scale > 0.0) {
-        eprintln!("siospec: --time-scale must be a positive number");
-        return EXIT_HARNESS;
+    let mut run = Conformance::of(target)
+        .suites(common.suite)
+        .strict(common.strict)
+        .time_scale(common.time_scale)
+        .jobs(common.jobs)
+        .max_wait(Duration::from_secs(common.max_wait))
+        .parser(common.parser);
+    for glob in common.cases {
+        run = run.case(glob);
     }
-    let mut run = Run {
-        target,
-        selection: Selection {
-            suites,
-            include: common.cases.clone(),
-            exclude: common.exclude.clone(),
-        },
-        options: Options {
-            scale: common.time_scale,
-            jobs: common.jobs,
-            max_wait_ms: common.max_wait.saturating_mul(1000),
-            parser: common.parser,
-        },
-        baseline: None,
-    };
-    let selected = match run.cases(&catalogue) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("siospec: {e}");
-            return EXIT_HARNESS;
-        }
-    };
+    for glob in common.exclude {
+        run = run.exclude(glob);
+    }
+    if let Some(path) = common.baseline {
+        run = run.baseline(path);
+    }
     if common.list {
-        print::list(&selected);
-        return EXIT_OK;
-    }
-    if let Some(p) = &common.baseline {
-        match Baseline::load(p) {
-            Ok(b) => run.baseline = Some(b),
+        return match run.selected() {
+            Ok(selected) => {
+                print::list(&selected);
+                EXIT_OK
+            }
             Err(e) => {
                 eprintln!("siospec: {e}");
-                return EXIT_HARNESS;
+                EXIT_HARNESS
             }
-        }
+        };
     }
     let dir = common
         .report_dir
         .unwrap_or_else(|| PathBuf::from(default_dir));
-    let command = report::rerun_command(std::env::args());
-    let outcome =
-        match execute_and_report(&run, &selected, &catalogue, &dir, command, common.strict).await {
-            Ok(o) => o,
-            Err(e) => {
-                eprintln!("siospec: {e}");
-                return EXIT_HARNESS;
-            }
-        };
+    let report = run
+        .report_dir(&dir)
+        .rerun_command(report::rerun_command(std::env::args()))
+        .run_observed(&mut print::Progress::auto())
+        .await;
+    for line in report.stale_acceptances() {
+        eprintln!("siospec: {line}");
+    }
+    if let Some(e) = report.error() {
+        eprintln!("siospec: {e}");
+        return EXIT_HARNESS;
+    }
     eprintln!("siospec: reports in {}", dir.display());
-    print::summary(
-        &outcome.name,
-        &catalogue,
-        &outcome.results,
-        outcome.duration_ms,
-    );
-    runner::exit_status(&outcome.results, common.strict)
+    print::summary(&report);
+    report.exit_code()
 }

@@ -10,6 +10,7 @@ use siospec::case::{Case, Verdict};
 use siospec::report;
 use siospec::runner::{CaseResult, Observer};
 use siospec::target::Prepared;
+use siospec::Report;
 
 /// The terminal's view of a run: a progress bar on stderr when it is a
 /// terminal, one plain line per case on stdout otherwise.
@@ -91,7 +92,7 @@ impl Observer for Progress {
 }
 
 /// `--list`: the selected cases, one line each, and their number.
-pub(super) fn list(selected: &[&Case]) {
+pub(super) fn list(selected: &[Case]) {
     for c in selected {
         println!(
             "{:<58} {:<6} {}",
@@ -105,7 +106,8 @@ pub(super) fn list(selected: &[&Case]) {
 
 /// The summary table, the cases not judged grouped by reason, and every
 /// other non-OK case with what was seen.
-pub(super) fn summary(name: &str, catalogue: &[Case], results: &[CaseResult], duration_ms: f64) {
+pub(super) fn summary(report: &Report) {
+    let (name, results) = (report.target(), report.results());
     let mut counts: BTreeMap<Verdict, usize> = BTreeMap::new();
     for r in results {
         *counts.entry(r.verdict).or_default() += 1;
@@ -123,8 +125,13 @@ pub(super) fn summary(name: &str, catalogue: &[Case], results: &[CaseResult], du
         "{:<14} {:>6}   ({:.1} s)",
         "total",
         results.len(),
-        duration_ms / 1000.0
+        report.duration().as_secs_f64()
     );
+    // The level (MUST, SHOULD) each case is at, from either catalogue.
+    let catalogue: Vec<Case> = siospec::cases::all()
+        .into_iter()
+        .chain(siospec::client_cases::all())
+        .collect();
     let by_id: BTreeMap<&str, &Case> = catalogue.iter().map(|c| (c.id.as_str(), c)).collect();
     // Cases not judged share their reason: one paragraph per reason.
     let not_judged = |r: &&CaseResult| {

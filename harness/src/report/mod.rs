@@ -236,41 +236,14 @@ pub fn write(
             let html_path = case_dir.join(format!("{}.html", r.id));
             std::fs::write(&html_path, page).map_err(|e| io(e, &html_path))?;
         }
-        cases.insert(
-            r.id.clone(),
-            CaseSummary {
-                verdict: r.verdict,
-                behaviour: r.behaviour.verdict,
-                close: r.close.as_ref().map(|c| c.verdict),
-                duration_ms: r.duration_ms,
-                actual: actual_of(r),
-                accepted: r.accepted.clone(),
-                report: format!("cases/{slug}/{}.json", r.id),
-                started: run.started.clone(),
-            },
-        );
+        cases.insert(r.id.clone(), case_summary(run, &slug, r));
     }
     remove_orphans(&case_dir, &cases).map_err(|e| io(e, &case_dir))?;
-    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    for s in cases.values() {
-        *counts.entry(s.verdict.name().to_owned()).or_default() += 1;
-    }
     index.schema = SCHEMA.to_owned();
     index.generator = format!("siospec {}", env!("CARGO_PKG_VERSION"));
-    index.targets.insert(
-        run.name.to_owned(),
-        TargetRun {
-            description: run.description.to_owned(),
-            started: run.started.clone(),
-            duration_ms: run.duration_ms,
-            time_scale: run.time_scale,
-            strict: run.strict,
-            command: run.command.clone(),
-            findings: run.findings.clone(),
-            counts,
-            cases,
-        },
-    );
+    index
+        .targets
+        .insert(run.name.to_owned(), target_run(run, cases));
     let text = serde_json::to_string_pretty(&index).map_err(|e| e.to_string())?;
     std::fs::write(&index_path, text).map_err(|e| io(e, &index_path))?;
     // The folder's pages show every target in it, servers and clients side
@@ -289,6 +262,53 @@ pub fn write(
         std::fs::write(&p, content).map_err(|e| io(e, &p))?;
     }
     Ok(())
+}
+
+/// A result's entry in `index.json`.
+fn case_summary(run: &RunInfo<'_>, slug: &str, r: &CaseResult) -> CaseSummary {
+    CaseSummary {
+        verdict: r.verdict,
+        behaviour: r.behaviour.verdict,
+        close: r.close.as_ref().map(|c| c.verdict),
+        duration_ms: r.duration_ms,
+        actual: actual_of(r),
+        accepted: r.accepted.clone(),
+        report: format!("cases/{slug}/{}.json", r.id),
+        started: run.started.clone(),
+    }
+}
+
+/// A target's entry in `index.json`, its counts made from `cases`.
+fn target_run(run: &RunInfo<'_>, cases: BTreeMap<String, CaseSummary>) -> TargetRun {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for s in cases.values() {
+        *counts.entry(s.verdict.name().to_owned()).or_default() += 1;
+    }
+    TargetRun {
+        description: run.description.to_owned(),
+        started: run.started.clone(),
+        duration_ms: run.duration_ms,
+        time_scale: run.time_scale,
+        strict: run.strict,
+        command: run.command.clone(),
+        findings: run.findings.clone(),
+        counts,
+        cases,
+    }
+}
+
+/// `junit.xml` of one run alone, without touching any report folder.
+pub fn junit_of(run: &RunInfo<'_>, catalogue: &[Case], results: &[CaseResult]) -> String {
+    let slug = slug(run.name);
+    let cases = results
+        .iter()
+        .map(|r| (r.id.clone(), case_summary(run, &slug, r)))
+        .collect();
+    let mut index = Index::default();
+    index
+        .targets
+        .insert(run.name.to_owned(), target_run(run, cases));
+    junit(&index, catalogue)
 }
 
 /// Removes the `<id>.json` / `<id>.html` files of a target's case folder
