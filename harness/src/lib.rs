@@ -19,9 +19,14 @@
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
+//! use std::time::Duration;
+//!
 //! let server = siospec::serve(siospec::ServeOptions::suite()).unwrap();
 //! let report = siospec::Conformance::server(server.url())
 //!     .suites(["sio5", "eio4"])
+//!     // What no handshake advertises: how the server is configured.
+//!     .connect_timeout(Duration::from_secs(1))
+//!     .upgrade_timeout(Duration::from_secs(2))
 //!     .case("eio4.handshake")
 //!     .case("sio5.connect")
 //!     .run()
@@ -81,10 +86,11 @@
 
 mod conformance;
 mod reference;
+mod verdict;
 
-pub use case::Verdict;
 pub use conformance::{CaseReport, Conformance, Error, Report};
 pub use reference::{serve, ServeOptions, Served};
+pub use verdict::Verdict;
 
 #[doc(hidden)]
 pub mod baseline;

@@ -57,6 +57,7 @@ pub struct Conformance {
     parser: Parser,
     report_dir: Option<PathBuf>,
     command: String,
+    known: Expected,
     trust: Trust,
     tls: bool,
 }
@@ -107,7 +108,10 @@ impl Conformance {
     /// `https://…`; a path in it, such as `http://HOST:PORT/chat/`, is the
     /// Socket.IO path, `/socket.io/` otherwise). The Engine.IO suites run
     /// at `/engine.io/` when a bare Engine.IO echo server answers there
-    /// (harness/CONTRACT.md), else at the Socket.IO path.
+    /// (harness/CONTRACT.md), else at the Socket.IO path. A server whose
+    /// connectTimeout or upgradeTimeout is not socket.io's default says so
+    /// with [`connect_timeout`](Conformance::connect_timeout) and
+    /// [`upgrade_timeout`](Conformance::upgrade_timeout).
     ///
     /// ```
     /// let run = siospec::Conformance::server("http://127.0.0.1:3000").suites(["eio4"]);
@@ -147,11 +151,12 @@ impl Conformance {
             inline: Vec::new(),
             strict: false,
             time_scale: defaults.scale,
-            jobs: defaults.jobs,
+            jobs: runner::DEFAULT_JOBS,
             max_wait: Duration::from_millis(defaults.max_wait_ms),
             parser: defaults.parser,
             report_dir: None,
             command: String::new(),
+            known: Expected::OFFICIAL_DEFAULTS,
             trust: Trust::default(),
             tls: false,
         }
@@ -281,6 +286,32 @@ impl Conformance {
         self
     }
 
+    /// The server's Socket.IO connectTimeout, which no handshake
+    /// advertises: the cases about connections that never join a namespace
+    /// wait for it. Default: socket.io's, 45 s.
+    ///
+    /// ```
+    /// let run = siospec::Conformance::server("http://127.0.0.1:3000")
+    ///     .connect_timeout(std::time::Duration::from_secs(1));
+    /// ```
+    pub fn connect_timeout(mut self, timeout: Duration) -> Conformance {
+        self.known.connect_timeout = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        self
+    }
+
+    /// The server's Engine.IO upgradeTimeout, which no handshake
+    /// advertises: the cases about upgrades left unfinished wait for it.
+    /// Default: engine.io's, 10 s.
+    ///
+    /// ```
+    /// let run = siospec::Conformance::server("http://127.0.0.1:3000")
+    ///     .upgrade_timeout(std::time::Duration::from_secs(2));
+    /// ```
+    pub fn upgrade_timeout(mut self, timeout: Duration) -> Conformance {
+        self.known.upgrade_timeout = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        self
+    }
+
     /// Writes the reports (index.json, report.html, junit.xml, summary.md
     /// and a page per case, with its wire trace) into `dir`, merging with
     /// the runs already there. Default: no files.
@@ -394,7 +425,7 @@ impl Conformance {
                     &name,
                     std::slice::from_ref(url),
                     Paths::default(),
-                    Expected::OFFICIAL_DEFAULTS,
+                    self.known,
                 )
                 .map_err(Error::Usage)?;
                 Target::Url(Urls {
