@@ -220,7 +220,7 @@ pub(super) async fn serve(args: ServeArgs) -> i32 {
     };
     let addr = args.addr;
     let server = match tokio::task::spawn_blocking(move || {
-        siospec::server::ServerThread::start(addr, options)
+        siospec::serve(siospec::ServeOptions::from_options(addr, options))
     })
     .await
     {
