@@ -99,6 +99,11 @@ async fn a_deviation_fails_with_its_case_until_accepted() {
     // Without --strict a NON-STRICT result is conformant.
     let lenient = Conformance::server(server.url()).case(case).run().await;
     assert!(lenient.is_conformant(), "{lenient}");
+    let summary = lenient.to_string();
+    assert!(
+        summary.contains(&format!("not counted against it:\n  NON-STRICT    {case}: ")),
+        "{summary}"
+    );
 
     let accepted = strict
         .accept(case, "node habits: 200 ok to an undecodable POST")

@@ -30,9 +30,10 @@ pub(super) struct Settings {
 /// A target conforms when no case is FAILED, TIMEOUT or ERROR (nor
 /// NON-STRICT with [`strict`](super::Conformance::strict)) unless a
 /// baseline accepts it, and the run itself did not stop with an
-/// [`Error`]. `Display` prints the summary and every case that stands in
-/// the way, with the requirement, what was seen and the end of its trace:
-/// what [`assert_conformant`](Report::assert_conformant) panics with.
+/// [`Error`]. `Display` prints the summary, every other non-OK case on a
+/// line, and every case that stands in the way with the requirement, what
+/// was seen and the end of its trace: what
+/// [`assert_conformant`](Report::assert_conformant) panics with.
 #[derive(Debug, Clone)]
 #[must_use = "a report says nothing until it is asserted or read"]
 pub struct Report {
@@ -324,6 +325,25 @@ impl fmt::Display for Report {
         }
         for line in &self.stale {
             writeln!(f, "  {line}")?;
+        }
+        // The other non-OK results, one line each: what a reader checks
+        // before calling the target conformant.
+        let others: Vec<&CaseReport> = self
+            .cases
+            .iter()
+            .filter(|c| c.verdict != Verdict::Ok && !c.counts_against(self.settings.strict))
+            .collect();
+        if !others.is_empty() {
+            writeln!(f)?;
+            writeln!(f, "not counted against it:")?;
+            for case in others {
+                match &case.accepted {
+                    Some(reason) => {
+                        writeln!(f, "  {:<13} {} (accepted: {reason})", case.verdict, case.id)?
+                    }
+                    None => writeln!(f, "  {:<13} {}: {}", case.verdict, case.id, case.seen)?,
+                }
+            }
         }
         for case in failures {
             writeln!(f)?;
