@@ -101,7 +101,9 @@ async fn a_deviation_fails_with_its_case_until_accepted() {
     assert!(lenient.is_conformant(), "{lenient}");
     let summary = lenient.to_string();
     assert!(
-        summary.contains(&format!("not counted against it:\n  NON-STRICT    {case}: ")),
+        summary.contains(&format!(
+            "not counted against it:\n  NON-STRICT    {case}: "
+        )),
         "{summary}"
     );
 
