@@ -152,6 +152,7 @@ async fn settings_that_cannot_be_used_are_usage_errors() {
             "no case matches",
         ),
         (Conformance::server("localhost:3000"), "http://"),
+        (Conformance::server(url).tls(true), "https:// URL"),
     ] {
         let report = run.run().await;
         match report.error() {

@@ -12,11 +12,10 @@ mod serve;
 mod test;
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::builder::{PossibleValue, PossibleValuesParser};
 use clap::{Args, Parser, Subcommand};
-
-use std::time::Duration;
 
 use siospec::peer::Peer;
 use siospec::report;

@@ -436,12 +436,17 @@ impl Conformance {
             Subject::Client(command) => Target::Client(Client::exec(&name, command)),
             Subject::Target(target) => (**target).clone(),
         };
-        let target = match target {
-            Target::Client(client) if self.tls => {
-                Target::Client(client.over_tls().map_err(Error::Usage)?)
-            }
-            target => target,
-        };
+        let target =
+            match target {
+                Target::Client(client) if self.tls => {
+                    Target::Client(client.over_tls().map_err(Error::Usage)?)
+                }
+                _ if self.tls => return Err(Error::Usage(
+                    "tls(true) is for a client; a server is tested over TLS at its https:// URL"
+                        .to_owned(),
+                )),
+                target => target,
+            };
         Ok(Run {
             target,
             selection: Selection {
