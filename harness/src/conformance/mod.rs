@@ -417,6 +417,12 @@ impl Conformance {
                 "jobs must be at least 1 (cases run at the same time)".to_owned(),
             ));
         }
+        if self.tls && !self.is_client() {
+            return Err(Error::Usage(
+                "tls(true) is for a client; a server is tested over TLS at its https:// URL"
+                    .to_owned(),
+            ));
+        }
         let name = self.target_name();
         let target = match &self.subject {
             Subject::Server(url) => {
@@ -436,17 +442,12 @@ impl Conformance {
             Subject::Client(command) => Target::Client(Client::exec(&name, command)),
             Subject::Target(target) => (**target).clone(),
         };
-        let target =
-            match target {
-                Target::Client(client) if self.tls => {
-                    Target::Client(client.over_tls().map_err(Error::Usage)?)
-                }
-                _ if self.tls => return Err(Error::Usage(
-                    "tls(true) is for a client; a server is tested over TLS at its https:// URL"
-                        .to_owned(),
-                )),
-                target => target,
-            };
+        let target = match target {
+            Target::Client(client) if self.tls => {
+                Target::Client(client.over_tls().map_err(Error::Usage)?)
+            }
+            target => target,
+        };
         Ok(Run {
             target,
             selection: Selection {
