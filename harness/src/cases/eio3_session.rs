@@ -61,7 +61,7 @@ pub fn cases() -> Vec<Case> {
             None,
         )
         .req(REQ_UPGRADE)
-        .ok("GET 400; `4hello` echoed over WebSocket")
+        .ok("`4hello` echoed over WebSocket after `5`; then a GET gets 400")
         .run(|cx| verify::upgrade::polling_after_upgrade(cx, true)),
         Case::new(
             S,

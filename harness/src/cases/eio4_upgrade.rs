@@ -32,7 +32,7 @@ pub fn cases() -> Vec<Case> {
             .echo()
             .official("upgrade / ignores HTTP requests with same sid after upgrade", None)
             .req(REQ_UPGRADE)
-            .ok("GET 400; `4hello` still echoed over WebSocket")
+            .ok("`4hello` echoed over WebSocket after `5`; then a GET gets 400")
             .run(|cx| polling_after_upgrade(cx, true)),
         Case::new(S, "second-websocket", "After the upgrade, a second WebSocket with the same sid is closed")
             .echo()

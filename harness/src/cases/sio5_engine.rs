@@ -107,9 +107,10 @@ pub fn cases() -> Vec<Case> {
             .ok("`3probe`, then after `5` the WebSocket carries the heartbeat")
             .run(|cx| verify::upgrade::upgrade(cx, false, false)),
         Case::new(S, "upgrade.polling-after-upgrade", "Polling with the sid after the upgrade → 400")
+            .waits(|c| c.ping_interval)
             .official("Engine.IO protocol / upgrade / should ignore HTTP requests with same sid after upgrade", None)
             .req(REQ_UPGRADE)
-            .ok("GET 400")
+            .ok("the server's PING over WebSocket after `5`; then a GET gets 400")
             .run(|cx| verify::upgrade::polling_after_upgrade(cx, false)),
         Case::new(S, "upgrade.second-websocket", "A second WebSocket with the sid after the upgrade is closed")
             .official("Engine.IO protocol / upgrade / should ignore WebSocket connection with same sid after upgrade", None)
