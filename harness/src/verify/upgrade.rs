@@ -28,14 +28,26 @@ pub async fn upgrade(cx: Ctx, check_noop: bool, echo: bool) -> Outcome {
         )?;
     }
     ws.send(&eio::upgrade()).await?;
-    if echo {
-        echoed_over_websocket(&cx, &mut ws, "over WebSocket").await?;
-    } else {
-        // Without an application echo: the upgraded session answers the heartbeat.
-        verify::text(&mut ws, "2", cx.ms(cx.conf.ping_interval + 500)).await?;
-        ws.send(&eio::pong()).await?;
-    }
+    carried_over_websocket(&cx, &mut ws, echo, "over WebSocket").await?;
     Ok(Observed::ok("upgraded"))
+}
+
+/// The session is on the WebSocket after `5`: with `echo`, `4hello` comes
+/// back over it; without an application echo (Socket.IO mode), the
+/// server's next PING comes over it (and is answered).
+async fn carried_over_websocket(
+    cx: &Ctx,
+    ws: &mut Ws,
+    echo: bool,
+    place: &str,
+) -> Result<(), Stop> {
+    if echo {
+        echoed_over_websocket(cx, ws, place).await
+    } else {
+        verify::text(ws, "2", cx.ms(cx.conf.ping_interval + 500)).await?;
+        ws.send(&eio::pong()).await?;
+        Ok(())
+    }
 }
 
 /// `4hello` sent over the upgraded WebSocket comes back (pings skipped). The
@@ -65,14 +77,7 @@ pub async fn polling_after_upgrade(cx: Ctx, echo: bool) -> Outcome {
     let s = eio::open_polling(&cx).await?;
     let mut ws = eio::probe(&cx, &s).await?;
     ws.send(&eio::upgrade()).await?;
-    if echo {
-        echoed_over_websocket(&cx, &mut ws, "over WebSocket after `5`").await?;
-    } else {
-        // Without an application echo: the server's next PING comes over
-        // the WebSocket once the session is there.
-        verify::text(&mut ws, "2", cx.ms(cx.conf.ping_interval + 500)).await?;
-        ws.send(&eio::pong()).await?;
-    }
+    carried_over_websocket(&cx, &mut ws, echo, "over WebSocket after `5`").await?;
     let r = s.get(&cx).await?;
     verify::status(&r, 400, "GET after the upgrade")?;
     Ok(Observed::ok("GET after the upgrade: 400"))
