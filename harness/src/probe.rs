@@ -139,7 +139,16 @@ pub struct Probed {
 
 /// Probes `origin` at the two paths.
 pub async fn probe(origin: &Origin, paths: &Paths) -> Result<Probed, Refusal> {
-    let http = Http::new(origin, Trace::new());
+    probe_traced(origin, paths, Trace::new()).await
+}
+
+/// [`probe`], recording its HTTP exchanges in `trace`.
+pub async fn probe_traced(
+    origin: &Origin,
+    paths: &Paths,
+    trace: std::sync::Arc<Trace>,
+) -> Result<Probed, Refusal> {
+    let http = Http::new(origin, trace);
     reachable(origin).await?;
     let tls = tls_finding(origin).await?;
     let authority = &origin.url();

@@ -540,6 +540,9 @@ pub struct Handshake {
     /// Verification of the certificate against the trusted roots and the
     /// URL's host, at the time of the handshake.
     pub verified: Result<(), CertificateVerdict>,
+    /// When the server's certificate expires (its notAfter), in seconds
+    /// since the Unix epoch, when it could be read.
+    pub not_after: Option<i64>,
 }
 
 impl Handshake {
@@ -558,6 +561,11 @@ impl Handshake {
                 .alpn_protocol()
                 .map(|p| String::from_utf8_lossy(p).into_owned()),
             verified: Ok(()),
+            not_after: conn
+                .peer_certificates()
+                .and_then(|chain| chain.first())
+                .and_then(|leaf| x509_parser::parse_x509_certificate(leaf).ok())
+                .map(|(_, cert)| cert.validity().not_after.timestamp()),
         }
     }
 

@@ -5,6 +5,7 @@
 mod bench;
 mod bench_worker;
 mod client;
+mod doctor;
 mod matrix;
 mod print;
 mod run;
@@ -83,6 +84,19 @@ enum Command {
     /// implementation not installed: the message says what to run).
     #[command(verbatim_doc_comment)]
     Matrix(matrix::MatrixArgs),
+    /// Diagnose a deployed endpoint: what sits around the server (reverse
+    /// proxy, load balancer, CORS, TLS), read-only. Checks the probe, both
+    /// transports, whether the WebSocket upgrade passes the proxy (101),
+    /// sticky sessions, idle survival past pingInterval + pingTimeout,
+    /// CORS for --origin, TLS, compression and the advertised timings, and
+    /// says for each problem what to change (an nginx directive, a
+    /// balancer setting, a server option). Writes doctor.html and
+    /// doctor.json (siospec-reports/doctor/).
+    ///
+    /// Exit status: 0 no problem found; 1 a problem found (warnings do not
+    /// count); 2 usage error.
+    #[command(verbatim_doc_comment)]
+    Doctor(doctor::DoctorArgs),
     /// The client contract's driver on siospec's own Socket.IO client
     /// (what `test client --target rust` runs).
     ///
@@ -289,6 +303,7 @@ pub async fn main(cli: Cli) -> i32 {
             what: test::TestWhat::Client(args),
         } => test::client(args).await,
         Command::Run(args) => run::run(args).await,
+        Command::Doctor(args) => doctor::doctor(args).await,
         Command::Matrix(args) => matrix::matrix(args).await,
     }
 }

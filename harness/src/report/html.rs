@@ -56,7 +56,7 @@ code.cmd{user-select:all;background:#f2f2f2;padding:2px 5px;border-radius:3px;wh
 .rerun button{font-size:13px}
 "#;
 
-fn page(title: &str, body: &str) -> String {
+pub(crate) fn page(title: &str, body: &str) -> String {
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>{}</title><style>{CSS}</style></head><body>\n{body}\n</body></html>\n",
         esc(title)

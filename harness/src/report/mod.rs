@@ -8,6 +8,7 @@ pub mod escape;
 mod html;
 
 pub use html::matrix_page;
+pub(crate) use html::page as html_page;
 
 use std::collections::BTreeMap;
 use std::path::Path;
