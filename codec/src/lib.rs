@@ -8,8 +8,9 @@
 //! with the byte offset where it went wrong; no input makes them panic.
 //!
 //! Layers follow the protocol: [`engine`] (Engine.IO packets and payloads for
-//! each transport) and [`socket`] (Socket.IO packets, JSON payloads, binary
-//! attachments).
+//! each transport), [`socket`] (Socket.IO packets, JSON payloads, binary
+//! attachments), and [`adapter`] (the messages of a cluster's nodes, as
+//! @socket.io/redis-adapter writes them).
 //!
 //! ```
 //! use siospec_codec::engine::{self, v4};
@@ -100,6 +101,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod adapter;
 pub mod engine;
 mod js;
 mod limits;

@@ -56,6 +56,7 @@ pub const TARGETS: &[(&str, Oracle)] = &[
     ("sio_reassembly", sio_reassembly),
     ("sio_msgpack", sio_msgpack),
     ("sio_msgpack_roundtrip", sio_msgpack_roundtrip),
+    ("adapter_redis", adapter_redis),
     ("roundtrip", roundtrip),
     ("session_server", session_server),
     ("session_client", session_client),
@@ -478,6 +479,49 @@ pub fn sio_msgpack(data: &[u8]) {
             Err(err) => check_sio_error(err, data.len()),
         }
     }
+}
+
+/// A cluster node's view of a Redis message (the first byte picks the
+/// channel: the namespace's, a room's, another namespace's; the rest is the
+/// message): no panic; tighter limits only reject; a delivered broadcast,
+/// encoded as a node publishes it, decodes to itself (numbers beyond 2^53
+/// left out, as for msgpack packets).
+pub fn adapter_redis(data: &[u8]) {
+    use siospec_codec::adapter::{self, Channels, Node, Received};
+    let Some((&pick, message)) = data.split_first() else {
+        return;
+    };
+    let node = Node {
+        channels: Channels::new(adapter::DEFAULT_KEY),
+        namespace: "/".to_owned(),
+        uid: "fuzzer".to_owned(),
+    };
+    let channel = ["socket.io#/#", "socket.io#/#r#", "socket.io#/other#"][usize::from(pick % 3)];
+    let has_room = |room: &str| pick & 4 != 0 && room == "r";
+    let got = adapter::receive(&node, channel, message, has_room, &Limits::default());
+    if let Ok(tight) = adapter::receive(&node, channel, message, has_room, &tight_limits()) {
+        assert_eq!(got.as_ref(), Ok(&tight), "limits only reject: {data:02x?}");
+    }
+    let Ok(Received::Deliver(broadcast)) = got else {
+        return;
+    };
+    fn exact(v: &Value) -> bool {
+        match v {
+            Value::Number(n) => n
+                .as_f64()
+                .is_some_and(|f| f.abs() < 9_007_199_254_740_992.0),
+            Value::Array(items) => items.iter().all(exact),
+            Value::Object(entries) => entries.iter().all(|(_, v)| exact(v)),
+            _ => true,
+        }
+    }
+    if !broadcast.packet.data.as_ref().is_none_or(exact) || !exact(&broadcast.flags) {
+        return;
+    }
+    let mut out = Vec::new();
+    adapter::encode_broadcast(&broadcast, &mut out);
+    let again = adapter::decode_broadcast(&out, &Limits::default());
+    assert_eq!(again, Ok(Some(broadcast)), "stable: {data:02x?}");
 }
 
 /// `packet` encoded, decoded under `profile` and encoded again gives the same

@@ -103,6 +103,8 @@ pub mod cases;
 #[doc(hidden)]
 pub mod client_cases;
 #[doc(hidden)]
+pub mod cluster;
+#[doc(hidden)]
 pub mod doctor;
 #[doc(hidden)]
 pub mod matrix;

@@ -53,6 +53,12 @@ fn peers_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("peers")
 }
 
+/// The Node peer's folder: `harness/peers/node` of this source tree, or
+/// `$SIOSPEC_NODE_PEER`.
+pub fn node_peer_dir() -> PathBuf {
+    std::env::var_os("SIOSPEC_NODE_PEER").map_or_else(|| peers_root().join("node"), PathBuf::from)
+}
+
 /// A `peer.toml`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]

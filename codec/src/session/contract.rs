@@ -227,6 +227,40 @@ impl Rooms {
         }
     }
 
+    /// Whether a session of this server is in `room` on `namespace`: a
+    /// cluster node reads a message on a room's channel only then
+    /// ([`crate::adapter::receive`]).
+    pub fn has_room(&self, namespace: &str, room: &str) -> bool {
+        self.rooms
+            .contains_key(&(namespace.to_owned(), room.to_owned()))
+    }
+
+    /// The sessions a broadcast from another node of a cluster reaches:
+    /// joined to `namespace`, in one of `rooms` (all when empty) and in
+    /// none of `except`.
+    ///
+    /// ```
+    /// use siospec_codec::session::contract::Rooms;
+    ///
+    /// let rooms = Rooms::default();
+    /// assert!(rooms.reached("/", &[], &[]).is_empty());
+    /// assert!(!rooms.has_room("/", "r"));
+    /// ```
+    pub fn reached(&self, namespace: &str, rooms: &[String], except: &[String]) -> Vec<String> {
+        let in_any = |sid: &String, names: &[String]| {
+            names.iter().any(|room| {
+                self.rooms
+                    .get(&(namespace.to_owned(), room.clone()))
+                    .is_some_and(|members| members.contains(sid))
+            })
+        };
+        self.members(namespace, None)
+            .into_iter()
+            .filter(|sid| rooms.is_empty() || in_any(sid, rooms))
+            .filter(|sid| !in_any(sid, except))
+            .collect()
+    }
+
     /// The sessions joined to `namespace` (and in `room`, when given).
     fn members(&self, namespace: &str, room: Option<&str>) -> Vec<String> {
         let Some(members) = self.namespaces.get(namespace) else {
@@ -306,16 +340,79 @@ impl Emit {
     }
 }
 
+impl Emit {
+    /// The cluster message for this emit from node `uid` to `rooms` but
+    /// not `except` ([`Effect::Relay`]'s addressing); `None` when its JSON
+    /// does not hold an event array (it always does when the contract made it).
+    ///
+    /// ```
+    /// use siospec_codec::session::contract::Emit;
+    ///
+    /// let emit = Emit { namespace: "/".into(), json: r#"["broadcast-message",1]"#.into(), attachments: vec![] };
+    /// let b = emit.broadcast("node1", &[], &[]).unwrap();
+    /// assert_eq!(Emit::from_broadcast(&b), Some(emit));
+    /// ```
+    pub fn broadcast(
+        &self,
+        uid: &str,
+        rooms: &[String],
+        except: &[String],
+    ) -> Option<crate::adapter::Broadcast> {
+        let data = crate::socket::binary::reconstruct(
+            &self.json,
+            self.attachments.clone(),
+            crate::Profile::Compat,
+            crate::Limits::default().max_json_depth,
+        )
+        .ok()?;
+        if !matches!(data, crate::socket::binary::Value::Array(_)) {
+            return None;
+        }
+        let mut broadcast = crate::adapter::Broadcast::event(uid, &self.namespace, data);
+        broadcast.rooms = rooms.to_vec();
+        broadcast.except = except.to_vec();
+        Some(broadcast)
+    }
+
+    /// What a node emits on its sockets for a cluster message: an `EVENT`
+    /// whose data is an array; `None` for any other packet.
+    pub fn from_broadcast(broadcast: &crate::adapter::Broadcast) -> Option<Emit> {
+        let packet = &broadcast.packet;
+        let data = packet.data.as_ref()?;
+        if packet.kind != PacketType::Event
+            || !matches!(data, crate::socket::binary::Value::Array(_))
+        {
+            return None;
+        }
+        let mut json = Vec::new();
+        let mut attachments = Vec::new();
+        crate::socket::binary::write_json(data, &mut json, &mut attachments);
+        Some(Emit {
+            namespace: packet.namespace.clone(),
+            json: String::from_utf8(json).ok()?,
+            attachments: attachments.into_iter().map(<[u8]>::to_vec).collect(),
+        })
+    }
+}
+
 /// What the application asks of the adapter, beyond the connection it
 /// handled an event of.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
-    /// [`Emit::apply`] `emit` on the connections of these sessions.
+    /// [`Emit::apply`] `emit` on the connections of these sessions; in a
+    /// cluster, also publish it to the other nodes with its addressing
+    /// ([`Emit::broadcast`]).
     Relay {
         /// The recipients' session ids.
         to: Vec<String>,
         /// What they emit.
         emit: Emit,
+        /// The rooms it is for (empty: the whole namespace), as socket.io's
+        /// adapter receives them.
+        rooms: Vec<String>,
+        /// The rooms whose sockets do not get it (the sender's own id, for
+        /// `to-room`).
+        except: Vec<String>,
     },
     /// Drop the session's transport without a close packet, as a network
     /// failure would (`close-transport`): a WebSocket's TCP connection, or
@@ -565,13 +662,25 @@ fn on_event(
                     .collect();
                 let except = own_id(connection, namespace);
                 let json = array("room-message", &args[1..]);
-                let json = rooms.offset(now, namespace, &[room], &except, json, &attachments);
+                let json = rooms.offset(
+                    now,
+                    namespace,
+                    std::slice::from_ref(&room),
+                    &except,
+                    json,
+                    &attachments,
+                );
                 let emit = Emit {
                     namespace: namespace.to_owned(),
                     json,
                     attachments,
                 };
-                Effect::Relay { to, emit }
+                Effect::Relay {
+                    to,
+                    emit,
+                    rooms: vec![room],
+                    except,
+                }
             });
             answer_ok(connection);
             relay
@@ -594,7 +703,12 @@ fn on_event(
                 emit.apply(connection, now);
             }
             answer_ok(connection);
-            Some(Effect::Relay { to, emit })
+            Some(Effect::Relay {
+                to,
+                emit,
+                rooms: Vec::new(),
+                except: Vec::new(),
+            })
         }
         "disconnect-me" => {
             let _ = connection.disconnect(now, namespace);
@@ -702,7 +816,7 @@ mod tests {
         );
         // The room message was for the kept socket only: nobody live to relay to.
         assert!(
-            matches!(&relay[..], [Effect::Relay { to, emit }] if to.is_empty() && emit.json == r#"["room-message","x","o2"]"#)
+            matches!(&relay[..], [Effect::Relay { to, emit, .. }] if to.is_empty() && emit.json == r#"["room-message","x","o2"]"#)
         );
 
         let mut a2 = Peer::open("c", t0);

@@ -193,6 +193,68 @@ pub fn decode(frame: &[u8], profile: Profile, limits: &Limits) -> Result<Packet,
     })
 }
 
+/// Decodes one notepack.io value of any shape, as notepack's `decode` builds
+/// it, into the codec's model: what a cluster adapter's messages are
+/// ([`crate::adapter`]). The same limits and checks as [`decode`] (no
+/// `Date`, no trailing bytes); `Strict` refuses what it refuses there in
+/// the format itself (non-UTF-8 strings, non-string or repeated keys,
+/// `__proto__` keys, ext types other than 0, non-finite floats).
+///
+/// ```
+/// use siospec_codec::socket::binary::Value;
+/// use siospec_codec::socket::msgpack;
+/// use siospec_codec::{Limits, Profile};
+///
+/// let v = msgpack::decode_value(b"\x92\xa1a\x01", Profile::Strict, &Limits::default()).unwrap();
+/// assert_eq!(v, Value::Array(vec![Value::String("a".into()), Value::Number(1.into())]));
+/// ```
+pub fn decode_value(frame: &[u8], profile: Profile, limits: &Limits) -> Result<Value, DecodeError> {
+    let fail = |offset, reason| DecodeError::Msgpack { offset, reason };
+    if frame.len() > limits.max_payload_bytes {
+        return Err(fail(
+            0,
+            MsgpackError::FrameTooLarge {
+                limit: limits.max_payload_bytes,
+            },
+        ));
+    }
+    let mut reader = Reader {
+        buf: frame,
+        pos: 0,
+        profile,
+        limits,
+        depth: 0,
+        date_key: false,
+    };
+    let top = reader.value()?;
+    if reader.pos != frame.len() {
+        return Err(fail(reader.pos, MsgpackError::TrailingBytes));
+    }
+    if reader.date_key {
+        return Err(fail(frame.len(), MsgpackError::Date));
+    }
+    to_value(top).map_err(|e| match e {
+        DecodeError::Msgpack { reason, .. } => fail(frame.len(), reason),
+        other => other,
+    })
+}
+
+/// Writes `value` as notepack.io (Node build) writes the JavaScript value:
+/// bytes as `bin`, integers in the smallest int format, other numbers as
+/// float 64, `undefined` as `d4 00 00`.
+///
+/// ```
+/// use siospec_codec::socket::binary::Value;
+/// use siospec_codec::socket::msgpack;
+///
+/// let mut out = Vec::new();
+/// msgpack::encode_value(&Value::Array(vec![Value::String("a".into()), Value::Number(1.into())]), &mut out);
+/// assert_eq!(out, b"\x92\xa1a\x01");
+/// ```
+pub fn encode_value(value: &Value, out: &mut Vec<u8>) {
+    write_value(value, out);
+}
+
 /// What `Strict` asks beyond the official checks, as the default parser's
 /// `Strict` does for the text format.
 fn check_strict(

@@ -224,7 +224,7 @@ impl Servers {
                 Hosted::Socket(c, app) => {
                     while let Some(e) = c.poll_event() {
                         match app.handle(c, &mut self.rooms, now, &e) {
-                            Some(Effect::Relay { to, emit }) => relays.push((to, emit)),
+                            Some(Effect::Relay { to, emit, .. }) => relays.push((to, emit)),
                             Some(Effect::DropTransport) => {
                                 panic!("the in-memory network has no transport to drop")
                             }

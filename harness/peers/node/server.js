@@ -35,6 +35,9 @@ const USAGE = `usage: node server.js [options]
   --recovery MS             connection-state recovery on the namespace /recovery
                             (maxDisconnectionDuration MS, skipMiddlewares true);
                             / and /custom stay without it
+  --redis URL               join a cluster: @socket.io/redis-adapter over the Redis
+                            server at URL (redis://HOST:PORT) on / and /custom;
+                            ready once its subscriptions are in place
   --tls-cert FILE           serve HTTPS and WSS (https.createServer) with this
                             certificate chain (PEM); needs --tls-key
   --tls-key FILE            the private key of --tls-cert (PEM)
@@ -68,6 +71,7 @@ const FLAGS = {
   "--transports": "string",
   "--parser": "string",
   "--recovery": "uint",
+  "--redis": "string",
   "--tls-cert": "string",
   "--tls-key": "string",
   "--exit-on-stdin-close": "bool",
@@ -238,12 +242,40 @@ function stripAck(args) {
   return [args, undefined];
 }
 
+// What must be done before the `listening on` line: the cluster's subscriptions.
+const ready = [];
+
+// @socket.io/redis-adapter on every namespace of `io` (the adapter of a
+// namespace is made when it is first used: / and /custom are made below).
+// Resolves once the subscriber holds its two pattern subscriptions, read from
+// Redis itself (CLIENT LIST), so that a broadcast published after the ready
+// line reaches this node.
+async function joinCluster(io, url) {
+  const { createClient } = require("redis");
+  const { createAdapter } = require("@socket.io/redis-adapter");
+  const pub = createClient({ url });
+  const sub = pub.duplicate();
+  for (const c of [pub, sub]) c.on("error", (e) => log(`redis: ${e.message}`));
+  await Promise.all([pub.connect(), sub.connect()]);
+  const subId = await sub.sendCommand(["CLIENT", "ID"]);
+  io.adapter(createAdapter(pub, sub));
+  io.of("/custom");
+  for (let i = 0; i < 500; i++) {
+    const line = await pub.sendCommand(["CLIENT", "LIST", "ID", String(subId)]);
+    const psub = /\bpsub=(\d+)/.exec(line);
+    if (psub && Number(psub[1]) >= 2) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error("the Redis subscriptions did not take within 5 s");
+}
+
 function setupSocketMode() {
   const { Server } = require("socket.io");
   // The parser, for both Servers below: a broadcast is encoded by its
   // namespace's Server.
   const parser = args.parser === "msgpack" ? { parser: require("socket.io-msgpack-parser") } : {};
   const io = new Server(httpServer, { ...opts, ...parser });
+  if (args.redis !== undefined) ready.push(joinCluster(io, args.redis));
 
   function onConnection(socket) {
     const nsp = socket.nsp;
@@ -394,9 +426,17 @@ httpServer.on("error", (err) => {
   process.exit(1);
 });
 
-httpServer.listen(port, host, () => {
+Promise.all(ready).then(
+  () => httpServer.listen(port, host, listening),
+  (err) => {
+    log(`cannot join the cluster: ${err.message}`);
+    process.exit(1);
+  },
+);
+
+function listening() {
   const a = httpServer.address();
   const shown = a.family === "IPv6" || a.family === 6 ? `[${a.address}]` : a.address;
   process.stdout.write(`listening on ${tls ? "https" : "http"}://${shown}:${a.port}\n`);
   log(`mode=${mode} paths=${[socketMode && "/socket.io/", engineMode && "/engine.io/"].filter(Boolean).join(",")} options=${requestedOpts}`);
-});
+}

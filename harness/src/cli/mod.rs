@@ -5,6 +5,7 @@
 mod bench;
 mod bench_worker;
 mod client;
+mod cluster;
 mod doctor;
 mod matrix;
 mod print;
@@ -302,6 +303,9 @@ pub async fn main(cli: Cli) -> i32 {
         Command::Test {
             what: test::TestWhat::Client(args),
         } => test::client(args).await,
+        Command::Test {
+            what: test::TestWhat::Cluster(args),
+        } => cluster::cluster(args).await,
         Command::Run(args) => run::run(args).await,
         Command::Doctor(args) => doctor::doctor(args).await,
         Command::Matrix(args) => matrix::matrix(args).await,

@@ -69,6 +69,16 @@ pub(super) struct ServeArgs {
     /// recovery"). The other namespaces stay without it.
     #[arg(long, value_name = "MS")]
     recovery: Option<u64>,
+    /// Be a node of a cluster: share broadcasts with the other nodes through
+    /// the Redis server at URL (redis://HOST:PORT), in
+    /// @socket.io/redis-adapter's protocol, so that Node servers with that
+    /// adapter can be nodes of the same cluster. Ready (the `listening on`
+    /// line) once the subscriptions are in place.
+    #[arg(long, value_name = "URL")]
+    redis: Option<String>,
+    /// The channel prefix of --redis (the adapter's `key` option).
+    #[arg(long, value_name = "KEY", default_value = siospec_codec::adapter::DEFAULT_KEY, requires = "redis")]
+    redis_key: String,
     /// Also stop when standard input closes (for a parent process that may die).
     #[arg(long)]
     exit_on_stdin_close: bool,
@@ -163,6 +173,13 @@ fn serve_options(args: &ServeArgs) -> Result<siospec::server::Options, String> {
     }
     options.engine.allow_eio3 |= args.allow_eio3;
     options.recovery = args.recovery.map(ms);
+    options.cluster = args
+        .redis
+        .as_ref()
+        .map(|url| siospec::server::ClusterOptions {
+            redis: url.clone(),
+            key: args.redis_key.clone(),
+        });
     if let Some(origin) = &args.cors_origin {
         let mut cors = Cors::any();
         if origin != "*" {
@@ -226,7 +243,7 @@ pub(super) async fn serve(args: ServeArgs) -> i32 {
     {
         Ok(Ok(server)) => server,
         Ok(Err(e)) => {
-            eprintln!("siospec serve: cannot listen on {addr}: {e}");
+            eprintln!("siospec serve: cannot start on {addr}: {e}");
             return EXIT_HARNESS;
         }
         Err(e) => {

@@ -35,6 +35,18 @@ pub(super) enum TestWhat {
     /// TIMEOUT, 2 usage or harness error.
     #[command(verbatim_doc_comment)]
     Client(ClientArgs),
+    /// Test a cluster: the contract's rooms and broadcast events with
+    /// clients spread over its nodes (a broadcast reaches every client of
+    /// every node exactly once, rooms span nodes, `to-room` excludes the
+    /// sender, acks answer, a restarted node's room members still
+    /// receive), judged with exact delivery sets. Nodes by --url, or
+    /// started by siospec with --nodes (Redis and the nodes, sharing
+    /// @socket.io/redis-adapter's protocol).
+    ///
+    /// Exit status: 0 every case OK (the restart case is SKIPPED for nodes
+    /// given by URL), 1 a case FAILED, 2 usage or harness error.
+    #[command(verbatim_doc_comment)]
+    Cluster(super::cluster::ClusterArgs),
 }
 
 #[derive(Debug, Args)]

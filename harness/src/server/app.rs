@@ -13,6 +13,7 @@ use siospec_codec::session::socket::ServerConnection;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
+use super::cluster::Cluster;
 use super::session::{Application, Input, Registry, WsOut};
 
 /// Engine mode: every message goes back to the session it came from.
@@ -40,17 +41,21 @@ pub struct Socket {
     /// the recipients' WebSocket writers: the server's parser is the
     /// default one, whose frames are the same for every recipient.
     shared_frames: bool,
+    /// The other nodes, when the server is a node of a cluster.
+    cluster: Option<Arc<Cluster>>,
 }
 
 impl Socket {
     /// The contract for a session whose task reads `inbox`; relayed emits go
     /// to the other sessions of `registry`, encoded once for all of them
-    /// when `shared_frames` (see [`Socket::relay_to`]).
+    /// when `shared_frames` (see [`relay`]), and to the other nodes of
+    /// `cluster`.
     pub fn new(
         rooms: Arc<Mutex<Rooms>>,
         registry: Arc<Registry>,
         inbox: mpsc::Sender<Input>,
         shared_frames: bool,
+        cluster: Option<Arc<Cluster>>,
     ) -> Self {
         Socket {
             contract: Contract::default(),
@@ -58,54 +63,61 @@ impl Socket {
             registry,
             inbox,
             shared_frames,
+            cluster,
         }
     }
+}
 
-    /// Emits `emit` on the sessions `to`. A recipient whose task publishes
-    /// its WebSocket writer ([`Application::takes_direct`]) gets the frame
-    /// encoded once for all ([`Emit::websocket_text`]), in its writer's
-    /// queue behind what its task wrote before; the others (and this
-    /// session itself, whose published state predates the input it is
-    /// handling) get the emit through their task, which encodes it.
-    /// The recovery namespace's emits always take that way, so that its
-    /// bookkeeping stays with each connection's machine.
-    fn relay_to(&self, to: &[String], emit: Emit) {
-        let shareable = self.shared_frames && emit.namespace != RECOVERY_NAMESPACE;
-        // The frame for each protocol met so far (None: not one frame).
-        let mut frames: Vec<(Protocol, Option<Arc<Utf8Bytes>>)> = Vec::new();
-        let mut through_task: Vec<mpsc::Sender<Input>> = Vec::new();
-        self.registry.each(to, |handle| {
-            let sent = shareable
-                && !handle.tx.same_channel(&self.inbox)
-                && handle.state.lock().is_ok_and(|state| {
-                    let (Some(out), Some(info)) = (&state.direct, state.info) else {
-                        return false;
-                    };
-                    let frame = match frames.iter().find(|(p, _)| *p == info.protocol) {
-                        Some((_, frame)) => frame.clone(),
-                        None => {
-                            let frame = emit
-                                .websocket_text(info.protocol)
-                                .map(|text| Arc::new(Utf8Bytes::from(text)));
-                            frames.push((info.protocol, frame.clone()));
-                            frame
-                        }
-                    };
-                    // A full or closed queue: the task decides (it closes
-                    // a WebSocket whose client does not read).
-                    frame.is_some_and(|frame| out.try_send(WsOut::Shared(frame)).is_ok())
-                });
-            if !sent {
-                through_task.push(handle.tx.clone());
-            }
-        });
-        if through_task.is_empty() {
-            return;
+/// Emits `emit` on the sessions `to`. A recipient whose task publishes its
+/// WebSocket writer ([`Application::takes_direct`]) gets the frame encoded
+/// once for all ([`Emit::websocket_text`]) when `shared_frames`, in its
+/// writer's queue behind what its task wrote before; the others (and the
+/// session whose task reads `own`, whose published state predates the input
+/// it is handling) get the emit through their task, which encodes it. The
+/// recovery namespace's emits always take that way, so that its bookkeeping
+/// stays with each connection's machine.
+pub(super) fn relay(
+    registry: &Registry,
+    to: &[String],
+    emit: Emit,
+    shared_frames: bool,
+    own: Option<&mpsc::Sender<Input>>,
+) {
+    let shareable = shared_frames && emit.namespace != RECOVERY_NAMESPACE;
+    // The frame for each protocol met so far (None: not one frame).
+    let mut frames: Vec<(Protocol, Option<Arc<Utf8Bytes>>)> = Vec::new();
+    let mut through_task: Vec<mpsc::Sender<Input>> = Vec::new();
+    registry.each(to, |handle| {
+        let sent = shareable
+            && !own.is_some_and(|own| handle.tx.same_channel(own))
+            && handle.state.lock().is_ok_and(|state| {
+                let (Some(out), Some(info)) = (&state.direct, state.info) else {
+                    return false;
+                };
+                let frame = match frames.iter().find(|(p, _)| *p == info.protocol) {
+                    Some((_, frame)) => frame.clone(),
+                    None => {
+                        let frame = emit
+                            .websocket_text(info.protocol)
+                            .map(|text| Arc::new(Utf8Bytes::from(text)));
+                        frames.push((info.protocol, frame.clone()));
+                        frame
+                    }
+                };
+                // A full or closed queue: the task decides (it closes
+                // a WebSocket whose client does not read).
+                frame.is_some_and(|frame| out.try_send(WsOut::Shared(frame)).is_ok())
+            });
+        if !sent {
+            through_task.push(handle.tx.clone());
         }
-        let emit = Arc::new(emit);
-        for tx in through_task {
-            let _ = tx.try_send(Input::Relay(emit.clone()));
-        }
+    });
+    if through_task.is_empty() {
+        return;
+    }
+    let emit = Arc::new(emit);
+    for tx in through_task {
+        let _ = tx.try_send(Input::Relay(emit.clone()));
     }
 }
 
@@ -119,7 +131,23 @@ impl Application<ServerConnection> for Socket {
                 self.contract.handle(connection, &mut rooms, now, &event)
             };
             match effect {
-                Some(Effect::Relay { to, emit }) => self.relay_to(&to, emit),
+                Some(Effect::Relay {
+                    to,
+                    emit,
+                    rooms,
+                    except,
+                }) => {
+                    if let Some(cluster) = &self.cluster {
+                        cluster.publish(&emit, &rooms, &except);
+                    }
+                    relay(
+                        &self.registry,
+                        &to,
+                        emit,
+                        self.shared_frames,
+                        Some(&self.inbox),
+                    );
+                }
                 // Through the queue, so the inputs already waiting come first.
                 Some(Effect::DropTransport) => {
                     let _ = self.inbox.try_send(Input::DropTransport);

@@ -219,6 +219,7 @@ async fn open_session(
                         shared.registry.clone(),
                         inbox,
                         shared_frames,
+                        shared.cluster.clone(),
                     )
                 })
             }

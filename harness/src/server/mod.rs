@@ -14,6 +14,7 @@
 //! WebSocket racing a polling GET).
 
 mod app;
+mod cluster;
 mod head;
 mod http;
 pub mod script;
@@ -32,6 +33,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 
 pub use crate::suite::Mode;
+pub use cluster::ClusterOptions;
 use session::{Input, Registry};
 
 /// Which modes a server serves, each at its path (`/socket.io/`, `/engine.io/`).
@@ -67,6 +69,8 @@ pub struct Options {
     pub recovery: Option<Duration>,
     /// Serve HTTPS and WSS with this certificate instead of plain HTTP.
     pub tls: Option<crate::tls::ServerTls>,
+    /// Be a node of a cluster over Redis (`--redis`).
+    pub cluster: Option<ClusterOptions>,
 }
 
 impl Options {
@@ -80,6 +84,7 @@ impl Options {
             socket: ServerOptions::default(),
             recovery: None,
             tls: None,
+            cluster: None,
         }
         .with_node_habits(false)
     }
@@ -94,6 +99,7 @@ impl Options {
             socket: reference.socket,
             recovery: None,
             tls: None,
+            cluster: None,
         }
         .with_node_habits(false)
     }
@@ -122,6 +128,8 @@ pub(crate) struct Shared {
     /// Client mode's script: socket-mode sessions run under it instead of
     /// the testee contract.
     pub(crate) script: Option<Arc<script::Script>>,
+    /// The other nodes of the cluster, when it is one's node.
+    pub(crate) cluster: Option<Arc<cluster::Cluster>>,
     next_transport: AtomicU64,
 }
 
@@ -165,15 +173,31 @@ impl Server {
         let rooms = options
             .recovery
             .map_or_else(Rooms::default, Rooms::with_recovery);
+        let rooms = Arc::new(Mutex::new(rooms));
+        let registry = Arc::new(Registry::default());
+        let (stop, mut stopped) = watch::channel(false);
+        let cluster = match &options.cluster {
+            Some(cluster) => Some(
+                cluster::Cluster::join(
+                    cluster,
+                    rooms.clone(),
+                    registry.clone(),
+                    options.socket.parser == siospec_codec::session::socket::Parser::Default,
+                    stop.subscribe(),
+                )
+                .await?,
+            ),
+            None => None,
+        };
         let shared = Arc::new(Shared {
             endpoint: Endpoint::new(options.engine.clone()),
             options,
-            registry: Arc::new(Registry::default()),
-            rooms: Arc::new(Mutex::new(rooms)),
+            registry,
+            rooms,
             script,
+            cluster,
             next_transport: AtomicU64::new(1),
         });
-        let (stop, mut stopped) = watch::channel(false);
         let accept_shared = shared.clone();
         let tls = accept_shared.options.tls.clone();
         tokio::spawn(async move {
