@@ -7,12 +7,15 @@
 //! * `gen`: N clients playing a scenario for a measured window, `lean`
 //!   ones (the codec's decoders without the client machine) over WebSocket;
 //! * `sink`: a server doing no protocol work, for the generator's ceiling;
+//! * [`locust`]: the generator as a worker of a Locust master
+//!   (`--locust-master`), for load from many machines;
 //! * [`stats`], [`report`], [`svg`]: percentiles, `load.json` (every point,
 //!   merged with the points of earlier runs), `load.md`, `load.svg`.
 
 pub mod conn;
 pub(crate) mod gen;
 pub(crate) mod lean;
+pub mod locust;
 pub mod report;
 pub(crate) mod sink;
 pub mod stats;

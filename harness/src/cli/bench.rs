@@ -71,6 +71,18 @@ enum BenchTransport {
 
 #[derive(Debug, Args)]
 pub(super) struct BenchArgs {
+    /// Join the Locust master at HOST:PORT (its --master-bind-port, 5557 by
+    /// default) as a worker instead of running the benchmark: each user the
+    /// master spawns here is a Socket.IO client of the master's --host
+    /// playing the echo scenario, reported as `connect` and `echo`
+    /// requests of type `socket.io` in Locust's statistics. Runs until the
+    /// master says quit; prints what it reported.
+    #[arg(long, value_name = "HOST:PORT", conflicts_with_all = ["target", "url", "tls"])]
+    locust_master: Option<String>,
+    /// With --locust-master: also write what the worker reported (its id,
+    /// requests, failures) to FILE as JSON.
+    #[arg(long, value_name = "FILE", requires = "locust_master")]
+    locust_summary: Option<PathBuf>,
     /// Servers to start and measure, back to back at every point: `rust`
     /// (`siospec serve`, this binary) and `node` (harness/peers/node, whose
     /// packages `npm ci` installs; scripts/test does it).
@@ -219,6 +231,9 @@ fn bench_options(args: &BenchArgs) -> Result<siospec::bench::Options, String> {
 
 /// Runs `siospec bench`; returns the exit status.
 pub(super) async fn bench(args: BenchArgs) -> i32 {
+    if let Some(master) = &args.locust_master {
+        return locust_worker(master, args.locust_summary.as_deref()).await;
+    }
     let options = match bench_options(&args) {
         Ok(o) => o,
         Err(e) => {
@@ -250,4 +265,33 @@ pub(super) async fn bench(args: BenchArgs) -> i32 {
             EXIT_HARNESS
         }
     }
+}
+
+/// `bench --locust-master`: a worker until the master says quit.
+async fn locust_worker(master: &str, summary_file: Option<&std::path::Path>) -> i32 {
+    let log = |line: &str| eprintln!("siospec bench: locust: {line}");
+    let summary = match siospec::bench::locust::run_worker(master, &log).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("siospec bench: locust: {e}");
+            return EXIT_HARNESS;
+        }
+    };
+    println!(
+        "worker {}: reported {} request(s), {} failed, in {} report(s); {} message(s), {} bytes to the master",
+        summary.node_id,
+        summary.requests,
+        summary.failures,
+        summary.reports,
+        summary.messages,
+        summary.bytes
+    );
+    if let Some(file) = summary_file {
+        let json = serde_json::to_string_pretty(&summary).unwrap_or_default();
+        if let Err(e) = std::fs::write(file, json) {
+            eprintln!("siospec bench: cannot write {}: {e}", file.display());
+            return EXIT_HARNESS;
+        }
+    }
+    EXIT_OK
 }
