@@ -481,6 +481,20 @@ pub fn sio_msgpack(data: &[u8]) {
     }
 }
 
+/// Whether every number in `v` is below 2^53 in magnitude: notepack (and
+/// the codec with it) writes a 64-bit integer from a double's 32-bit halves,
+/// which wraps beyond, so round trips are checked below only.
+fn exact(v: &Value) -> bool {
+    match v {
+        Value::Number(n) => n
+            .as_f64()
+            .is_some_and(|f| f.abs() < 9_007_199_254_740_992.0),
+        Value::Array(items) => items.iter().all(exact),
+        Value::Object(entries) => entries.iter().all(|(_, v)| exact(v)),
+        _ => true,
+    }
+}
+
 /// A cluster node's view of a Redis message (the first byte picks the
 /// channel: the namespace's, a room's, another namespace's; the rest is the
 /// message): no panic; tighter limits only reject; a delivered broadcast,
@@ -505,16 +519,6 @@ pub fn adapter_redis(data: &[u8]) {
     let Ok(Received::Deliver(broadcast)) = got else {
         return;
     };
-    fn exact(v: &Value) -> bool {
-        match v {
-            Value::Number(n) => n
-                .as_f64()
-                .is_some_and(|f| f.abs() < 9_007_199_254_740_992.0),
-            Value::Array(items) => items.iter().all(exact),
-            Value::Object(entries) => entries.iter().all(|(_, v)| exact(v)),
-            _ => true,
-        }
-    }
     if !broadcast.packet.data.as_ref().is_none_or(exact) || !exact(&broadcast.flags) {
         return;
     }
@@ -528,16 +532,6 @@ pub fn adapter_redis(data: &[u8]) {
 /// bytes. Numbers beyond 2^53 are left out: notepack (and the codec with it)
 /// writes a 64-bit integer from a double's 32-bit halves, which wraps.
 fn msgpack_stable(packet: &msgpack::Packet, profile: Profile) {
-    fn exact(v: &Value) -> bool {
-        match v {
-            Value::Number(n) => n
-                .as_f64()
-                .is_some_and(|f| f.abs() < 9_007_199_254_740_992.0),
-            Value::Array(items) => items.iter().all(exact),
-            Value::Object(entries) => entries.iter().all(|(_, v)| exact(v)),
-            _ => true,
-        }
-    }
     if matches!(packet.ack_id, Some(AckId::Lossy(id)) if id.abs() >= 9_007_199_254_740_992.0)
         || !packet.data.as_ref().is_none_or(exact)
     {

@@ -96,26 +96,7 @@ pub struct Packet {
 /// ```
 pub fn decode(frame: &[u8], profile: Profile, limits: &Limits) -> Result<Packet, DecodeError> {
     let fail = |offset, reason| DecodeError::Msgpack { offset, reason };
-    if frame.len() > limits.max_payload_bytes {
-        return Err(fail(
-            0,
-            MsgpackError::FrameTooLarge {
-                limit: limits.max_payload_bytes,
-            },
-        ));
-    }
-    let mut reader = Reader {
-        buf: frame,
-        pos: 0,
-        profile,
-        limits,
-        depth: 0,
-        date_key: false,
-    };
-    let top = reader.value()?;
-    if reader.pos != frame.len() {
-        return Err(fail(reader.pos, MsgpackError::TrailingBytes));
-    }
+    let (top, date_key) = read_frame(frame, profile, limits)?;
     let end = frame.len();
     let mut obj = match top {
         // `decoded.type` on null / undefined is a TypeError.
@@ -173,7 +154,7 @@ pub fn decode(frame: &[u8], profile: Profile, limits: &Limits) -> Result<Packet,
         }
         _ => return Err(fail(end, MsgpackError::PacketId)),
     };
-    if reader.date_key {
+    if date_key {
         return Err(fail(end, MsgpackError::Date));
     }
     let data = if has_data {
@@ -193,22 +174,10 @@ pub fn decode(frame: &[u8], profile: Profile, limits: &Limits) -> Result<Packet,
     })
 }
 
-/// Decodes one notepack.io value of any shape, as notepack's `decode` builds
-/// it, into the codec's model: what a cluster adapter's messages are
-/// ([`crate::adapter`]). The same limits and checks as [`decode`] (no
-/// `Date`, no trailing bytes); `Strict` refuses what it refuses there in
-/// the format itself (non-UTF-8 strings, non-string or repeated keys,
-/// `__proto__` keys, ext types other than 0, non-finite floats).
-///
-/// ```
-/// use siospec_codec::socket::binary::Value;
-/// use siospec_codec::socket::msgpack;
-/// use siospec_codec::{Limits, Profile};
-///
-/// let v = msgpack::decode_value(b"\x92\xa1a\x01", Profile::Strict, &Limits::default()).unwrap();
-/// assert_eq!(v, Value::Array(vec![Value::String("a".into()), Value::Number(1.into())]));
-/// ```
-pub fn decode_value(frame: &[u8], profile: Profile, limits: &Limits) -> Result<Value, DecodeError> {
+/// The one value a frame holds, read within `limits` (the frame's size
+/// first), and whether a `Date` was met as a map key; trailing bytes are
+/// an error.
+fn read_frame(frame: &[u8], profile: Profile, limits: &Limits) -> Result<(Js, bool), DecodeError> {
     let fail = |offset, reason| DecodeError::Msgpack { offset, reason };
     if frame.len() > limits.max_payload_bytes {
         return Err(fail(
@@ -230,7 +199,28 @@ pub fn decode_value(frame: &[u8], profile: Profile, limits: &Limits) -> Result<V
     if reader.pos != frame.len() {
         return Err(fail(reader.pos, MsgpackError::TrailingBytes));
     }
-    if reader.date_key {
+    Ok((top, reader.date_key))
+}
+
+/// Decodes one notepack.io value of any shape, as notepack's `decode` builds
+/// it, into the codec's model: what a cluster adapter's messages are
+/// ([`crate::adapter`]). The same limits and checks as [`decode`] (no
+/// `Date`, no trailing bytes); `Strict` refuses what it refuses there in
+/// the format itself (non-UTF-8 strings, non-string or repeated keys,
+/// `__proto__` keys, ext types other than 0, non-finite floats).
+///
+/// ```
+/// use siospec_codec::socket::binary::Value;
+/// use siospec_codec::socket::msgpack;
+/// use siospec_codec::{Limits, Profile};
+///
+/// let v = msgpack::decode_value(b"\x92\xa1a\x01", Profile::Strict, &Limits::default()).unwrap();
+/// assert_eq!(v, Value::Array(vec![Value::String("a".into()), Value::Number(1.into())]));
+/// ```
+pub fn decode_value(frame: &[u8], profile: Profile, limits: &Limits) -> Result<Value, DecodeError> {
+    let fail = |offset, reason| DecodeError::Msgpack { offset, reason };
+    let (top, date_key) = read_frame(frame, profile, limits)?;
+    if date_key {
         return Err(fail(frame.len(), MsgpackError::Date));
     }
     to_value(top).map_err(|e| match e {

@@ -328,8 +328,8 @@ fn skipped(id: &'static str, title: &'static str, why: impl Into<String>) -> Che
     }
 }
 
-/// The checks after the probe, in order, with their titles (for `--help`
-/// and the report's table of contents).
+/// Every check, in the order they run, with its title (the probe's
+/// problem skips the ones after it).
 pub const CHECKS: [(&str, &str); 10] = [
     ("tls", "certificate validity and expiry"),
     (
