@@ -69,6 +69,8 @@ fn a_locust_master_adds_up_two_siospec_workers() {
         .args([
             "-f",
             "locustfile.py",
+            "SocketIoEcho",
+            "SocketIoIdle",
             "--master",
             "--master-bind-host",
             "127.0.0.1",
@@ -137,12 +139,14 @@ fn a_locust_master_adds_up_two_siospec_workers() {
         reported,
         "the master's total is not what the workers reported:\n{csv}\n{master_log}"
     );
-    // Every user connected once (4 users over 2 workers), under its own name.
+    // Every user connected once (4 users, echo and idle, over 2 workers).
     let connects = rows
         .iter()
         .find(|r| r.0 == "socket.io" && r.1 == "connect")
         .unwrap_or_else(|| panic!("no connect row:\n{csv}"));
     assert_eq!((connects.2, connects.3), (4, 0), "{csv}");
+    // The idle users held their connections to the end.
+    assert!(!rows.iter().any(|r| r.1 == "idle"), "{csv}");
     assert!(
         rows.iter()
             .any(|r| r.0 == "socket.io" && r.1 == "echo" && r.2 > 0),

@@ -11,8 +11,8 @@
 //! until `ack`; then it heartbeats every second (`heartbeat`: state, CPU,
 //! memory) and reports `stats` every 3 s (`stats`: what happened since the
 //! last report, which the master adds up). `spawn` sets the number of
-//! users (the sum of the master's user classes, whatever their names: each
-//! is the echo scenario, see `users`), answered by `spawning` and
+//! users of each of the master's user classes (a class's name picks its
+//! scenario: [`Scenario::of_class`]), answered by `spawning` and
 //! `spawning_complete`; `stop` stops them (`client_stopped`, then
 //! `client_ready` again); `quit` stops them, sends a last report and ends.
 
@@ -31,6 +31,7 @@ use zeromq::{Socket, SocketRecv, SocketSend};
 use message::{get, map, Message};
 pub use stats::bucket;
 use stats::Stats;
+pub use users::Scenario;
 use users::{unix_now, Users};
 
 use crate::tls::{Origin, Trust};
@@ -150,10 +151,7 @@ pub async fn run_worker(master: &str, log: &dyn Fn(&str)) -> Result<Summary, Str
         let mut stats = stats.lock().unwrap_or_else(PoisonError::into_inner);
         let mut entries = stats.report(unix_now());
         entries.push(("user_count", Value::from(users.count() as u64)));
-        entries.push((
-            "user_classes_count",
-            map([("SocketIoEcho", Value::from(users.count() as u64))]),
-        ));
+        entries.push(("user_classes_count", class_counts(users)));
         Value::Map(
             entries
                 .into_iter()
@@ -190,15 +188,21 @@ pub async fn run_worker(master: &str, log: &dyn Fn(&str)) -> Result<Summary, Str
                     "spawn" => {
                         // Users start at once: spawning is over as it is said.
                         say!("spawning", Value::Nil);
-                        let (target, origin) = spawn_job(&m.data)?;
-                        users.set(target, &origin);
-                        log(&format!("{target} user(s) against {}", origin.url()));
-                        let counts = map([("SocketIoEcho", Value::from(target as u64))]);
+                        let (classes, origin) = spawn_job(&m.data)?;
+                        for class in users.classes().keys() {
+                            if !classes.iter().any(|(c, _)| c == class) {
+                                users.set(class, 0, &origin);
+                            }
+                        }
+                        for (class, n) in &classes {
+                            users.set(class, *n, &origin);
+                        }
+                        log(&format!("{} user(s) against {}", users.count(), origin.url()));
                         say!(
                             "spawning_complete",
                             map([
-                                ("user_classes_count", counts),
-                                ("user_count", Value::from(target as u64)),
+                                ("user_classes_count", class_counts(&users)),
+                                ("user_count", Value::from(users.count() as u64)),
                             ])
                         );
                         state = "running";
@@ -259,20 +263,37 @@ async fn say(send: &mut zeromq::DealerSendHalf, message: Message) -> Result<u64,
     Ok(size)
 }
 
-/// The users a `spawn` asks for (the sum over its user classes) and the
-/// host to load (the master's `--host`).
-fn spawn_job(data: &Value) -> Result<(usize, Arc<Origin>), String> {
+/// A user class's name and its users.
+type ClassCount = (String, usize);
+
+/// `{class: users}`, as Locust reports the users running.
+fn class_counts(users: &Users) -> Value {
+    Value::Map(
+        users
+            .classes()
+            .into_iter()
+            .map(|(class, n)| (Value::from(class), Value::from(n as u64)))
+            .collect(),
+    )
+}
+
+/// The users a `spawn` asks for, per user class (each class's scenario:
+/// [`Scenario::of_class`]), and the host to load (the master's `--host`).
+fn spawn_job(data: &Value) -> Result<(Vec<ClassCount>, Arc<Origin>), String> {
     let counts = get(data, "user_classes_count")
         .and_then(Value::as_map)
         .ok_or("a spawn message without user_classes_count")?;
-    let target: u64 = counts.iter().filter_map(|(_, n)| n.as_u64()).sum();
+    let classes = counts
+        .iter()
+        .filter_map(|(class, n)| Some((class.as_str()?.to_owned(), n.as_u64()? as usize)))
+        .collect();
     let host = get(data, "host")
         .and_then(Value::as_str)
         .filter(|h| !h.is_empty())
         .ok_or("the master gave no host: start it with --host http://HOST:PORT (the Socket.IO server to load)")?;
     let origin = Origin::parse(host, &Trust::default())
         .map_err(|e| format!("the master's host {host:?}: {e}"))?;
-    Ok((target as usize, Arc::new(origin)))
+    Ok((classes, Arc::new(origin)))
 }
 
 /// `HOSTNAME_HEX`, as Locust names its workers.

@@ -1,9 +1,10 @@
 //! The users a worker runs: each one the generator's lean WebSocket client
-//! (`bench::lean`), connecting to the master's host and playing the echo
-//! scenario (one `message-with-ack` outstanding, its ack awaited) until it
-//! is stopped. What each does is recorded into the shared [`Stats`]:
-//! `connect` (the WebSocket and the Socket.IO CONNECT) and `echo` (one
-//! round trip), method `socket.io`.
+//! (`bench::lean`) of the master's host, playing the scenario its Locust
+//! user class names ([`Scenario::of_class`]) until it is stopped: echo (one
+//! `message-with-ack` outstanding, its ack awaited), connect (connect,
+//! disconnect, again) or idle (connect, then only the heartbeat). What each
+//! does is recorded into the shared [`Stats`]: `connect` (the WebSocket and
+//! the Socket.IO CONNECT) and `echo` (one round trip), method `socket.io`.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -34,9 +35,38 @@ pub(super) fn unix_now() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
+/// What a user does, by the name of its Locust user class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Scenario {
+    /// Echo round trips, one at a time.
+    Echo,
+    /// Connections opened and closed, one after the other.
+    Connect,
+    /// One connection kept open, carrying only the heartbeat.
+    Idle,
+}
+
+impl Scenario {
+    /// The user classes of harness/locust/locustfile.py: `SocketIoConnect`,
+    /// `SocketIoIdle`; any other name plays echo (`SocketIoEcho`).
+    ///
+    /// ```
+    /// # use siospec::bench::locust::Scenario;
+    /// assert_eq!(Scenario::of_class("SocketIoIdle"), Scenario::Idle);
+    /// assert_eq!(Scenario::of_class("MyUser"), Scenario::Echo);
+    /// ```
+    pub fn of_class(class: &str) -> Scenario {
+        match class {
+            "SocketIoConnect" => Scenario::Connect,
+            "SocketIoIdle" => Scenario::Idle,
+            _ => Scenario::Echo,
+        }
+    }
+}
+
 /// The running users.
 pub(super) struct Users {
-    tasks: Vec<tokio::task::JoinHandle<()>>,
+    tasks: Vec<(String, tokio::task::JoinHandle<()>)>,
     stats: Arc<Mutex<Stats>>,
 }
 
@@ -52,16 +82,39 @@ impl Users {
         self.tasks.len()
     }
 
-    /// Starts or stops users until `target` run against `origin`.
-    pub fn set(&mut self, target: usize, origin: &Arc<Origin>) {
-        while self.tasks.len() > target {
-            if let Some(task) = self.tasks.pop() {
-                task.abort();
+    /// The classes running and their users, as Locust reports them.
+    pub fn classes(&self) -> std::collections::BTreeMap<String, usize> {
+        let mut counts = std::collections::BTreeMap::new();
+        for (class, _) in &self.tasks {
+            *counts.entry(class.clone()).or_default() += 1;
+        }
+        counts
+    }
+
+    /// How many users of `class` run.
+    pub fn of(&self, class: &str) -> usize {
+        self.tasks.iter().filter(|(c, _)| c == class).count()
+    }
+
+    /// Starts or stops users until `target` of `class` run against `origin`.
+    pub fn set(&mut self, class: &str, target: usize, origin: &Arc<Origin>) {
+        for _ in target..self.of(class) {
+            if let Some(i) = self.tasks.iter().rposition(|(c, _)| c == class) {
+                self.tasks.swap_remove(i).1.abort();
             }
         }
-        while self.tasks.len() < target {
+        let scenario = Scenario::of_class(class);
+        for _ in self.of(class)..target {
             let (origin, stats) = (origin.clone(), self.stats.clone());
-            self.tasks.push(tokio::spawn(user(origin, stats)));
+            let task = tokio::spawn(user(scenario, origin, stats));
+            self.tasks.push((class.to_owned(), task));
+        }
+    }
+
+    /// Stops every user; a round trip under way is not recorded.
+    pub fn set_none(&mut self) {
+        for (_, task) in self.tasks.drain(..) {
+            task.abort();
         }
     }
 }
@@ -69,15 +122,6 @@ impl Users {
 impl Drop for Users {
     fn drop(&mut self) {
         self.set_none();
-    }
-}
-
-impl Users {
-    /// Stops every user; a round trip under way is not recorded.
-    pub fn set_none(&mut self) {
-        for task in self.tasks.drain(..) {
-            task.abort();
-        }
     }
 }
 
@@ -90,8 +134,8 @@ fn record(stats: &Mutex<Stats>, name: &str, started: Instant, outcome: Result<u6
     }
 }
 
-/// One user: connect, echo until the connection fails, again.
-async fn user(origin: Arc<Origin>, stats: Arc<Mutex<Stats>>) {
+/// One user: connect, play `scenario` until the connection fails, again.
+async fn user(scenario: Scenario, origin: Arc<Origin>, stats: Arc<Mutex<Stats>>) {
     let Ok(args) = Json::parse(ECHO_ARGS) else {
         return;
     };
@@ -108,6 +152,18 @@ async fn user(origin: Arc<Origin>, stats: Arc<Mutex<Stats>>) {
                 continue;
             }
         };
+        match scenario {
+            // The next connection at once: the old one closes as it drops.
+            Scenario::Connect => continue,
+            // Held until the server or the network ends it (pings answered).
+            Scenario::Idle => {
+                let held = Instant::now();
+                while lean.next_packet(|_| ()).await.is_ok() {}
+                record(&stats, "idle", held, Err("the connection ended".to_owned()));
+                continue;
+            }
+            Scenario::Echo => {}
+        }
         let mut next_id = 0u64;
         loop {
             let started = Instant::now();
