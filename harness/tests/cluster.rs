@@ -171,3 +171,23 @@ async fn the_reference_node_survives_unreadable_messages() {
         "{outcomes:#?}"
     );
 }
+
+/// A --url where no node answers is a usage error (exit 2) that says so,
+/// not five failed cases.
+#[test]
+fn a_url_without_a_node_is_a_usage_error() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a port")
+        .port();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_siospec"))
+        .args(["test", "cluster", "--url"])
+        .arg(format!("http://127.0.0.1:{closed}"))
+        .args(["--url", "http://127.0.0.1:1"])
+        .output()
+        .expect("siospec runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("could not join"), "{stderr}");
+    assert!(stderr.contains("Each --url must be"), "{stderr}");
+}

@@ -55,6 +55,16 @@ pub(super) async fn cluster(args: ClusterArgs) -> i32 {
             return EXIT_HARNESS;
         }
         urls = args.url.clone();
+        // A node that is not there is a usage error, not five failed cases.
+        for (n, url) in urls.iter().enumerate() {
+            if let Err(e) = cluster::Member::join(url, n, "a client".to_owned()).await {
+                eprintln!(
+                    "siospec test cluster: {e}. Each --url must be a node's Socket.IO server \
+                     (http://HOST:PORT, following harness/CONTRACT.md)."
+                );
+                return EXIT_HARNESS;
+            }
+        }
         eprintln!(
             "siospec: cluster cases against {}",
             cluster::describe(&urls)

@@ -69,7 +69,8 @@ impl Member {
             match tokio::time::timeout(left, conn.next_event()).await {
                 Ok(Some(ClientEvent::Connected { .. })) => break,
                 Ok(Some(ClientEvent::ConnectError { error, .. })) => {
-                    return Err(format!("{name} could not join / on {url}: {error:?}"))
+                    let why = error.message.unwrap_or(error.raw);
+                    return Err(format!("{name} could not join / on {url}: {why}"));
                 }
                 Ok(Some(_)) => {}
                 Ok(None) => return Err(format!("{name}: the connection to {url} closed")),
