@@ -165,7 +165,18 @@ impl Nginx {
 }
 
 impl Drop for Nginx {
+    /// SIGTERM to the master, which stops its workers and exits (a SIGKILL
+    /// would leave the workers running, orphaned); SIGKILL only if it has
+    /// not exited within 10 s.
     fn drop(&mut self) {
+        let master = rustix::process::Pid::from_raw(self.child.id() as i32);
+        if let Some(pid) = master {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
