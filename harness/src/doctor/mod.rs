@@ -617,3 +617,73 @@ pub fn write_report(diagnosis: &Diagnosis, dir: &std::path::Path) -> std::io::Re
     std::fs::write(&page, html::page(diagnosis))?;
     Ok(page)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(ping_interval: u64, ping_timeout: u64, long: bool) -> Ctx {
+        let mut options = Options::new("http://127.0.0.1:3000");
+        options.long = long;
+        Ctx {
+            origin: Origin::plain("127.0.0.1:3000"),
+            path: "/socket.io/".to_owned(),
+            options,
+            offer: Offer {
+                path: "/socket.io/".to_owned(),
+                v4: None,
+                v3: None,
+                v3_refusal: None,
+                polling: true,
+                websocket: true,
+                socket_io: true,
+                msgpack: false,
+                echo: false,
+            },
+            handshake: Handshake {
+                sid: "s".to_owned(),
+                upgrades: vec!["websocket".to_owned()],
+                ping_interval,
+                ping_timeout,
+                max_payload: Some(1_000_000),
+            },
+        }
+    }
+
+    #[test]
+    fn the_idle_hold_covers_the_heartbeat_and_with_long_the_proxy_timeouts() {
+        assert_eq!(
+            idle::hold(&ctx(25_000, 20_000, false)),
+            Duration::from_secs(47)
+        );
+        assert_eq!(idle::hold(&ctx(25_000, 20_000, true)), LONG_IDLE);
+        assert_eq!(
+            idle::hold(&ctx(90_000, 20_000, true)),
+            Duration::from_secs(112)
+        );
+    }
+
+    #[test]
+    fn a_ping_interval_beyond_common_proxy_timeouts_is_a_warning() {
+        assert_eq!(
+            settings::timings(&ctx(25_000, 20_000, false)).status,
+            Status::Ok
+        );
+        let slow = settings::timings(&ctx(60_000, 20_000, false));
+        assert_eq!(slow.status, Status::Warning);
+        assert!(slow.fix.is_some_and(|f| f.contains("above 85 s")));
+    }
+
+    #[test]
+    fn urls_get_their_scheme_port_and_path() {
+        let (url, origin, path) = target_of(&Options::new("https://example.com")).unwrap();
+        assert_eq!(url, "https://example.com:443/socket.io/");
+        assert!(origin.is_tls());
+        assert_eq!(path, "/socket.io/");
+        let (url, _, _) = target_of(&Options::new("ws://h:8080/chat?x=1")).unwrap();
+        assert_eq!(url, "http://h:8080/chat/");
+        let mut with_path = Options::new("http://h:1");
+        with_path.path = Some("io".to_owned());
+        assert_eq!(target_of(&with_path).unwrap().0, "http://h:1/io/");
+    }
+}
