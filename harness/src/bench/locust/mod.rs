@@ -91,7 +91,12 @@ pub async fn run_worker(master: &str, log: &dyn Fn(&str)) -> Result<Summary, Str
                 CONNECT_GIVE_UP.as_secs()
             )
         })?
-        .map_err(|e| format!("cannot connect to the Locust master at {master}: {e}"))?;
+        .map_err(|e| {
+            format!(
+            "cannot connect to the Locust master at {master}: {e}. Start it first, with \
+             --master (harness/locust/README.md), and give its --master-bind-port (5557 by default)"
+        )
+        })?;
     let (mut send, mut receive) = socket.split();
     let (inbox_tx, mut inbox) = mpsc::channel::<Result<Message, String>>(64);
     let reader = tokio::spawn(async move {
