@@ -55,6 +55,10 @@ const CONNECT_GIVE_UP: Duration = Duration::from_secs(60);
 /// the connection, so that its last report is written before it exits.
 const LINGER: Duration = Duration::from_secs(3);
 
+/// What to do when no master answers.
+const START_MASTER: &str = "Start the master first, with --master (harness/locust/README.md), and \
+    give its address and --master-bind-port (5557 by default)";
+
 /// What a worker did, for its caller and the check that the master's
 /// figures add up.
 #[derive(Debug, Clone, Serialize)]
@@ -92,10 +96,7 @@ pub async fn run_worker(master: &str, log: &dyn Fn(&str)) -> Result<Summary, Str
             )
         })?
         .map_err(|e| {
-            format!(
-            "cannot connect to the Locust master at {master}: {e}. Start it first, with \
-             --master (harness/locust/README.md), and give its --master-bind-port (5557 by default)"
-        )
+            format!("cannot connect to the Locust master at {master}: {e}. {START_MASTER}")
         })?;
     let (mut send, mut receive) = socket.split();
     let (inbox_tx, mut inbox) = mpsc::channel::<Result<Message, String>>(64);
