@@ -333,20 +333,26 @@ fn post(path: &str, query: &str, body: &str) -> Req<'static> {
 
 /// The text packets of a polling body, for revision `eio`.
 fn packets(eio: u8, resp: &Response) -> Vec<(PacketType, String)> {
-    let text = resp.text();
+    text_packets(eio, &resp.text())
+}
+
+/// The packets of a polling body (or a WebSocket text frame) of revision
+/// `eio`, each with its text (empty for binary data), up to the first
+/// error: what a probe or a diagnosis needs to read of an unknown server.
+pub(crate) fn text_packets(eio: u8, text: &str) -> Vec<(PacketType, String)> {
     let limits = Limits::default();
     let keep = |kind: PacketType, data: &Data<'_>| match data {
         Data::Text(t) => Some((kind, t.to_string())),
         _ => Some((kind, String::new())),
     };
     if eio == 3 {
-        v3::decode_payload(&text, Profile::Compat, &limits)
+        v3::decode_payload(text, Profile::Compat, &limits)
             .map_while(Result::ok)
             .filter_map(|d| d.into_packet())
             .filter_map(|p| keep(p.kind, &p.data))
             .collect()
     } else {
-        v4::decode_payload(&text, Profile::Compat, &limits)
+        v4::decode_payload(text, Profile::Compat, &limits)
             .map_while(Result::ok)
             .filter_map(|p| keep(p.kind, &p.data))
             .collect()

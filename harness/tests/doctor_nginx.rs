@@ -82,7 +82,26 @@ struct Nginx {
 }
 
 impl Nginx {
+    /// A port found free may be taken before nginx binds it (nginx cannot
+    /// pick one itself and say which): then another is tried.
     fn start(config: &str, nodes: [SocketAddr; 2], tls: Option<&TlsFiles>) -> Nginx {
+        let mut taken = String::new();
+        for _ in 0..5 {
+            match Nginx::launch(config, nodes, tls, free_port()) {
+                Ok(nginx) => return nginx,
+                Err(e) if e.contains("Address already in use") => taken = e,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        panic!("nginx found no free port in 5 tries: {taken}")
+    }
+
+    fn launch(
+        config: &str,
+        nodes: [SocketAddr; 2],
+        tls: Option<&TlsFiles>,
+        port: u16,
+    ) -> Result<Nginx, String> {
         let binary = nginx_binary();
         let dir =
             std::env::temp_dir().join(format!("siospec-nginx-{}-{config}", std::process::id()));
@@ -93,7 +112,6 @@ impl Nginx {
             .join(format!("{config}.conf"));
         let template = std::fs::read_to_string(&template)
             .unwrap_or_else(|e| panic!("{}: {e}", template.display()));
-        let port = free_port();
         let d = dir.display();
         // As root the workers would run as nobody, which cannot write the
         // temporary folder: keep them root.
@@ -136,15 +154,16 @@ impl Nginx {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
         let mut nginx = Nginx { child, dir, port };
-        nginx.wait_listening();
-        nginx
+        nginx.wait_listening()?;
+        Ok(nginx)
     }
 
-    fn wait_listening(&mut self) {
+    /// `Err` with nginx's stderr and error log when it exited instead.
+    fn wait_listening(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
+                return Ok(());
             }
             if let Ok(Some(status)) = self.child.try_wait() {
                 let log = std::fs::read_to_string(self.dir.join("error.log")).unwrap_or_default();
@@ -152,7 +171,7 @@ impl Nginx {
                 if let Some(mut e) = self.child.stderr.take() {
                     let _ = std::io::Read::read_to_string(&mut e, &mut stderr);
                 }
-                panic!("nginx exited ({status}): {stderr}\n{log}");
+                return Err(format!("nginx exited ({status}): {stderr}\n{log}"));
             }
             assert!(
                 Instant::now() < deadline,

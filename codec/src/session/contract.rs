@@ -236,28 +236,25 @@ impl Rooms {
     }
 
     /// The sessions a broadcast from another node of a cluster reaches:
-    /// joined to `namespace`, in one of `rooms` (all when empty) and in
-    /// none of `except`.
+    /// joined to its namespace, and reached by its rooms and excepted rooms
+    /// ([`Broadcast::reaches`](crate::adapter::Broadcast::reaches), a
+    /// session id standing for its socket).
     ///
     /// ```
+    /// use siospec_codec::adapter::Broadcast;
     /// use siospec_codec::session::contract::Rooms;
+    /// use siospec_codec::socket::binary::Value;
     ///
     /// let rooms = Rooms::default();
-    /// assert!(rooms.reached("/", &[], &[]).is_empty());
+    /// let b = Broadcast::event("n1", "/", Value::Array(vec![]));
+    /// assert!(rooms.reached(&b).is_empty());
     /// assert!(!rooms.has_room("/", "r"));
     /// ```
-    pub fn reached(&self, namespace: &str, rooms: &[String], except: &[String]) -> Vec<String> {
-        let in_any = |sid: &String, names: &[String]| {
-            names.iter().any(|room| {
-                self.rooms
-                    .get(&(namespace.to_owned(), room.clone()))
-                    .is_some_and(|members| members.contains(sid))
-            })
-        };
+    pub fn reached(&self, broadcast: &crate::adapter::Broadcast) -> Vec<String> {
+        let namespace = &broadcast.packet.namespace;
         self.members(namespace, None)
             .into_iter()
-            .filter(|sid| rooms.is_empty() || in_any(sid, rooms))
-            .filter(|sid| !in_any(sid, except))
+            .filter(|sid| broadcast.reaches(sid, &self.rooms_of(namespace, sid)))
             .collect()
     }
 

@@ -22,61 +22,69 @@ pub const KINDS: [&str; 2] = ["rust", "node"];
 
 /// A Redis server of our own.
 pub struct Redis {
-    child: Child,
+    /// Owned so that Redis stops with it (`kill_on_drop`).
+    _child: Child,
     /// `redis://127.0.0.1:PORT`.
     pub url: String,
 }
 
 impl Redis {
     /// Starts `redis-server` on a free port, without persistence; ready
-    /// once it accepts connections.
+    /// once it accepts connections. A port found free may be taken before
+    /// Redis binds it (Redis cannot pick one itself): then another is tried.
     pub async fn start() -> Result<Redis, String> {
         let binary = ["/usr/bin/redis-server", "/usr/sbin/redis-server"]
             .into_iter()
             .map(PathBuf::from)
             .find(|p| p.exists())
             .unwrap_or_else(|| PathBuf::from("redis-server"));
-        let port = free_port()?;
-        let child = Command::new(&binary)
-            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
-            .args([
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--protected-mode",
-                "yes",
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| {
-                format!(
-                    "cannot start {}: {e}; install Debian's redis-server (harness/deploy/setup \
-                     does it as root: apt-get install -y redis-server)",
-                    binary.display()
-                )
-            })?;
-        let mut redis = Redis {
-            child,
-            url: format!("redis://127.0.0.1:{port}"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_err()
-        {
-            if let Ok(Some(status)) = redis.child.try_wait() {
-                return Err(format!("redis-server exited at start ({status})"));
+        let mut exited = String::new();
+        for _ in 0..5 {
+            let port = free_port()?;
+            let mut child = Command::new(&binary)
+                .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+                .args([
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--protected-mode",
+                    "yes",
+                ])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .kill_on_drop(true)
+                .spawn()
+                .map_err(|e| {
+                    format!(
+                        "cannot start {}: {e}; install Debian's redis-server (harness/deploy/setup \
+                         does it as root: apt-get install -y redis-server)",
+                        binary.display()
+                    )
+                })?;
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .is_ok()
+                {
+                    return Ok(Redis {
+                        _child: child,
+                        url: format!("redis://127.0.0.1:{port}"),
+                    });
+                }
+                if let Ok(Some(status)) = child.try_wait() {
+                    exited = format!("redis-server exited at start on port {port} ({status})");
+                    break;
+                }
+                if Instant::now() > deadline {
+                    return Err(format!("redis-server did not listen on {port} within 10 s"));
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            if Instant::now() > deadline {
-                return Err(format!("redis-server did not listen on {port} within 10 s"));
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        Ok(redis)
+        Err(exited)
     }
 }
 
@@ -91,6 +99,19 @@ fn free_port() -> Result<u16, String> {
 enum Running {
     Rust(Served),
     Node(ServerProcess),
+}
+
+impl Running {
+    /// Where it listens.
+    fn addr(&self) -> Result<SocketAddr, String> {
+        match self {
+            Running::Rust(served) => Ok(served.addr()),
+            Running::Node(process) => process
+                .authority
+                .parse()
+                .map_err(|e| format!("the node's address {}: {e}", process.authority)),
+        }
+    }
 }
 
 /// A node: its kind, its address (kept over restarts) and the server.
@@ -129,13 +150,12 @@ impl Cluster {
             if !known {
                 return Err(format!("unknown node kind {kind:?} (known: rust, node)"));
             }
-            let addr: SocketAddr = format!("127.0.0.1:{}", free_port()?)
-                .parse()
-                .map_err(|e| format!("{e}"))?;
-            let running = cluster.launch(kind, addr).await?;
+            // Port 0: the node takes a free port itself; a restart takes it again.
+            let any = SocketAddr::from(([127, 0, 0, 1], 0));
+            let running = cluster.launch(kind, any).await?;
             cluster.nodes.push(Node {
                 kind: kind.clone(),
-                addr,
+                addr: running.addr()?,
                 running: Some(running),
             });
         }

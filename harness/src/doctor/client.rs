@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use siospec_codec::engine::handshake::Handshake;
-use siospec_codec::engine::{v4, Data, Packet as EnginePacket, PacketType};
+use siospec_codec::engine::{Packet as EnginePacket, PacketType};
 use siospec_codec::socket::{self, PacketType as SocketPacketType, Version};
 use siospec_codec::{Limits, Profile};
 
@@ -220,12 +220,7 @@ pub(super) fn engine_text(packet: &EnginePacket<'_>) -> String {
 /// A Socket.IO packet of `kind` for the main namespace, without data, in
 /// an Engine.IO message: CONNECT (`40`) or DISCONNECT (`41`).
 pub(super) fn socket_text(kind: SocketPacketType) -> String {
-    let mut out = Vec::new();
-    socket::encode(&socket::Packet::new(kind, "/", None), &mut out);
-    engine_text(&EnginePacket::text(
-        PacketType::Message,
-        String::from_utf8_lossy(&out).into_owned(),
-    ))
+    crate::bench::lean::frame(&socket::Packet::new(kind, "/", None))
 }
 
 /// `2probe`, the upgrade's probe.
@@ -235,13 +230,7 @@ pub(super) fn probe_ping() -> String {
 
 /// The text packets of a polling body or a WebSocket text frame.
 pub(super) fn packets(text: &str) -> Vec<Packet> {
-    v4::decode_payload(text, Profile::Compat, &Limits::default())
-        .map_while(Result::ok)
-        .map(|p| match p.data {
-            Data::Text(t) => (p.kind, t.to_string()),
-            _ => (p.kind, String::new()),
-        })
-        .collect()
+    crate::probe::text_packets(4, text)
 }
 
 /// Whether an Engine.IO message is a Socket.IO CONNECT reply for the main

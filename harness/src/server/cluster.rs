@@ -167,7 +167,7 @@ impl Cluster {
                     let Some(emit) = Emit::from_broadcast(&broadcast) else {
                         return;
                     };
-                    let to = lock().reached(namespace, &broadcast.rooms, &broadcast.except);
+                    let to = lock().reached(&broadcast);
                     app::relay(registry, &to, emit, shared_frames, None);
                     return;
                 }

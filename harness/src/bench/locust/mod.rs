@@ -339,7 +339,7 @@ impl CpuMeter {
     fn percent(&mut self) -> f64 {
         let ticks = crate::process::cpu_ticks(std::process::id()).unwrap_or(self.ticks);
         let seconds = self.at.elapsed().as_secs_f64();
-        let used = ticks.saturating_sub(self.ticks) as f64 / 100.0;
+        let used = ticks.saturating_sub(self.ticks) as f64 / crate::process::TICKS_PER_SECOND;
         self.ticks = ticks;
         self.at = Instant::now();
         if seconds > 0.0 {
